@@ -1,0 +1,1 @@
+"""The ``casslink`` command line (typer)."""

@@ -1,0 +1,61 @@
+"""``casslink db ...`` and ``casslink reference ...``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from casslink.db.engine import current_revision, make_engine, upgrade
+from casslink.reference import ReferenceData, check, load_into_db
+from casslink.settings import get_settings
+
+db_app = typer.Typer(help="The project database (SQLite by default, CASSLINK_DB_URL to change).",
+                     no_args_is_help=True)
+reference_app = typer.Typer(help="Reference data: operations, calendars, airlines, agents.",
+                            no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target alembic revision.")):
+    """Create or migrate the project database to REVISION (idempotent)."""
+    s = get_settings().ensure_dirs()
+    upgrade(s.db_url, revision)
+    typer.echo(f"database at revision {current_revision(s.db_url)}")
+
+
+@db_app.command("current")
+def db_current():
+    """Print the database's current migration revision."""
+    typer.echo(current_revision(get_settings().db_url) or "empty")
+
+
+@reference_app.command("load")
+def reference_load(
+    directory: str = typer.Option("", help="Folder of reference CSVs "
+                                  "(default: fixtures/reference)."),
+):
+    """Load (upsert) the reference world into the project database; migrates it first."""
+    s = get_settings().ensure_dirs()
+    upgrade(s.db_url)
+    folder = Path(directory) if directory else s.fixtures_dir / "reference"
+    engine = make_engine(s.db_url)
+    try:
+        counts = load_into_db(engine, folder)
+    finally:
+        engine.dispose()
+    typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()) + " loaded")
+
+
+@reference_app.command("check")
+def reference_check(as_json: bool = typer.Option(False, "--json")):
+    """Check the fixture world: agent check digits, calendar contiguity and date order."""
+    s = get_settings()
+    ref = ReferenceData.from_fixtures(s.fixtures_dir / "reference")
+    problems = check(ref)
+    if as_json:
+        typer.echo(json.dumps({"problems": problems, "digest": ref.digest}))
+    else:
+        typer.echo("\n".join(problems) or "reference data is consistent")
+    raise typer.Exit(1 if problems else 0)

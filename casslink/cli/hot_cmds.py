@@ -1,0 +1,91 @@
+"""``casslink generate`` and ``casslink inspect``: synthetic billing files and a file inspector."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import typer
+
+from casslink.inspection import inspect_file
+from casslink.reference import ReferenceData
+from casslink.settings import get_settings
+from casslink.storage import atomic_write_bytes
+from casslink.synthetic.generator import FAULT_KINDS, corrupt_bytes, generate_billing, today_period
+
+
+def generate(
+    awbs: int = typer.Option(1000, "--awbs", help="Number of AWBs over all airlines."),
+    seed: int = typer.Option(1, "--seed", help="Random seed: same seed, same files."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the billing files into."),
+    operation: str = typer.Option("DE", "--operation", help="CASS operation (DE, IN, US)."),
+    period: str = typer.Option("", "--period",
+                               help="Period id (2026-11, 2026-11-2) or a date in it; "
+                                    "default: the period containing today."),
+    fmt: str = typer.Option("hot", "--format", help="hot (xml arrives with the XML issue)."),
+    faults: str = typer.Option("", "--faults",
+                               help="Comma-separated faults to inject into the largest file: "
+                                    + ", ".join(FAULT_KINDS)),
+    file_number: int = typer.Option(1, "--file-number", help="File number in the headers."),
+):
+    """Write one synthetic billing file per airline plus manifest.json (what was written)."""
+    if fmt != "hot":
+        raise typer.BadParameter("only --format hot is available so far", param_hint="--format")
+    ref = ReferenceData.from_fixtures(get_settings().fixtures_dir / "reference")
+    operation = operation.upper()
+    if operation not in ref.operations:
+        raise typer.BadParameter(f"unknown operation {operation}", param_hint="--operation")
+    p = ref.resolve_period(operation, period) if period else today_period(ref, operation)
+    if p is None:
+        raise typer.BadParameter(f"no period {period!r} in the {operation} calendar",
+                                 param_hint="--period")
+    fault_list = [f.strip() for f in faults.split(",") if f.strip()]
+    unknown = set(fault_list) - set(FAULT_KINDS)
+    if unknown:
+        raise typer.BadParameter(f"unknown faults {sorted(unknown)}", param_hint="--faults")
+    from parsers.hot import write_hot
+
+    files = generate_billing(ref, operation, p, awbs, seed, fault_list, file_number)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"operation": operation, "period": p.period_id, "seed": seed, "awbs": awbs,
+                "format": fmt, "files": []}
+    for f in files:
+        data = write_hot(f.header, f.records, f.charges)
+        data = corrupt_bytes(data, f.faults)
+        name = f"{f.airline_prefix}_{operation}_{p.period_id}_{file_number:02d}.hot"
+        atomic_write_bytes(out / name, data)
+        types = f.records.column("record_type").to_pylist()
+        manifest["files"].append({
+            "name": name, "airline_prefix": f.airline_prefix, "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "records": {t: types.count(t) for t in sorted(set(types))},
+            "charges": f.charges.num_rows, "faults": f.faults})
+    atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=2).encode())
+    typer.echo(f"wrote {len(files)} files for {operation} {p.period_id} into {out}")
+
+
+def inspect(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to inspect."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Print a file's kind, period, record counts and totals per currency."""
+    report = inspect_file(file)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(f"file          {file}")
+    typer.echo(f"kind          {report['kind']} ({report['format']})")
+    h = report["header"]
+    typer.echo(f"operation     {h.get('operation') or '-'}   airline "
+               f"{h.get('airline_prefix') or '-'}   agent {h.get('agent_code') or '-'}")
+    typer.echo(f"period        {h.get('period_start')} .. {h.get('period_end')}   billed "
+               f"{h.get('billing_date')}   file no {h.get('file_number')}")
+    typer.echo("records       " + ", ".join(f"{k} {v}" for k, v in report["record_counts"].items()))
+    typer.echo(f"charges       {report['charge_count']}")
+    for cur, totals in report["totals"].items():
+        typer.echo(f"totals {cur}    " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    if report["problems"]:
+        typer.echo(f"syntax problems ({report['problem_count']}):")
+        for p in report["problems"][:20]:
+            typer.echo(f"  line {p['line']}: {p['code']} {p['message']} {p['raw']!r}")

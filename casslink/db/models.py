@@ -1,0 +1,117 @@
+"""Tables of the project database. Schema changes go through alembic (``casslink db upgrade``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Operation(Base):
+    """A CASS operation: usually one country, with its settlement currency and billing frequency."""
+
+    __tablename__ = "operations"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)  # ISO 3166 alpha-2
+    name: Mapped[str] = mapped_column(String(100))
+    settlement_currency: Mapped[str] = mapped_column(String(3))
+    billing_frequency: Mapped[str] = mapped_column(String(20))  # monthly|fortnightly|semi-monthly
+    office_code: Mapped[str] = mapped_column(String(3), default="")
+    vat_rate_bp: Mapped[int] = mapped_column(Integer, default=0)  # VAT in basis points (1900 = 19%)
+
+
+class BillingPeriod(Base):
+    """One period of an operation's CASS calendar, stored as data (never derived at run time)."""
+
+    __tablename__ = "billing_periods"
+    __table_args__ = (UniqueConstraint("operation_code", "period_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_code: Mapped[str] = mapped_column(ForeignKey("operations.code"))
+    period_id: Mapped[str] = mapped_column(String(10))  # YYYY-MM or YYYY-MM-N
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    correction_cutoff: Mapped[dt.date] = mapped_column(Date)
+    billing_date: Mapped[dt.date] = mapped_column(Date)
+    remittance_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open|closed|billed
+
+
+class Participant(Base):
+    """An airline, GSSA, agent or operator. Airlines have a prefix and designator; agents a code."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))  # airline|gssa|agent|operator
+    code: Mapped[str] = mapped_column(String(11))  # prefix, agent code or operator login
+    name: Mapped[str] = mapped_column(String(200))
+    airline_prefix: Mapped[str | None] = mapped_column(String(3), index=True)
+    airline_designator: Mapped[str | None] = mapped_column(String(2), index=True)
+    agent_code: Mapped[str | None] = mapped_column(String(11), index=True)
+    operation_code: Mapped[str | None] = mapped_column(ForeignKey("operations.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    """An SFTP/UI login belonging to one participant."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    role: Mapped[str] = mapped_column(String(10), default="user")  # admin|user
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    public_keys: Mapped[str] = mapped_column(Text, default="")  # OpenSSH authorized_keys lines
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class LandedFile(Base):
+    """The file registry: every file that landed, content-addressed, and where it ended."""
+
+    __tablename__ = "files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    user_login: Mapped[str | None] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(10), default="inbox")  # inbox|sandbox|cli
+    landed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    state: Mapped[str] = mapped_column(String(12), default="landed")
+    verdict: Mapped[str | None] = mapped_column(String(40))
+    stored_path: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReferenceVersion(Base):
+    """Which reference data is loaded (content hash of the fixture files)."""
+
+    __tablename__ = "reference_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

@@ -1,0 +1,246 @@
+"""Reference data: operations, CASS calendars, airlines and agents.
+
+The demo world lives in ``fixtures/reference/*.csv``. :func:`load_into_db` upserts it into the
+project database (``casslink reference load``); :class:`ReferenceData` is the read-only snapshot
+every stage uses, built from the database or straight from the CSV files (offline tools).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from casslink.db.engine import session_scope
+from casslink.db.models import BillingPeriod, Operation, Participant, ReferenceVersion
+from casslink.identifiers import agent_code as agent_code_id
+from casslink.identifiers import airline as airline_id
+from casslink.identifiers import period as period_id_mod
+from casslink.money import minor_unit
+
+FILES = ("operations.csv", "calendar_2026.csv", "airlines.csv", "agents.csv")
+
+
+@dataclass(frozen=True)
+class OperationInfo:
+    code: str
+    name: str
+    settlement_currency: str
+    billing_frequency: str
+    office_code: str
+    vat_rate_bp: int
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    operation: str
+    period_id: str
+    start_date: dt.date
+    end_date: dt.date
+    correction_cutoff: dt.date
+    billing_date: dt.date
+    remittance_date: dt.date
+    status: str = "open"
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start_date <= day <= self.end_date
+
+
+@dataclass(frozen=True)
+class AirlineInfo:
+    prefix: str
+    designator: str
+    name: str
+    operations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    code: str
+    name: str
+    operation: str
+
+
+@dataclass
+class ReferenceData:
+    """Lookups over the reference world. Cheap to build; pass it explicitly to who needs it."""
+
+    operations: dict[str, OperationInfo] = field(default_factory=dict)
+    periods: dict[tuple[str, str], PeriodInfo] = field(default_factory=dict)
+    airlines: dict[str, AirlineInfo] = field(default_factory=dict)  # by prefix
+    agents: dict[str, AgentInfo] = field(default_factory=dict)  # by 11-digit code
+    digest: str = ""
+
+    # --- lookups ------------------------------------------------------------------------------
+    def airline(self, code: str) -> AirlineInfo | None:
+        """By 3-digit prefix or 2-character designator."""
+        code = code.strip().upper()
+        if code in self.airlines:
+            return self.airlines[code]
+        return next((a for a in self.airlines.values() if a.designator == code), None)
+
+    def periods_of(self, operation: str) -> list[PeriodInfo]:
+        return sorted((p for (op, _), p in self.periods.items() if op == operation),
+                      key=lambda p: p.start_date)
+
+    def period(self, operation: str, period_id: str) -> PeriodInfo | None:
+        return self.periods.get((operation, period_id))
+
+    def period_for_date(self, operation: str, day: dt.date) -> PeriodInfo | None:
+        return next((p for p in self.periods_of(operation) if p.contains(day)), None)
+
+    def period_by_dates(self, operation: str, start: dt.date, end: dt.date) -> PeriodInfo | None:
+        return next((p for p in self.periods_of(operation)
+                     if p.start_date == start and p.end_date == end), None)
+
+    def resolve_period(self, operation: str, text: str) -> PeriodInfo | None:
+        """A period id (``2026-11``) or any ISO date inside the period."""
+        if period_id_mod.is_valid(text):
+            return self.period(operation, text)
+        try:
+            return self.period_for_date(operation, dt.date.fromisoformat(text))
+        except ValueError:
+            return None
+
+    # --- constructors -------------------------------------------------------------------------
+    @classmethod
+    def from_fixtures(cls, directory: Path) -> ReferenceData:
+        rows = read_fixture_rows(directory)
+        ref = cls(digest=fixture_digest(directory))
+        for r in rows["operations.csv"]:
+            ref.operations[r["code"]] = OperationInfo(
+                r["code"], r["name"], r["settlement_currency"], r["billing_frequency"],
+                r["office_code"], int(r["vat_rate_bp"]))
+        for r in rows["calendar_2026.csv"]:
+            p = PeriodInfo(r["operation"], r["period_id"],
+                           *(dt.date.fromisoformat(r[k]) for k in (
+                               "start_date", "end_date", "correction_cutoff", "billing_date",
+                               "remittance_date")))
+            ref.periods[(p.operation, p.period_id)] = p
+        for r in rows["airlines.csv"]:
+            ref.airlines[r["prefix"]] = AirlineInfo(
+                r["prefix"], r["designator"], r["name"], tuple(r["operations"].split(";")))
+        for r in rows["agents.csv"]:
+            ref.agents[r["agent_code"]] = AgentInfo(r["agent_code"], r["name"], r["operation"])
+        return ref
+
+    @classmethod
+    def from_db(cls, engine: Engine) -> ReferenceData:
+        ref = cls()
+        with session_scope(engine) as s:
+            for o in s.scalars(select(Operation)):
+                ref.operations[o.code] = OperationInfo(o.code, o.name, o.settlement_currency,
+                                                       o.billing_frequency, o.office_code,
+                                                       o.vat_rate_bp)
+            for p in s.scalars(select(BillingPeriod)):
+                ref.periods[(p.operation_code, p.period_id)] = PeriodInfo(
+                    p.operation_code, p.period_id, p.start_date, p.end_date, p.correction_cutoff,
+                    p.billing_date, p.remittance_date, p.status)
+            airline_ops: dict[str, set[str]] = {}
+            for part in s.scalars(select(Participant).where(Participant.kind == "airline")):
+                airline_ops.setdefault(part.code, set())
+                ref.airlines[part.code] = AirlineInfo(part.code, part.airline_designator or "",
+                                                      part.name, ())
+            for part in s.scalars(select(Participant).where(Participant.kind == "agent")):
+                ref.agents[part.code] = AgentInfo(part.code, part.name, part.operation_code or "")
+            version = s.scalars(select(ReferenceVersion).order_by(ReferenceVersion.id.desc())
+                                ).first()
+            ref.digest = version.digest if version else ""
+        # airline participation is not a table yet: an airline takes part where agents exist
+        ops = tuple(sorted(ref.operations))
+        ref.airlines = {k: AirlineInfo(a.prefix, a.designator, a.name, ops)
+                        for k, a in ref.airlines.items()}
+        return ref
+
+
+def read_fixture_rows(directory: Path) -> dict[str, list[dict[str, str]]]:
+    out = {}
+    for name in FILES:
+        with open(directory / name, newline="", encoding="utf-8") as fh:
+            out[name] = list(csv.DictReader(fh))
+    return out
+
+
+def fixture_digest(directory: Path) -> str:
+    h = hashlib.sha256()
+    for name in FILES:
+        h.update(name.encode())
+        h.update((directory / name).read_bytes())
+    return h.hexdigest()
+
+
+class ReferenceError(ValueError):
+    """The reference files contradict themselves (bad check digit, overlapping periods...)."""
+
+
+def check(ref: ReferenceData) -> list[str]:
+    """Sanity problems of a reference world (empty list = fine)."""
+    problems = []
+    for op in ref.operations.values():
+        try:
+            minor_unit(op.settlement_currency)
+        except ValueError:
+            problems.append(f"operation {op.code}: unknown currency {op.settlement_currency}")
+        periods = ref.periods_of(op.code)
+        if not periods:
+            problems.append(f"operation {op.code}: no calendar")
+        for prev, cur in itertools.pairwise(periods):
+            if cur.start_date != prev.end_date + dt.timedelta(days=1):
+                problems.append(f"{op.code} {cur.period_id}: not contiguous with {prev.period_id}")
+        for p in periods:
+            if not (p.start_date <= p.end_date < p.correction_cutoff <= p.billing_date
+                    <= p.remittance_date):
+                problems.append(f"{op.code} {p.period_id}: dates out of order")
+            if not period_id_mod.is_valid(p.period_id):
+                problems.append(f"{op.code} {p.period_id}: bad period id")
+    for a in ref.airlines.values():
+        if not (airline_id.is_valid_prefix(a.prefix) and airline_id.is_valid_designator(
+                a.designator)):
+            problems.append(f"airline {a.prefix}/{a.designator}: malformed")
+    for g in ref.agents.values():
+        if not agent_code_id.is_valid(g.code):
+            problems.append(f"agent {g.code}: bad check digit")
+        if g.operation not in ref.operations:
+            problems.append(f"agent {g.code}: unknown operation {g.operation}")
+    return problems
+
+
+def load_into_db(engine: Engine, directory: Path) -> dict[str, int]:
+    """Upsert the fixture world into the project database; returns counts per kind."""
+    ref = ReferenceData.from_fixtures(directory)
+    problems = check(ref)
+    if problems:
+        raise ReferenceError("; ".join(problems))
+    with session_scope(engine) as s:
+        for o in ref.operations.values():
+            s.merge(Operation(code=o.code, name=o.name, settlement_currency=o.settlement_currency,
+                              billing_frequency=o.billing_frequency, office_code=o.office_code,
+                              vat_rate_bp=o.vat_rate_bp))
+        s.flush()
+        existing = {(p.operation_code, p.period_id): p for p in s.scalars(select(BillingPeriod))}
+        for key, p in ref.periods.items():
+            row = existing.get(key) or BillingPeriod(operation_code=p.operation,
+                                                     period_id=p.period_id)
+            row.start_date, row.end_date = p.start_date, p.end_date
+            row.correction_cutoff, row.billing_date = p.correction_cutoff, p.billing_date
+            row.remittance_date = p.remittance_date
+            s.add(row)
+        parts = {(p.kind, p.code): p for p in s.scalars(select(Participant))}
+        for a in ref.airlines.values():
+            row = parts.get(("airline", a.prefix)) or Participant(kind="airline", code=a.prefix)
+            row.name, row.airline_prefix, row.airline_designator = a.name, a.prefix, a.designator
+            s.add(row)
+        for g in ref.agents.values():
+            row = parts.get(("agent", g.code)) or Participant(kind="agent", code=g.code)
+            row.name, row.agent_code, row.operation_code = g.name, g.code, g.operation
+            s.add(row)
+        if ("operator", "cass") not in parts:
+            s.add(Participant(kind="operator", code="cass", name="CASS operations"))
+        s.add(ReferenceVersion(digest=ref.digest, source=str(directory)))
+    return {"operations": len(ref.operations), "periods": len(ref.periods),
+            "airlines": len(ref.airlines), "agents": len(ref.agents)}

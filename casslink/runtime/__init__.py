@@ -1,0 +1,1 @@
+"""Starting and stopping the system's processes (Airflow components, SFTP gateway)."""

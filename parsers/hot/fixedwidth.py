@@ -1,0 +1,148 @@
+"""Vectorised fixed-width primitives: bytes -> (n, width) byte matrix -> typed numpy/Arrow columns.
+
+No Python loop runs per field value; loops run per field, per digit position, or per chunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SPACE, ZERO, DOT = 32, 48, 46
+CHUNK = 65536
+
+
+def split_lines(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Byte buffer -> (buffer as uint8, line starts, line lengths without CR/LF).
+
+    Accepts LF and CRLF, a missing final newline and a trailing EOF byte (0x1A, Ctrl-Z).
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    end = len(buf)
+    while end and buf[end - 1] in (10, 13, 26):
+        end -= 1
+    buf = buf[:end]
+    if end == 0:
+        return buf, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], nl + 1)).astype(np.int64)
+    ends = np.concatenate((nl, [end])).astype(np.int64)
+    cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+    ends = ends - cr
+    return buf, starts, ends - starts
+
+
+def to_matrix(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
+    """Lines right-padded with blanks (and cut) to ``width`` as an (n, width) uint8 matrix."""
+    n = len(starts)
+    if n == 0:
+        return np.zeros((0, width), np.uint8)
+    stride = int(starts[1] - starts[0]) if n > 1 else width
+    if (lengths == width).all() and n * stride <= len(buf) + stride and (
+            n == 1 or (np.diff(starts) == stride).all()):
+        # fast path: every line is exactly `width` bytes with one fixed terminator -> zero copy
+        padded = buf if len(buf) >= n * stride else np.concatenate(
+            (buf, np.full(n * stride - len(buf), SPACE, np.uint8)))
+        return padded[: n * stride].reshape(n, stride)[:, :width]
+    out = np.full((n, width), SPACE, np.uint8)
+    cols = np.arange(width)
+    for lo in range(0, n, CHUNK // 4):
+        hi = min(n, lo + CHUNK // 4)
+        ln = np.minimum(lengths[lo:hi], width)
+        mask = cols[None, :] < ln[:, None]
+        idx = starts[lo:hi, None] + cols[None, :]
+        out[lo:hi][mask] = buf[idx[mask]]
+    return out
+
+
+def blank_rows(sub: np.ndarray) -> np.ndarray:
+    return (sub == SPACE).all(axis=1)
+
+
+def digits(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values int64, ok mask) of an (m, L) digit matrix; ok is False where a byte is not 0-9."""
+    m, length = sub.shape
+    values = np.zeros(m, np.int64)
+    ok = np.ones(m, bool)
+    for k in range(length):
+        d = sub[:, k].astype(np.int64) - ZERO
+        ok &= (d >= 0) & (d <= 9)
+        values = values * 10 + d
+    values[~ok] = 0
+    return values, ok
+
+
+def dates(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """YYMMDD -> (days since 1970-01-01 as int32, ok mask); pivot 00-69 -> 20xx."""
+    vals, ok = digits(sub)
+    yy, mm, dd = vals // 10000, (vals // 100) % 100, vals % 100
+    year = np.where(yy < 70, 2000 + yy, 1900 + yy)
+    ok &= (mm >= 1) & (mm <= 12) & (dd >= 1)
+    months = ((year - 1970) * 12 + np.clip(mm, 1, 12) - 1).astype("datetime64[M]")
+    next_month = months + np.timedelta64(1, "M")
+    month_len = (next_month.astype("datetime64[D]") - months.astype("datetime64[D]")).astype(int)
+    ok &= dd <= month_len
+    days = months.astype("datetime64[D]").astype(np.int64) + np.clip(dd, 1, 31) - 1
+    return np.where(ok, days, 0).astype(np.int32), ok
+
+
+def rates(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``nnnnn.nnnnn`` -> (value x 100000, ok)."""
+    whole, ok1 = digits(sub[:, :5])
+    frac, ok2 = digits(sub[:, 6:])
+    ok = ok1 & ok2 & (sub[:, 5] == DOT)
+    return np.where(ok, whole * 100000 + frac, 0), ok
+
+
+def texts(sub: np.ndarray) -> pa.Array:
+    """(m, L) ASCII bytes -> Arrow strings, right-trimmed, blank -> null."""
+    m, length = sub.shape
+    if m == 0:
+        return pa.array([], pa.string())
+    contiguous = np.ascontiguousarray(sub)
+    offsets = np.arange(0, (m + 1) * length, length, dtype=np.int32)
+    arr = pa.StringArray.from_buffers(m, pa.py_buffer(offsets), pa.py_buffer(contiguous))
+    trimmed = pc.utf8_rtrim(arr, characters=" ")
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def render_digits(values: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """int64 >= 0 -> (m, length) zero-filled digit bytes, plus a mask of values that overflow."""
+    v = values.astype(np.int64).copy()
+    bad = (v < 0) | (v >= 10 ** min(length, 18))
+    v[bad] = 0
+    out = np.empty((len(v), length), np.uint8)
+    for k in range(length - 1, -1, -1):
+        out[:, k] = ZERO + (v % 10)
+        v //= 10
+    return out, bad
+
+
+def render_texts(arr: pa.Array, length: int) -> np.ndarray:
+    """Arrow strings (null -> blanks) -> (m, length) bytes, left-aligned, blank-padded, cut."""
+    m = len(arr)
+    if m == 0:
+        return np.zeros((0, length), np.uint8)
+    arr = pc.fill_null(arr.cast(pa.string()), "")
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        raise ValueError("fixed-width text must be ASCII")
+    padded = pc.utf8_slice_codeunits(pc.utf8_rpad(arr, length, " "), 0, length)
+    if isinstance(padded, pa.ChunkedArray):
+        padded = padded.combine_chunks()
+    data = np.frombuffer(padded.buffers()[2], np.uint8)
+    off = np.frombuffer(padded.buffers()[1], np.int32)[padded.offset]
+    return data[off: off + m * length].reshape(m, length)
+
+
+def render_dates(days: pa.Array) -> np.ndarray:
+    """date32 (null -> blanks) -> (m, 6) YYMMDD bytes."""
+    m = len(days)
+    valid = ~np.asarray(pc.is_null(days), bool)
+    d = np.asarray(pc.fill_null(days.cast(pa.int32()), 0), np.int64).astype("datetime64[D]")
+    y = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    mo = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    dd = (d - d.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    out, _ = render_digits((y % 100) * 10000 + mo * 100 + dd, 6)
+    out[~valid] = SPACE
+    return out.reshape(m, 6)

@@ -1,0 +1,247 @@
+"""Write canonical tables back to exact fixed-width records; trailer counts are computed.
+
+Order: header; each record in table order, each followed by the charge records that itemise it
+(up to ``group.count`` charges per record, in table order); charges whose parent is not in the
+file; trailer. The same tables always give the same bytes, so write -> read -> write is identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from casslink.canonical import CORRECTION_TYPES, FileHeader
+from parsers.hot import fixedwidth as fw
+from parsers.hot.layouts import FAMILIES, Family, RecordLayout
+
+HASH_MODULUS = 10 ** 12
+
+
+class WriteError(ValueError):
+    """The tables cannot be represented in the fixed-width layout (overflow, non-ASCII...)."""
+
+
+def hash_total(serials: pa.Array | list) -> int:
+    """Billing trailer hash (casslink-defined): sum of the 8-digit serials mod 10^12."""
+    arr = pa.array(serials, pa.string()) if isinstance(serials, list) else serials
+    if len(arr) == 0:
+        return 0
+    arr = pc.fill_null(arr, "0")
+    digits_only = pc.and_(pc.utf8_is_digit(arr), pc.less_equal(pc.utf8_length(arr), 18))
+    nums = pc.cast(pc.if_else(digits_only, arr, "0"), pa.int64())  # non-digits count as 0
+    return int(pc.sum(nums).as_py() or 0) % HASH_MODULUS
+
+
+def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = None,
+              family: str | None = None, newline: bytes = b"\r\n") -> bytes:
+    fam = FAMILIES[family or header.family]
+    charges = charges if charges is not None else pa.table({})
+    blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (sort keys, rows)
+
+    n_rec = records.num_rows
+    rec_types = records.column("record_type").to_numpy(zero_copy_only=False) if n_rec else \
+        np.array([], object)
+    for canonical in ("AWB", *CORRECTION_TYPES):
+        idx = np.flatnonzero(rec_types == canonical)
+        if not len(idx):
+            continue
+        layout = fam.layout_for(canonical)
+        rows = _render(layout, records.take(pa.array(idx)), fam.width)
+        blocks.append((np.stack([idx, np.zeros(len(idx), np.int64)], axis=1), rows))
+
+    charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
+    if charges.num_rows:
+        parent_pos = _parent_positions(records, charges)
+        order = np.argsort(parent_pos, kind="stable")
+        pos_sorted = parent_pos[order]
+        ptypes = charges.column("parent_type").to_numpy(zero_copy_only=False)[order]
+        new_group = np.ones(len(order), bool)
+        new_group[1:] = pos_sorted[1:] != pos_sorted[:-1]
+        group_id = np.cumsum(new_group) - 1
+        rank_in_group = np.arange(len(order)) - np.flatnonzero(new_group)[group_id]
+        for layout in (r for r in fam.records if r.role == "charges"):
+            sel = np.flatnonzero(np.isin(ptypes, list(layout.parents.values())))
+            if not len(sel):
+                continue
+            cap = layout.group.count
+            # sel follows the sorted order, so line keys are non-decreasing
+            line_key = group_id[sel] * 1_000_000 + rank_in_group[sel] // cap
+            starts = np.flatnonzero(np.diff(line_key, prepend=-1) != 0)
+            line_of = np.cumsum(np.diff(line_key, prepend=-1) != 0) - 1
+            sub = charges.take(pa.array(order[sel]))
+            rows = _render_charges(layout, sub, line_of, rank_in_group[sel] % cap, starts,
+                                   fam.width)
+            first = sel[starts]
+            keys = np.stack([pos_sorted[first], 1 + rank_in_group[first] // cap], axis=1)
+            blocks.append((keys, rows))
+            charge_lines[layout.record_id] = len(starts)
+
+    if blocks:
+        keys = np.concatenate([k for k, _ in blocks])
+        body = np.concatenate([r for _, r in blocks])
+        body = body[np.lexsort((keys[:, 1], keys[:, 0]))]
+    else:
+        body = np.zeros((0, fam.width), np.uint8)
+
+    trailer = compute_trailer(fam, header, records, charge_lines)
+    head_line = _render_single(fam.header, _header_values(header))
+    tail_line = _render_single(fam.trailer, trailer)
+    term = np.frombuffer(newline, np.uint8)
+    body_bytes = np.concatenate([body, np.broadcast_to(term, (len(body), len(term)))],
+                                axis=1).tobytes() if len(body) else b""
+    return head_line + newline + body_bytes + tail_line + newline
+
+
+def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
+                    charge_lines: dict[str, int]) -> dict:
+    """Trailer values computed from the data (never typed in)."""
+    types = records.column("record_type").to_pylist() if records.num_rows else []
+    count = {t: types.count(t) for t in ("AWB", *CORRECTION_TYPES)}
+    awb, cca = count["AWB"], count["CCO"] + count["CCR"]
+    dcm = count["DCO"] + count["DCR"]
+    base = {"operation": header.operation, "airline_prefix": header.airline_prefix,
+            "branch_indicator": header.branch_indicator}
+    if fam.name == "adjustment":
+        return {"record_count": records.num_rows}
+    out = {**base, "awb_count": awb, "cca_count": cca, "dcm_count": dcm,
+           "total_count": awb + cca + dcm, "aw1_count": charge_lines.get("AW1", 0),
+           "cc3_count": charge_lines.get("CC3", 0), "dc3_count": charge_lines.get("DC3", 0)}
+    if fam.name == "billing":
+        out["hash_total"] = f"{hash_total(records.column('awb_serial')):012d}" \
+            if records.num_rows else "0" * 12
+    else:
+        out.update(office_code=header.office_code, awm_count=awb, aw4_count=0, aw5_count=0,
+                   ccr_count=count["CCR"], cco_count=count["CCO"], dcr_count=count["DCR"],
+                   dco_count=count["DCO"])
+    return out
+
+
+def _header_values(header: FileHeader) -> dict:
+    values = dict(header.as_dict())
+    for k in ("period_start", "period_end", "billing_date"):
+        values[k] = getattr(header, k)
+    return values
+
+
+def _parent_positions(records: pa.Table, charges: pa.Table) -> np.ndarray:
+    """Row position of each charge's parent record (records.num_rows for orphans)."""
+    def keys(t: pa.Table, type_col: str) -> pd.Series:
+        parts = [pc.fill_null(t.column(c).cast(pa.string()), "") for c in
+                 (type_col, "airline_prefix", "awb_serial", "correction_number")]
+        joined = pc.binary_join_element_wise(*parts, "|")
+        return pd.Series(joined.to_numpy(zero_copy_only=False))
+    n = records.num_rows
+    if n == 0:
+        return pd.factorize(keys(charges, "parent_type"))[0].astype(np.int64)
+    rk = keys(records, "record_type")
+    first = pd.Series(np.arange(n), index=rk.values)
+    first = first[~first.index.duplicated(keep="first")]
+    ck = keys(charges, "parent_type")
+    pos = first.reindex(ck.values).to_numpy(dtype=float, copy=True)
+    orphan = np.isnan(pos)
+    if orphan.any():  # each missing parent gets its own position after every record
+        codes, _ = pd.factorize(ck[orphan])
+        pos[orphan] = n + codes
+    return pos.astype(np.int64)
+
+
+def _render_single(layout: RecordLayout, values: dict) -> bytes:
+    table = pa.table({k: pa.array([v]) for k, v in values.items() if v is not None and v != ""})
+    return _render(layout, table, layout.width)[0, :layout.width].tobytes()
+
+
+def _column(t: pa.Table, name: str) -> pa.Array | None:
+    if name not in t.column_names:
+        return None
+    col = t.column(name)
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _render(layout: RecordLayout, t: pa.Table, width: int) -> np.ndarray:
+    m = t.num_rows
+    out = np.full((m, width), fw.SPACE, np.uint8)
+    for f in layout.fields:
+        if f.kind == "filler":
+            continue
+        sl = f.slice
+        if f.kind == "id":
+            out[:, sl] = np.frombuffer(layout.record_id.encode(), np.uint8)
+            continue
+        if f.kind == "sign":
+            col = _column(t, f.name)
+            if col is not None:
+                neg = np.asarray(pc.fill_null(pc.less(col, 0), False), bool)
+                out[neg, f.start - 1] = ord("-")
+            continue
+        if f.split:
+            pcs = _column(t, f.split)
+            collect = np.zeros(m, bool) if pcs is None else np.asarray(
+                pc.fill_null(pc.equal(pcs, "C"), False), bool)
+            pp, cc = _column(t, f"{f.name}_pp"), _column(t, f"{f.name}_cc")
+            pp = np.zeros(m, np.int64) if pp is None else np.asarray(pc.fill_null(pp, 0))
+            cc = np.zeros(m, np.int64) if cc is None else np.asarray(pc.fill_null(cc, 0))
+            _put_digits(out, sl, np.where(collect, cc, pp), f, layout)
+            continue
+        col = _column(t, f.name)
+        if col is None:
+            if f.kind == "amount":
+                _put_digits(out, sl, np.zeros(m, np.int64), f, layout)
+            continue
+        if f.kind in ("A", "AN", "N"):
+            out[:, sl] = fw.render_texts(col, f.length)
+        elif f.kind == "date":
+            out[:, sl] = fw.render_dates(col)
+        elif f.kind == "rate":
+            valid = ~np.asarray(pc.is_null(col), bool)
+            v = np.asarray(pc.fill_null(col, 0), np.int64)
+            whole, _ = fw.render_digits(v // 100000, 5)
+            frac, _ = fw.render_digits(v % 100000, 5)
+            if (v >= 10 ** 10).any() or (v < 0).any():
+                raise WriteError(f"{layout.record_id}.{f.name}: rate out of range")
+            rows = np.concatenate([whole, np.full((m, 1), fw.DOT, np.uint8), frac], axis=1)
+            rows[~valid] = fw.SPACE
+            out[:, sl] = rows
+        else:
+            valid = ~np.asarray(pc.is_null(col), bool)
+            v = np.abs(np.asarray(pc.fill_null(col, 0), np.int64)) if _has_sign(layout, f) \
+                else np.asarray(pc.fill_null(col, 0), np.int64)
+            _put_digits(out, sl, v, f, layout)
+            if f.kind != "amount":
+                out[~valid, sl] = fw.SPACE
+    return out
+
+
+def _has_sign(layout: RecordLayout, f) -> bool:
+    return any(g.kind == "sign" and g.name == f.name for g in layout.fields)
+
+
+def _put_digits(out, sl, values, f, layout) -> None:
+    rows, bad = fw.render_digits(values, f.length)
+    if bad.any():
+        raise WriteError(f"{layout.record_id}.{f.name}: value {values[bad][0]} does not fit "
+                         f"{f.length} unsigned digits")
+    out[:, sl] = rows
+
+
+def _render_charges(layout: RecordLayout, sub: pa.Table, line_of: np.ndarray,
+                    slot_of: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """Charge records: common fields from each line's first charge, then the slots."""
+    firsts = sub.take(pa.array(starts))
+    ptype = firsts.column("parent_type")
+    side = pc.if_else(pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",
+                      pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))
+    common = firsts.append_column("side", side)
+    out = _render(RecordLayout(layout.record_id, "record", layout.width, layout.fields), common,
+                  width)
+    group = layout.group
+    slot_layout = RecordLayout(layout.record_id, "record", group.slot_width, group.fields)
+    slot_rows = _render(slot_layout, sub, group.slot_width)
+    for s in range(group.count):
+        mask = slot_of == s
+        if not mask.any():
+            continue
+        start = group.start - 1 + s * group.slot_width
+        out[line_of[mask], start:start + group.slot_width] = slot_rows[mask]
+    return out

@@ -1,0 +1,89 @@
+"""Shared fixtures: a throwaway data root and Airflow home per session, reference data, and the
+machine's PostgreSQL (mandatory when CI=true: unreachable is a failure there, not a skip)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="casslink-test-"))
+os.environ["CASSLINK_HOME"] = str(_SESSION_HOME)
+os.environ.pop("CASSLINK_DB_URL", None)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+PG_URL = os.environ.get("CASSLINK_TEST_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def ref():
+    from casslink.reference import ReferenceData
+
+    return ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh data root for one test (CASSLINK_HOME points at it)."""
+    monkeypatch.setenv("CASSLINK_HOME", str(tmp_path / "var"))
+    monkeypatch.delenv("CASSLINK_DB_URL", raising=False)
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'casslink.db'}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of the machine's PostgreSQL; CI=true makes an unreachable server a failure."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 5})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL at {PG_URL} unreachable under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL unreachable (not CI): {exc}")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url(pg_server_url) -> str:
+    """A fresh, empty database on the machine's PostgreSQL, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"casslink_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """Both database backends: every test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'casslink.db'}"
+    return request.getfixturevalue("pg_url")
