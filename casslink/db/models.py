@@ -104,6 +104,15 @@ class LandedFile(Base):
     state: Mapped[str] = mapped_column(String(12), default="landed")
     verdict: Mapped[str | None] = mapped_column(String(40))
     stored_path: Mapped[str] = mapped_column(Text, default="")
+    # what the file turned out to be (set by ingest)
+    family: Mapped[str | None] = mapped_column(String(12))
+    operation_code: Mapped[str | None] = mapped_column(String(2))
+    period_id: Mapped[str | None] = mapped_column(String(10))
+    file_number: Mapped[int | None] = mapped_column(Integer)
+    record_count: Mapped[int | None] = mapped_column(Integer)
+    accepted_count: Mapped[int | None] = mapped_column(Integer)
+    ack_name: Mapped[str | None] = mapped_column(String(300))
+    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ReferenceVersion(Base):

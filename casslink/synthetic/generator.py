@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA, FileHeader
 from casslink.reference import PeriodInfo, ReferenceData
@@ -258,12 +259,12 @@ def _corrections(rng, awbs: pa.Table, charges: pa.Table, idx: np.ndarray):
         t = _table(rows, m)
         tables.append(t)
         # itemised charges of each side: the AWB's charges (revised side scaled with its totals)
-        cpos = np.flatnonzero(np.isin(np.asarray(charges.column("awb_serial")),
-                                      np.asarray(base["awb_serial"])))
+        serials = pa.array(base["awb_serial"], pa.string())
+        cpos = np.flatnonzero(np.asarray(pc.is_in(charges.column("awb_serial"),
+                                                  value_set=serials)))
         if len(cpos):
             sub = charges.take(pa.array(cpos))
-            serial_to_i = {s: i for i, s in enumerate(base["awb_serial"])}
-            owners = np.array([serial_to_i[s] for s in sub.column("awb_serial").to_pylist()])
+            owners = np.asarray(pc.index_in(sub.column("awb_serial"), value_set=serials))
             amounts = np.asarray(sub.column("amount"))
             pcs_side = np.where(sub.column("entitlement").to_numpy(zero_copy_only=False) == "C",
                                 pcs["oc_carrier"][owners], pcs["oc_agent"][owners])
@@ -336,9 +337,9 @@ def _inject_table_faults(files: list[GeneratedFile], faults: list[str], rng, ref
                 drop = int(ccr[0])
                 gone = t.slice(drop, 1).to_pylist()[0]
                 t = t.take(pa.array([i for i in range(t.num_rows) if i != drop]))
-                target.charges = target.charges.filter(pa.compute.invert(pa.compute.and_(
-                    pa.compute.equal(target.charges.column("parent_type"), gone["record_type"]),
-                    pa.compute.equal(target.charges.column("awb_serial"), gone["awb_serial"]))))
+                target.charges = target.charges.filter(pc.invert(pc.and_(
+                    pc.equal(target.charges.column("parent_type"), gone["record_type"]),
+                    pc.equal(target.charges.column("awb_serial"), gone["awb_serial"]))))
                 target.faults.append({"kind": kind, "awb": f"{target.airline_prefix}-"
                                       f"{gone['awb_serial']}", "correction_number":
                                       gone["correction_number"]})

@@ -56,21 +56,44 @@ def to_matrix(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: i
     return out
 
 
+ALLOWED = bytes(range(32, 127)) + b"\r\n"
+
+
+def has_bad_bytes(data: bytes) -> bool:
+    """True if the data holds a byte outside printable ASCII, CR and LF (one C-speed pass)."""
+    return bool(data.translate(None, ALLOWED))
+
+
 def blank_rows(sub: np.ndarray) -> np.ndarray:
     return (sub == SPACE).all(axis=1)
 
 
 def digits(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(values int64, ok mask) of an (m, L) digit matrix; ok is False where a byte is not 0-9."""
-    m, length = sub.shape
-    values = np.zeros(m, np.int64)
-    ok = np.ones(m, bool)
-    for k in range(length):
-        d = sub[:, k].astype(np.int64) - ZERO
-        ok &= (d >= 0) & (d <= 9)
-        values = values * 10 + d
-    values[~ok] = 0
+    values, ok, _ = digits_blank(sub)
     return values, ok
+
+
+def digits_blank(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, ok, blank) in one pass: ok = all bytes 0-9, blank = all bytes spaces.
+
+    Values up to 15 digits are exact in float64, so the digits are combined by one BLAS
+    matrix-vector product per chunk; validity comes from the min/max of the shifted bytes.
+    """
+    m, length = sub.shape
+    values = np.empty(m, np.int64)
+    ok = np.empty(m, bool)
+    blank = np.empty(m, bool)
+    pow10 = 10.0 ** np.arange(length - 1, -1, -1)
+    shifted_space = np.uint8(SPACE - ZERO + 256)  # ' ' - '0' wraps to 240
+    for lo in range(0, m, CHUNK):
+        d = sub[lo:lo + CHUNK] - np.uint8(ZERO)  # bytes below '0' wrap to >= 208
+        hi_, lo_ = d.max(axis=1), d.min(axis=1)
+        ok[lo:lo + CHUNK] = hi_ <= 9
+        blank[lo:lo + CHUNK] = (hi_ == shifted_space) & (lo_ == shifted_space)
+        values[lo:lo + CHUNK] = (d.astype(np.float64) @ pow10).astype(np.int64)
+    values[~ok] = 0
+    return values, ok, blank
 
 
 def dates(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +116,11 @@ def rates(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     frac, ok2 = digits(sub[:, 6:])
     ok = ok1 & ok2 & (sub[:, 5] == DOT)
     return np.where(ok, whole * 100000 + frac, 0), ok
+
+
+def repeat(value: str, m: int) -> pa.Array:
+    """A string array of ``m`` copies of ``value`` (built in C, not from a Python list)."""
+    return pc.fill_null(pa.nulls(m, pa.string()), value)
 
 
 def texts(sub: np.ndarray) -> pa.Array:

@@ -74,7 +74,7 @@ def read_hot(data: bytes, source_file: str = "", default_currency: str | None = 
     fam = FAMILIES[family or detect_family(ids3)]
     width = fam.width
 
-    if (buf >= 128).any() or ((buf < 32) & (buf != 10) & (buf != 13)).any():
+    if fw.has_bad_bytes(data):
         mat = fw.to_matrix(buf, starts, lengths, width).copy()
         bad = (mat >= 128) | (mat < 32)
         rows = np.flatnonzero(bad.any(axis=1))
@@ -173,15 +173,16 @@ def _decode(layout: RecordLayout, sub: np.ndarray, lines: np.ndarray,
 
 
 def _number(layout, f, part, lines, problems) -> pa.Array:
-    blank = fw.blank_rows(part)
     if f.kind == "date":
+        blank = fw.blank_rows(part)
         vals, ok = fw.dates(part)
         code, what = S_BAD_DATE, "not a valid YYMMDD date"
     elif f.kind == "rate":
+        blank = fw.blank_rows(part)
         vals, ok = fw.rates(part)
         code, what = S_BAD_RATE, "not a rate nnnnn.nnnnn"
     else:
-        vals, ok = fw.digits(part)
+        vals, ok, blank = fw.digits_blank(part)
         code, what = S_NOT_NUMERIC, "not numeric"
     bad = ~ok & ~blank
     for i in np.flatnonzero(bad)[:MAX_PROBLEMS_PER_FIELD]:
@@ -203,8 +204,8 @@ def _records_table(layout: RecordLayout, cols: dict[str, pa.Array], m: int, line
             zero = pa.scalar(0, pa.int64())
             cols[f"{f.name}_pp"] = pc.if_else(is_collect, zero, value)
             cols[f"{f.name}_cc"] = pc.if_else(is_collect, value, zero)
-    cols["record_type"] = pa.array([layout.canonical] * m, pa.string())
-    cols["source_file"] = pa.array([source_file] * m, pa.string())
+    cols["record_type"] = fw.repeat(layout.canonical, m)
+    cols["source_file"] = fw.repeat(source_file, m)
     cols["source_line"] = pa.array(lines, pa.int32())
     arrays = [cols[name].cast(t) if name in cols else pa.nulls(m, t)
               for name, t in zip(RECORDS_SCHEMA.names, RECORDS_SCHEMA.types, strict=True)]
@@ -213,53 +214,59 @@ def _records_table(layout: RecordLayout, cols: dict[str, pa.Array], m: int, line
 
 def _charges_table(layout: RecordLayout, sub: np.ndarray, lines: np.ndarray, source_file: str,
                    problems: list[Problem]) -> pa.Table:
+    """Decode every slot of every charge record at once: the slots of an (m, width) block are
+    an (m * count, slot_width) grid whose row-major order is already (line, slot) order."""
+    m = len(lines)
     common = _decode(RecordLayout(layout.record_id, "record", layout.width, layout.fields),
                      sub, lines, problems)
-    side = pc.fill_null(common.get("side", pa.nulls(len(lines), pa.string())), "")
-    parent = pa.array([layout.parents.get(s, layout.parents.get("", "")) or None
-                       for s in side.to_pylist()], pa.string())
-    tables = []
     group = layout.group
-    for slot in range(group.count):
-        offset = group.start - 1 + slot * group.slot_width
-        slot_sub = sub[:, offset: offset + group.slot_width]
-        present = ~fw.blank_rows(slot_sub)
-        if not present.any():
-            continue
-        idx = np.flatnonzero(present)
-        shifted = [type(f)(f.name, f.start, f.length, f.kind, f.note, f.source, f.split,
-                           f.values) for f in group.fields]
-        slot_layout = RecordLayout(layout.record_id, "record", group.slot_width, tuple(shifted))
-        vals = _decode(slot_layout, slot_sub[idx], lines[idx], problems)
-        m = len(idx)
-        take = pa.array(idx)
-        cols = {
-            "source_file": pa.array([source_file] * m, pa.string()),
-            "source_line": pa.array(lines[idx], pa.int32()),
-            "slot": pa.array(np.full(m, slot + 1, np.int8)),
-            "parent_type": parent.take(take),
-            "airline_prefix": common["airline_prefix"].take(take),
-            "awb_serial": common["awb_serial"].take(take),
-            "correction_number": common["correction_number"].take(take),
-            "currency": common["currency"].take(take),
-            **vals,
-        }
-        tables.append(pa.Table.from_arrays(
-            [cols[n].cast(t) for n, t in zip(CHARGES_SCHEMA.names, CHARGES_SCHEMA.types,
-                                             strict=True)], schema=CHARGES_SCHEMA))
-    if not tables:
-        return CHARGES_SCHEMA.empty_table()
-    return pa.concat_tables(tables)
+    lo = group.start - 1
+    grid = np.ascontiguousarray(sub[:, lo: lo + group.count * group.slot_width]).reshape(
+        m * group.count, group.slot_width)
+    present = ~fw.blank_rows(grid)
+    idx = np.flatnonzero(present)
+    owner = idx // group.count
+    slot_lines = lines[owner]
+    slot_layout = RecordLayout(layout.record_id, "record", group.slot_width, group.fields)
+    vals = _decode(slot_layout, grid[idx], slot_lines, problems)
+    side = pc.fill_null(common.get("side", pa.nulls(m, pa.string())), "")
+    parent_by_side = pa.array([layout.parents.get(k) for k in ("", "O", "R")], pa.string())
+    side_code = pc.index_in(side, pa.array(["", "O", "R"]))
+    if "" not in layout.parents:  # CC3/DC3: a blank side is not a valid parent
+        parent = parent_by_side.take(side_code)
+    else:
+        parent = fw.repeat(layout.parents[""], m)
+    take = pa.array(owner)
+    cols = {
+        "source_file": fw.repeat(source_file, len(idx)),
+        "source_line": pa.array(slot_lines, pa.int32()),
+        "slot": pa.array((idx % group.count + 1).astype(np.int8)),
+        "parent_type": parent.take(take),
+        "airline_prefix": common["airline_prefix"].take(take),
+        "awb_serial": common["awb_serial"].take(take),
+        "correction_number": common["correction_number"].take(take),
+        "currency": common["currency"].take(take),
+        **vals,
+    }
+    return pa.Table.from_arrays([cols[n].cast(t) for n, t in zip(
+        CHARGES_SCHEMA.names, CHARGES_SCHEMA.types, strict=True)], schema=CHARGES_SCHEMA)
 
 
 def _concat_sorted(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    """Concatenate per-type tables back into file order (skipping the sort when already so)."""
     if not tables:
         return schema.empty_table()
-    table = pa.concat_tables(tables)
-    keys = [("source_line", "ascending")]
+    table = pa.concat_tables(tables).combine_chunks()
+    keys = [np.asarray(table.column("source_line"))]
     if "slot" in schema.names:
-        keys.append(("slot", "ascending"))
-    return table.sort_by(keys).combine_chunks()
+        keys.insert(0, np.asarray(table.column("slot")))
+    if len(keys) == 1:
+        if len(keys[0]) < 2 or (np.diff(keys[0]) > 0).all():
+            return table
+        order = np.argsort(keys[0], kind="stable")
+    else:
+        order = np.lexsort(keys)
+    return table.take(pa.array(order))
 
 
 def _scalar(arr: pa.Array):

@@ -1,0 +1,51 @@
+"""Helpers for benchmark scripts: build big generated files once, measure a child process."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def single_billing_file(n_awbs: int, seed: int = 1, operation: str = "DE",
+                        period_id: str = "2026-11") -> Path:
+    """One billing file holding every generated AWB (all airlines merged under one header)."""
+    import pyarrow as pa
+
+    from casslink.reference import ReferenceData
+    from casslink.synthetic.generator import generate_billing
+    from parsers.hot import write_hot
+
+    path = OUT / f"billing_{operation}_{n_awbs}_{seed}.hot"
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    ref = ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
+    files = generate_billing(ref, operation, ref.period(operation, period_id), n_awbs, seed)
+    records = pa.concat_tables([f.records for f in files])
+    charges = pa.concat_tables([f.charges for f in files])
+    data = write_hot(files[0].header, records, charges)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.rename(path)
+    return path
+
+
+def run_child(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter; it must print one JSON line. Adds peak RSS (MB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          cwd=REPO, check=True)
+    wall = time.perf_counter() - t0
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["child_wall_s"] = round(wall, 2)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out["peak_rss_mb"] = round(peak / 1024, 1) if peak > before else None
+    return out

@@ -1,0 +1,128 @@
+"""Acknowledgements: a fixed-width ack a program can parse, and a text summary a person reads.
+
+The fixed-width ack (casslink-defined, 250 columns, CRLF) is declared as data below:
+
+* ``ACH`` header: file id, sha256, verdict, counts;
+* ``ACE`` one per finding: line, code, severity, record type, field, raw value, message;
+* ``ACT`` one per currency: accepted records and their agent net (minor units, sign);
+* ``ACZ`` trailer: number of ACE and ACT records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import jinja2
+
+from casslink.canonical import AMOUNT_COLUMNS
+from casslink.money import format_amount
+
+WIDTH = 250
+VERDICT_TEXT = {"accepted": "ACCEPTED",
+                "accepted_with_rejections": "ACCEPTED WITH REJECTED RECORDS",
+                "rejected": "REJECTED - nothing from this file is billed"}
+
+# (name, start, length, kind) - kind N = zero-filled digits, A = left-aligned text
+ACK_LAYOUT: dict[str, tuple[tuple[str, int, int, str], ...]] = {
+    "ACH": (("file_id", 4, 12, "N"), ("sha256", 16, 64, "A"), ("verdict", 80, 24, "A"),
+            ("records", 104, 10, "N"), ("accepted", 114, 10, "N"), ("rejected", 124, 10, "N"),
+            ("errors", 134, 10, "N"), ("warnings", 144, 10, "N"), ("family", 154, 12, "A"),
+            ("operation", 166, 2, "A"), ("period", 168, 10, "A"), ("channel", 178, 8, "A")),
+    "ACE": (("line", 4, 8, "N"), ("code", 12, 8, "A"), ("severity", 20, 8, "A"),
+            ("record_type", 28, 3, "A"), ("field", 31, 20, "A"), ("raw", 51, 40, "A"),
+            ("message", 91, 160, "A")),
+    "ACT": (("currency", 4, 3, "A"), ("count", 7, 10, "N"), ("agent_net", 17, 18, "N"),
+            ("sign", 35, 1, "A")),
+    "ACZ": (("errors", 4, 10, "N"), ("totals", 14, 10, "N")),
+}
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                          undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                          autoescape=False)
+
+
+def _ascii(text: object) -> str:
+    return str(text).encode("ascii", "replace").decode("ascii").replace("\r", " ").replace(
+        "\n", " ")
+
+
+def _line(rid: str, values: dict) -> str:
+    buf = list(rid.ljust(WIDTH))
+    for name, start, length, kind in ACK_LAYOUT[rid]:
+        v = values.get(name)
+        if v is None or v == "":
+            continue
+        text = f"{int(v):0{length}d}"[-length:] if kind == "N" else _ascii(v)[:length]
+        buf[start - 1:start - 1 + len(text)] = text
+    return "".join(buf)
+
+
+def accepted_totals(records) -> dict[str, dict]:
+    """Agent net per currency over the accepted records (minor units and text)."""
+    if records.num_rows == 0:
+        return {}
+    sums = records.group_by("currency").aggregate([(c, "sum") for c in AMOUNT_COLUMNS] +
+                                                  [("source_line", "count")])
+    out = {}
+    for row in sums.to_pylist():
+        v = {c: int(row[f"{c}_sum"] or 0) for c in AMOUNT_COLUMNS}
+        net = (v["weight_pp"] + v["valuation_pp"] + v["oc_carrier_pp"] - v["oc_agent_cc"]
+               - v["commission"] - v["discount"] + v["tax_airline"] - v["tax_agent"])
+        cur = row["currency"] or "???"
+        text = format_amount(net, cur) if cur != "???" else str(net)
+        out[cur] = {"minor": net, "agent_net": text, "count": row["source_line_count"]}
+    return out
+
+
+def render_fixed(info: dict, verdict) -> bytes:
+    totals = accepted_totals(verdict.accepted_records)
+    lines = [_line("ACH", {**info, **verdict.counts, "verdict": verdict.verdict})]
+    lines += [_line("ACE", f.as_dict()) for f in verdict.findings]
+    lines += [_line("ACT", {"currency": c, "count": t["count"], "agent_net": abs(t["minor"]),
+                            "sign": "-" if t["minor"] < 0 else ""}) for c, t in totals.items()]
+    lines.append(_line("ACZ", {"errors": len(verdict.findings), "totals": len(totals)}))
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def render_text(info: dict, verdict) -> bytes:
+    text = _env.get_template("ack.txt.j2").render(
+        **info, verdict_text=VERDICT_TEXT[verdict.verdict], counts=verdict.counts,
+        totals=accepted_totals(verdict.accepted_records),
+        findings=[f.as_dict() for f in verdict.findings])
+    return text.encode("utf-8")
+
+
+def parse_fixed(data: bytes) -> dict:
+    """Read a fixed-width ack back (what a sender's program does)."""
+    out: dict = {"findings": [], "totals": []}
+    for raw in data.decode("ascii").splitlines():
+        rid = raw[:3]
+        if rid not in ACK_LAYOUT:
+            continue
+        line = raw.ljust(WIDTH)
+        values = {}
+        for name, start, length, kind in ACK_LAYOUT[rid]:
+            text = line[start - 1:start - 1 + length].rstrip()
+            values[name] = (int(text) if text else None) if kind == "N" else text
+        if rid == "ACH":
+            out["header"] = values
+        elif rid == "ACE":
+            out["findings"].append(values)
+        elif rid == "ACT":
+            out["totals"].append(values)
+        else:
+            out["trailer"] = values
+    return out
+
+
+def ack_name(original_name: str, file_id: int) -> str:
+    """``<original>.<file id>.ack`` - unique per upload, obviously tied to the sender's file."""
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in original_name)[:200]
+    return f"{safe}.f{file_id:06d}.ack"
+
+
+def received_text(when: dt.datetime | None) -> str:
+    return (when or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+

@@ -1,0 +1,129 @@
+"""Correction pairs, original-versus-billed, and AWBs billed twice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from casslink.canonical import BillingBatch
+from casslink.reference import PeriodInfo
+from validators.context import ValidationContext
+
+COMPARED = ("weight_pp", "weight_cc", "valuation_pp", "valuation_cc", "oc_carrier_pp",
+            "oc_carrier_cc", "oc_agent_pp", "oc_agent_cc", "commission", "discount",
+            "tax_airline", "tax_agent")
+PARTNER = {"CCO": "CCR", "CCR": "CCO", "DCO": "DCR", "DCR": "DCO"}
+
+
+def _s(col) -> pa.ChunkedArray:
+    return pc.fill_null(col.cast(pa.string()), "")
+
+
+def pair_keys(t: pa.Table) -> pa.ChunkedArray:
+    """Key shared by the two records of a pair: CC|DC + prefix + serial + agent + number."""
+    kind = pc.utf8_slice_codeunits(_s(t.column("record_type")), 0, 2)
+    return pc.binary_join_element_wise(kind, _s(t.column("airline_prefix")),
+                                       _s(t.column("awb_serial")), _s(t.column("agent_code")),
+                                       _s(t.column("correction_number")), "|")
+
+
+def record_keys(t: pa.Table) -> pa.ChunkedArray:
+    """Key by which charges find the record they itemise."""
+    return pc.binary_join_element_wise(_s(t.column("record_type")), _s(t.column(
+        "airline_prefix")), _s(t.column("awb_serial")), _s(t.column("correction_number")), "|")
+
+
+def charge_keys(ch: pa.Table) -> pa.ChunkedArray:
+    return pc.binary_join_element_wise(_s(ch.column("parent_type")), _s(ch.column(
+        "airline_prefix")), _s(ch.column("awb_serial")), _s(ch.column("correction_number")), "|")
+
+
+def expand_pairs(t: pa.Table, rejected: set[int]) -> set[int]:
+    """Rejected lines plus the pair partners of rejected correction records."""
+    if not rejected or t.num_rows == 0:
+        return set(rejected)
+    lines = np.asarray(t.column("source_line"))
+    types = t.column("record_type").to_numpy(zero_copy_only=False)
+    is_corr = np.isin(types, list(PARTNER))
+    hit = np.isin(lines, list(rejected)) & is_corr
+    if not hit.any():
+        return set(rejected)
+    keys = pair_keys(t).to_numpy(zero_copy_only=False)
+    partners = np.isin(keys, keys[hit]) & is_corr
+    return set(rejected) | {int(x) for x in lines[partners]}
+
+
+def check(batch: BillingBatch, ctx: ValidationContext, col, period: PeriodInfo | None) -> None:
+    t = batch.records
+    lines = np.asarray(t.column("source_line"))
+    types = t.column("record_type").to_numpy(zero_copy_only=False)
+    is_corr = np.isin(types, list(PARTNER))
+    if is_corr.any():
+        _pairs(t, lines, types, is_corr, col)
+        _originals(t, ctx, lines, types, col)
+        dcr = np.flatnonzero((types == "DCR") & np.asarray(pc.is_null(t.column("reason"))))
+        if len(dcr):
+            col.add_many("HOT-E403", lines[dcr], "DCR", "reason",
+                         t.column("correction_number").to_numpy(zero_copy_only=False)[dcr])
+    _billed_twice(t, ctx, lines, types, col, period)
+
+
+def _pairs(t, lines, types, is_corr, col) -> None:
+    keys = pair_keys(t).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(is_corr)
+    present = {(k, ty) for k, ty in zip(keys[idx], types[idx], strict=True)}
+    numbers = t.column("correction_number").to_numpy(zero_copy_only=False)
+    for i in idx:
+        if (keys[i], PARTNER[types[i]]) not in present:
+            col.add("HOT-E401", int(lines[i]), types[i], types[i],
+                    numbers[i] or "(no number)", PARTNER[types[i]])
+
+
+def _originals(t, ctx, lines, types, col) -> None:
+    """Each O record must repeat the latest billed state of its AWB, when that is known."""
+    known: dict[str, dict] = {}
+    sources = []
+    if ctx.history.billed is not None and ctx.history.billed.num_rows:
+        sources.append(ctx.history.billed)
+    sources.append(t)
+    awb_key = lambda r: f"{r['airline_prefix']}-{r['awb_serial']}"  # noqa: E731
+    for src in sources:
+        rel = src.filter(pc.is_in(src.column("record_type"),
+                                  value_set=pa.array(["AWB", "CCR", "DCR", "CCO", "DCO"])))
+        cols = ["record_type", "airline_prefix", "awb_serial", "correction_number",
+                "source_line", *COMPARED]
+        for r in rel.select(cols).to_pylist():
+            k = awb_key(r)
+            if src is t and r["record_type"] in ("CCO", "DCO") and k in known:
+                billed = known[k]
+                diffs = [c for c in COMPARED if (r[c] or 0) != (billed.get(c) or 0)]
+                if diffs:
+                    col.add("HOT-E402", r["source_line"], r["record_type"], diffs[0],
+                            f"{k} {r['correction_number']}",
+                            f"{r[diffs[0]]} != billed {billed.get(diffs[0])}")
+            if r["record_type"] in ("AWB", "CCR", "DCR"):
+                known[k] = r
+
+
+def _billed_twice(t, ctx, lines, types, col, period) -> None:
+    awb = np.flatnonzero(types == "AWB")
+    if not len(awb):
+        return
+    keys = pc.binary_join_element_wise(_s(t.column("airline_prefix")),
+                                       _s(t.column("awb_serial")), "-").to_numpy(
+        zero_copy_only=False)
+    sub = keys[awb]
+    _, first = np.unique(sub, return_index=True)
+    dup = np.ones(len(awb), bool)
+    dup[first] = False
+    earlier = np.zeros(len(awb), bool)
+    billed = ctx.history.billed
+    if billed is not None and billed.num_rows:
+        b = billed.filter(pc.equal(billed.column("record_type"), "AWB"))
+        bkeys = pc.binary_join_element_wise(_s(b.column("airline_prefix")),
+                                            _s(b.column("awb_serial")), "-")
+        earlier = np.asarray(pc.is_in(pa.array(sub), value_set=bkeys))
+    idx = awb[dup | earlier]
+    col.add_many("HOT-E603", lines[idx], "AWB", "awb_serial", keys[idx],
+                 period.period_id if period else "")
