@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.canonical import AMOUNT_COLUMNS, BillingBatch
+from casslink.canonical import AMOUNT_COLUMNS, BillingBatch, agent_net
 from casslink.money import format_amount
 
 
@@ -27,9 +27,7 @@ def totals_by_currency(records: pa.Table) -> dict[str, dict[str, str]]:
     for row in grouped.to_pylist():
         cur = row["currency"] or "???"
         sums = {c: int(row[f"{c}_sum"] or 0) for c in AMOUNT_COLUMNS}
-        net = (sums["weight_pp"] + sums["valuation_pp"] + sums["oc_carrier_pp"]
-               - sums["oc_agent_cc"] - sums["commission"] - sums["discount"]
-               + sums["tax_airline"] - sums["tax_agent"])
+        net = agent_net(sums)
         fmt = (lambda v, c=cur: format_amount(v, c)) if cur != "???" else str
         out[cur] = {**{k: fmt(v) for k, v in sums.items() if v}, "agent_net": fmt(net)}
     return out

@@ -13,9 +13,8 @@ from sqlalchemy import Engine, or_, select
 
 from casslink.db.engine import session_scope
 from casslink.db.models import Participant
+from casslink.outbox import home_of
 from casslink.settings import Settings
-
-HOME_FOLDERS = ("inbox", "outbox", "sandbox")
 
 
 class UnknownParticipant(LookupError):
@@ -54,7 +53,4 @@ def by_id(engine: Engine, participant_id: int) -> ParticipantRef:
 
 
 def ensure_home(settings: Settings, participant: ParticipantRef) -> Path:
-    home = participant.home(settings)
-    for folder in HOME_FOLDERS:
-        (home / folder).mkdir(parents=True, exist_ok=True)
-    return home
+    return home_of(settings, participant.code)

@@ -158,6 +158,29 @@ class ReferenceData:
         return ref
 
 
+def load_reference(settings) -> ReferenceData:
+    """This install's reference world: the project database once loaded, else the fixtures.
+
+    Offline tools (``casslink validate`` on an airline's own machine) work without a database.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from casslink.db.engine import make_engine
+
+    url = settings.db_url
+    if not (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
+        engine = make_engine(url)
+        try:
+            ref = ReferenceData.from_db(engine)
+            if ref.operations:
+                return ref
+        except SQLAlchemyError:
+            pass
+        finally:
+            engine.dispose()
+    return ReferenceData.from_fixtures(settings.fixtures_dir / "reference")
+
+
 def read_fixture_rows(directory: Path) -> dict[str, list[dict[str, str]]]:
     out = {}
     for name in FILES:

@@ -53,6 +53,15 @@ def register(engine: Engine, sha256: str, size: int, participant_id: int | None,
         return row.id
 
 
+def blob_path(settings: Settings, row: LandedFile) -> Path:
+    """Where the file's bytes are now (a retried step may find them already moved)."""
+    for candidate in (Path(row.stored_path), settings.archive_dir / row.sha256,
+                      settings.quarantine_dir / row.sha256, landing_path(settings, row.sha256)):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"the bytes of file {row.id} ({row.sha256}) are missing")
+
+
 def get(engine: Engine, file_id: int) -> LandedFile:
     with session_scope(engine) as s:
         row = s.get(LandedFile, file_id)

@@ -3,6 +3,7 @@ one immutable part per accepted input file (so a re-run reads exactly the same i
 
     warehouse/operation=DE/period=2026-11/records/file-000042.parquet
     warehouse/operation=DE/period=2026-11/charges/file-000042.parquet
+    warehouse/operation=DE/period=2026-11/adjustments/file-000043.parquet  (agent disputes)
 """
 
 from __future__ import annotations
@@ -33,12 +34,24 @@ def _write_once(table: pa.Table, path: Path) -> Path:
     return path
 
 
+def part_name(file_id: int) -> str:
+    return f"file-{file_id:06d}.parquet"
+
+
 def store(settings: Settings, operation: str, period_id: str, file_id: int,
           records: pa.Table, charges: pa.Table) -> list[Path]:
+    """Store an accepted billing file's records and charges (a retry finds them stored)."""
     base = partition(settings, operation, period_id)
-    name = f"file-{file_id:06d}.parquet"
+    name = part_name(file_id)
     return [_write_once(records.cast(RECORDS_SCHEMA), base / "records" / name),
             _write_once(charges.cast(CHARGES_SCHEMA), base / "charges" / name)]
+
+
+def store_adjustments(settings: Settings, operation: str, period_id: str, file_id: int,
+                      records: pa.Table) -> list[Path]:
+    """Store an agent's accepted adjustment (dispute) lines; settlement does not read them."""
+    path = partition(settings, operation, period_id) / "adjustments" / part_name(file_id)
+    return [_write_once(records.cast(RECORDS_SCHEMA), path)]
 
 
 def parts(settings: Settings, operation: str, period_id: str | None = None,
@@ -50,15 +63,24 @@ def parts(settings: Settings, operation: str, period_id: str | None = None,
 
 
 def read(settings: Settings, operation: str, period_id: str | None = None,
-         kind: str = "records", airline_prefix: str | None = None) -> pa.Table:
-    schema = RECORDS_SCHEMA if kind == "records" else CHARGES_SCHEMA
-    files = parts(settings, operation, period_id, kind)
+         kind: str = "records", airline_prefix: str | None = None,
+         exclude_file_id: int | None = None, with_period: bool = False) -> pa.Table:
+    """The stored rows of an operation (one period or all), optionally of one airline;
+    ``with_period`` appends the partition's ``period_id`` column."""
+    schema = CHARGES_SCHEMA if kind == "charges" else RECORDS_SCHEMA
+    skip = part_name(exclude_file_id) if exclude_file_id is not None else None
+    files = [f for f in parts(settings, operation, period_id, kind) if f.name != skip]
+    if with_period:
+        schema = schema.append(pa.field("period_id", pa.string()))
     if not files:
         return schema.empty_table()
-    tables = [pq.read_table(f, schema=schema) for f in files]
-    table = pa.concat_tables(tables)
-    if airline_prefix:
-        import pyarrow.compute as pc
-
-        table = table.filter(pc.equal(table.column("airline_prefix"), airline_prefix))
-    return table
+    filters = [("airline_prefix", "=", airline_prefix)] if airline_prefix else None
+    tables = []
+    for f in files:
+        t = pq.read_table(f, schema=schema.remove(schema.get_field_index("period_id"))
+                          if with_period else schema, filters=filters)
+        if with_period:
+            period = f.parent.parent.name.removeprefix("period=")
+            t = t.append_column("period_id", pa.array([period] * t.num_rows, pa.string()))
+        tables.append(t)
+    return pa.concat_tables(tables)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import jinja2
 
-from casslink.canonical import AMOUNT_COLUMNS
+from casslink.canonical import AMOUNT_COLUMNS, agent_net
 from casslink.money import format_amount
+from casslink.outbox import safe_name
 
 WIDTH = 250
 VERDICT_TEXT = {"accepted": "ACCEPTED",
@@ -66,9 +67,7 @@ def accepted_totals(records) -> dict[str, dict]:
                                                   [("source_line", "count")])
     out = {}
     for row in sums.to_pylist():
-        v = {c: int(row[f"{c}_sum"] or 0) for c in AMOUNT_COLUMNS}
-        net = (v["weight_pp"] + v["valuation_pp"] + v["oc_carrier_pp"] - v["oc_agent_cc"]
-               - v["commission"] - v["discount"] + v["tax_airline"] - v["tax_agent"])
+        net = agent_net({c: row[f"{c}_sum"] for c in AMOUNT_COLUMNS})
         cur = row["currency"] or "???"
         text = format_amount(net, cur) if cur != "???" else str(net)
         out[cur] = {"minor": net, "agent_net": text, "count": row["source_line_count"]}
@@ -118,8 +117,7 @@ def parse_fixed(data: bytes) -> dict:
 
 def ack_name(original_name: str, file_id: int) -> str:
     """``<original>.<file id>.ack`` - unique per upload, obviously tied to the sender's file."""
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in original_name)[:200]
-    return f"{safe}.f{file_id:06d}.ack"
+    return f"{safe_name(original_name)}.f{file_id:06d}.ack"
 
 
 def received_text(when: dt.datetime | None) -> str:

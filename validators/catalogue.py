@@ -34,6 +34,9 @@ RULES: tuple[Rule, ...] = (
     Rule("HOT-S006", RECORD, "Line too long", "line longer than its record width"),
     Rule("HOT-S007", RECORD, "Non-ASCII byte", "non-ASCII or control byte (e.g. Windows-1252)"),
     Rule("HOT-S008", FILE, "No header", "the file has no header record"),
+    Rule("FMT-E001", FILE, "Format not accepted",
+         "the file is {raw}, not a CASS fixed-width (HOT) file",
+         "Input formats are recognised from the content, never from the file name."),
     # --- structure -----------------------------------------------------------------------------
     Rule("HOT-E101", FILE, "Header not first", "the header must be the first line"),
     Rule("HOT-E102", FILE, "Several headers", "exactly one header is allowed, found {raw}"),
@@ -105,7 +108,9 @@ RULES: tuple[Rule, ...] = (
          "correct billed AWBs, send CCA/DCM pairs. A file whose predecessor was rejected "
          "replaces it."),
     Rule("HOT-E603", RECORD, "AWB billed twice",
-         "AWB {raw} is already billed in period {expected}"),
+         "AWB {raw} is already billed ({expected})",
+         "An AWB is billed once: a second AWB record for it, in the same file or after an "
+         "earlier accepted file, is rejected; changes to a billed AWB come as CCA/DCM pairs."),
 )
 
 BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}

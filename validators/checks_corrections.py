@@ -66,7 +66,7 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, period: PeriodInfo |
         if len(dcr):
             col.add_many("HOT-E403", lines[dcr], "DCR", "reason",
                          t.column("correction_number").to_numpy(zero_copy_only=False)[dcr])
-    _billed_twice(t, ctx, lines, types, col, period)
+    _billed_twice(t, ctx, lines, types, col)
 
 
 def _pairs(t, lines, types, is_corr, col) -> None:
@@ -106,7 +106,8 @@ def _originals(t, ctx, lines, types, col) -> None:
                 known[k] = r
 
 
-def _billed_twice(t, ctx, lines, types, col, period) -> None:
+def _billed_twice(t, ctx, lines, types, col) -> None:
+    """An AWB is billed once: not twice in this file, not again after an earlier file."""
     awb = np.flatnonzero(types == "AWB")
     if not len(awb):
         return
@@ -114,16 +115,22 @@ def _billed_twice(t, ctx, lines, types, col, period) -> None:
                                        _s(t.column("awb_serial")), "-").to_numpy(
         zero_copy_only=False)
     sub = keys[awb]
-    _, first = np.unique(sub, return_index=True)
+    _, first, inverse = np.unique(sub, return_index=True, return_inverse=True)
     dup = np.ones(len(awb), bool)
     dup[first] = False
-    earlier = np.zeros(len(awb), bool)
+    first_lines = lines[awb[first]][inverse]
+    where = {int(i): f"on line {first_lines[i]} of this file" for i in np.flatnonzero(dup)}
     billed = ctx.history.billed
     if billed is not None and billed.num_rows:
         b = billed.filter(pc.equal(billed.column("record_type"), "AWB"))
         bkeys = pc.binary_join_element_wise(_s(b.column("airline_prefix")),
                                             _s(b.column("awb_serial")), "-")
-        earlier = np.asarray(pc.is_in(pa.array(sub), value_set=bkeys))
-    idx = awb[dup | earlier]
-    col.add_many("HOT-E603", lines[idx], "AWB", "awb_serial", keys[idx],
-                 period.period_id if period else "")
+        bperiod = dict(zip(bkeys.to_pylist(), b.column("period_id").to_pylist()
+                           if "period_id" in b.column_names else [""] * b.num_rows,
+                           strict=True))
+        hit = np.flatnonzero(np.asarray(pc.is_in(pa.array(sub), value_set=bkeys)))
+        for i in hit:
+            where[int(i)] = f"in period {bperiod.get(sub[i]) or '?'} by an earlier file"
+    idx = sorted(where)
+    col.add_many("HOT-E603", lines[awb[idx]], "AWB", "awb_serial", keys[awb[idx]],
+                 [where[i] for i in idx])

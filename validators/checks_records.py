@@ -41,7 +41,7 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, op: str,
         idx = np.flatnonzero(mask)
         if len(idx):
             raws = _np(t.column(raw_col))[idx] if raw_col else None
-            col.add_many(code, lines[idx], "", field, raws, expected)
+            col.add_many(code, lines[idx], types[idx], field, raws, expected)
 
     prefix = t.column("airline_prefix")
     serial = t.column("awb_serial")
@@ -104,7 +104,7 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, op: str,
         tolerance = np.maximum(1, np.abs(expected) // 100)
         off = has_pct & (np.abs(commission - expected) > tolerance)
         idx = np.flatnonzero(off)
-        col.add_many("HOT-W502", lines[idx], "", "commission", commission[idx],
+        col.add_many("HOT-W502", lines[idx], types[idx], "commission", commission[idx],
                      [f"{p / 100:.2f} % = {e}" for p, e in zip(pct[idx], expected[idx],
                                                               strict=True)])
     _one_currency_per_awb(t, lines, col)

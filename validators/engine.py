@@ -73,18 +73,22 @@ class Collector:
                  limit: int = 1000) -> None:
         """Vectorised checks report through here: one finding per offending line."""
         lines = list(lines)
-        raws = list(raws) if raws is not None else [""] * len(lines)
-        exp = list(expected) if expected is not None and not isinstance(expected, str) else \
-            [expected or ""] * len(lines)
+
+        def per_line(value) -> list:
+            if isinstance(value, (list, tuple, np.ndarray, pa.Array, pa.ChunkedArray)):
+                return list(value)
+            return [value if value is not None else ""] * len(lines)
+
+        raws, exp, types = per_line(raws), per_line(expected), per_line(record_type)
         for i, line in enumerate(lines):
             if i >= limit:  # keep reports readable; the lines are still rejected
                 r = rule(code)
                 if r.severity == RECORD:
                     self.rejected.update(int(x) for x in lines[limit:])
                 self.findings.append(Finding(code, r.severity, f"... and {len(lines) - limit} "
-                                             "more like this", None, record_type, field, ""))
+                                             "more like this", None, "", field, ""))
                 break
-            self.add(code, int(line), record_type, field, raws[i], exp[i])
+            self.add(code, int(line), types[i], field, raws[i], exp[i])
 
     def from_parser(self, problems: list[Problem]) -> None:
         for p in problems:
@@ -97,11 +101,14 @@ def validate(batch: BillingBatch, ctx: ValidationContext) -> Verdict:
     col = Collector(header_lines)
     col.from_parser(batch.problems)
     op, period = checks_structure.check(batch, ctx, col)
-    if batch.records.num_rows:
+    duplicate = "HOT-E601" in {f.code for f in col.findings}
+    if batch.records.num_rows and not duplicate:  # a resent file needs no record report
         checks_records.check(batch, ctx, col, op, period)
         checks_corrections.check(batch, ctx, col, period)
-    # a rejected correction record takes its pair partner with it
-    rejected = checks_corrections.expand_pairs(batch.records, col.rejected)
+    # a rejected charge line rejects the record it itemises; a rejected correction record
+    # takes its pair partner with it
+    rejected = checks_corrections.expand_pairs(
+        batch.records, col.rejected | _parents_of_rejected_charges(batch, col.rejected))
     records, charges = batch.records, batch.charges
     if rejected and records.num_rows:
         keep = ~np.isin(np.asarray(records.column("source_line")), list(rejected))
@@ -128,3 +135,16 @@ def validate(batch: BillingBatch, ctx: ValidationContext) -> Verdict:
     col.findings.sort(key=lambda f: (f.line or 0, f.code))
     return Verdict(verdict, col.findings, records, charges, sorted(rejected), op,
                    period.period_id if period else "", counts)
+
+
+def _parents_of_rejected_charges(batch: BillingBatch, rejected: set[int]) -> set[int]:
+    ch = batch.charges
+    if not rejected or ch.num_rows == 0 or batch.records.num_rows == 0:
+        return set()
+    hit = np.isin(np.asarray(ch.column("source_line")), list(rejected))
+    if not hit.any():
+        return set()
+    bad_keys = checks_corrections.charge_keys(ch.filter(pa.array(hit)))
+    rkeys = checks_corrections.record_keys(batch.records)
+    lines = np.asarray(batch.records.column("source_line"))
+    return {int(x) for x in lines[np.asarray(pc.is_in(rkeys, value_set=bad_keys))]}

@@ -7,7 +7,7 @@ import json
 import typer
 
 from casslink import __version__
-from casslink.cli import db_cmds, hot_cmds, run_cmd
+from casslink.cli import db_cmds, hot_cmds, ingest_cmds, run_cmd
 from casslink.settings import get_settings
 
 app = typer.Typer(
@@ -24,6 +24,9 @@ app.add_typer(db_cmds.reference_app, name="reference")
 app.command("run")(run_cmd.run)
 app.command("generate")(hot_cmds.generate)
 app.command("inspect")(hot_cmds.inspect)
+app.command("validate")(ingest_cmds.validate)
+app.command("ingest")(ingest_cmds.ingest)
+app.add_typer(ingest_cmds.files_app, name="files")
 app.command("airflow", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})(run_cmd.airflow)
 

@@ -107,7 +107,9 @@ class LandedFile(Base):
     # what the file turned out to be (set by ingest)
     family: Mapped[str | None] = mapped_column(String(12))
     operation_code: Mapped[str | None] = mapped_column(String(2))
-    period_id: Mapped[str | None] = mapped_column(String(10))
+    period_id: Mapped[str | None] = mapped_column(String(10))  # as the file's header says
+    billed_period_id: Mapped[str | None] = mapped_column(String(10))  # where it is billed
+    late: Mapped[bool | None] = mapped_column(Boolean)
     file_number: Mapped[int | None] = mapped_column(Integer)
     record_count: Mapped[int | None] = mapped_column(Integer)
     accepted_count: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,146 @@
+"""``casslink validate``, ``casslink ingest`` and ``casslink files list``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from casslink.settings import get_settings
+
+files_app = typer.Typer(help="The file registry: every file that landed and where it ended.",
+                        no_args_is_help=True)
+
+EXIT = {"accepted": 0, "rejected": 1, "accepted_with_rejections": 2}
+
+
+def _engine():
+    from casslink.db.engine import make_engine, upgrade
+
+    s = get_settings().ensure_dirs()
+    upgrade(s.db_url)
+    return s, make_engine(s.db_url)
+
+
+def _participant(engine, code: str):
+    from casslink.participants import UnknownParticipant, resolve
+
+    try:
+        return resolve(engine, code)
+    except UnknownParticipant as exc:
+        raise typer.BadParameter(str(exc), param_hint="--participant") from exc
+
+
+def validate(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to check."),
+    operation: str = typer.Option("", "--operation",
+                                  help="CASS operation, when the file's header has none."),
+    participant: str = typer.Option("", "--participant",
+                                    help="Check as sent by this airline (prefix or designator) "
+                                         "or agent (11-digit code)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Validate a billing file offline with the ingest rules; nothing is stored or sent.
+
+    Exit code: 0 accepted, 1 rejected, 2 accepted with rejected records.
+    Uses the project database's reference data when it has been loaded, else the fixtures.
+    Duplicate checks (HOT-E601/E602/E603 across files) need history and run only at ingest.
+    """
+    import hashlib
+
+    from casslink.reference import load_reference
+    from validators.context import ValidationContext
+    from validators.ingest import validate_bytes
+
+    settings = get_settings()
+    ref = load_reference(settings)
+    kind, code = "", ""
+    if participant:
+        a = ref.airline(participant)
+        if a is not None:
+            kind, code = "airline", a.prefix
+        elif participant in ref.agents:
+            kind, code = "agent", participant
+        else:
+            raise typer.BadParameter(f"unknown participant {participant!r}",
+                                     param_hint="--participant")
+    data = file.read_bytes()
+    ctx = ValidationContext(reference=ref, sender_kind=kind, sender_code=code,
+                            operation=operation.upper())
+    batch, verdict = validate_bytes(data, hashlib.sha256(data).hexdigest(), ctx)
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), "verdict": verdict.verdict,
+                               "family": batch.header.family, "operation": verdict.operation,
+                               "period": verdict.period_id, "counts": verdict.counts,
+                               "findings": [f.as_dict() for f in verdict.findings]}, indent=2))
+    else:
+        from validators.ack import render_text
+
+        info = {"name": file.name, "file_id": 0, "size": len(data), "sha256":
+                hashlib.sha256(data).hexdigest(), "received": "(offline check)",
+                "channel": "offline", "sender": code or "-", "family": batch.header.family,
+                "operation": verdict.operation, "period": verdict.period_id}
+        typer.echo(render_text(info, verdict).decode())
+    raise typer.Exit(EXIT[verdict.verdict])
+
+
+def ingest(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to ingest."),
+    participant: str = typer.Option(..., "--participant",
+                                    help="Sender: airline prefix or designator, or agent code."),
+    sandbox: bool = typer.Option(False, "--sandbox",
+                                 help="Validate and acknowledge only; never billed."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Ingest a file received by another channel, exactly as the ingest DAG does: land and
+    register it, parse, validate, store accepted records, acknowledge to the sender's outbox,
+    archive or quarantine. Exit code: 0 accepted, 1 rejected, 2 accepted with rejections."""
+    from validators.ingest import land_and_ingest
+
+    settings, engine = _engine()
+    try:
+        who = _participant(engine, participant)
+        result = land_and_ingest(settings, engine, file, who, sandbox=sandbox)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        typer.echo(f"file {result.file_id}: {result.verdict} ({result.state}); "
+                   f"{result.counts.get('accepted', 0)} of {result.counts.get('records', 0)} "
+                   f"records accepted; problems: {', '.join(result.codes) or 'none'}")
+        for path in result.acks:
+            typer.echo(f"ack   {path}")
+    raise typer.Exit(EXIT.get(result.verdict, 1))
+
+
+@files_app.command("list")
+def files_list(
+    participant: str = typer.Option("", "--participant", help="Only this participant's files."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """List the registry: id, participant, user, name, size, sha256, landed time, state."""
+    from casslink import registry
+    from casslink.participants import by_id
+
+    _, engine = _engine()
+    try:
+        pid = _participant(engine, participant).id if participant else None
+        rows = registry.rows(engine, pid)
+        codes = {r.participant_id: by_id(engine, r.participant_id).code
+                 for r in rows if r.participant_id}
+    finally:
+        engine.dispose()
+    out = [{"id": r.id, "participant": codes.get(r.participant_id, ""), "user": r.user_login,
+            "name": r.original_name, "size": r.size, "sha256": r.sha256,
+            "landed_at": r.landed_at.isoformat(), "channel": r.channel, "state": r.state,
+            "verdict": r.verdict, "operation": r.operation_code, "period": r.period_id,
+            "billed_period": r.billed_period_id} for r in rows]
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    for r in out:
+        typer.echo(f"{r['id']:>6} {r['participant']:<11} {r['name'][:40]:<40} {r['size']:>10} "
+                   f"{r['sha256'][:12]} {r['landed_at'][:19]} {r['channel']:<7} {r['state']:<11} "
+                   f"{r['verdict'] or ''}")
