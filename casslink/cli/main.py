@@ -7,7 +7,7 @@ import json
 import typer
 
 from casslink import __version__
-from casslink.cli import db_cmds, hot_cmds, ingest_cmds, run_cmd
+from casslink.cli import db_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
 from casslink.settings import get_settings
 
 app = typer.Typer(
@@ -27,6 +27,9 @@ app.command("inspect")(hot_cmds.inspect)
 app.command("validate")(ingest_cmds.validate)
 app.command("ingest")(ingest_cmds.ingest)
 app.add_typer(ingest_cmds.files_app, name="files")
+app.command("settle")(settle_cmds.settle)
+app.add_typer(settle_cmds.settlement_app, name="settlement")
+app.command("trace")(settle_cmds.trace)
 app.command("airflow", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})(run_cmd.airflow)
 

@@ -126,3 +126,23 @@ class ReferenceVersion(Base):
     digest: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class SettlementRun(Base):
+    """One settlement of an (operation, period): its inputs digest, kind and outcome."""
+
+    __tablename__ = "settlement_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_code: Mapped[str] = mapped_column(String(2), index=True)
+    period_id: Mapped[str] = mapped_column(String(10), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # regular | preview | repeat | rebill
+    inputs_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))  # running | succeeded | failed
+    message: Mapped[str] = mapped_column(Text, default="")
+    ledger_dir: Mapped[str] = mapped_column(Text, default="")
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,137 @@
+"""``casslink settle``, ``casslink settlement show`` and ``casslink trace``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from casslink.cli.ingest_cmds import _engine
+from casslink.money import format_amount
+
+settlement_app = typer.Typer(help="Settled periods: remittances, settlements, components.",
+                             no_args_is_help=True)
+
+
+def _period_id(settings, operation: str, period: str) -> str:
+    from casslink.reference import load_reference
+    from settlement.run import SettlementError, resolve_period
+
+    try:
+        return resolve_period(load_reference(settings), operation.upper(), period).period_id
+    except SettlementError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def settle(
+    operation: str = typer.Option(..., "--operation", help="CASS operation (DE, IN, US)."),
+    period: str = typer.Option(..., "--period",
+                               help="Period id (2026-11, 2026-11-2) or any date inside it."),
+    rebill: bool = typer.Option(False, "--rebill",
+                                help="Settle a billed period again although its inputs "
+                                     "changed (recorded as a re-bill)."),
+    preview: bool = typer.Option(False, "--preview",
+                                 help="Compute the ledger but leave the period open."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Settle a period outside Airflow (the functions the settlement DAG calls): bill each
+    agent per airline, net into one remittance per agent, check that money is conserved, and
+    write the ledger. The period is then billed (later files go to the next period) unless
+    --preview. Same inputs, byte-identical ledger. Exit code 1 if the run fails."""
+    from settlement.run import SettlementError
+    from settlement.run import settle as run_settle
+
+    settings, engine = _engine()
+    try:
+        result = run_settle(settings, engine, operation, period, rebill=rebill,
+                            close=not preview)
+    except SettlementError as exc:
+        typer.echo(f"settlement failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    typer.echo(f"{result.operation} {result.period_id} settled ({result.kind}): "
+               f"{result.records} records from {result.input_files} files, {result.agents} "
+               f"agents, {result.airlines} airlines; total "
+               f"{format_amount(result.total, result.currency)} {result.currency}; "
+               "conservation holds")
+    typer.echo(f"ledger {result.ledger_dir}")
+
+
+@settlement_app.command("show")
+def show(
+    operation: str = typer.Option(..., "--operation", help="CASS operation."),
+    period: str = typer.Option(..., "--period", help="Period id or a date inside it."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Per-agent remittances and per-airline settlements of the latest run, with components."""
+    from settlement.run import SettlementError, latest_ledger, read_ledger
+
+    settings, engine = _engine()
+    try:
+        pid = _period_id(settings, operation, period)
+        folder = latest_ledger(engine, operation.upper(), pid)
+    except SettlementError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        engine.dispose()
+    ledger = read_ledger(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    cur = manifest["settlement_currency"]
+    data = {"operation": operation.upper(), "period": pid, "currency": cur,
+            "remittance_date": manifest["remittance_date"], "ledger": str(folder),
+            "agents": ledger["agents"].to_pylist(), "airlines": ledger["airlines"].to_pylist(),
+            "bills": ledger["bills"].to_pylist()}
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"{data['operation']} {pid} in {cur}, remittance date "
+               f"{data['remittance_date']}")
+    typer.echo("agents (remittance; negative = CASS pays the agent):")
+    for a in data["agents"]:
+        typer.echo(f"  {a['agent_code']}  {a['counterparties']:>3} airlines  "
+                   f"{a['awb_count']:>7} AWBs  {format_amount(a['net'], cur):>16}")
+    typer.echo("airlines (settlement):")
+    for a in data["airlines"]:
+        typer.echo(f"  {a['airline_prefix']}  {a['counterparties']:>4} agents  "
+                   f"{a['awb_count']:>7} AWBs  {format_amount(a['net'], cur):>16}")
+
+
+def trace(
+    operation: str = typer.Option(..., "--operation", help="CASS operation."),
+    period: str = typer.Option(..., "--period", help="Period id or a date inside it."),
+    agent: str = typer.Option("", "--agent", help="Agent code (11 digits)."),
+    airline: str = typer.Option("", "--airline", help="Airline prefix or designator."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Lineage: the input files and line numbers behind an agent's and/or airline's bill."""
+    from casslink.reference import load_reference
+    from settlement.run import SettlementError, latest_ledger
+    from settlement.run import trace as run_trace
+
+    settings, engine = _engine()
+    try:
+        pid = _period_id(settings, operation, period)
+        prefix = ""
+        if airline:
+            a = load_reference(settings).airline(airline)
+            if a is None:
+                raise typer.BadParameter(f"unknown airline {airline!r}", param_hint="--airline")
+            prefix = a.prefix
+        folder = latest_ledger(engine, operation.upper(), pid)
+        out = run_trace(engine, folder, agent or None, prefix or None)
+    except SettlementError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    for f in out:
+        shown = ", ".join(str(x) for x in f["lines"][:20])
+        more = f" (+{len(f['lines']) - 20} more)" if len(f["lines"]) > 20 else ""
+        typer.echo(f"file {f['file_id']} {f['name']} ({f['sha256'][:12]}): {f['records']} "
+                   f"records, lines {shown}{more}")

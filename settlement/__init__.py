@@ -1,0 +1,1 @@
+"""Settlement: the ledger of an (operation, period) - bills, netting, conservation."""

@@ -1,0 +1,286 @@
+"""Settle one (operation, period): read the warehouse, build the ledger, check conservation,
+write the ledger files and a manifest, record the run. ``casslink settle`` and the settlement
+DAG call :func:`settle`.
+
+Ledger files live in ``ledger/operation=<op>/period=<id>/run-<digest16>/`` where the digest
+covers the inputs (warehouse parts), the code version and the reference data: the same inputs
+always give the same folder and byte-identical files; a run over new inputs gets a new
+folder, so the earlier run's manifest stays for audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, select
+
+from casslink import __version__, warehouse
+from casslink.db.engine import session_scope
+from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
+from casslink.reference import PeriodInfo, ReferenceData, load_reference
+from casslink.settings import Settings
+from casslink.storage import atomic_write_bytes, sha256_file
+from settlement.ledger import MissingRate, bills, ledger_lines, totals
+
+LEDGER_FILES = ("lines", "bills", "agents", "airlines")
+
+
+class SettlementError(RuntimeError):
+    """The run cannot go on (unknown period, billed period without --rebill, ...)."""
+
+
+class ConservationError(SettlementError):
+    """Money is not conserved: the message names what is off. The run fails loudly."""
+
+
+@dataclass
+class SettlementResult:
+    operation: str
+    period_id: str
+    kind: str
+    currency: str
+    inputs_digest: str
+    ledger_dir: str
+    records: int
+    agents: int
+    airlines: int
+    total: int  # minor units: sum of agents' remittances = sum of airlines' settlements
+    input_files: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def ledger_root(settings: Settings, operation: str, period_id: str) -> Path:
+    return settings.home / "ledger" / f"operation={operation}" / f"period={period_id}"
+
+
+def check_conservation(lines: pa.Table, bill_table: pa.Table, agents: pa.Table,
+                       airlines: pa.Table) -> None:
+    """Σ agents = Σ airlines = Σ record nets, per agent and per airline recomputed from the
+    lines, and every line in exactly one bill. Raises ConservationError saying what is off."""
+    problems = []
+    line_total = int(np.asarray(lines.column("net"), dtype=np.int64).sum())
+    sums = {"records": line_total,
+            "bills": int(pc.sum(bill_table.column("net")).as_py() or 0),
+            "agents' remittances": int(pc.sum(agents.column("net")).as_py() or 0),
+            "airlines' settlements": int(pc.sum(airlines.column("net")).as_py() or 0)}
+    if len(set(sums.values())) != 1:
+        problems.append("totals differ: " + ", ".join(f"{k} {v}" for k, v in sums.items()))
+    if int(pc.sum(bill_table.column("records")).as_py() or 0) != lines.num_rows:
+        problems.append(f"bills hold {pc.sum(bill_table.column('records'))} lines, the period "
+                        f"has {lines.num_rows}")
+    for key, table, label in (("agent_code", agents, "agent"),
+                              ("airline_prefix", airlines, "airline")):
+        nulls = lines.column(key).null_count
+        if nulls:
+            problems.append(f"{nulls} lines have no {label}")
+        expected = _python_sums(lines, key)
+        got = dict(zip(table.column(key).to_pylist(), table.column("net").to_pylist(),
+                       strict=True))
+        for code in sorted(set(expected) | set(got), key=str):
+            if expected.get(code, 0) != got.get(code, 0):
+                problems.append(f"{label} {code}: ledger says {got.get(code)}, its lines add "
+                                f"up to {expected.get(code)}")
+    if problems:
+        raise ConservationError("money is not conserved: " + "; ".join(problems[:20]))
+
+
+def _python_sums(lines: pa.Table, key: str) -> dict:
+    """An independent path to per-party totals: numpy over sorted keys, not Arrow group_by."""
+    keys = pc.fill_null(lines.column(key), "").to_numpy(zero_copy_only=False).astype(str)
+    nets = np.asarray(lines.column("net"), dtype=np.int64)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    totals_ = np.zeros(len(uniq), np.int64)
+    np.add.at(totals_, inverse, nets)
+    return {(k or None): int(v) for k, v in zip(uniq.tolist(), totals_.tolist(), strict=True)}
+
+
+def _inputs(settings: Settings, engine: Engine, operation: str, period_id: str
+            ) -> list[dict]:
+    parts = warehouse.parts(settings, operation, period_id, "records")
+    ids = [int(p.stem.removeprefix("file-")) for p in parts]
+    with session_scope(engine) as s:
+        rows = {r.id: r for r in s.scalars(select(LandedFile).where(LandedFile.id.in_(ids)))}
+        return [{"file_id": i, "file_sha256": rows[i].sha256 if i in rows else None,
+                 "name": rows[i].original_name if i in rows else None,
+                 "part": p.name, "part_sha256": sha256_file(p)} for i, p in zip(ids, parts,
+                                                                               strict=True)]
+
+
+def _digest(inputs: list[dict], ref_digest: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"casslink {__version__}\nreference {ref_digest}\n".encode())
+    for i in inputs:
+        h.update(f"{i['part']} {i['part_sha256']}\n".encode())
+    return h.hexdigest()
+
+
+def _write_parquet(table: pa.Table, path: Path) -> str:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", use_dictionary=True,
+                   write_statistics=True)
+    data = sink.getvalue().to_pybytes()
+    atomic_write_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def resolve_period(ref: ReferenceData, operation: str, text: str) -> PeriodInfo:
+    if operation not in ref.operations:
+        raise SettlementError(f"unknown operation {operation!r}")
+    period = ref.resolve_period(operation, text)
+    if period is None:
+        raise SettlementError(f"no period {text!r} in the {operation} calendar")
+    return period
+
+
+def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
+           rebill: bool = False, reference: ReferenceData | None = None,
+           close: bool = True) -> SettlementResult:
+    """Settle a period (idempotent for the same inputs; a billed period needs ``rebill``).
+
+    ``close=False`` is a preview: the ledger is computed and kept, the period stays open.
+    With ``close`` (the default, what the billing-date run does) the period is closed before
+    reading its inputs - files arriving later go to the next open period - and marked billed
+    when the run succeeds."""
+    ref = reference or load_reference(settings)
+    operation = operation.upper()
+    period = resolve_period(ref, operation, period_text)
+    currency = ref.operations[operation].settlement_currency
+    inputs = _inputs(settings, engine, operation, period.period_id)
+    digest = _digest(inputs, ref.digest)
+    with session_scope(engine) as s:
+        prev = s.scalars(select(SettlementRun).where(
+            SettlementRun.operation_code == operation,
+            SettlementRun.period_id == period.period_id,
+            SettlementRun.status == "succeeded").order_by(SettlementRun.id.desc())).first()
+        row = s.scalars(select(BillingPeriod).where(
+            BillingPeriod.operation_code == operation,
+            BillingPeriod.period_id == period.period_id)).first()
+        status = row.status if row else "open"
+        if prev is None:
+            kind = "regular"
+        elif prev.inputs_digest == digest:
+            kind = "repeat"
+        elif status == "billed" and not rebill:
+            raise SettlementError(
+                f"{operation} {period.period_id} is billed (run {prev.id}); its inputs changed "
+                "since - settle it again only as an explicit re-bill (--rebill)")
+        else:
+            kind = "rebill" if status == "billed" else "regular"
+        if not close and kind == "regular":
+            kind = "preview"
+        run = SettlementRun(operation_code=operation, period_id=period.period_id, kind=kind,
+                            inputs_digest=digest, status="running", currency=currency)
+        s.add(run)
+        if close and row is not None and row.status == "open":
+            row.status = "closed"  # late files now go to the next open period
+        s.flush()
+        run_id = run.id
+    try:
+        result = _compute_and_write(settings, operation, period, currency, inputs, digest,
+                                    ref, kind)
+    except Exception as exc:
+        _finish(engine, run_id, "failed", str(exc))
+        raise
+    _finish(engine, run_id, "succeeded", "", result)
+    with session_scope(engine) as s:
+        row = s.scalars(select(BillingPeriod).where(
+            BillingPeriod.operation_code == operation,
+            BillingPeriod.period_id == period.period_id)).first()
+        if close and row is not None:
+            row.status = "billed"
+    return result
+
+
+def _compute_and_write(settings, operation, period, currency, inputs, digest, ref, kind
+                       ) -> SettlementResult:
+    records = warehouse.read(settings, operation, period.period_id)
+    try:
+        lines = ledger_lines(records, operation, period.period_id, currency)
+    except MissingRate as exc:
+        raise SettlementError(str(exc)) from exc
+    bill_table = bills(lines)
+    agents = totals(bill_table, "agent_code", "airline_prefix")
+    airlines = totals(bill_table, "airline_prefix", "agent_code")
+    check_conservation(lines, bill_table, agents, airlines)
+    folder = ledger_root(settings, operation, period.period_id) / f"run-{digest[:16]}"
+    outputs = {name: _write_parquet(table, folder / f"{name}.parquet") for name, table in (
+        ("lines", lines), ("bills", bill_table), ("agents", agents), ("airlines", airlines))}
+    total = int(pc.sum(agents.column("net")).as_py() or 0)
+    manifest = {
+        "operation": operation, "period": period.period_id,
+        "period_start": period.start_date.isoformat(), "period_end": period.end_date.isoformat(),
+        "billing_date": period.billing_date.isoformat(),
+        "remittance_date": period.remittance_date.isoformat(),
+        "settlement_currency": currency, "inputs_digest": digest,
+        "code_version": __version__, "reference_digest": ref.digest, "inputs": inputs,
+        "outputs": {f"{k}.parquet": v for k, v in outputs.items()},
+        "totals": {"records": lines.num_rows, "agents": agents.num_rows,
+                   "airlines": airlines.num_rows, "remittances": total, "settlements": total},
+    }
+    atomic_write_bytes(folder / "manifest.json",
+                       json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return SettlementResult(operation, period.period_id, kind, currency, digest, str(folder),
+                            lines.num_rows, agents.num_rows, airlines.num_rows, total,
+                            len(inputs))
+
+
+def _finish(engine: Engine, run_id: int, status: str, message: str,
+            result: SettlementResult | None = None) -> None:
+    with session_scope(engine) as s:
+        run = s.get(SettlementRun, run_id)
+        run.status, run.message = status, message[:2000]
+        run.finished_at = dt.datetime.now(dt.UTC)
+        if result is not None:
+            run.ledger_dir, run.records, run.total_minor = (result.ledger_dir, result.records,
+                                                            result.total)
+
+
+def latest_ledger(engine: Engine, operation: str, period_id: str) -> Path:
+    """The ledger folder of the period's latest successful run."""
+    with session_scope(engine) as s:
+        run = s.scalars(select(SettlementRun).where(
+            SettlementRun.operation_code == operation, SettlementRun.period_id == period_id,
+            SettlementRun.status == "succeeded").order_by(SettlementRun.id.desc())).first()
+        if run is None:
+            raise SettlementError(f"{operation} {period_id} has not been settled")
+        return Path(run.ledger_dir)
+
+
+def read_ledger(folder: Path) -> dict[str, pa.Table]:
+    return {name: pq.read_table(folder / f"{name}.parquet") for name in LEDGER_FILES}
+
+
+def trace(engine: Engine, folder: Path, agent: str | None, airline: str | None
+          ) -> list[dict]:
+    """Lineage: the input files and line numbers behind the ledger lines of a bill."""
+    lines = pq.read_table(folder / "lines.parquet")
+    mask = pa.array([True] * lines.num_rows)
+    if agent:
+        mask = pc.and_(mask, pc.equal(lines.column("agent_code"), agent))
+    if airline:
+        mask = pc.and_(mask, pc.equal(lines.column("airline_prefix"), airline))
+    sub = lines.filter(mask)
+    shas = sorted(set(sub.column("source_file").to_pylist()))
+    with session_scope(engine) as s:
+        files = {r.sha256: r for r in s.scalars(select(LandedFile).where(
+            LandedFile.sha256.in_(shas), LandedFile.state == "archived",
+            LandedFile.channel != "sandbox"))}
+    out = []
+    for sha in shas:
+        rows = sub.filter(pc.equal(sub.column("source_file"), sha))
+        f = files.get(sha)
+        out.append({"file_id": f.id if f else None, "name": f.original_name if f else None,
+                    "sha256": sha, "lines": sorted(rows.column("source_line").to_pylist()),
+                    "records": rows.num_rows,
+                    "net": int(pc.sum(rows.column("net")).as_py() or 0)})
+    return out

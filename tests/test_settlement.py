@@ -1,0 +1,226 @@
+"""Settlement: a hand-computed period to the cent, FX rounding against Decimal, conservation on
+generated periods, idempotence (byte-identical ledgers), re-bill rules and lineage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casslink import warehouse
+from casslink.canonical import RECORDS_SCHEMA, empty_charges
+from casslink.db.engine import make_engine, upgrade
+from casslink.reference import load_into_db
+from casslink.settings import get_settings
+from casslink.synthetic.generator import generate_billing
+from settlement.ledger import bills, convert, ledger_lines, totals
+from settlement.run import (
+    ConservationError,
+    SettlementError,
+    check_conservation,
+    latest_ledger,
+    read_ledger,
+    settle,
+    trace,
+)
+
+A1, A2 = "23156130152", "23658656000"  # DE agents of the fixture world
+DAY = dt.date(2026, 11, 12)
+
+
+def rec(record_type, prefix, serial, agent, currency="EUR", rate=0, number=None, line=1,
+        source="file-a", **amounts) -> dict:
+    row = {name: None for name in RECORDS_SCHEMA.names}
+    row.update(record_type=record_type, airline_prefix=prefix, awb_serial=serial,
+               agent_code=agent, currency=currency, exchange_rate_e5=rate,
+               correction_number=number, execution_date=DAY, origin="FRA", destination="HKG",
+               source_file=source, source_line=line)
+    for name in ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_pp", "weight_cc",
+                 "valuation_cc", "oc_carrier_cc", "oc_agent_cc", "taxes_pp", "taxes_cc",
+                 "commission", "discount", "tax_airline", "tax_agent"):
+        row[name] = amounts.get(name, 0)
+    return row
+
+
+AWB1 = dict(weight_pp=100000, valuation_pp=5000, oc_carrier_pp=12000, oc_agent_pp=3000,
+            oc_agent_cc=2000, commission=5000, discount=-1000, tax_airline=1900, tax_agent=950)
+
+
+def hand_period() -> tuple[list[dict], list[dict]]:
+    """Two files: LH (020) and AF (057) billing DE agents A1 and A2 in 2026-11."""
+    lh = [
+        # AWB in EUR with VAT: 1000.00 + 50.00 + 120.00 - 20.00 - 50.00 + 10.00 (discount -)
+        # + 19.00 - 9.50 = 1119.50 (prepaid OC due agent 30.00 is not billed)
+        rec("AWB", "020", "12345675", A1, line=2, **AWB1),
+        # collect AWB: weight collect is not billed; collect OC due agent 15.00 is credited
+        rec("AWB", "020", "22222224", A2, line=3, weight_cc=50000, oc_agent_cc=1500),
+        # CCA on the first AWB: the weight charge moves from prepaid to collect: -1000.00
+        rec("CCO", "020", "12345675", A1, number="CCA001", line=4, **AWB1),
+        rec("CCR", "020", "12345675", A1, number="CCA001", line=5,
+            **{**AWB1, "weight_pp": 0, "weight_cc": 100000}),
+    ]
+    af = [
+        # USD AWB at 0.92345: 1000.00 USD -> 923.45; 10.01 -> 9.2437 -> 9.24; commission
+        # 25.00 -> 23.08625 -> 23.09 (half-up): net 923.45 + 9.24 - 23.09 = 909.60
+        rec("AWB", "057", "33333335", A1, currency="USD", rate=92345, source="file-b", line=2,
+            weight_pp=100000, oc_carrier_pp=1001, commission=2500),
+        # DCM 6K0732 (spec 4.6): original net 507.30, revised 291.79 -> credit 215.51
+        rec("DCO", "057", "95636343", A2, number="6K0732", source="file-b", line=3,
+            weight_pp=50730),
+        rec("DCR", "057", "95636343", A2, number="6K0732", source="file-b", line=4,
+            weight_pp=29179),
+    ]
+    return lh, af
+
+
+EXPECTED_BILLS = {(A1, "020"): 111950 - 100000, (A1, "057"): 90960,
+                  (A2, "020"): -1500, (A2, "057"): -21551}
+EXPECTED_AGENTS = {A1: 102910, A2: -23051}  # A2: negative, CASS pays the agent
+EXPECTED_AIRLINES = {"020": 10450, "057": 69409}
+
+
+@pytest.fixture
+def system(home, db_url, monkeypatch, repo):
+    monkeypatch.setenv("CASSLINK_DB_URL", db_url)
+    s = get_settings().ensure_dirs()
+    upgrade(s.db_url)
+    engine = make_engine(s.db_url)
+    load_into_db(engine, repo / "fixtures" / "reference")
+    yield s, engine
+    engine.dispose()
+
+
+def store(settings_, file_id: int, rows: list[dict], period="2026-11") -> None:
+    warehouse.store(settings_, "DE", period, file_id,
+                    pa.Table.from_pylist(rows, RECORDS_SCHEMA), empty_charges())
+
+
+def test_hand_computed_period(system):
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 1, lh)
+    store(s, 2, af)
+    result = settle(s, engine, "DE", "2026-11")
+    assert result.kind == "regular" and result.currency == "EUR"
+    ledger = read_ledger(Path(result.ledger_dir))
+    got = {(b["agent_code"], b["airline_prefix"]): b["net"] for b in ledger["bills"].to_pylist()}
+    assert got == EXPECTED_BILLS
+    assert {a["agent_code"]: a["net"] for a in ledger["agents"].to_pylist()} == EXPECTED_AGENTS
+    assert {a["airline_prefix"]: a["net"] for a in ledger["airlines"].to_pylist()} == \
+        EXPECTED_AIRLINES
+    assert result.total == 79859 == sum(EXPECTED_AGENTS.values())
+    b = {(x["agent_code"], x["airline_prefix"]): x for x in ledger["bills"].to_pylist()}
+    lh_a1 = b[(A1, "020")]
+    assert (lh_a1["awb_count"], lh_a1["cca_records"], lh_a1["dcm_records"]) == (1, 2, 0)
+    assert lh_a1["net_billing"] == 111950 and lh_a1["corrections_net"] == -100000
+    assert lh_a1["cca_weight_pp"] == -100000 and lh_a1["cca_weight_cc"] == 100000
+    assert lh_a1["tax_airline"] == 1900 and lh_a1["tax_agent"] == 950
+    af_a1 = b[(A1, "057")]
+    assert (af_a1["weight_pp"], af_a1["oc_carrier_pp"], af_a1["commission"]) == (92345, 924,
+                                                                                 2309)
+    assert b[(A2, "057")]["dcm_net"] == -21551 and b[(A2, "057")]["awb_count"] == 0
+    # the period is billed now: files arriving later go to the next period
+    from casslink.reference import ReferenceData
+
+    assert ReferenceData.from_db(engine).period("DE", "2026-11").status == "billed"
+
+
+def test_same_inputs_give_byte_identical_ledger(system):
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 1, lh)
+    store(s, 2, af)
+    first = settle(s, engine, "DE", "2026-11")
+    before = {p.name: p.read_bytes() for p in Path(first.ledger_dir).iterdir()}
+    again = settle(s, engine, "DE", "2026-11-20")  # any date inside the period
+    assert again.kind == "repeat" and again.ledger_dir == first.ledger_dir
+    assert {p.name: p.read_bytes() for p in Path(again.ledger_dir).iterdir()} == before
+
+
+def test_new_input_preview_then_billed_period_needs_rebill(system):
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 1, lh)
+    preview = settle(s, engine, "DE", "2026-11", close=False)
+    assert preview.kind == "preview" and preview.total == 111950 - 1500 - 100000
+    store(s, 2, af)  # a new file accepted while the period is open
+    billed = settle(s, engine, "DE", "2026-11")
+    assert billed.total == 79859 and billed.ledger_dir != preview.ledger_dir
+    assert (Path(preview.ledger_dir) / "manifest.json").exists()  # kept for audit
+    store(s, 3, [rec("AWB", "020", "44444443", A1, source="file-c", line=2, weight_pp=100)])
+    with pytest.raises(SettlementError, match="rebill"):
+        settle(s, engine, "DE", "2026-11")
+    rebill = settle(s, engine, "DE", "2026-11", rebill=True)
+    assert rebill.kind == "rebill" and rebill.total == 79859 + 100
+
+
+def test_lineage_lists_input_lines(system):
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 1, lh)
+    store(s, 2, af)
+    settle(s, engine, "DE", "2026-11")
+    folder = latest_ledger(engine, "DE", "2026-11")
+    out = trace(engine, folder, A1, "020")
+    assert [(f["sha256"], f["lines"], f["net"]) for f in out] == [("file-a", [2, 4, 5], 11950)]
+    both = trace(engine, folder, A2, None)
+    assert {f["sha256"]: f["lines"] for f in both} == {"file-a": [3], "file-b": [3, 4]}
+
+
+def test_foreign_currency_without_rate_fails_loudly(system):
+    s, engine = system
+    store(s, 1, [rec("AWB", "020", "12345675", A1, currency="USD", rate=0, weight_pp=100)])
+    with pytest.raises(SettlementError, match="no rate of exchange"):
+        settle(s, engine, "DE", "2026-11")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-10**12, 10**12), st.integers(1, 10**10 - 1),
+       st.sampled_from([("USD", "EUR"), ("JPY", "EUR"), ("EUR", "JPY"), ("BHD", "USD"),
+                        ("USD", "BHD")]))
+def test_convert_matches_decimal_half_up(amount, rate, pair):
+    from casslink.money import minor_unit
+
+    src, dst = pair
+    got = int(convert(np.array([amount]), np.array([rate]), minor_unit(src), minor_unit(dst))[0])
+    value = Decimal(amount).scaleb(-minor_unit(src)) * Decimal(rate).scaleb(-5)
+    want = value.quantize(Decimal(1).scaleb(-minor_unit(dst)), rounding=ROUND_HALF_UP)
+    assert got == int(want.scaleb(minor_unit(dst)))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_conservation_on_generated_periods(ref, seed):
+    period = ref.period("DE", "2026-11")
+    files = generate_billing(ref, "DE", period, 3000, seed=seed)
+    records = pa.concat_tables([f.records for f in files])
+    lines = ledger_lines(records, "DE", "2026-11", "EUR")
+    bill_table = bills(lines)
+    agents = totals(bill_table, "agent_code", "airline_prefix")
+    airlines = totals(bill_table, "airline_prefix", "agent_code")
+    check_conservation(lines, bill_table, agents, airlines)
+    assert lines.num_rows == records.num_rows == pc.sum(bill_table.column("records")).as_py()
+    # an independent total: plain Python over the record dicts, converted one by one
+    from casslink.money import convert as money_convert
+
+    total = 0
+    sign = {"AWB": 1, "CCO": -1, "CCR": 1, "DCO": -1, "DCR": 1}
+    terms = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
+             "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
+    for r in records.to_pylist():
+        for c, t in terms.items():
+            total += sign[r["record_type"]] * t * money_convert(
+                r[c] or 0, r["currency"], "EUR", r["exchange_rate_e5"] or 0)
+    assert pc.sum(agents.column("net")).as_py() == total
+    # tampering with one agent's remittance is caught and named
+    bad = agents.set_column(agents.schema.get_field_index("net"), "net",
+                            pc.add(agents.column("net"), pa.array(
+                                [1] + [0] * (agents.num_rows - 1))))
+    with pytest.raises(ConservationError, match=agents.column("agent_code")[0].as_py()):
+        check_conservation(lines, bill_table, bad, airlines)
