@@ -81,29 +81,56 @@ def _pairs(t, lines, types, is_corr, col) -> None:
 
 
 def _originals(t, ctx, lines, types, col) -> None:
-    """Each O record must repeat the latest billed state of its AWB, when that is known."""
-    known: dict[str, dict] = {}
-    sources = []
-    if ctx.history.billed is not None and ctx.history.billed.num_rows:
-        sources.append(ctx.history.billed)
-    sources.append(t)
-    awb_key = lambda r: f"{r['airline_prefix']}-{r['awb_serial']}"  # noqa: E731
-    for src in sources:
-        rel = src.filter(pc.is_in(src.column("record_type"),
-                                  value_set=pa.array(["AWB", "CCR", "DCR", "CCO", "DCO"])))
-        cols = ["record_type", "airline_prefix", "awb_serial", "correction_number",
-                "source_line", *COMPARED]
-        for r in rel.select(cols).to_pylist():
-            k = awb_key(r)
-            if src is t and r["record_type"] in ("CCO", "DCO") and k in known:
-                billed = known[k]
-                diffs = [c for c in COMPARED if (r[c] or 0) != (billed.get(c) or 0)]
-                if diffs:
-                    col.add("HOT-E402", r["source_line"], r["record_type"], diffs[0],
-                            f"{k} {r['correction_number']}",
-                            f"{r[diffs[0]]} != billed {billed.get(diffs[0])}")
-            if r["record_type"] in ("AWB", "CCR", "DCR"):
-                known[k] = r
+    """Each O record must repeat the latest billed state of its AWB (the last AWB, CCR or DCR
+    record before it, from earlier files or this one), when that is known. Vectorised: state
+    rows and O rows are sorted together by (AWB, order) and each O row looks back to the
+    last state row of its AWB."""
+    parts = []
+    billed = ctx.history.billed
+    if billed is not None and billed.num_rows:
+        parts.append(billed.select(["record_type", "airline_prefix", "awb_serial",
+                                    "correction_number", "source_line", *COMPARED]))
+    parts.append(t.select(["record_type", "airline_prefix", "awb_serial", "correction_number",
+                           "source_line", *COMPARED]))
+    allrows = pa.concat_tables(parts)
+    n_hist = allrows.num_rows - t.num_rows
+    rtype = allrows.column("record_type").to_numpy(zero_copy_only=False).astype(str)
+    is_state = np.isin(rtype, ["AWB", "CCR", "DCR"])
+    is_orig = np.isin(rtype, ["CCO", "DCO"]) & (np.arange(allrows.num_rows) >= n_hist)
+    if not is_orig.any():
+        return
+    key = pc.binary_join_element_wise(_s(allrows.column("airline_prefix")),
+                                      _s(allrows.column("awb_serial")), "-")
+    codes = np.asarray(pc.dictionary_encode(key).combine_chunks().indices)
+    order = np.arange(allrows.num_rows)
+    srt = np.lexsort((order, codes))
+    s_codes, s_state = codes[srt], is_state[srt]
+    pos = np.arange(len(srt))
+    last_state = np.maximum.accumulate(np.where(s_state, pos, -1))
+    group_start = np.r_[0, np.flatnonzero(np.diff(s_codes)) + 1]
+    start_of = np.repeat(group_start, np.diff(np.r_[group_start, len(srt)]))
+    # for an O row the last state row strictly before it (a state row never sits on an O row)
+    known = last_state >= start_of
+    o_sorted = np.flatnonzero(is_orig[srt] & known)
+    if not len(o_sorted):
+        return
+    o_rows, s_rows = srt[o_sorted], srt[last_state[o_sorted]]
+    first_diff = np.full(len(o_rows), -1)
+    values = {}
+    for j, c in enumerate(COMPARED):
+        v = np.asarray(pc.fill_null(allrows.column(c), 0), dtype=np.int64)
+        values[c] = v
+        differs = (v[o_rows] != v[s_rows]) & (first_diff < 0)
+        first_diff[differs] = j
+    bad = np.flatnonzero(first_diff >= 0)
+    keys = key.to_numpy(zero_copy_only=False)
+    numbers = allrows.column("correction_number").to_numpy(zero_copy_only=False)
+    line_col = np.asarray(allrows.column("source_line"))
+    for i in bad:
+        o, st = o_rows[i], s_rows[i]
+        c = COMPARED[first_diff[i]]
+        col.add("HOT-E402", int(line_col[o]), rtype[o], c, f"{keys[o]} {numbers[o]}",
+                f"{values[c][o]} != billed {values[c][st]}")
 
 
 def _billed_twice(t, ctx, lines, types, col) -> None:

@@ -129,31 +129,36 @@ def _one_currency_per_awb(t: pa.Table, lines: np.ndarray, col) -> None:
 
 
 def _itemised_totals(batch: BillingBatch, lines: np.ndarray, col) -> None:
+    """AW1 charges of an AWB add up to its other-charge totals (warning), joined, not looped."""
     ch, t = batch.charges, batch.records
     if ch.num_rows == 0:
         return
     awb_ch = ch.filter(pc.equal(ch.column("parent_type"), "AWB"))
     if awb_ch.num_rows == 0:
         return
+    comps = ("oc_carrier_pp", "oc_carrier_cc", "oc_agent_pp", "oc_agent_cc")
     comp = pc.binary_join_element_wise(
         pc.if_else(pc.equal(awb_ch.column("entitlement"), "A"), "oc_agent", "oc_carrier"),
         pc.if_else(pc.equal(awb_ch.column("pc"), "C"), "cc", "pp"), "_")
     key = pc.binary_join_element_wise(awb_ch.column("airline_prefix"),
                                       awb_ch.column("awb_serial"), "-")
     sums = pa.table({"k": key, "comp": comp, "a": awb_ch.column("amount")}).group_by(
-        ["k", "comp"]).aggregate([("a", "sum")]).to_pylist()
-    by_key: dict[str, dict[str, int]] = {}
-    for row in sums:
-        by_key.setdefault(row["k"], {})[row["comp"]] = row["a_sum"]
+        ["k", "comp"], use_threads=False).aggregate([("a", "sum")])
+    per = pa.table({"k": pc.unique(sums.column("k"))})
+    for c in comps:
+        part = sums.filter(pc.equal(sums.column("comp"), c))
+        per = per.join(pa.table({"k": part.column("k"), f"i_{c}": part.column("a_sum")}), "k",
+                       join_type="left outer", use_threads=False)
     awbs = t.filter(pc.equal(t.column("record_type"), "AWB"))
-    rkeys = pc.binary_join_element_wise(awbs.column("airline_prefix"), awbs.column(
-        "awb_serial"), "-")
-    present = pc.is_in(rkeys, value_set=pa.array(list(by_key)))
-    sub = awbs.filter(present)
-    comps = ("oc_carrier_pp", "oc_carrier_cc", "oc_agent_pp", "oc_agent_cc")
-    for row in sub.select(["source_line", "airline_prefix", "awb_serial", *comps]).to_pylist():
-        got = by_key[f"{row['airline_prefix']}-{row['awb_serial']}"]
-        for c in comps:
-            if got.get(c, 0) != (row[c] or 0):
-                col.add("HOT-W504", row["source_line"], "AWB", c,
-                        f"{row['airline_prefix']}-{row['awb_serial']}", got.get(c, 0))
+    rkeys = pc.binary_join_element_wise(awbs.column("airline_prefix"),
+                                        awbs.column("awb_serial"), "-")
+    joined = pa.table({"k": rkeys, "line": awbs.column("source_line"),
+                       **{c: awbs.column(c) for c in comps}}).join(
+        per, "k", join_type="inner", use_threads=False)
+    for c in comps:
+        itemised = pc.fill_null(joined.column(f"i_{c}"), 0)
+        off = _np(pc.not_equal(itemised, pc.fill_null(joined.column(c), 0)))
+        idx = np.flatnonzero(off)
+        if len(idx):
+            col.add_many("HOT-W504", _np(joined.column("line"))[idx], "AWB", c,
+                         _np(joined.column("k"))[idx], _np(itemised)[idx])

@@ -1,0 +1,144 @@
+"""Benchmark: settle a generated period of 1,000,000 AWBs over 5,000 agents and 50 airlines
+(~5 % corrections), against the same aggregation in DuckDB SQL over the same Parquet parts.
+
+Both read the warehouse parts, convert foreign-currency components with the record's rate
+(half-up to cents), sign corrections (O -1, R +1), and produce per (agent, airline) bills plus
+per-agent and per-airline totals. Ours also checks conservation and writes the ledger files.
+
+    .venv/bin/pip install duckdb   # benchmark only (the "bench" extra)
+    .venv/bin/python benchmarks/settlement.py [--awbs 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import OUT, REPO, run_child
+
+OURS = """
+import json, sys, time
+from pathlib import Path
+from casslink.settings import get_settings
+t0 = time.perf_counter()
+from casslink import warehouse
+from settlement.ledger import bills, ledger_lines, totals
+from settlement.run import check_conservation, _write_parquet
+s = get_settings()
+records = warehouse.read(s, "DE", "2026-11")
+t1 = time.perf_counter()
+lines = ledger_lines(records, "DE", "2026-11", "EUR")
+b = bills(lines)
+agents = totals(b, "agent_code", "airline_prefix")
+airlines = totals(b, "airline_prefix", "agent_code")
+check_conservation(lines, b, agents, airlines)
+t2 = time.perf_counter()
+out = Path(sys.argv[1])
+for name, t in (("lines", lines), ("bills", b), ("agents", agents), ("airlines", airlines)):
+    _write_parquet(t, out / f"{name}.parquet")
+t3 = time.perf_counter()
+print(json.dumps({"engine": "casslink", "read_s": round(t1 - t0, 2),
+                  "settle_s": round(t2 - t1, 2), "write_s": round(t3 - t2, 2),
+                  "total_s": round(t3 - t0, 2), "records": records.num_rows,
+                  "bills": b.num_rows, "agents": agents.num_rows,
+                  "airlines": airlines.num_rows,
+                  "total_net": int(__import__("pyarrow.compute").compute.sum(
+                      agents.column("net")).as_py())}))
+"""
+
+DUCK = """
+import json, sys, time
+t0 = time.perf_counter()
+import duckdb
+from casslink.settings import get_settings
+glob = str(get_settings().warehouse_dir / "operation=DE" / "period=2026-11" / "records" / "*")
+con = duckdb.connect()
+con.execute("SET threads TO 2")
+conv = lambda c: (f"(CASE WHEN currency = 'EUR' THEN {c} ELSE CAST(ROUND("
+                  f"CAST({c} AS DECIMAL(38,0)) * exchange_rate_e5 / 100000.0) AS BIGINT) END)")
+sign = "(CASE WHEN record_type IN ('CCO','DCO') THEN -1 ELSE 1 END)"
+terms = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
+         "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
+net = " + ".join(f"({t}) * {conv(c)}" for c, t in terms.items())
+con.execute(f\"\"\"CREATE TABLE lines AS SELECT agent_code, airline_prefix, record_type,
+    {sign} * ({net}) AS net FROM read_parquet('{glob}')\"\"\")
+t1 = time.perf_counter()
+con.execute(\"\"\"CREATE TABLE bills AS SELECT agent_code, airline_prefix, count(*) AS records,
+    sum(net) AS net, sum(net) FILTER (WHERE record_type = 'AWB') AS net_billing
+    FROM lines GROUP BY ALL\"\"\")
+agents = con.execute("SELECT agent_code, sum(net) FROM bills GROUP BY ALL").fetchall()
+airlines = con.execute("SELECT airline_prefix, sum(net) FROM bills GROUP BY ALL").fetchall()
+t2 = time.perf_counter()
+print(json.dumps({"engine": "duckdb", "total_s": round(t2 - t0, 2),
+                  "lines_s": round(t1 - t0, 2), "agg_s": round(t2 - t1, 2),
+                  "agents": len(agents), "airlines": len(airlines),
+                  "total_net": int(sum(v for _, v in agents))}))
+"""
+
+
+def big_world():
+    """The fixture world grown to 5,000 DE agents and 50 airlines (valid check digits)."""
+    import numpy as np
+
+    from casslink.reference import AgentInfo, AirlineInfo, ReferenceData
+
+    ref = ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
+    rng = np.random.default_rng(7)
+    agents = dict(ref.agents)
+    while sum(a.operation == "DE" for a in agents.values()) < 5000:
+        head = f"23{rng.integers(0, 10**8):08d}"
+        code = head + str(int(head) % 7)
+        agents[code] = AgentInfo(code, f"Agent {code}", "DE")
+    airlines = dict(ref.airlines)
+    for k in range(50 - len(airlines)):
+        prefix = f"{300 + k:03d}"
+        airlines[prefix] = AirlineInfo(prefix, f"Z{k % 10}", f"Airline {prefix}", ("DE",))
+    return dataclasses.replace(ref, agents=agents, airlines=airlines)
+
+
+def build(n_awbs: int, home: Path) -> None:
+    import pyarrow as pa
+
+    from casslink import warehouse
+    from casslink.settings import get_settings
+    from casslink.synthetic.generator import generate_billing
+
+    ref = big_world()
+    s = get_settings().with_home(home)
+    files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), n_awbs, seed=1)
+    for i, f in enumerate(files, start=1):
+        recs = f.records.set_column(f.records.schema.get_field_index("source_line"),
+                                    "source_line", pa.array(range(1, f.records.num_rows + 1),
+                                                            pa.int32()))
+        warehouse.store(s, "DE", "2026-11", i, recs, f.charges)
+
+
+def main() -> None:
+    import os
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--awbs", type=int, default=1_000_000)
+    args = ap.parse_args()
+    home = OUT / f"settle_home_{args.awbs}"
+    if not (home / "warehouse").exists():
+        build(args.awbs, home)
+    os.environ["CASSLINK_HOME"] = str(home)
+    ours = run_child(OURS, str(home / "ledger-bench"))
+    print(json.dumps(ours))
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        print("duckdb not installed: pip install duckdb to compare")
+        return
+    duck = run_child(DUCK)
+    print(json.dumps(duck))
+    print(json.dumps({"ratio_ours_to_duckdb": round(ours["total_s"] / duck["total_s"], 2),
+                      "same_total": ours["total_net"] == duck["total_net"]}))
+
+
+if __name__ == "__main__":
+    main()
