@@ -7,7 +7,7 @@ import json
 import typer
 
 from casslink import __version__
-from casslink.cli import db_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
+from casslink.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
 from casslink.settings import get_settings
 
 app = typer.Typer(
@@ -30,6 +30,8 @@ app.add_typer(ingest_cmds.files_app, name="files")
 app.command("settle")(settle_cmds.settle)
 app.add_typer(settle_cmds.settlement_app, name="settlement")
 app.command("trace")(settle_cmds.trace)
+app.command("gateway")(gateway_cmds.gateway)
+app.add_typer(gateway_cmds.users_app, name="users")
 app.command("airflow", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})(run_cmd.airflow)
 

@@ -1,0 +1,1 @@
+"""The SFTP gateway: jailed per-participant homes, atomic landing, registry, notification."""

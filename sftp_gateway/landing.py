@@ -1,0 +1,122 @@
+"""Atomic landing: a complete upload (fsynced, hashed) moves into the content-addressed landing
+area and is registered; only then does processing ever see it.
+
+Order of steps, and what a crash at each step leaves:
+
+1. the upload is written to ``homes/.staging/<random>`` (hidden from every user);
+2. on a successful close it is fsynced and hashed;
+3. ``os.replace`` into ``landing/<sha256>`` (atomic on one filesystem);
+4. one registry row is inserted (who, participant, name, size, sha256, channel).
+
+A crash before 3 leaves a staging file, removed at the next start (never registered, never
+processed). A crash between 3 and 4 leaves an unregistered blob in ``landing/``, which the
+next start moves to ``quarantine/orphans/`` for an operator (never processed, never lost).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from casslink import registry
+from casslink.db.engine import session_scope
+from casslink.db.models import LandedFile
+from casslink.settings import Settings
+
+log = logging.getLogger("casslink.gateway")
+
+
+@dataclass(frozen=True)
+class Landed:
+    file_id: int
+    sha256: str
+    size: int
+    channel: str
+    name: str
+
+
+def staging_dir(settings: Settings) -> Path:
+    path = settings.homes_dir / ".staging"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def new_staging_path(settings: Settings) -> Path:
+    return staging_dir(settings) / uuid.uuid4().hex
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def land(settings: Settings, engine: Engine, staged: Path, sha256: str, size: int,
+         participant_id: int, user_login: str | None, name: str, channel: str) -> Landed:
+    """Move a complete, fsynced staged file into landing and register it (blocking)."""
+    settings.landing_dir.mkdir(parents=True, exist_ok=True)
+    target = registry.landing_path(settings, sha256)
+    if target.exists():
+        staged.unlink()  # identical bytes are already waiting: one blob, one more row
+    else:
+        os.replace(staged, target)
+        _fsync_dir(target.parent)
+    file_id = registry.register(engine, sha256, size, participant_id, name, channel,
+                                user_login, str(target))
+    return Landed(file_id, sha256, size, channel, name)
+
+
+def land_path(settings: Settings, engine: Engine, source: Path, participant_id: int,
+              user_login: str | None, name: str, channel: str) -> Landed:
+    """Land a file that is already complete on disk (watcher): copy into staging first, so
+    the source may be removed afterwards by the caller."""
+    staged = new_staging_path(settings)
+    h = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as src, open(staged, "wb") as dst:
+        while block := src.read(1 << 20):
+            h.update(block)
+            size += len(block)
+            dst.write(block)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return land(settings, engine, staged, h.hexdigest(), size, participant_id, user_login,
+                name, channel)
+
+
+def recover(settings: Settings, engine: Engine) -> dict[str, int]:
+    """At start: drop leftover staging files, quarantine unregistered landing blobs."""
+    removed = 0
+    for p in staging_dir(settings).iterdir():
+        if p.is_file():
+            p.unlink()
+            removed += 1
+    orphans = 0
+    if settings.landing_dir.exists():
+        with session_scope(engine) as s:
+            known = set(s.scalars(select(LandedFile.sha256).where(
+                LandedFile.state == "landed")))
+        for p in settings.landing_dir.iterdir():
+            if p.is_file() and p.name not in known and not p.name.startswith("."):
+                dest = settings.quarantine_dir / "orphans"
+                dest.mkdir(parents=True, exist_ok=True)
+                os.replace(p, dest / p.name)
+                orphans += 1
+                log.warning("unregistered landing blob %s moved to quarantine/orphans", p.name)
+    return {"staging_removed": removed, "orphans_quarantined": orphans}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

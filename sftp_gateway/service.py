@@ -1,0 +1,51 @@
+"""Run the gateway: SFTP server + watchdog watcher + Airflow notifier, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+from casslink.db.engine import make_engine, upgrade
+from casslink.settings import Settings
+from sftp_gateway.notify import Notifier
+from sftp_gateway.policy import Limits
+from sftp_gateway.server import Gateway, host_key, start
+from sftp_gateway.watcher import Watcher
+
+SCAN_INTERVAL_S = 2.0
+
+
+async def serve(settings: Settings, host: str, port: int, limits: Limits | None = None,
+                notify: bool = True, watch: bool = True, out=sys.stdout) -> None:
+    settings.ensure_dirs()
+    upgrade(settings.db_url)
+    engine = make_engine(settings.db_url)
+    notifier = Notifier(settings) if notify else None
+    gw = Gateway(settings, engine, limits or Limits(), notifier)
+    acceptor = await start(gw, host, port)
+    watcher = Watcher(settings, engine, notifier) if watch else None
+    if watcher:
+        watcher.start()
+    key = host_key(settings)
+    print(f"SFTP gateway  sftp -P {port} LOGIN@{host}   host key "
+          f"{key.get_fingerprint('sha256')} (ssh-ed25519)", file=out, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while not stop.is_set():
+            if watcher:
+                await loop.run_in_executor(None, watcher.scan)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SCAN_INTERVAL_S)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+        if watcher:
+            watcher.stop()
+        if notifier:
+            notifier.close()
+        engine.dispose()
