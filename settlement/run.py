@@ -54,6 +54,7 @@ class SettlementResult:
     airlines: int
     total: int  # minor units: sum of agents' remittances = sum of airlines' settlements
     input_files: int
+    run_id: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -192,6 +193,7 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
         _finish(engine, run_id, "failed", str(exc))
         raise
     _finish(engine, run_id, "succeeded", "", result)
+    result.run_id = run_id
     with session_scope(engine) as s:
         row = s.scalars(select(BillingPeriod).where(
             BillingPeriod.operation_code == operation,
@@ -245,15 +247,20 @@ def _finish(engine: Engine, run_id: int, status: str, message: str,
                                                             result.total)
 
 
-def latest_ledger(engine: Engine, operation: str, period_id: str) -> Path:
-    """The ledger folder of the period's latest successful run."""
+def latest_run(engine: Engine, operation: str, period_id: str) -> tuple[int, Path]:
+    """(run id, ledger folder) of the period's latest successful run."""
     with session_scope(engine) as s:
         run = s.scalars(select(SettlementRun).where(
             SettlementRun.operation_code == operation, SettlementRun.period_id == period_id,
             SettlementRun.status == "succeeded").order_by(SettlementRun.id.desc())).first()
         if run is None:
             raise SettlementError(f"{operation} {period_id} has not been settled")
-        return Path(run.ledger_dir)
+        return run.id, Path(run.ledger_dir)
+
+
+def latest_ledger(engine: Engine, operation: str, period_id: str) -> Path:
+    """The ledger folder of the period's latest successful run."""
+    return latest_run(engine, operation, period_id)[1]
 
 
 def read_ledger(folder: Path) -> dict[str, pa.Table]:

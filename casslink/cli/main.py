@@ -30,6 +30,7 @@ app.add_typer(ingest_cmds.files_app, name="files")
 app.command("settle")(settle_cmds.settle)
 app.add_typer(settle_cmds.settlement_app, name="settlement")
 app.command("trace")(settle_cmds.trace)
+app.command("deliver")(settle_cmds.deliver)
 app.command("gateway")(gateway_cmds.gateway)
 app.add_typer(gateway_cmds.users_app, name="users")
 app.command("airflow", context_settings={"allow_extra_args": True,

@@ -135,3 +135,30 @@ def trace(
         more = f" (+{len(f['lines']) - 20} more)" if len(f["lines"]) > 20 else ""
         typer.echo(f"file {f['file_id']} {f['name']} ({f['sha256'][:12]}): {f['records']} "
                    f"records, lines {shown}{more}")
+
+
+def deliver(
+    operation: str = typer.Option(..., "--operation", help="CASS operation."),
+    period: str = typer.Option(..., "--period", help="Period id or a date inside it."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Render the outputs of the period's latest settlement (airline hand-off HOT, agent HOT,
+    Excel statements) and deliver them atomically to every participant's outbox."""
+    from outputs.deliver import deliver_run
+    from settlement.run import SettlementError, latest_run
+
+    settings, engine = _engine()
+    try:
+        pid = _period_id(settings, operation, period)
+        run_id, folder = latest_run(engine, operation.upper(), pid)
+        out = deliver_run(settings, engine, run_id, folder)
+    except SettlementError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    for d in out:
+        typer.echo(f"{d['participant']:<11} {d['kind']:<16} {d['size']:>9}  {d['path']}")
+    typer.echo(f"{len(out)} files delivered")

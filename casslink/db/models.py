@@ -71,6 +71,8 @@ class Participant(Base):
     agent_code: Mapped[str | None] = mapped_column(String(11), index=True)
     operation_code: Mapped[str | None] = mapped_column(ForeignKey("operations.code"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # output formats this participant receives, comma-separated (hot,xlsx,...); null = all
+    output_formats: Mapped[str | None] = mapped_column(String(100))
 
 
 class User(Base):
@@ -146,3 +148,18 @@ class SettlementRun(Base):
     currency: Mapped[str] = mapped_column(String(3), default="")
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    """One file delivered into a participant's outbox by a settlement run's output stage."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("settlement_runs.id"), index=True)
+    participant_code: Mapped[str] = mapped_column(String(11), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # handoff-hot | agent-hot | xlsx | xml
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    delivered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

@@ -1,0 +1,1 @@
+"""Outputs of a settlement run, rendered from its ledger and delivered to outboxes."""

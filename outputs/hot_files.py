@@ -1,0 +1,62 @@
+"""HOT outputs: the airline hand-off file (per airline) and the agent HOT file (per agent),
+written with the hand-off layouts of ``parsers.hot`` from the run's input records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from casslink.canonical import FileHeader
+from outputs.source import RunData, rows_of
+from parsers.hot import write_hot
+from settlement.ledger import NET_TERMS
+
+
+def _with_net(records: pa.Table) -> pa.Table:
+    """AWM columns 170-182: the agent net of each AWB in the record's own currency."""
+    net = np.zeros(records.num_rows, np.int64)
+    for c, sign in NET_TERMS.items():
+        net += sign * np.asarray(pc.fill_null(records.column(c), 0), dtype=np.int64)
+    is_awb = pc.equal(records.column("record_type"), "AWB")
+    value = pc.if_else(is_awb, pa.array(net, pa.int64()), pa.scalar(None, pa.int64()))
+    return records.set_column(records.schema.get_field_index("net_amount"), "net_amount", value)
+
+
+def _charges_for(run: RunData, records: pa.Table) -> pa.Table:
+    ch = run.charges
+    if ch.num_rows == 0 or records.num_rows == 0:
+        return ch.slice(0, 0)
+    key = lambda t, kind: pc.binary_join_element_wise(  # noqa: E731
+        pc.fill_null(t.column(kind), ""), t.column("airline_prefix"), t.column("awb_serial"),
+        pc.fill_null(t.column("correction_number"), ""), "|")
+    return ch.filter(pc.is_in(key(ch, "parent_type"), value_set=key(records, "record_type")))
+
+
+def _header(run: RunData, airline_prefix: str = "", agent_code: str = "") -> FileHeader:
+    m = run.manifest
+    import datetime as dt
+
+    return FileHeader(family="handoff", record_id="AAA", operation=run.operation,
+                      airline_prefix=airline_prefix, agent_code=agent_code,
+                      period_start=dt.date.fromisoformat(m["period_start"]),
+                      period_end=dt.date.fromisoformat(m["period_end"]),
+                      billing_date=dt.date.fromisoformat(m["billing_date"]), file_number=1,
+                      currency=run.currency,
+                      office_code=run.reference.operations[run.operation].office_code)
+
+
+def _sorted(records: pa.Table) -> pa.Table:
+    return records.take(pc.sort_indices(records, [(k, "ascending", "at_start") for k in (
+        "agent_code", "airline_prefix", "awb_serial", "correction_number", "record_type",
+        "source_file", "source_line")]))
+
+
+def airline_handoff(run: RunData, prefix: str) -> bytes:
+    records = _sorted(_with_net(rows_of(run.records, "airline_prefix", prefix)))
+    return write_hot(_header(run, airline_prefix=prefix), records, _charges_for(run, records))
+
+
+def agent_hot(run: RunData, agent_code: str) -> bytes:
+    records = _sorted(_with_net(rows_of(run.records, "agent_code", agent_code)))
+    return write_hot(_header(run, agent_code=agent_code), records, _charges_for(run, records))

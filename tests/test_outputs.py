@@ -1,0 +1,165 @@
+"""Outputs of a settled period cross-checked against the ledger, to the minor unit: airline
+hand-off HOT and agent HOT read back with our reader, Excel read back with openpyxl;
+idempotent delivery, per-participant formats, and a LibreOffice render."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from casslink import warehouse
+from casslink.db.engine import make_engine, session_scope, upgrade
+from casslink.db.models import Delivery, Participant
+from casslink.reference import load_into_db
+from casslink.settings import get_settings
+from casslink.synthetic.generator import generate_billing
+from outputs.deliver import deliver_run
+from parsers.hot import read_hot
+from settlement.ledger import ledger_lines
+from settlement.run import read_ledger, settle
+
+
+@pytest.fixture(scope="module")
+def settled(tmp_path_factory, repo, ref):
+    home = tmp_path_factory.mktemp("out") / "var"
+    s = get_settings().with_home(home).ensure_dirs()
+    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
+    upgrade(s.db_url)
+    engine = make_engine(s.db_url)
+    load_into_db(engine, repo / "fixtures" / "reference")
+    files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 800, seed=4)
+    for i, f in enumerate(files, start=1):
+        recs = f.records.set_column(f.records.schema.get_field_index("source_line"),
+                                    "source_line",
+                                    pa.array(range(2, f.records.num_rows + 2), pa.int32()))
+        recs = recs.set_column(recs.schema.get_field_index("source_file"), "source_file",
+                               pa.array([f"gen-{i}"] * recs.num_rows))
+        warehouse.store(s, "DE", "2026-11", i, recs, f.charges)
+    result = settle(s, engine, "DE", "2026-11")
+    delivered = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
+    yield {"settings": s, "engine": engine, "result": result, "delivered": delivered,
+           "ledger": read_ledger(Path(result.ledger_dir))}
+    engine.dispose()
+
+
+def _net_by(table: pa.Table, key: str) -> dict[str, int]:
+    g = table.group_by(key).aggregate([("net", "sum")])
+    return dict(zip(g.column(key).to_pylist(), g.column("net_sum").to_pylist(), strict=True))
+
+
+def _file(settled, code: str, suffix: str) -> Path:
+    home = settled["settings"].homes_dir / code / "outbox"
+    (path,) = [p for p in home.iterdir() if p.name.endswith(suffix)]
+    return path
+
+
+def test_every_active_participant_receives_its_files(settled):
+    bills = settled["ledger"]["bills"]
+    airlines = set(bills.column("airline_prefix").to_pylist())
+    agents = set(bills.column("agent_code").to_pylist())
+    got = {(d["participant"], d["kind"]) for d in settled["delivered"]}
+    assert got == {(a, k) for a in airlines for k in ("handoff-hot", "settlement-xlsx")} | \
+        {(a, k) for a in agents for k in ("billing-hot", "statement-xlsx")}
+    with session_scope(settled["engine"]) as s:
+        assert s.query(Delivery).count() == len(got)
+
+
+def test_handoff_files_read_back_to_the_ledger(settled):
+    ledger = settled["ledger"]
+    want = _net_by(ledger["airlines"], "airline_prefix")
+    for prefix, expected in want.items():
+        batch = read_hot(_file(settled, prefix, "_handoff.hot").read_bytes(), "back")
+        assert batch.problems == [] and batch.header.family == "handoff"
+        assert batch.header.airline_prefix == prefix
+        lines = ledger_lines(batch.records, "DE", "2026-11", "EUR")
+        assert int(pc.sum(lines.column("net")).as_py()) == expected, prefix
+        mine = ledger["lines"].filter(pc.equal(ledger["lines"].column("airline_prefix"),
+                                               prefix))
+        assert batch.records.num_rows == mine.num_rows
+        assert sorted(batch.records.column("awb_serial").to_pylist()) == \
+            sorted(mine.column("awb_serial").to_pylist())
+        awb = batch.records.filter(pc.equal(batch.records.column("record_type"), "AWB"))
+        for r in awb.to_pylist()[:50]:  # AWM 170-182: net in the AWB's own currency
+            assert r["net_amount"] == (r["weight_pp"] + r["valuation_pp"] + r["oc_carrier_pp"]
+                                       - r["oc_agent_cc"] - r["commission"] - r["discount"]
+                                       + r["tax_airline"] - r["tax_agent"])
+
+
+def test_agent_hot_files_read_back_to_the_remittances(settled):
+    for code, expected in _net_by(settled["ledger"]["agents"], "agent_code").items():
+        batch = read_hot(_file(settled, code, "_billing.hot").read_bytes(), "back")
+        assert batch.problems == [] and batch.header.agent_code == code
+        lines = ledger_lines(batch.records, "DE", "2026-11", "EUR")
+        assert int(pc.sum(lines.column("net")).as_py()) == expected, code
+
+
+def _minor(value) -> int:
+    return int(Decimal(str(value)).scaleb(2))
+
+
+def test_excel_statements_read_back_to_the_ledger(settled):
+    ledger = settled["ledger"]
+    agents = _net_by(ledger["agents"], "agent_code")
+    for code, expected in agents.items():
+        wb = openpyxl.load_workbook(_file(settled, code, "_statement.xlsx"), read_only=True)
+        rows = list(wb["Summary"].iter_rows(values_only=True))
+        head = next(i for i, r in enumerate(rows) if r and r[0] == "Airline")
+        net_col = rows[head].index("Net")
+        body = [r for r in rows[head + 1:] if r and r[0] and str(r[0]).isdigit()]
+        bills = ledger["bills"].filter(pc.equal(ledger["bills"].column("agent_code"), code))
+        assert len(body) == bills.num_rows
+        assert sum(_minor(r[net_col]) for r in body) == expected
+        total_row = next(r for r in rows if r and r[0] and str(r[0]).startswith("Total"))
+        assert _minor([v for v in total_row if isinstance(v, (int, float))][-1]) == expected
+        detail_rows = sum(len([r for r in list(wb[name].iter_rows(values_only=True))
+                               if len(r) > 1 and r[1] and "-" in str(r[1]) and str(r[0]).isdigit()])
+                          for name in wb.sheetnames[1:])
+        lines = ledger["lines"].filter(pc.equal(ledger["lines"].column("agent_code"), code))
+        assert detail_rows == lines.num_rows
+        wb.close()
+    for prefix, expected in _net_by(ledger["airlines"], "airline_prefix").items():
+        wb = openpyxl.load_workbook(_file(settled, prefix, "_settlement.xlsx"), read_only=True)
+        rows = list(wb["Summary"].iter_rows(values_only=True))
+        head = next(i for i, r in enumerate(rows) if r and r[0] == "Agent")
+        net_col = rows[head].index("Net")
+        body = [r for r in rows[head + 1:] if r and r[0] and str(r[0]).isdigit()]
+        assert sum(_minor(r[net_col]) for r in body) == expected
+        wb.close()
+
+
+def test_redelivery_is_byte_identical_and_formats_are_per_participant(settled):
+    s, engine, result = settled["settings"], settled["engine"], settled["result"]
+    before = {d["path"]: d["sha256"] for d in settled["delivered"]}
+    again = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
+    assert {d["path"]: d["sha256"] for d in again} == before
+    agent = sorted(settled["ledger"]["agents"].column("agent_code").to_pylist())[0]
+    with session_scope(engine) as ss:
+        ss.query(Participant).filter(Participant.code == agent).one().output_formats = "xlsx"
+    third = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
+    assert {d["kind"] for d in third if d["participant"] == agent} == {"statement-xlsx"}
+    with session_scope(engine) as ss:
+        ss.query(Participant).filter(Participant.code == agent).one().output_formats = None
+
+
+def test_libreoffice_renders_an_agent_statement(settled, tmp_path):
+    soffice = shutil.which("libreoffice") or shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("LibreOffice is missing under CI=true (.ci/run installs it)")
+        pytest.skip("LibreOffice not installed (CI installs it)")
+    agent = max(settled["ledger"]["agents"].to_pylist(), key=lambda a: a["counterparties"])
+    src = _file(settled, agent["agent_code"], "_statement.xlsx")
+    out = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                          "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
+                         capture_output=True, text=True, timeout=180)
+    pdf = tmp_path / (src.stem + ".pdf")
+    assert out.returncode == 0 and pdf.exists(), out.stdout + out.stderr
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 2000
