@@ -107,3 +107,16 @@ class Notifier:
                                     "will pick it up", file_id, exc)
                     else:
                         time.sleep(self.backoff_s * attempt)
+
+
+def annotate_run(dag_id: str, run_id: str, note: str) -> None:
+    """Best effort: put a human note on a DAG run (shown in the UI grid); never raises."""
+    from casslink.settings import get_settings
+
+    try:
+        client = AirflowClient.for_install(get_settings())
+        if client is not None:
+            client._call(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", {"note": note[:1000]},
+                         method="PATCH")
+    except Exception as exc:
+        log.info("could not annotate run %s: %s", run_id, exc)

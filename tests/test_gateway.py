@@ -54,9 +54,18 @@ class GatewayProc:
         return line
 
     def stop(self, sig=signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=20)
+        """Signal the gateway and wait for it (psutil: robust even if another library in this
+        process reaps children, as Airflow's in-process runs may)."""
+        import psutil
+
+        if self.proc is None:
+            return
+        try:
+            p = psutil.Process(self.proc.pid)
+            p.send_signal(sig)
+            p.wait(timeout=20)
+        except psutil.NoSuchProcess:
+            pass
 
     def sftp(self, login: str, password: str | None = None, key: Path | None = None):
         t = paramiko.Transport(("127.0.0.1", self.port))

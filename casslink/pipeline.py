@@ -1,0 +1,177 @@
+"""What the Airflow tasks do, as plain functions (tested without Airflow).
+
+The DAG files in ``dags/`` only wire these together. Every function takes ids and returns a
+small JSON-able dict (XCom carries ids and paths, never data) and logs what happened in
+business terms: records accepted, totals per currency, agents billed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from casslink.db.engine import make_engine
+from casslink.money import format_amount
+from casslink.reference import load_reference
+from casslink.settings import Settings, get_settings
+
+log = logging.getLogger("casslink.pipeline")
+
+
+class FileRejected(Exception):
+    """A landed file was rejected: the run shows it as failed, with the reason."""
+
+
+def _engine(settings: Settings):
+    return make_engine(settings.db_url)
+
+
+# --- ingest --------------------------------------------------------------------------------
+
+def ingest(file_id: int, settings: Settings | None = None) -> dict:
+    """Parse, validate, store, acknowledge, archive/quarantine one landed file."""
+    from casslink import registry
+    from validators.ack import accepted_totals
+    from validators.ingest import ingest_file
+
+    settings = settings or get_settings()
+    engine = _engine(settings)
+    try:
+        row = registry.get(engine, int(file_id))
+        log.info("file %s: %r (%s bytes, sha256 %s) from %s via %s", file_id, row.original_name,
+                 row.size, row.sha256[:12], row.user_login or "-", row.channel)
+        result = ingest_file(settings, engine, int(file_id))
+    finally:
+        engine.dispose()
+    c = result.counts
+    log.info("file %s: %s - %s of %s records accepted, %s rejected; problems: %s",
+             file_id, result.verdict.upper(), c.get("accepted"), c.get("records"),
+             c.get("rejected"), ", ".join(result.codes) or "none")
+    if result.stored:
+        import pyarrow.parquet as pq
+
+        totals = accepted_totals(pq.read_table(result.stored[0]))
+        for cur, t in sorted(totals.items()):
+            log.info("file %s: accepted %s %s agent net (%s records) into %s %s", file_id,
+                     t["agent_net"], cur, t["count"], result.operation,
+                     result.billed_period_id)
+    for ack in result.acks:
+        log.info("acknowledgement delivered: %s", ack)
+    return {"file_id": int(file_id), "verdict": result.verdict, "state": result.state,
+            "participant": result.participant, "channel": result.channel,
+            "codes": result.codes, "counts": result.counts, "operation": result.operation,
+            "period": result.period_id, "billed_period": result.billed_period_id,
+            "name": row.original_name, "already_done": result.already_done}
+
+
+def verdict_check(summary: dict) -> str:
+    """Fail loudly (readable message) for a rejected file; the ack was sent already."""
+    text = (f"{summary['participant']} {summary['name']}: {summary['verdict']}"
+            + (f" ({', '.join(summary['codes'])})" if summary["codes"] else ""))
+    if summary["verdict"] == "rejected":
+        raise FileRejected(f"file {summary['file_id']} REJECTED - {text}; see the "
+                           "acknowledgement in the sender's outbox")
+    return text
+
+
+def pending_files(min_age_s: float = 20.0, settings: Settings | None = None) -> list[int]:
+    """Files landed but not yet ingested, older than ``min_age_s`` (the sweep's work list)."""
+    from sqlalchemy import select
+
+    from casslink.db.engine import session_scope
+    from casslink.db.models import LandedFile
+
+    settings = settings or get_settings()
+    engine = _engine(settings)
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=min_age_s)
+    try:
+        with session_scope(engine) as s:
+            rows = s.execute(select(LandedFile.id, LandedFile.landed_at).where(
+                LandedFile.state == "landed").order_by(LandedFile.id)).all()
+    finally:
+        engine.dispose()
+    return [i for i, when in rows if _aware(when) <= cutoff]
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def sweep(settings: Settings | None = None) -> list[int]:
+    """Trigger an ingest run for every pending file (one run id per file: no duplicates)."""
+    from sftp_gateway.notify import INGEST_DAG, AirflowClient, ingest_run_id
+
+    settings = settings or get_settings()
+    ids = pending_files(settings=settings)
+    if not ids:
+        log.info("sweep: no landed file waits for ingestion")
+        return []
+    client = AirflowClient.for_install(settings)
+    if client is None:
+        raise RuntimeError("no Airflow admin password in the data root's secrets")
+    for file_id in ids:
+        client.trigger(INGEST_DAG, {"file_id": file_id}, ingest_run_id(file_id))
+        log.info("sweep: ingest of file %s triggered", file_id)
+    return ids
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+def periods_due(day: dt.date, conf: dict | None = None,
+                settings: Settings | None = None) -> list[dict]:
+    """The (operation, period) pairs to settle: the manual run's conf, or every operation
+    whose calendar has a billing date on ``day``."""
+    settings = settings or get_settings()
+    ref = load_reference(settings)
+    conf = conf or {}
+    if conf.get("operation"):
+        op = str(conf["operation"]).upper()
+        period = ref.resolve_period(op, str(conf.get("period") or day.isoformat()))
+        if period is None:
+            raise ValueError(f"no period {conf.get('period')!r} in the {op} calendar")
+        items = [{"operation": op, "period": period.period_id,
+                  "rebill": bool(conf.get("rebill"))}]
+        log.info("manual settlement requested: %s", items[0])
+        return items
+    items = [{"operation": p.operation, "period": p.period_id, "rebill": False}
+             for (_, _), p in sorted(ref.periods.items()) if p.billing_date == day]
+    log.info("billing date %s: %s", day, ", ".join(f"{i['operation']} {i['period']}"
+                                                   for i in items) or "nothing due")
+    return items
+
+
+def settle(item: dict, settings: Settings | None = None) -> dict:
+    """Close, settle and check one (operation, period); returns the run id and ledger path."""
+    from settlement.run import settle as run_settle
+
+    settings = settings or get_settings()
+    engine = _engine(settings)
+    try:
+        r = run_settle(settings, engine, item["operation"], item["period"],
+                       rebill=bool(item.get("rebill")))
+    finally:
+        engine.dispose()
+    log.info("%s %s settled (%s): %s records from %s files; %s agents billed by %s airlines; "
+             "remittances = settlements = %s %s; conservation holds", r.operation, r.period_id,
+             r.kind, r.records, r.input_files, r.agents, r.airlines,
+             format_amount(r.total, r.currency), r.currency)
+    return {"operation": r.operation, "period": r.period_id, "run_id": r.run_id,
+            "ledger": r.ledger_dir, "kind": r.kind, "total": r.total, "currency": r.currency}
+
+
+def deliver(settled: dict, settings: Settings | None = None) -> dict:
+    """Render and deliver every participant's outputs of one settlement run."""
+    from outputs.deliver import deliver_run
+
+    settings = settings or get_settings()
+    engine = _engine(settings)
+    try:
+        out = deliver_run(settings, engine, int(settled["run_id"]), Path(settled["ledger"]))
+    finally:
+        engine.dispose()
+    parties = sorted({d["participant"] for d in out})
+    log.info("%s %s: %s files delivered to %s participants' outboxes", settled["operation"],
+             settled["period"], len(out), len(parties))
+    return {"operation": settled["operation"], "period": settled["period"],
+            "files": len(out), "participants": len(parties)}

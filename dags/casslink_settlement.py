@@ -1,0 +1,59 @@
+"""Settle CASS periods on their billing dates and deliver every participant's outputs.
+
+Scheduled by the CASS calendar stored in the project database (``CassCalendarTimetable``,
+plugin ``cass_calendar``): a run falls on each billing date and settles every operation whose
+period is billed that day - mapped over the operations: close period -> settle ->
+conservation check (inside settle; a failure fails the task naming the agents/airlines off)
+-> render outputs -> deliver to outboxes.
+
+Manual runs (backfill or re-bill): trigger with conf
+``{"operation": "DE", "period": "2026-11", "rebill": false}``; ``period`` may be any date
+inside the period. A billed period whose inputs changed is settled again only with
+``"rebill": true`` and is recorded as a re-bill.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from cass_calendar import CassCalendarTimetable
+
+
+@dag(
+    dag_id="casslink_settlement",
+    schedule=CassCalendarTimetable(),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    params={"operation": Param("", type="string", description="e.g. DE (manual runs)"),
+            "period": Param("", type="string", description="e.g. 2026-11 or a date in it"),
+            "rebill": Param(False, type="boolean", description="re-bill a billed period")},
+    tags=["casslink", "settlement"],
+    doc_md=__doc__,
+)
+def casslink_settlement():
+    @task
+    def periods_due(**context) -> list[dict]:
+        from casslink.pipeline import periods_due as due
+
+        conf = dict(context["params"])
+        conf.update(context["dag_run"].conf or {})
+        start = context.get("data_interval_start") or context["dag_run"].run_after
+        return due(start.date(), conf)
+
+    @task
+    def settle(item: dict) -> dict:
+        from casslink.pipeline import settle as run
+
+        return run(item)
+
+    @task
+    def deliver(settled: dict) -> dict:
+        from casslink.pipeline import deliver as run
+
+        return run(settled)
+
+    deliver.expand(settled=settle.expand(item=periods_due()))
+
+
+casslink_settlement()

@@ -1,0 +1,150 @@
+"""End to end: two airlines upload through the real SFTP gateway, the real Airflow DAGs
+(``dag.test()``) ingest and settle, and an agent downloads its statement by SFTP; its totals
+equal an independent computation from the generated billing data."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from casslink.money import convert
+from casslink.synthetic.generator import corrupt_bytes, generate_billing
+from parsers.hot import read_hot, write_hot
+
+pytestmark = pytest.mark.airflow
+SIGNS = {"AWB": 1, "CCO": -1, "CCR": 1, "DCO": -1, "DCR": 1}
+TERMS = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
+         "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
+
+
+def expected_net(records: list[dict], agent: str) -> int:
+    """The agent's remittance in EUR cents, record by record with Decimal conversion."""
+    total = 0
+    for r in records:
+        if r["agent_code"] != agent:
+            continue
+        for c, t in TERMS.items():
+            total += SIGNS[r["record_type"]] * t * convert(r[c] or 0, r["currency"], "EUR",
+                                                           r["exchange_rate_e5"] or 0)
+    return total
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, ref):
+    from tests.test_gateway import PASSWORD, GatewayProc
+
+    home = tmp_path_factory.mktemp("e2e") / "var"
+    keys = tmp_path_factory.mktemp("keys")
+    gp = GatewayProc(home)
+    gp.cli("reference", "load")
+    gp.cli("users", "add", "lh-ops", "--participant", "LH", "--password-stdin",
+           stdin=PASSWORD + "\n")
+    gp.cli("users", "add", "af-ops", "--participant", "AF", "--password-stdin",
+           stdin=PASSWORD + "\n")
+    gen = {f.airline_prefix: f for f in generate_billing(
+        ref, "DE", ref.period("DE", "2026-11"), 600, seed=31)}
+    lh, af = gen["020"], gen["057"]
+    counts = {}
+    for f in (lh, af):
+        for a in f.records.column("agent_code").to_pylist():
+            counts[a] = counts.get(a, 0) + 1
+    agent = max(counts, key=counts.get)
+    gp.cli("users", "add", "agent-ops", "--participant", agent, "--password-stdin",
+           stdin=PASSWORD + "\n")
+    gp.start()
+    yield {"gp": gp, "lh": lh, "af": af, "agent": agent, "keys": keys, "home": home}
+    gp.stop()
+
+
+@pytest.fixture(scope="module")
+def airflow_dags(world):
+    """Airflow pointed at the world's data root, a fresh metadata DB, the project's DAGs."""
+    from casslink.runtime.airflow import airflow_env
+    from casslink.settings import get_settings
+
+    s = get_settings().with_home(world["home"])
+    env = airflow_env(s, 18082, base={})
+    old = {k: os.environ.get(k) for k in env if k != "PATH"}
+    os.environ.update({k: v for k, v in env.items() if k != "PATH"})
+    sys.path.insert(0, str(s.dags_dir / "plugins"))
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils import db
+
+    db.resetdb()
+    bag = DagBag(dag_folder=str(s.dags_dir))
+    assert bag.import_errors == {}
+    yield bag
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags):
+    from tests.test_gateway import PASSWORD
+
+    gp, lh, af, agent = world["gp"], world["lh"], world["af"], world["agent"]
+    uploads = [("lh-ops", "/inbox/LH_DE_2026-11_01.hot", write_hot(lh.header, lh.records,
+                                                                    lh.charges)),
+               ("af-ops", "/inbox/AF_DE_2026-11_01.hot", write_hot(af.header, af.records,
+                                                                    af.charges))]
+    bad_header = type(af.header)(**{**af.header.__dict__, "file_number": 2})
+    uploads.append(("af-ops", "/inbox/AF_DE_2026-11_02.hot", corrupt_bytes(
+        write_hot(bad_header, af.records, af.charges), [{"kind": "wrong_trailer_count"}])))
+    for login, path, data in uploads:
+        t, s = gp.sftp(login, PASSWORD)
+        s.putfo(io.BytesIO(data), path + ".part")
+        s.rename(path + ".part", path)
+        t.close()
+    rows = gp.registry()
+    assert [r["name"] for r in rows] == [Path(p).name for _, p, _ in uploads]  # once each
+
+    ingest = airflow_dags.dags["casslink_ingest"]
+    states = {}
+    for r in rows:
+        run = ingest.test(run_conf={"file_id": r["id"]})
+        states[r["name"]] = str(run.state)
+    assert states == {"LH_DE_2026-11_01.hot": "success", "AF_DE_2026-11_01.hot": "success",
+                      "AF_DE_2026-11_02.hot": "failed"}
+    after = {r["name"]: r for r in gp.registry()}
+    assert after["AF_DE_2026-11_02.hot"]["state"] == "quarantined"
+    assert after["LH_DE_2026-11_01.hot"]["state"] == "archived"
+
+    t, s = gp.sftp("af-ops", PASSWORD)
+    acks = sorted(s.listdir("/outbox"))
+    bad_ack = next(a for a in acks if a.startswith("AF_DE_2026-11_02") and a.endswith(".txt"))
+    with s.open(f"/outbox/{bad_ack}") as fh:
+        text = fh.read().decode()
+    t.close()
+    assert "REJECTED" in text and "HOT-E104" in text
+
+    settle = airflow_dags.dags["casslink_settlement"].test(
+        run_conf={"operation": "DE", "period": "2026-11"})
+    assert str(settle.state) == "success"
+
+    t, s = gp.sftp("agent-ops", PASSWORD)
+    names = sorted(s.listdir("/outbox"))
+    assert names == [f"DE_2026-11_{agent}_billing.hot", f"DE_2026-11_{agent}_statement.xlsx"]
+    xlsx, hot = io.BytesIO(), io.BytesIO()
+    s.getfo(f"/outbox/DE_2026-11_{agent}_statement.xlsx", xlsx)
+    s.getfo(f"/outbox/DE_2026-11_{agent}_billing.hot", hot)
+    t.close()
+
+    records = lh.records.to_pylist() + af.records.to_pylist()
+    want = expected_net(records, agent)
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.getvalue()), read_only=True)
+    total_row = next(r for r in wb["Summary"].iter_rows(values_only=True)
+                     if r and r[0] and str(r[0]).startswith("Total"))
+    total = [v for v in total_row if isinstance(v, (int, float))][-1]
+    assert int(Decimal(str(total)).scaleb(2)) == want
+    back = read_hot(hot.getvalue(), "agent-hot")
+    assert back.problems == [] and expected_net(back.records.to_pylist(), agent) == want
+    mine = [r for r in records if r["agent_code"] == agent]
+    assert back.records.num_rows == len(mine)
