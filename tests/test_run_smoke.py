@@ -1,5 +1,7 @@
-"""`casslink run` on a fresh data root: Airflow answers on 127.0.0.1 with the project's login,
-runs a DAG, and Ctrl-C stops every process it started."""
+"""`casslink run` on a fresh data root: the SFTP gateway and Airflow come up on 127.0.0.1, the
+demo uploads billing files through SFTP, gets their acknowledgements (one rejected), settles
+the period and delivers outputs; the UI answers with the project's login, a participant can
+download its outputs by SFTP, and Ctrl-C stops every process it started."""
 
 from __future__ import annotations
 
@@ -36,17 +38,18 @@ def _api(url, token=None, data=None, method=None):
         return resp.status, json.loads(resp.read() or b"null")
 
 
-def test_casslink_run_serves_ui_and_stops_cleanly(tmp_path):
-    port = _free_port()
+def test_casslink_run_demo_serves_ui_sftp_and_stops_cleanly(tmp_path):
+    port, sftp_port = _free_port(), _free_port()
     env = dict(os.environ, CASSLINK_HOME=str(tmp_path / "var"))
     env.pop("CASSLINK_DB_URL", None)
     exe = Path(sys.executable).parent / "casslink"
-    proc = subprocess.Popen([str(exe), "run", "--ui-port", str(port)], env=env,
+    proc = subprocess.Popen([str(exe), "run", "--ui-port", str(port), "--sftp-port",
+                             str(sftp_port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     output = []
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600
         password = None
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
@@ -57,8 +60,25 @@ def test_casslink_run_serves_ui_and_stops_cleanly(tmp_path):
             if m:
                 assert m.group(1) == f"http://127.0.0.1:{port}"
                 password = m.group(2)
+            if line.startswith("running; press Ctrl-C"):
                 break
-        assert password, "".join(output)
+        text = "".join(output)
+        assert password, text
+        verdicts = re.findall(r"demo\s+ack for (\S+): (\w+)", text)
+        assert sorted(v for _, v in verdicts) == ["ACCEPTED", "ACCEPTED", "ACCEPTED",
+                                                  "REJECTED"], text
+        assert "settlement run: success" in text, text
+        login, agent_pw, agent = re.search(
+            r"demo login\s+(demo-agent)\s+password (\S+)\s+\((\d{11})\)", text).groups()
+        import paramiko
+
+        t = paramiko.Transport(("127.0.0.1", sftp_port))
+        t.connect(username=login, password=agent_pw)
+        outbox = sorted(paramiko.SFTPClient.from_transport(t).listdir("/outbox"))
+        t.close()
+        assert [n for n in outbox if n.endswith(("_billing.hot", "_statement.xlsx"))] == [
+            f"{name}" for name in sorted(outbox) if agent in name], outbox
+        assert len([n for n in outbox if agent in n]) == 2, outbox
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200
         _, tok = _api(f"http://127.0.0.1:{port}/auth/token",
@@ -89,9 +109,10 @@ def test_casslink_run_serves_ui_and_stops_cleanly(tmp_path):
             time.sleep(1)
         assert state == "success"
         # nothing but loopback: the UI/API port is bound to 127.0.0.1 only
-        listeners = [c for c in psutil.net_connections("tcp")
-                     if c.status == "LISTEN" and c.laddr.port == port]
-        assert listeners and all(c.laddr.ip == "127.0.0.1" for c in listeners)
+        for p in (port, sftp_port):
+            listeners = [c for c in psutil.net_connections("tcp")
+                         if c.status == "LISTEN" and c.laddr.port == p]
+            assert listeners and all(c.laddr.ip == "127.0.0.1" for c in listeners)
         family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
     finally:
         proc.send_signal(signal.SIGINT)

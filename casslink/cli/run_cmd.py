@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 import threading
+from dataclasses import replace
+from pathlib import Path
 
 import typer
 
@@ -17,16 +21,23 @@ from casslink.settings import get_settings
 
 def run(
     ui_port: int = typer.Option(8080, "--ui-port", help="Airflow UI/API port on 127.0.0.1."),
+    sftp_port: int = typer.Option(2222, "--sftp-port", help="SFTP gateway port on 127.0.0.1."),
+    no_demo: bool = typer.Option(False, "--no-demo",
+                                 help="Start the system without uploading demo data."),
     startup_timeout: float = typer.Option(240.0, help="Seconds to wait for Airflow to be healthy."),
 ):
     """Start the system on loopback and stay up until Ctrl-C.
 
     Initialises what is missing (data root, project database, reference data, Airflow metadata
-    database, per-install secrets), starts Airflow (api-server, scheduler, dag-processor,
-    triggerer) with the project's DAG folder, prints the UI URL and the admin login, and on
-    Ctrl-C stops every process it started.
+    database, per-install secrets), starts the SFTP gateway and Airflow (api-server, scheduler,
+    dag-processor, triggerer) with the project's DAG folder, and - unless --no-demo - uploads
+    generated airline billing files through SFTP (one faulty, one to a sandbox), waits for the
+    acknowledgements, settles the demo period and delivers its outputs. Prints the UI URL and
+    login, how to connect by SFTP, and where outputs landed. Ctrl-C stops every process it
+    started.
     """
-    s = get_settings().ensure_dirs()
+    s = replace(get_settings(), airflow_url=f"http://127.0.0.1:{ui_port}",
+                gateway_port=sftp_port).ensure_dirs()
     typer.echo(f"data root      {s.home}")
     upgrade(s.db_url)
     engine = make_engine(s.db_url)
@@ -45,6 +56,7 @@ def run(
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    gateway = _start_gateway(s, sftp_port)
     typer.echo(f"airflow        starting (log: {stack.log_path}) ...")
     stack.start()
     try:
@@ -64,8 +76,21 @@ def run(
                 raise typer.Exit(1)
             return
         password = airflow_admin_password(s) or "(see secrets/airflow-passwords.json)"
+        typer.echo(f"airflow        healthy at {stack.url}")
+        demo = None
+        if not no_demo and not stop.is_set():
+            demo = _demo(s, sftp_port)
         typer.echo("")
         typer.echo(f"Airflow UI     {stack.url}   login: admin / {password}")
+        typer.echo(f"SFTP gateway   sftp -P {sftp_port} <login>@127.0.0.1   "
+                   f"(host key in {s.secrets_dir / 'ssh_host_ed25519_key'})")
+        if demo:
+            for u in demo["users"].values():
+                typer.echo(f"  demo login   {u.login:<11} password {u.password:<18} "
+                           f"({u.participant})")
+            agent_home = s.homes_dir / demo["agent"] / "outbox"
+            typer.echo(f"Outputs        agent {demo['agent']}: {agent_home}")
+            typer.echo(f"               every participant: {s.homes_dir}/<code>/outbox")
         typer.echo(f"DAGs folder    {s.dags_dir}")
         typer.echo("running; press Ctrl-C to stop")
         sys.stdout.flush()
@@ -73,10 +98,56 @@ def run(
             if stack.proc and stack.proc.poll() is not None:
                 typer.echo("airflow exited unexpectedly", err=True)
                 raise typer.Exit(1)
+            if gateway.poll() is not None:
+                typer.echo("the SFTP gateway exited unexpectedly", err=True)
+                raise typer.Exit(1)
     finally:
         typer.echo("stopping ...")
+        _stop_gateway(gateway)
         stack.stop()
         typer.echo("stopped")
+
+
+def _start_gateway(s, port: int) -> subprocess.Popen:
+    """``casslink gateway`` as a child process; its first line is the address and host key."""
+    env = dict(os.environ, CASSLINK_HOME=str(s.home), CASSLINK_DB_URL=s.db_url,
+               CASSLINK_AIRFLOW_URL=s.airflow_url)
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "casslink"), "gateway",
+                             "--port", str(port)], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    line = proc.stdout.readline().strip()
+    if "SFTP gateway" not in line:
+        proc.kill()
+        raise typer.Exit(f"the SFTP gateway did not start: {line}")
+    typer.echo(f"gateway        {line.removeprefix('SFTP gateway').strip()}")
+    return proc
+
+
+def _stop_gateway(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _demo(s, sftp_port: int) -> dict | None:
+    from casslink import demo
+    from casslink.reference import load_reference
+    from sftp_gateway.notify import AirflowClient
+
+    client = AirflowClient.for_install(s)
+    engine = make_engine(s.db_url)
+    try:
+        return demo.run(s, engine, load_reference(s), sftp_port, client,
+                        lambda text: (typer.echo(text), sys.stdout.flush()))
+    except Exception as exc:  # the system stays up; the demo reports what failed
+        typer.echo(f"demo           failed: {exc}", err=True)
+        return None
+    finally:
+        engine.dispose()
 
 
 def airflow(ctx: typer.Context):
