@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -38,14 +37,15 @@ def single_billing_file(n_awbs: int, seed: int = 1, operation: str = "DE",
 
 
 def run_child(code: str, *args: str) -> dict:
-    """Run ``code`` in a fresh interpreter; it must print one JSON line. Adds peak RSS (MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run ``code`` in a fresh interpreter; it must print one JSON line. Adds the child's own
+    peak RSS (MB), measured by GNU time's %M (getrusage of children keeps the maximum of all
+    children so far, which hides a smaller child)."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          cwd=REPO, check=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "PEAK_KB=%M", sys.executable, "-c", code,
+                           *args], capture_output=True, text=True, cwd=REPO, check=True)
     wall = time.perf_counter() - t0
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["child_wall_s"] = round(wall, 2)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out["peak_rss_mb"] = round(peak / 1024, 1) if peak > before else None
+    peak = [int(x.split("=")[1]) for x in proc.stderr.splitlines() if x.startswith("PEAK_KB=")]
+    out["peak_rss_mb"] = round(peak[-1] / 1024, 1) if peak else None
     return out

@@ -24,14 +24,20 @@ from parsers.hot import read_hot_file
 t1 = time.perf_counter()
 b = read_hot_file(sys.argv[1], source_file="bench")
 t2 = time.perf_counter()
-from parsers.hot import write_hot
+print(json.dumps({"reader": "casslink", "parse_s": round(t2 - t1, 2),
+                  "import_s": round(t1 - t0, 2), "records": b.records.num_rows,
+                  "charges": b.charges.num_rows, "problems": len(b.problems)}))
+"""
+
+WRITE = """
+import json, sys, time
+from parsers.hot import read_hot_file, write_hot
+b = read_hot_file(sys.argv[1], source_file="bench")
+t2 = time.perf_counter()
 data = write_hot(b.header, b.records, b.charges)
 t3 = time.perf_counter()
 same = data == open(sys.argv[1], "rb").read()
-print(json.dumps({"reader": "casslink", "parse_s": round(t2 - t1, 2),
-                  "import_s": round(t1 - t0, 2),
-                  "records": b.records.num_rows, "charges": b.charges.num_rows,
-                  "problems": len(b.problems), "write_s": round(t3 - t2, 2),
+print(json.dumps({"writer": "casslink", "write_s": round(t3 - t2, 2),
                   "write_mb_s": round(len(data) / 1e6 / (t3 - t2), 1),
                   "roundtrip_identical": same}))
 """
@@ -56,6 +62,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--awbs", type=int, default=1_000_000)
     ap.add_argument("--skip-fwf", action="store_true")
+    ap.add_argument("--skip-write", action="store_true")
     args = ap.parse_args()
     path = single_billing_file(args.awbs)
     size_mb = path.stat().st_size / 1e6
@@ -63,6 +70,9 @@ def main() -> None:
     ours = run_child(OURS, str(path))
     print(json.dumps(ours))
     result = {"file_mb": round(size_mb, 1), "ours": ours}
+    if not args.skip_write:
+        result["writer"] = run_child(WRITE, str(path))
+        print(json.dumps(result["writer"]))
     if not args.skip_fwf:
         fwf = run_child(FWF, str(path))
         print(json.dumps(fwf))

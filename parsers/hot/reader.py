@@ -7,6 +7,7 @@ record ids; each record type's rows are sliced field by field from one byte matr
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 MAX_PROBLEMS_PER_FIELD = 200
+DECODE_THREADS = 2
 
 # Stable syntax codes (documented in docs/validation-rules.md with the rule catalogue).
 S_EMPTY = "HOT-S001"
@@ -85,37 +87,45 @@ def read_hot(data: bytes, source_file: str = "", default_currency: str | None = 
     else:
         mat = fw.to_matrix(buf, starts, lengths, width)
 
-    ids = np.ascontiguousarray(mat[:, :fam.id_width]).view(f"S{fam.id_width}").ravel()
+    w = fam.id_width
+    codes = _id_codes(mat, w)  # one int per line: the record id (printable ASCII only here)
     layouts = fam.layouts
+    code_of = {k: _id_code(k) for k in layouts}
     line_no = np.arange(1, n + 1, dtype=np.int32)
-    record_counts = {k.decode("ascii", "replace"): int(v)
-                     for k, v in zip(*np.unique(ids, return_counts=True), strict=True)}
+    counts = np.bincount(codes)
+    record_counts = {bytes(mat[int(np.argmax(codes == c))][:w]).decode("ascii"): int(counts[c])
+                     for c in np.flatnonzero(counts)}
+
+    def rid(r: int) -> str:
+        return bytes(mat[r][:w]).decode("ascii", "replace")
 
     # line length: too long is a problem, short lines are padded (right-trimmed files are normal)
-    expected = np.array([layouts[i.decode("ascii", "replace")].width
-                         if i.decode("ascii", "replace") in layouts else width for i in ids]
-                        ) if fam.name == "adjustment" else np.full(n, 250)
+    if fam.name == "adjustment":
+        widths = {code_of[k]: v.width for k, v in layouts.items()}
+        expected = np.array([widths.get(int(c), width) for c in codes])
+    else:
+        expected = np.full(n, 250)
     too_long = np.flatnonzero(lengths > expected)
     for r in too_long[:MAX_PROBLEMS_PER_FIELD]:
         problems.append(Problem(S_LINE_LENGTH, f"line is {int(lengths[r])} characters, "
                                 f"longer than {int(expected[r])}", int(r) + 1))
 
-    unknown = np.flatnonzero(~np.isin(ids, [k.encode() for k in layouts]))
+    unknown = np.flatnonzero(~np.isin(codes, list(code_of.values())))
     for r in unknown[:MAX_PROBLEMS_PER_FIELD]:
         problems.append(Problem(S_UNKNOWN_RECORD, f"record type not allowed in a {fam.name} file",
-                                int(r) + 1, ids[r].decode("ascii", "replace"), "record_id",
+                                int(r) + 1, rid(r), "record_id",
                                 bytes(mat[r][:10]).decode("ascii", "replace")))
 
     header, trailer = FileHeader(family=fam.name), {}
-    header_rows = np.flatnonzero(np.isin(ids, [k.encode() for k, v in layouts.items()
-                                              if v.role == "header"]))
+    header_rows = np.flatnonzero(np.isin(codes, [code_of[k] for k, v in layouts.items()
+                                                 if v.role == "header"]))
     if len(header_rows):
         r = int(header_rows[0])
         cols = _decode(fam.header, mat[r:r + 1], line_no[r:r + 1], problems)
-        header = _header_from(fam, cols, ids[r].decode("ascii"), r + 1)
+        header = _header_from(fam, cols, rid(r), r + 1)
     else:
         problems.append(Problem(S_NO_HEADER, "no header record", 1))
-    trailer_rows = np.flatnonzero(ids == fam.trailer.record_id.encode())
+    trailer_rows = np.flatnonzero(codes == code_of[fam.trailer.record_id])
     if len(trailer_rows):
         r = int(trailer_rows[-1])
         cols = _decode(fam.trailer, mat[r:r + 1], line_no[r:r + 1], problems)
@@ -124,19 +134,28 @@ def read_hot(data: bytes, source_file: str = "", default_currency: str | None = 
         if fam.name == "handoff" and trailer.get("office_code"):
             header.office_code = trailer["office_code"]
 
-    record_tables, charge_tables = [], []
-    for layout in fam.records:
-        rows = np.flatnonzero(ids == layout.record_id.encode())
+    def decode_block(layout: RecordLayout):
+        """One record type's rows -> (role, table, problems); runs on a worker thread."""
+        rows = np.flatnonzero(codes == code_of[layout.record_id])
+        found: list[Problem] = []
         if not len(rows):
-            continue
+            return layout.role, None, found
         sub = mat[rows]
         if layout.role == "charges":
-            charge_tables.append(_charges_table(layout, sub, line_no[rows], source_file,
-                                                problems))
-        else:
-            cols = _decode(layout, sub, line_no[rows], problems)
-            record_tables.append(_records_table(layout, cols, len(rows), line_no[rows],
-                                                source_file))
+            return layout.role, _charges_table(layout, sub, line_no[rows], source_file,
+                                               found), found
+        cols = _decode(layout, sub, line_no[rows], found)
+        return layout.role, _records_table(layout, cols, len(rows), line_no[rows],
+                                           source_file), found
+
+    # numpy and Arrow release the GIL: the big record types decode side by side
+    with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
+        blocks = list(pool.map(decode_block, fam.records))
+    record_tables, charge_tables = [], []
+    for role, table, found in blocks:  # layout order: deterministic output and problems
+        problems.extend(found)
+        if table is not None:
+            (charge_tables if role == "charges" else record_tables).append(table)
     records = _concat_sorted(record_tables, RECORDS_SCHEMA)
     charges = _concat_sorted(charge_tables, CHARGES_SCHEMA)
     currency = default_currency  # only an explicit default (adjustment files carry none)
@@ -267,6 +286,23 @@ def _concat_sorted(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
     else:
         order = np.lexsort(keys)
     return table.take(pa.array(order))
+
+
+def _id_code(record_id: str) -> int:
+    code = 0
+    for ch in record_id.encode("ascii"):
+        code = code * 95 + (ch - 32)
+    return code
+
+
+def _id_codes(mat: np.ndarray, width: int) -> np.ndarray:
+    """Record ids (printable ASCII, base 95) as ints: cheap to count and to compare."""
+    codes = np.zeros(len(mat), np.int32)
+    for k in range(width):
+        col = mat[:, k].astype(np.int32)
+        col[(col < 32) | (col > 126)] = ord("?")  # a stray CR inside an id
+        codes = codes * 95 + (col - 32)
+    return codes
 
 
 def _scalar(arr: pa.Array):
