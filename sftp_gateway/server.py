@@ -18,6 +18,7 @@ import stat as st
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,11 @@ class Upload:
     fd: int
     hasher: hashlib._Hash = field(default_factory=hashlib.sha256)
     hashed_upto: int = 0
+    # sha256 runs on its own thread while the event loop receives the next packets
+    # (hashlib releases the GIL); one worker keeps the updates in order
+    hash_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="sha256"))
+    hashing: Future | None = None
     size: int = 0
     sequential: bool = True
     failed: str = ""
@@ -322,7 +328,7 @@ class JailedSFTPServer(asyncssh.SFTPServer):
             raise SFTPQuotaExceeded("file too large")
         os.pwrite(up.fd, data, offset)
         if up.sequential and offset == up.hashed_upto:
-            up.hasher.update(data)
+            up.hashing = up.hash_pool.submit(up.hasher.update, data)
             up.hashed_upto += len(data)
         else:
             up.sequential = False
@@ -347,6 +353,7 @@ class JailedSFTPServer(asyncssh.SFTPServer):
             os.close(up.fd)
         up.closed = True
         if up.failed:
+            up.hash_pool.shutdown(wait=False)
             up.staged.unlink(missing_ok=True)
             return
         if is_temp_name(up.name):
@@ -355,6 +362,9 @@ class JailedSFTPServer(asyncssh.SFTPServer):
         await self._land(up, up.name)
 
     async def _land(self, up: Upload, name: str) -> None:
+        if up.hashing is not None:
+            await asyncio.wrap_future(up.hashing)
+        up.hash_pool.shutdown(wait=False)
         sha = up.hasher.hexdigest() if up.sequential and up.hashed_upto == up.size else \
             await self.gw.blocking(landing.sha256_of, up.staged)
         channel = "sandbox" if up.area == "sandbox" else "inbox"
@@ -403,6 +413,7 @@ class JailedSFTPServer(asyncssh.SFTPServer):
         up = self.pending.pop((vp.area, vp.name), None) if vp.name else None
         if up is None:
             self._deny("remove", vp)
+        up.hash_pool.shutdown(wait=False)
         up.staged.unlink(missing_ok=True)  # a client dropping its own unfinished upload
 
     def mkdir(self, path: bytes, attrs: SFTPAttrs) -> None:
@@ -443,6 +454,7 @@ class JailedSFTPServer(asyncssh.SFTPServer):
             if not up.closed:
                 with contextlib.suppress(OSError):
                     os.close(up.fd)
+            up.hash_pool.shutdown(wait=False)
             up.staged.unlink(missing_ok=True)
             self._audit("upload_discarded", path=f"/{up.area}/{up.name}")
         self.uploads.clear()
