@@ -124,3 +124,29 @@ def received_text(when: dt.datetime | None) -> str:
     return (when or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+
+
+def render_xml(info: dict, verdict) -> bytes:
+    """The acknowledgement for XML senders: a ``cb:Acknowledgement`` in the profile (XSD in
+    parsers/onerecord/schemas/cb.xsd)."""
+    from parsers.onerecord.profile import LO_BASE
+    from parsers.onerecord.writer import write_nodes
+
+    about = f"{LO_BASE}ack/{info['file_id']}"
+    c = verdict.counts
+    findings = [("cb:Finding", f"{about}#finding-{i}", {
+        "cb:line": f.line, "cb:code": f.code, "cb:severity": f.severity,
+        "cb:recordType": f.record_type or None, "cb:field": f.field or None,
+        "cb:rawValue": _ascii(f.raw) if f.raw else None, "cb:message": _ascii(f.message)})
+        for i, f in enumerate(verdict.findings, start=1)]
+    totals = [("cb:CurrencyTotal", f"{about}#total-{cur}", {
+        "cb:currency": cur, "cb:recordCount": t["count"], "cb:agentNet": t["agent_net"]})
+        for cur, t in accepted_totals(verdict.accepted_records).items() if cur != "???"]
+    received = info["received"].replace(" UTC", "Z").replace(" ", "T")
+    node = ("cb:Acknowledgement", about, {
+        "cb:fileName": info["name"], "cb:fileId": info["file_id"], "cb:sha256": info["sha256"],
+        "cb:receivedAt": received, "cb:channel": info["channel"], "cb:verdict": verdict.verdict,
+        "cb:recordsReceived": c["records"], "cb:recordsAccepted": c["accepted"],
+        "cb:recordsRejected": c["rejected"], "cb:finding": findings or None,
+        "cb:acceptedTotal": totals or None})
+    return write_nodes([node])

@@ -34,6 +34,21 @@ RULES: tuple[Rule, ...] = (
     Rule("HOT-S006", RECORD, "Line too long", "line longer than its record width"),
     Rule("HOT-S007", RECORD, "Non-ASCII byte", "non-ASCII or control byte (e.g. Windows-1252)"),
     Rule("HOT-S008", FILE, "No header", "the file has no header record"),
+    Rule("XML-S001", FILE, "XML not well-formed", "the file is not well-formed XML"),
+    Rule("XML-S002", FILE, "DTD or entities", "DTDs and entity declarations are not accepted",
+         "The reader never loads DTDs, resolves entities or opens a network connection; a "
+         "document that declares any is refused before parsing."),
+    Rule("XML-S003", RECORD, "XML schema violation",
+         "the element is not valid against the casslink ONE Record profile XSD",
+         "Each cargo:BillingDetails is validated on its own against the profile's XSDs "
+         "(docs/formats/xml.md); an invalid one is rejected with its line."),
+    Rule("XML-S004", RECORD, "Unknown code", "{field}: {raw!r} is not in its code list",
+         "Code values must be individuals of IATA's ONE Record code lists (currencies: ISO "
+         "4217)."),
+    Rule("XML-S005", FILE, "XML nested too deep", "elements are nested too deep"),
+    Rule("XML-S006", FILE, "Not the casslink profile",
+         "the root element is not rdf:RDF of the casslink ONE Record profile"),
+    Rule("XML-S007", RECORD, "Invalid XML value", "{field} {raw!r} is not a valid value"),
     Rule("FMT-E001", FILE, "Format not accepted",
          "the file is {raw}, not a CASS fixed-width (HOT) file",
          "Input formats are recognised from the content, never from the file name."),

@@ -17,15 +17,16 @@ def check(batch: BillingBatch, ctx: ValidationContext, col) -> tuple[str, Period
     ref = ctx.reference
     if batch.line_count == 0 or fam is None:
         return "", None
-    header_ids = [fam.header.record_id, *fam.header_aliases]
-    n_headers = sum(batch.record_counts.get(i, 0) for i in header_ids)
-    if h.source_line is not None and h.source_line != 1:
-        col.add("HOT-E101", h.source_line)
-    if n_headers > 1:
-        col.add("HOT-E102", None, raw=n_headers)
-    n_trailers = batch.record_counts.get(fam.trailer.record_id, 0)
-    if n_trailers != 1 or t.get("source_line") != batch.line_count:
-        col.add("HOT-E103", t.get("source_line"))
+    if batch.format == "hot":  # XML batches: the reader checks header and item count
+        header_ids = [fam.header.record_id, *fam.header_aliases]
+        n_headers = sum(batch.record_counts.get(i, 0) for i in header_ids)
+        if h.source_line is not None and h.source_line != 1:
+            col.add("HOT-E101", h.source_line)
+        if n_headers > 1:
+            col.add("HOT-E102", None, raw=n_headers)
+        n_trailers = batch.record_counts.get(fam.trailer.record_id, 0)
+        if n_trailers != 1 or t.get("source_line") != batch.line_count:
+            col.add("HOT-E103", t.get("source_line"))
     if ctx.sender_kind in SENDER_FAMILY and SENDER_FAMILY[ctx.sender_kind] != fam.name:
         col.add("HOT-E107", None, raw=fam.name, expected=ctx.sender_kind)
     if t:
@@ -69,6 +70,12 @@ def check(batch: BillingBatch, ctx: ValidationContext, col) -> tuple[str, Period
 def _trailer_counts(batch: BillingBatch, col) -> None:
     t, rc, fam = batch.trailer, batch.record_counts, batch.header.family
     line = t.get("source_line")
+    if batch.format != "hot":  # api:hasTotalItems counts every item of the collection
+        items = batch.records.num_rows + batch.header.extra.get("dropped", 0)
+        if t.get("total_count") is not None and t["total_count"] != items:
+            col.add("HOT-E104", line, field="hasTotalItems", raw=t["total_count"],
+                    expected=items)
+        return
     if fam == "adjustment":
         body = sum(v for k, v in rc.items() if k in ("AW", "CO", "CR", "DO", "DR"))
         if t.get("record_count") is not None and t["record_count"] != body:

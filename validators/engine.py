@@ -119,16 +119,19 @@ def validate(batch: BillingBatch, ctx: ValidationContext) -> Verdict:
         charges = charges.filter(ckeep)
         records = kept_records
     file_rejected = any(f.severity == FILE for f in col.findings)
-    if file_rejected or (batch.records.num_rows and records.num_rows == 0):
+    dropped = batch.header.extra.get("dropped", 0)  # items the reader could not take
+    errors = any(f.severity != WARNING for f in col.findings)
+    if file_rejected or (batch.records.num_rows and records.num_rows == 0) or (
+            records.num_rows == 0 and errors):
         verdict = REJECTED
-    elif rejected:
+    elif rejected or dropped:
         verdict = PARTIAL
     else:
         verdict = ACCEPTED
     if verdict == REJECTED:
         records, charges = records.slice(0, 0), charges.slice(0, 0)
-    counts = {"records": batch.records.num_rows, "accepted": records.num_rows,
-              "rejected": batch.records.num_rows - records.num_rows,
+    counts = {"records": batch.records.num_rows + dropped, "accepted": records.num_rows,
+              "rejected": batch.records.num_rows + dropped - records.num_rows,
               "charges": batch.charges.num_rows, "errors": sum(
                   1 for f in col.findings if f.severity != WARNING),
               "warnings": sum(1 for f in col.findings if f.severity == WARNING)}

@@ -48,7 +48,18 @@ def detect_format(data: bytes) -> str:
 
 
 def parse(data: bytes, source_file: str) -> tuple[str, BillingBatch | None]:
+    """Bytes -> (format, batch); batch None for a format we do not accept."""
     fmt = detect_format(data)
+    if fmt == "xml":
+        from parsers.onerecord.reader import looks_like_profile, read_xml
+
+        if looks_like_profile(data):
+            return fmt, read_xml(data, source_file)
+        from parsers.onerecord.xfwb import is_xfwb, read_xfwb
+
+        if is_xfwb(data):
+            return "xfwb", read_xfwb(data, source_file)
+        return "xml (not the casslink ONE Record profile nor XFWB)", None
     if fmt != "hot":
         return fmt, None
     return fmt, read_hot(data, source_file)
@@ -170,8 +181,14 @@ def ingest_file(settings: Settings, engine: Engine, file_id: int,
     name = ack.ack_name(row.original_name, file_id)
     acks = []
     if participant:
-        acks = [deliver(settings, who, name, ack.render_fixed(info, verdict)),
-                deliver(settings, who, name + ".txt", ack.render_text(info, verdict))]
+        if batch.format in ("xml", "xfwb"):  # acknowledge in the sender's format
+            name += ".xml"
+            machine = ack.render_xml(info, verdict)
+        else:
+            machine = ack.render_fixed(info, verdict)
+        acks = [deliver(settings, who, name, machine),
+                deliver(settings, who, name.removesuffix(".xml") + ".txt",
+                        ack.render_text(info, verdict))]
     state = "quarantined" if verdict.verdict == REJECTED else "archived"
     target = registry.finish(
         settings, engine, file_id, state, verdict=verdict.verdict, family=batch.header.family,
