@@ -50,16 +50,13 @@ def detect_format(data: bytes) -> str:
 def parse(data: bytes, source_file: str) -> tuple[str, BillingBatch | None]:
     """Bytes -> (format, batch); batch None for a format we do not accept."""
     fmt = detect_format(data)
-    if fmt == "xml":
-        from parsers.onerecord.reader import looks_like_profile, read_xml
-
-        if looks_like_profile(data):
-            return fmt, read_xml(data, source_file)
+    if fmt == "xml":  # a Cargo-XML XFWB, else our profile (whose reader names what is wrong)
+        from parsers.onerecord.reader import read_xml
         from parsers.onerecord.xfwb import is_xfwb, read_xfwb
 
         if is_xfwb(data):
             return "xfwb", read_xfwb(data, source_file)
-        return "xml (not the casslink ONE Record profile nor XFWB)", None
+        return fmt, read_xml(data, source_file)
     if fmt != "hot":
         return fmt, None
     return fmt, read_hot(data, source_file)
