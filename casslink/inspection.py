@@ -12,10 +12,13 @@ from casslink.money import format_amount
 
 
 def read_any(path: Path) -> BillingBatch:
-    """Read a billing input in any supported format (HOT today)."""
-    from parsers.hot import read_hot_file
+    """Read a billing input in any supported format (HOT, ONE Record XML, XFWB)."""
+    from parsers import read_any as parse
 
-    return read_hot_file(path, source_file=path.name)
+    fmt, batch = parse(Path(path).read_bytes(), Path(path).name)
+    if batch is None:
+        raise ValueError(f"{path}: {fmt} is not a billing file casslink reads")
+    return batch
 
 
 def totals_by_currency(records: pa.Table) -> dict[str, dict[str, str]]:

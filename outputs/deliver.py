@@ -6,9 +6,11 @@ File names carry operation, period, participant code and kind::
     DE_2026-11_020_settlement.xlsx      airline settlement statement (Excel)
     DE_2026-11_23156130152_billing.hot  agent HOT file
     DE_2026-11_23156130152_statement.xlsx  agent billing statement (Excel)
+    DE_2026-11_020_settlement.xml / DE_2026-11_23156130152_statement.xml  the same statements
+                                        as ONE Record XML
 
 Which formats a participant receives is ``participants.output_formats`` (comma-separated
-``hot``, ``xlsx``; empty = all). Each delivered file is a ``deliveries`` row (participant,
+``hot``, ``xlsx``, ``xml``; empty = all). Each delivered file is a ``deliveries`` row (participant,
 path, sha256, run id); delivering the same run again rewrites identical bytes and rows.
 """
 
@@ -24,11 +26,13 @@ from casslink.db.models import Delivery, Participant
 from casslink.outbox import deliver
 from casslink.reference import ReferenceData, load_reference
 from casslink.settings import Settings
-from outputs import excel, hot_files
+from outputs import excel, hot_files, xml_statements
 from outputs.source import load_run
 
-FORMATS = ("hot", "xlsx")
+FORMATS = ("hot", "xlsx", "xml")
 RENDERERS = {
+    ("airline", "xml"): ("settlement", "xml", xml_statements.airline_statement),
+    ("agent", "xml"): ("statement", "xml", xml_statements.agent_statement),
     ("airline", "hot"): ("handoff", "hot", hot_files.airline_handoff),
     ("airline", "xlsx"): ("settlement", "xlsx", excel.airline_report),
     ("agent", "hot"): ("billing", "hot", hot_files.agent_hot),

@@ -131,10 +131,12 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags):
 
     t, s = gp.sftp("agent-ops", PASSWORD)
     names = sorted(s.listdir("/outbox"))
-    assert names == [f"DE_2026-11_{agent}_billing.hot", f"DE_2026-11_{agent}_statement.xlsx"]
-    xlsx, hot = io.BytesIO(), io.BytesIO()
+    assert names == [f"DE_2026-11_{agent}_billing.hot", f"DE_2026-11_{agent}_statement.xlsx",
+                     f"DE_2026-11_{agent}_statement.xml"]
+    xlsx, hot, xml = io.BytesIO(), io.BytesIO(), io.BytesIO()
     s.getfo(f"/outbox/DE_2026-11_{agent}_statement.xlsx", xlsx)
     s.getfo(f"/outbox/DE_2026-11_{agent}_billing.hot", hot)
+    s.getfo(f"/outbox/DE_2026-11_{agent}_statement.xml", xml)
     t.close()
 
     records = lh.records.to_pylist() + af.records.to_pylist()
@@ -144,6 +146,12 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags):
                      if r and r[0] and str(r[0]).startswith("Total"))
     total = [v for v in total_row if isinstance(v, (int, float))][-1]
     assert int(Decimal(str(total)).scaleb(2)) == want
+    from lxml import etree
+
+    due = etree.fromstring(xml.getvalue()).findtext(
+        "{https://w3id.org/casslink/ns/billing#}BillingStatement/"
+        "{https://w3id.org/casslink/ns/billing#}remittanceDue")
+    assert int(Decimal(due).scaleb(2)) == want
     back = read_hot(hot.getvalue(), "agent-hot")
     assert back.problems == [] and expected_net(back.records.to_pylist(), agent) == want
     mine = [r for r in records if r["agent_code"] == agent]

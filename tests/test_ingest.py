@@ -181,3 +181,30 @@ def test_cli_ingest_and_validate(home, files, repo, code_form, ref):
     rows = json.loads(listing.stdout)
     assert [r["state"] for r in rows] == ["archived"]
     assert rows[0]["participant"] == gen.airline_prefix
+
+
+def test_xml_file_is_ingested_like_hot_and_acked_in_xml(system, files, tmp_path):
+    from lxml import etree
+
+    from parsers.onerecord.writer import write_xml
+    from parsers.onerecord.xsd import schema
+
+    settings, engine = system
+    (path, gen) = next(iter(files[0].values()))
+    xml_path = tmp_path / path.name.replace(".hot", ".xml")
+    xml_path.write_bytes(write_xml(gen.header, gen.records, gen.charges))
+    res = land_and_ingest(settings, engine, xml_path, resolve(engine, gen.airline_prefix))
+    assert res.verdict == "accepted" and res.codes == []
+    stored = warehouse.read(settings, "DE", "2026-11")
+    assert stored.num_rows == gen.records.num_rows
+    assert _sum_net(stored) == _sum_net(gen.records)
+    ack_xml, ack_txt = (Path(a) for a in res.acks)
+    assert ack_xml.name.endswith(".ack.xml") and ack_txt.name.endswith(".ack.txt")
+    doc = etree.parse(str(ack_xml))
+    assert schema().validate(doc), schema().error_log
+    ns = {"cb": "https://w3id.org/casslink/ns/billing#"}
+    assert doc.findtext(".//cb:verdict", namespaces=ns) == "accepted"
+    assert int(doc.findtext(".//cb:recordsAccepted", namespaces=ns)) == gen.records.num_rows
+    # the same AWBs again as HOT: billed twice -> every record rejected
+    again = land_and_ingest(settings, engine, path, resolve(engine, gen.airline_prefix))
+    assert again.verdict == "rejected" and "HOT-E602" in again.codes

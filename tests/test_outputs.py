@@ -66,8 +66,9 @@ def test_every_active_participant_receives_its_files(settled):
     airlines = set(bills.column("airline_prefix").to_pylist())
     agents = set(bills.column("agent_code").to_pylist())
     got = {(d["participant"], d["kind"]) for d in settled["delivered"]}
-    assert got == {(a, k) for a in airlines for k in ("handoff-hot", "settlement-xlsx")} | \
-        {(a, k) for a in agents for k in ("billing-hot", "statement-xlsx")}
+    assert got == {(a, k) for a in airlines
+                   for k in ("handoff-hot", "settlement-xlsx", "settlement-xml")} | \
+        {(a, k) for a in agents for k in ("billing-hot", "statement-xlsx", "statement-xml")}
     with session_scope(settled["engine"]) as s:
         assert s.query(Delivery).count() == len(got)
 
@@ -145,6 +146,7 @@ def test_redelivery_is_byte_identical_and_formats_are_per_participant(settled):
         ss.query(Participant).filter(Participant.code == agent).one().output_formats = "xlsx"
     third = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
     assert {d["kind"] for d in third if d["participant"] == agent} == {"statement-xlsx"}
+    assert len(third) == len(before) - 2
     with session_scope(engine) as ss:
         ss.query(Participant).filter(Participant.code == agent).one().output_formats = None
 
@@ -163,3 +165,30 @@ def test_libreoffice_renders_an_agent_statement(settled, tmp_path):
     pdf = tmp_path / (src.stem + ".pdf")
     assert out.returncode == 0 and pdf.exists(), out.stdout + out.stderr
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 2000
+
+
+def test_xml_statements_are_valid_and_add_up_to_the_ledger(settled):
+    from lxml import etree
+
+    from parsers.onerecord.xsd import schema
+
+    ns = {"cb": "https://w3id.org/casslink/ns/billing#",
+          "cargo": "https://onerecord.iata.org/ns/cargo#"}
+    ni = "https://onerecord.iata.org/ns/code-lists/ChargeIdentifier#NI"
+    ledger = settled["ledger"]
+    for _kind, table, key, suffix in (("agent", "agents", "agent_code", "_statement.xml"),
+                                      ("airline", "airlines", "airline_prefix",
+                                       "_settlement.xml")):
+        for code, expected in _net_by(ledger[table], key).items():
+            doc = etree.parse(str(_file(settled, code, suffix)))
+            assert schema().validate(doc), schema().error_log
+            due = doc.findtext("cb:BillingStatement/cb:remittanceDue", namespaces=ns)
+            assert _minor(due) == expected
+            lines = doc.findall(".//cb:StatementLine", namespaces=ns)
+            assert sum(_minor(x.findtext("cb:netAmount", namespaces=ns)) for x in lines) \
+                == expected
+            nis = [r for r in doc.findall(".//cb:line//cargo:Ratings", namespaces=ns)
+                   if r.find("cargo:billingChargeIdentifier", ns).get(
+                       "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}resource") == ni]
+            assert sum(_minor(r.findtext("cargo:subTotal", namespaces=ns)) for r in nis) \
+                == expected

@@ -76,9 +76,8 @@ def test_casslink_run_demo_serves_ui_sftp_and_stops_cleanly(tmp_path):
         t.connect(username=login, password=agent_pw)
         outbox = sorted(paramiko.SFTPClient.from_transport(t).listdir("/outbox"))
         t.close()
-        assert [n for n in outbox if n.endswith(("_billing.hot", "_statement.xlsx"))] == [
-            f"{name}" for name in sorted(outbox) if agent in name], outbox
-        assert len([n for n in outbox if agent in n]) == 2, outbox
+        mine = sorted(n.split(f"_{agent}_", 1)[1] for n in outbox if f"_{agent}_" in n)
+        assert mine == ["billing.hot", "statement.xlsx", "statement.xml"], outbox
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200
         _, tok = _api(f"http://127.0.0.1:{port}/auth/token",

@@ -27,39 +27,15 @@ from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
-from parsers.hot import read_hot
+from parsers import read_any
 from validators import ack
 from validators.context import History, ValidationContext
 from validators.engine import REJECTED, Finding, Verdict, validate
 
-SNIFF = 4096
-
-
-def detect_format(data: bytes) -> str:
-    """``hot``, ``xml`` or ``binary``/``empty`` from the first bytes (never from the name)."""
-    head = data[:SNIFF].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not data:
-        return "hot"  # the HOT reader reports the empty file with its own code
-    if head.startswith(b"<"):
-        return "xml"
-    if b"\x00" in head:
-        return "binary"
-    return "hot"
-
 
 def parse(data: bytes, source_file: str) -> tuple[str, BillingBatch | None]:
     """Bytes -> (format, batch); batch None for a format we do not accept."""
-    fmt = detect_format(data)
-    if fmt == "xml":  # a Cargo-XML XFWB, else our profile (whose reader names what is wrong)
-        from parsers.onerecord.reader import read_xml
-        from parsers.onerecord.xfwb import is_xfwb, read_xfwb
-
-        if is_xfwb(data):
-            return "xfwb", read_xfwb(data, source_file)
-        return fmt, read_xml(data, source_file)
-    if fmt != "hot":
-        return fmt, None
-    return fmt, read_hot(data, source_file)
+    return read_any(data, source_file)
 
 
 def validate_bytes(data: bytes, source_file: str, ctx: ValidationContext

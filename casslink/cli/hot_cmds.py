@@ -23,15 +23,16 @@ def generate(
     period: str = typer.Option("", "--period",
                                help="Period id (2026-11, 2026-11-2) or a date in it; "
                                     "default: the period containing today."),
-    fmt: str = typer.Option("hot", "--format", help="hot (xml arrives with the XML issue)."),
+    fmt: str = typer.Option("hot", "--format", help="hot (CASS fixed width) or xml (ONE Record "
+                            "profile)."),
     faults: str = typer.Option("", "--faults",
                                help="Comma-separated faults to inject into the largest file: "
                                     + ", ".join(FAULT_KINDS)),
     file_number: int = typer.Option(1, "--file-number", help="File number in the headers."),
 ):
     """Write one synthetic billing file per airline plus manifest.json (what was written)."""
-    if fmt != "hot":
-        raise typer.BadParameter("only --format hot is available so far", param_hint="--format")
+    if fmt not in ("hot", "xml"):
+        raise typer.BadParameter("hot or xml", param_hint="--format")
     ref = ReferenceData.from_fixtures(get_settings().fixtures_dir / "reference")
     operation = operation.upper()
     if operation not in ref.operations:
@@ -45,15 +46,18 @@ def generate(
     if unknown:
         raise typer.BadParameter(f"unknown faults {sorted(unknown)}", param_hint="--faults")
     from parsers.hot import write_hot
+    from parsers.onerecord.writer import write_xml
 
     files = generate_billing(ref, operation, p, awbs, seed, fault_list, file_number)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"operation": operation, "period": p.period_id, "seed": seed, "awbs": awbs,
                 "format": fmt, "files": []}
     for f in files:
-        data = write_hot(f.header, f.records, f.charges)
-        data = corrupt_bytes(data, f.faults)
-        name = f"{f.airline_prefix}_{operation}_{p.period_id}_{file_number:02d}.hot"
+        if fmt == "xml":
+            data = write_xml(f.header, f.records, f.charges)
+        else:
+            data = corrupt_bytes(write_hot(f.header, f.records, f.charges), f.faults)
+        name = f"{f.airline_prefix}_{operation}_{p.period_id}_{file_number:02d}.{fmt}"
         atomic_write_bytes(out / name, data)
         types = f.records.column("record_type").to_pylist()
         manifest["files"].append({
@@ -69,8 +73,12 @@ def inspect(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to inspect."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
-    """Print a file's kind, period, record counts and totals per currency."""
-    report = inspect_file(file)
+    """Print a file's kind, period, record counts and totals per currency (HOT, ONE Record
+    XML or XFWB)."""
+    try:
+        report = inspect_file(file)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -89,3 +97,41 @@ def inspect(
         typer.echo(f"syntax problems ({report['problem_count']}):")
         for p in report["problems"][:20]:
             typer.echo(f"  line {p['line']}: {p['code']} {p['message']} {p['raw']!r}")
+
+
+def convert(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="HOT, ONE Record XML or XFWB file."),
+    to: str = typer.Option(..., "--to", help="xml, jsonld or hot."),
+    out: Path = typer.Option(None, "--out", help="Output file (default: standard output)."),
+):
+    """Convert a billing file through the canonical model: HOT <-> ONE Record XML (our
+    profile), XFWB -> either, and any of them -> JSON-LD. Exit code 1 if the input has
+    problems (they are listed on stderr; nothing is written)."""
+    from parsers import read_any
+    from parsers.hot import write_hot
+    from parsers.onerecord.jsonld import to_jsonld_bytes
+    from parsers.onerecord.writer import write_xml
+
+    if to not in ("xml", "jsonld", "hot"):
+        raise typer.BadParameter("xml, jsonld or hot", param_hint="--to")
+    fmt, batch = read_any(file.read_bytes(), file.name)
+    if batch is None:
+        typer.echo(f"{file}: {fmt} is not a billing file casslink reads", err=True)
+        raise typer.Exit(1)
+    if batch.problems:
+        for p in batch.problems[:20]:
+            typer.echo(f"line {p.line}: {p.code} {p.message}", err=True)
+        raise typer.Exit(1)
+    if to == "hot":
+        data = write_hot(batch.header, batch.records, batch.charges)
+    else:
+        data = write_xml(batch.header, batch.records, batch.charges)
+        if to == "jsonld":
+            data = to_jsonld_bytes(data)
+    if out is None:
+        typer.echo(data.decode("utf-8"), nl=False)
+    else:
+        atomic_write_bytes(out, data)
+        typer.echo(f"wrote {out} ({len(data)} bytes, {batch.records.num_rows} records)",
+                   err=True)

@@ -151,7 +151,23 @@ CLASSES.update({
         P("cb:agentNet", "double", 1)),
 })
 
-ROOT_CHILDREN = ("cb:BatchHeader", "api:Collection", "cb:Acknowledgement")
+PARTY = "node:cargo:Company|cargo:Carrier"
+CLASSES.update({
+    "cb:BillingStatement": (
+        P("cb:statementType", "string", 1), P("cb:cassOperation", "string", 1),
+        P("cb:billingPeriod", "string", 1), P("cb:periodStart", "date", 1),
+        P("cb:periodEnd", "date", 1), P("cb:billingDate", "date", 1),
+        P("cb:remittanceDate", "date", 1), P("cb:statementCurrency", "code:CurrencyCode", 1),
+        P("cb:billedParty", PARTY, 1), P("cb:line", "node:cb:StatementLine", 0, 0),
+        P("cb:total", "node:cargo:Ratings", 0, 0), P("cb:remittanceDue", "double", 1)),
+    "cb:StatementLine": (
+        P("cb:counterparty", PARTY, 1), P("cb:awbCount", "integer", 1),
+        P("cb:ccaRecords", "integer", 1), P("cb:dcmRecords", "integer", 1),
+        P("cb:amount", "node:cargo:Ratings", 0, 0), P("cb:netAmount", "double", 1)),
+})
+
+ROOT_CHILDREN = ("cb:BatchHeader", "api:Collection", "cb:Acknowledgement",
+                 "cb:BillingStatement")
 
 # canonical money components <-> (CASS charge identifier, P/C) of a cb:amount Ratings node
 COMPONENT_RATINGS = {
