@@ -1,10 +1,10 @@
 """The demo `casslink run` plays on a fresh data root, through the real front door:
 
-1. SFTP users for two airlines (LH 020, AF 057), one agent and a GSSA-less third airline
-   (QF 081), with generated passwords kept in ``secrets/demo-users.json`` (mode 0600);
-2. generated DE billing files of the current period uploaded by SFTP: LH and AF to their
-   inboxes, a faulty AF file (wrong trailer count) that is rejected, and a QF file to its
-   sandbox (validated and acknowledged, never billed);
+1. SFTP users for four airlines (LH 020, AF 057, QF 081, CX 160) and one agent, with
+   generated passwords kept in ``secrets/demo-users.json`` (mode 0600);
+2. generated DE billing files of the current period uploaded by SFTP: LH and AF as HOT files
+   and CX as ONE Record XML to their inboxes, a faulty AF file (wrong trailer count) that is
+   rejected, and a QF file to its sandbox (validated and acknowledged, never billed);
 3. waits for every acknowledgement in the outboxes (the gateway notified Airflow);
 4. triggers the settlement DAG for the period and waits for the outputs to be delivered.
 """
@@ -28,10 +28,11 @@ from casslink.secrets import _write_private
 from casslink.settings import Settings
 from casslink.synthetic.generator import corrupt_bytes, generate_billing, today_period
 from parsers.hot import write_hot
+from parsers.onerecord.writer import write_xml
 from sftp_gateway import accounts
 from sftp_gateway.notify import AirflowClient
 
-DEMO_USERS = (("demo-lh", "LH"), ("demo-af", "AF"), ("demo-qf", "QF"))
+DEMO_USERS = (("demo-lh", "LH"), ("demo-af", "AF"), ("demo-qf", "QF"), ("demo-cx", "CX"))
 
 
 @dataclass
@@ -79,7 +80,7 @@ def run(settings: Settings, engine: Engine, ref: ReferenceData, sftp_port: int,
         client: AirflowClient, say: Callable[[str], None], awbs: int = 1200) -> dict:
     period = today_period(ref, "DE")
     files = {f.airline_prefix: f for f in generate_billing(ref, "DE", period, awbs, seed=2026)}
-    lh, af, qf = files["020"], files["057"], files["081"]
+    lh, af, qf, cx = files["020"], files["057"], files["081"], files["160"]
     codes = lh.records.column("agent_code").to_pylist() + af.records.column(
         "agent_code").to_pylist()
     agent = max(sorted(set(codes)), key=codes.count)  # the agent both airlines bill most
@@ -94,6 +95,8 @@ def run(settings: Settings, engine: Engine, ref: ReferenceData, sftp_port: int,
             write_hot(bad, af.records, af.charges), [{"kind": "wrong_trailer_count"}])),
         ("demo-qf", f"/sandbox/QF_DE_{period.period_id}_01.hot", write_hot(
             qf.header, qf.records, qf.charges)),
+        ("demo-cx", f"/inbox/CX_DE_{period.period_id}_01.xml", write_xml(
+            cx.header, cx.records, cx.charges)),
     ]
     for login, path, data in plan:
         _upload(sftp_port, users[login], path, data)

@@ -247,3 +247,9 @@ def test_xsd_violation_and_unknown_code_reject_the_record_with_its_line(ref):
     p = next(p for p in batch.problems if p.code == "XML-S004")
     assert "OtherChargeCode#Z" in p.raw and b"OtherChargeCode#Z" in bad_code.split(b"\n")[
         p.line - 1]
+
+
+def test_xml_format_doc_is_current(repo):
+    from parsers.onerecord.docs import DOC_PATH, render
+
+    assert (repo / DOC_PATH).read_text() == render(), "run: python -m parsers.onerecord.docs"

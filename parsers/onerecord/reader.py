@@ -46,6 +46,7 @@ X_NOT_PROFILE = "XML-S006"
 X_VALUE = "XML-S007"
 
 MAX_DEPTH = 40
+CHUNK_ROWS = 5000
 MAX_PROBLEMS = 1000
 ABOUT, RESOURCE, DATATYPE = f"{{{RDF}}}about", f"{{{RDF}}}resource", f"{{{RDF}}}datatype"
 BILLING_DETAILS, HEADER = clark("cargo:BillingDetails"), clark("cb:BatchHeader")
@@ -79,12 +80,23 @@ def read_xml(data: bytes, source_file: str = "") -> BillingBatch:
     charges: list[dict] = []
     trailer: dict = {}
 
-    def done() -> BillingBatch:
-        recs = pa.Table.from_pylist(rows, schema=RECORDS_SCHEMA)
-        chs = pa.Table.from_pylist(charges, schema=CHARGES_SCHEMA)
-        counts = {}
+    done_tables: list[pa.Table] = []
+    done_charges: list[pa.Table] = []
+    counts: dict[str, int] = {}
+
+    def flush() -> None:
+        """Rows to Arrow in chunks: a million dicts would cost far more than the tables."""
         for r in rows:
             counts[r["record_type"]] = counts.get(r["record_type"], 0) + 1
+        done_tables.append(pa.Table.from_pylist(rows, schema=RECORDS_SCHEMA))
+        done_charges.append(pa.Table.from_pylist(charges, schema=CHARGES_SCHEMA))
+        rows.clear()
+        charges.clear()
+
+    def done() -> BillingBatch:
+        flush()
+        recs = pa.concat_tables(done_tables).combine_chunks()
+        chs = pa.concat_tables(done_charges).combine_chunks()
         return BillingBatch(header, recs, chs, trailer, problems, source_file,
                             data.count(b"\n") + 1, counts, format="xml")
 
@@ -116,6 +128,8 @@ def read_xml(data: bytes, source_file: str = "") -> BillingBatch:
             if elem.tag == BILLING_DETAILS and depth == 3:
                 if not _take(elem, rows, charges, problems, source_file, header.family):
                     header.extra["dropped"] = header.extra.get("dropped", 0) + 1
+                if len(rows) >= CHUNK_ROWS:
+                    flush()
                 _free(elem)
             elif elem.tag == HEADER and depth == 1:
                 header = _header(elem, problems)
