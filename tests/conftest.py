@@ -3,6 +3,7 @@ machine's PostgreSQL (mandatory when CI=true: unreachable is a failure there, no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -87,3 +88,38 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'casslink.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def system(home, db_url, monkeypatch, repo):
+    """(settings, engine) of a fresh data root with the reference world, on each database."""
+    from casslink.db.engine import make_engine, upgrade
+    from casslink.reference import load_into_db
+    from casslink.settings import get_settings
+
+    monkeypatch.setenv("CASSLINK_DB_URL", db_url)
+    settings = get_settings().ensure_dirs()
+    upgrade(settings.db_url)
+    engine = make_engine(settings.db_url)
+    load_into_db(engine, repo / "fixtures" / "reference")
+    yield settings, engine
+    engine.dispose()
+
+
+@contextlib.contextmanager
+def airflow_environ(settings, port: int):
+    """Point Airflow (imported in this process) at casslink's config for ``settings``;
+    restores the environment afterwards."""
+    from casslink.runtime.airflow import airflow_env
+
+    env = airflow_env(settings, port, base={})
+    old = {k: os.environ.get(k) for k in env if k != "PATH"}
+    os.environ.update({k: v for k, v in env.items() if k != "PATH"})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -10,22 +10,12 @@ import pytest
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
     """Point Airflow at the project's config with a throwaway home, before airflow is imported."""
-    import os
-
-    from casslink.runtime.airflow import airflow_env as make_env
     from casslink.settings import get_settings
+    from tests.conftest import airflow_environ
 
-    home = tmp_path_factory.mktemp("af")
-    s = get_settings().with_home(home)
-    env = make_env(s, 18080, base={})
-    old = {k: os.environ.get(k) for k in env if k != "PATH"}
-    os.environ.update({k: v for k, v in env.items() if k != "PATH"})
-    yield s
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    s = get_settings().with_home(tmp_path_factory.mktemp("af"))
+    with airflow_environ(s, 18080):
+        yield s
 
 
 def test_dag_folder_imports_cleanly_without_io(airflow_env, monkeypatch):

@@ -5,7 +5,6 @@ equal an independent computation from the generated billing data."""
 from __future__ import annotations
 
 import io
-import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -65,26 +64,19 @@ def world(tmp_path_factory, ref):
 @pytest.fixture(scope="module")
 def airflow_dags(world):
     """Airflow pointed at the world's data root, a fresh metadata DB, the project's DAGs."""
-    from casslink.runtime.airflow import airflow_env
     from casslink.settings import get_settings
+    from tests.conftest import airflow_environ
 
     s = get_settings().with_home(world["home"])
-    env = airflow_env(s, 18082, base={})
-    old = {k: os.environ.get(k) for k in env if k != "PATH"}
-    os.environ.update({k: v for k, v in env.items() if k != "PATH"})
-    sys.path.insert(0, str(s.dags_dir / "plugins"))
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils import db
+    with airflow_environ(s, 18082):
+        sys.path.insert(0, str(s.dags_dir / "plugins"))
+        from airflow.dag_processing.dagbag import DagBag
+        from airflow.utils import db
 
-    db.resetdb()
-    bag = DagBag(dag_folder=str(s.dags_dir))
-    assert bag.import_errors == {}
-    yield bag
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+        db.resetdb()
+        bag = DagBag(dag_folder=str(s.dags_dir))
+        assert bag.import_errors == {}
+        yield bag
 
 
 def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags):

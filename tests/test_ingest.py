@@ -13,26 +13,13 @@ import pytest
 
 from casslink import registry, warehouse
 from casslink.canonical import agent_net
-from casslink.db.engine import make_engine, session_scope, upgrade
+from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
 from casslink.participants import resolve
-from casslink.reference import load_into_db
-from casslink.settings import get_settings
 from casslink.synthetic.generator import corrupt_bytes, generate_billing
 from parsers.hot import write_hot
 from validators.ack import parse_fixed
 from validators.ingest import ingest_file, land_and_ingest
-
-
-@pytest.fixture
-def system(home, db_url, monkeypatch, repo):
-    monkeypatch.setenv("CASSLINK_DB_URL", db_url)
-    settings = get_settings().ensure_dirs()
-    upgrade(settings.db_url)
-    engine = make_engine(settings.db_url)
-    load_into_db(engine, repo / "fixtures" / "reference")
-    yield settings, engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,6 @@ from hypothesis import strategies as st
 
 from casslink import warehouse
 from casslink.canonical import RECORDS_SCHEMA, empty_charges
-from casslink.db.engine import make_engine, upgrade
-from casslink.reference import load_into_db
-from casslink.settings import get_settings
 from casslink.synthetic.generator import generate_billing
 from settlement.ledger import bills, convert, ledger_lines, totals
 from settlement.run import (
@@ -84,17 +81,6 @@ EXPECTED_BILLS = {(A1, "020"): 111950 - 100000, (A1, "057"): 90960,
                   (A2, "020"): -1500, (A2, "057"): -21551}
 EXPECTED_AGENTS = {A1: 102910, A2: -23051}  # A2: negative, CASS pays the agent
 EXPECTED_AIRLINES = {"020": 10450, "057": 69409}
-
-
-@pytest.fixture
-def system(home, db_url, monkeypatch, repo):
-    monkeypatch.setenv("CASSLINK_DB_URL", db_url)
-    s = get_settings().ensure_dirs()
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    load_into_db(engine, repo / "fixtures" / "reference")
-    yield s, engine
-    engine.dispose()
 
 
 def store(settings_, file_id: int, rows: list[dict], period="2026-11") -> None:
