@@ -26,7 +26,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from casslink.money import minor_unit
-from outputs.source import RunData, rows_of
+from outputs.source import RunData, partition
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 COMPONENTS = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "commission",
@@ -150,32 +150,32 @@ def _detail(wb: Workbook, run: RunData, title: str, lines: pa.Table, counter_key
                    sh.cell(rate / 100000, fmt="0.00000") if rate else "",
                    *(sh.cell(_major(r[c], cur), fmt=fmt) for c in COMPONENTS),
                    sh.cell(_major(r["net"], cur), BOLD, fmt=fmt),
-                   f"{r['source_file'][:12]}:{r['source_line']}"])
+                   f"{(r['source_file'] or '')[:12]}:{r['source_line']}"])
     sh.finish(sh.row)
 
 
 def agent_report(run: RunData, agent_code: str) -> bytes:
     L = labels()
     wb = Workbook(write_only=True)
-    bills = rows_of(run.ledger["bills"], "agent_code", agent_code)
+    bills = run.rows("bills", "agent_code", agent_code)
     net = int(pc.sum(bills.column("net")).as_py() or 0)
     title = L["agent_title"].format(code=agent_code, name=run.agent_name(agent_code))
     _summary(wb, run, title, bills, "airline_prefix", run.airline_name,
              L["total_remittance"] if net >= 0 else L["total_refund"])
-    lines = rows_of(run.ledger["lines"], "agent_code", agent_code)
-    for prefix in sorted(set(bills.column("airline_prefix").to_pylist())):
-        _detail(wb, run, f"{prefix} {run.airline_name(prefix)}"[:31],
-                rows_of(lines, "airline_prefix", prefix), "airline_prefix")
+    by_airline = partition(run.rows("lines", "agent_code", agent_code), "airline_prefix")
+    for prefix in sorted(by_airline):
+        _detail(wb, run, f"{prefix} {run.airline_name(prefix)}"[:31], by_airline[prefix],
+                "airline_prefix")
     return _normalised(wb, run)
 
 
 def airline_report(run: RunData, prefix: str) -> bytes:
     L = labels()
     wb = Workbook(write_only=True)
-    bills = rows_of(run.ledger["bills"], "airline_prefix", prefix)
+    bills = run.rows("bills", "airline_prefix", prefix)
     title = L["airline_title"].format(code=prefix, name=run.airline_name(prefix))
     _summary(wb, run, title, bills, "agent_code", run.agent_name, L["total_settlement"])
-    _detail(wb, run, L["detail"], rows_of(run.ledger["lines"], "airline_prefix", prefix),
+    _detail(wb, run, L["detail"], run.rows("lines", "airline_prefix", prefix),
             "agent_code")
     return _normalised(wb, run)
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import FileHeader
-from outputs.source import RunData, rows_of
+from outputs.source import RunData
 from parsers.hot import write_hot
 from settlement.ledger import NET_TERMS
 
@@ -21,16 +21,6 @@ def _with_net(records: pa.Table) -> pa.Table:
     is_awb = pc.equal(records.column("record_type"), "AWB")
     value = pc.if_else(is_awb, pa.array(net, pa.int64()), pa.scalar(None, pa.int64()))
     return records.set_column(records.schema.get_field_index("net_amount"), "net_amount", value)
-
-
-def _charges_for(run: RunData, records: pa.Table) -> pa.Table:
-    ch = run.charges
-    if ch.num_rows == 0 or records.num_rows == 0:
-        return ch.slice(0, 0)
-    key = lambda t, kind: pc.binary_join_element_wise(  # noqa: E731
-        pc.fill_null(t.column(kind), ""), t.column("airline_prefix"), t.column("awb_serial"),
-        pc.fill_null(t.column("correction_number"), ""), "|")
-    return ch.filter(pc.is_in(key(ch, "parent_type"), value_set=key(records, "record_type")))
 
 
 def _header(run: RunData, airline_prefix: str = "", agent_code: str = "") -> FileHeader:
@@ -53,10 +43,12 @@ def _sorted(records: pa.Table) -> pa.Table:
 
 
 def airline_handoff(run: RunData, prefix: str) -> bytes:
-    records = _sorted(_with_net(rows_of(run.records, "airline_prefix", prefix)))
-    return write_hot(_header(run, airline_prefix=prefix), records, _charges_for(run, records))
+    records = _sorted(_with_net(run.rows("records", "airline_prefix", prefix)))
+    charges = run.rows("charges", "airline_prefix", prefix).drop_columns(["agent_code"])
+    return write_hot(_header(run, airline_prefix=prefix), records, charges)
 
 
 def agent_hot(run: RunData, agent_code: str) -> bytes:
-    records = _sorted(_with_net(rows_of(run.records, "agent_code", agent_code)))
-    return write_hot(_header(run, agent_code=agent_code), records, _charges_for(run, records))
+    records = _sorted(_with_net(run.rows("records", "agent_code", agent_code)))
+    charges = run.rows("charges", "agent_code", agent_code).drop_columns(["agent_code"])
+    return write_hot(_header(run, agent_code=agent_code), records, charges)

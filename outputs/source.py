@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -47,6 +48,44 @@ class RunData:
     def currency(self) -> str:
         return self.manifest["settlement_currency"]
 
+    def rows(self, table: str, key: str, code: str) -> pa.Table:
+        """The rows of ``table`` (records, charges, or a ledger table) whose ``key`` is
+        ``code``. Each (table, key) is partitioned once, so rendering every participant is
+        linear in the period's size, not quadratic."""
+        cache = self.__dict__.setdefault("_partitions", {})
+        if (table, key) not in cache:
+            cache[(table, key)] = partition(self._table(table), key)
+        found = cache[(table, key)].get(code)
+        return found if found is not None else self._table(table).slice(0, 0)
+
+    def _table(self, name: str) -> pa.Table:
+        if name == "records":
+            return self.records
+        if name == "charges":
+            return self.charges_with_agent()
+        return self.ledger[name]
+
+    def charges_with_agent(self) -> pa.Table:
+        """Charges with the agent of the record they itemise (charges carry no agent)."""
+        if "_charges_agent" not in self.__dict__:
+            keys = ["parent_type", "airline_prefix", "awb_serial", "correction_number"]
+            owners = pa.table({
+                "parent_type": self.records.column("record_type"),
+                "airline_prefix": self.records.column("airline_prefix"),
+                "awb_serial": self.records.column("awb_serial"),
+                "correction_number": pc.fill_null(self.records.column("correction_number"),
+                                                  ""),
+                "agent_code": self.records.column("agent_code")})
+            ch = self.charges.append_column("_n", pa.array(range(self.charges.num_rows)))
+            ch = ch.set_column(ch.schema.get_field_index("correction_number"),
+                               "correction_number",
+                               pc.fill_null(ch.column("correction_number"), ""))
+            joined = ch.join(owners, keys=keys, join_type="left outer", use_threads=False)
+            joined = joined.sort_by("_n")
+            out = self.charges.append_column("agent_code", joined.column("agent_code"))
+            self.__dict__["_charges_agent"] = out
+        return self.__dict__["_charges_agent"]
+
     def airline_name(self, prefix: str) -> str:
         a = self.reference.airlines.get(prefix)
         return a.name if a else ""
@@ -73,5 +112,12 @@ def load_run(settings: Settings, folder: Path, reference: ReferenceData) -> RunD
     return RunData(folder, manifest, read_ledger(folder), records, charges, reference)
 
 
-def rows_of(table: pa.Table, column: str, value: str) -> pa.Table:
-    return table.filter(pc.equal(table.column(column), value))
+def partition(table: pa.Table, key: str) -> dict[str, pa.Table]:
+    """code -> its rows, in their original order (one stable sort, then slices)."""
+    if table.num_rows == 0:
+        return {}
+    t = table.take(pc.array_sort_indices(pc.fill_null(table.column(key), "")))  # stable
+    keys = pc.fill_null(t.column(key), "").to_numpy(zero_copy_only=False).astype(str)
+    uniq, starts = np.unique(keys, return_index=True)
+    ends = np.append(starts[1:], len(keys))
+    return {k: t.slice(int(a), int(b - a)) for k, a, b in zip(uniq, starts, ends, strict=True)}

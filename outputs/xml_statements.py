@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.money import format_amount
-from outputs.source import RunData, rows_of
+from outputs.source import RunData, partition
 from parsers.onerecord.profile import LO_BASE
 from parsers.onerecord.writer import write_nodes
 
@@ -70,13 +70,14 @@ def statement(run: RunData, kind: str, code: str) -> bytes:
     key, other = ("agent_code", "airline_prefix") if kind == "agent" else \
         ("airline_prefix", "agent_code")
     other_kind = "airline" if kind == "agent" else "agent"
-    lines = rows_of(run.ledger["lines"], key, code)
-    bills = rows_of(run.ledger["bills"], key, code).sort_by(other)
+    lines = run.rows("lines", key, code)
+    bills = run.rows("bills", key, code).sort_by(other)
     about = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/{code}"
     items = []
+    by_other = partition(lines, other)
     for b in bills.to_pylist():
         c = b[other]
-        s = _sums(rows_of(lines, other, c))
+        s = _sums(by_other[c])
         line_iri = f"{about}/line/{c}"
         items.append(("cb:StatementLine", line_iri, {
             "cb:counterparty": _party(other_kind, c, f"{line_iri}/party"),

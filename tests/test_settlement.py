@@ -210,3 +210,24 @@ def test_conservation_on_generated_periods(ref, seed):
                                 [1] + [0] * (agents.num_rows - 1))))
     with pytest.raises(ConservationError, match=agents.column("agent_code")[0].as_py()):
         check_conservation(lines, bill_table, bad, airlines)
+
+
+def test_totals_identical_whether_inputs_came_as_hot_or_xml(ref):
+    from parsers.hot import read_hot, write_hot
+    from parsers.onerecord.reader import read_xml
+    from parsers.onerecord.writer import write_xml
+
+    period = ref.period("DE", "2026-11")
+    via_hot, via_xml = [], []
+    for f in generate_billing(ref, "DE", period, 1500, seed=77):
+        via_hot.append(read_hot(write_hot(f.header, f.records, f.charges), "h").records)
+        via_xml.append(read_xml(write_xml(f.header, f.records, f.charges), "x").records)
+    results = []
+    for tables in (via_hot, via_xml):
+        lines = ledger_lines(pa.concat_tables(tables), "DE", "2026-11", "EUR")
+        b = bills(lines)
+        results.append({k: sorted(totals(b, k, o).select([k, "net"]).to_pylist(),
+                                  key=lambda r: r[k])
+                        for k, o in (("agent_code", "airline_prefix"),
+                                     ("airline_prefix", "agent_code"))})
+    assert results[0] == results[1] and len(results[0]["agent_code"]) > 10

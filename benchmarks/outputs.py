@@ -1,0 +1,89 @@
+"""Benchmark: render every output of the 1,000,000-AWB period of benchmarks/settlement.py
+(5,000 agents, 50 airlines): time per format and in total, against the settlement time of
+the same period measured in the same run. Files are rendered in memory (not delivered).
+
+    .venv/bin/python benchmarks/settlement.py      # builds the period once
+    .venv/bin/python benchmarks/outputs.py [--awbs 1000000] [--agents N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import OUT, run_child
+
+CHILD = """
+import json, sys, time
+from pathlib import Path
+from casslink.settings import get_settings
+from benchmarks.settlement import big_world
+from settlement.ledger import bills, ledger_lines, totals
+from settlement.run import check_conservation, _write_parquet
+from casslink import warehouse
+from casslink.storage import sha256_file
+s = get_settings()
+t0 = time.perf_counter()
+records = warehouse.read(s, "DE", "2026-11")
+lines = ledger_lines(records, "DE", "2026-11", "EUR")
+b = bills(lines)
+agents = totals(b, "agent_code", "airline_prefix")
+airlines = totals(b, "airline_prefix", "agent_code")
+check_conservation(lines, b, agents, airlines)
+folder = s.home / "ledger-bench"
+for name, t in (("lines", lines), ("bills", b), ("agents", agents), ("airlines", airlines)):
+    _write_parquet(t, folder / f"{name}.parquet")
+ref = big_world()
+p = ref.period("DE", "2026-11")
+manifest = {"operation": "DE", "period": "2026-11", "settlement_currency": "EUR",
+            "period_start": str(p.start_date), "period_end": str(p.end_date),
+            "billing_date": str(p.billing_date), "remittance_date": str(p.remittance_date),
+            "inputs": [{"part": f.name, "part_sha256": sha256_file(f)}
+                       for f in warehouse.parts(s, "DE", "2026-11")]}
+(folder / "manifest.json").write_text(json.dumps(manifest))
+t1 = time.perf_counter()
+from outputs.source import load_run
+from outputs import excel, hot_files, xml_statements
+run = load_run(s, folder, ref)
+t2 = time.perf_counter()
+limit = int(sys.argv[1])
+agent_codes = sorted(agents.column("agent_code").to_pylist())[:limit]
+prefixes = sorted(airlines.column("airline_prefix").to_pylist())
+timing, sizes = {}, {}
+for label, fn, codes in (("handoff_hot", hot_files.airline_handoff, prefixes),
+                         ("airline_xlsx", excel.airline_report, prefixes),
+                         ("airline_xml", xml_statements.airline_statement, prefixes),
+                         ("agent_hot", hot_files.agent_hot, agent_codes),
+                         ("agent_xlsx", excel.agent_report, agent_codes),
+                         ("agent_xml", xml_statements.agent_statement, agent_codes)):
+    a = time.perf_counter()
+    sizes[label] = sum(len(fn(run, c)) for c in codes)
+    timing[label] = round(time.perf_counter() - a, 2)
+t3 = time.perf_counter()
+print(json.dumps({"settle_s": round(t1 - t0, 2), "load_run_s": round(t2 - t1, 2),
+                  "outputs_s": round(t3 - t1, 2), "per_format_s": timing,
+                  "agents_rendered": len(agent_codes), "agents_total": agents.num_rows,
+                  "bytes": sizes}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--awbs", type=int, default=1_000_000)
+    ap.add_argument("--agents", type=int, default=1_000_000, help="render at most N agents")
+    args = ap.parse_args()
+    home = OUT / f"settle_home_{args.awbs}"
+    if not (home / "warehouse").exists():
+        raise SystemExit("run benchmarks/settlement.py first (it builds the period)")
+    os.environ["CASSLINK_HOME"] = str(home)
+    out = run_child(CHILD, str(args.agents))
+    out["outputs_over_settle"] = round(out["outputs_s"] / out["settle_s"], 2)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
