@@ -76,8 +76,18 @@ def _wait(predicate: Callable[[], bool], timeout: float, step: float = 1.0) -> b
     return False
 
 
+def _dags_ready(client: AirflowClient, dag_ids: tuple[str, ...]) -> bool:
+    try:
+        return all(client._call(f"/api/v2/dags/{d}").get("dag_id") == d for d in dag_ids)
+    except Exception:  # 404 until the dag-processor has parsed the file, or a warm-up error
+        return False
+
+
 def run(settings: Settings, engine: Engine, ref: ReferenceData, sftp_port: int,
         client: AirflowClient, say: Callable[[str], None], awbs: int = 1200) -> dict:
+    dags = ("casslink_ingest", "casslink_settlement")
+    if not _wait(lambda: _dags_ready(client, dags), 180, 2.0):
+        say("demo           the DAGs are not registered yet; uploads will wait for the sweep")
     period = today_period(ref, "DE")
     files = {f.airline_prefix: f for f in generate_billing(ref, "DE", period, awbs, seed=2026)}
     lh, af, qf, cx = files["020"], files["057"], files["081"], files["160"]

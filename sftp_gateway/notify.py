@@ -76,7 +76,7 @@ def ingest_run_id(file_id: int) -> str:
 class Notifier:
     """Queue of landed file ids, sent to Airflow by one thread, with retries."""
 
-    def __init__(self, settings: Settings, attempts: int = 5, backoff_s: float = 2.0) -> None:
+    def __init__(self, settings: Settings, attempts: int = 8, backoff_s: float = 2.0) -> None:
         self.settings, self.attempts, self.backoff_s = settings, attempts, backoff_s
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="airflow-notifier", daemon=True)
