@@ -80,6 +80,7 @@ class Gateway:
     limits: Limits = field(default_factory=Limits)
     notify: Callable[[int], None] | None = None
     sessions: Counter = field(default_factory=Counter)
+    connections: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.lockout = Lockout(self.limits)
@@ -99,10 +100,12 @@ class GatewaySSHServer(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        self.gw.connections.add(conn)
         peer = conn.get_extra_info("peername")
         self.peer = peer[0] if peer else "?"
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.gw.connections.discard(self.conn)
         if self.login and self.gw.sessions[self.login] > 0:
             self.gw.sessions[self.login] -= 1
 

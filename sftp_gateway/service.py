@@ -43,7 +43,10 @@ async def serve(settings: Settings, host: str, port: int, limits: Limits | None 
                 await asyncio.wait_for(stop.wait(), SCAN_INTERVAL_S)
     finally:
         acceptor.close()
-        await acceptor.wait_closed()
+        for conn in list(gw.connections):  # unfinished uploads are discarded, never landed
+            conn.close()
+        with contextlib.suppress(TimeoutError):  # never hang a shutdown on a stuck peer
+            await asyncio.wait_for(acceptor.wait_closed(), 5)
         if watcher:
             watcher.stop()
         if notifier:

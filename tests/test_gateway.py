@@ -46,11 +46,22 @@ class GatewayProc:
                               capture_output=True, check=True)
 
     def start(self) -> str:
-        self.proc = subprocess.Popen([str(EXE), "gateway", "--port", str(self.port),
-                                      "--no-notify"], env=self.env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        line = self.proc.stdout.readline()
-        assert "SFTP gateway" in line, line
+        """Start and wait for the first line; output goes to a file, never a pipe that could
+        fill up and block the gateway."""
+        self.log = self.home.parent / f"gateway-{self.port}.log"
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([str(EXE), "gateway", "--port", str(self.port),
+                                          "--no-notify"], env=self.env, stdout=out,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = self.log.read_bytes()[offset:].decode()
+            if "\n" in text or self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        line = text.split("\n", 1)[0]
+        assert "SFTP gateway" in line, text
         return line
 
     def stop(self, sig=signal.SIGTERM) -> None:
@@ -66,6 +77,10 @@ class GatewayProc:
             p.wait(timeout=20)
         except psutil.NoSuchProcess:
             pass
+        except psutil.TimeoutExpired:
+            p.kill()
+            raise AssertionError("the gateway did not stop on SIGTERM within 20 s; its log: "
+                                 + self.log.read_text()[-3000:]) from None
 
     def sftp(self, login: str, password: str | None = None, key: Path | None = None):
         t = paramiko.Transport(("127.0.0.1", self.port))

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -112,16 +113,34 @@ def _start_gateway(s, port: int) -> subprocess.Popen:
     """``casslink gateway`` as a child process; its first line is the address and host key."""
     env = dict(os.environ, CASSLINK_HOME=str(s.home), CASSLINK_DB_URL=s.db_url,
                CASSLINK_AIRFLOW_URL=s.airflow_url)
+    log_path = s.logs_dir / "gateway.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child (never a pipe that fills up)
+    start = log_path.stat().st_size
     proc = subprocess.Popen([str(Path(sys.executable).parent / "casslink"), "gateway",
                              "--port", str(port)], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    line = proc.stdout.readline().strip()
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    line = _first_line(log_path, start, proc)
     if "SFTP gateway" not in line:
         proc.kill()
-        raise typer.Exit(f"the SFTP gateway did not start: {line}")
-    typer.echo(f"gateway        {line.removeprefix('SFTP gateway').strip()}")
+        raise typer.Exit(f"the SFTP gateway did not start (see {log_path}): {line}")
+    typer.echo(f"gateway        {line.removeprefix('SFTP gateway').strip()} (log: {log_path})")
     return proc
+
+
+def _first_line(path: Path, offset: int, proc: subprocess.Popen, timeout: float = 60) -> str:
+    """The first line a child wrote to its log after ``offset`` (or '' if it died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode("utf-8", "replace")
+        if "\n" in text:
+            return text.split("\n", 1)[0].strip()
+        if proc.poll() is not None:
+            return text.strip()
+        time.sleep(0.1)
+    return ""
 
 
 def _stop_gateway(proc: subprocess.Popen) -> None:
