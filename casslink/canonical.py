@@ -171,9 +171,10 @@ def empty_charges() -> pa.Table:
     return CHARGES_SCHEMA.empty_table()
 
 
-def net_components(t: pa.Table) -> dict[str, pa.ChunkedArray]:
-    """The agent-bill components of each row (spec §4.5), for callers that need them typed."""
-    return {c: t.column(c) for c in AMOUNT_COLUMNS}
+NET_TERMS = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
+             "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
+"""The agent-net formula (spec §4.5) as data: component -> sign. The other money components
+(collect weight/valuation, prepaid other charges due agent, taxes) are not billed to the agent."""
 
 
 def agent_net(row: dict) -> int:
@@ -182,6 +183,4 @@ def agent_net(row: dict) -> int:
     − commission − discount (signed) + VAT due airline − VAT due agent.
     Collect weight/valuation and prepaid other charges due agent are not billed to the agent.
     """
-    v = {k: int(row.get(k) or 0) for k in AMOUNT_COLUMNS}
-    return (v["weight_pp"] + v["valuation_pp"] + v["oc_carrier_pp"] - v["oc_agent_cc"]
-            - v["commission"] - v["discount"] + v["tax_airline"] - v["tax_agent"])
+    return sum(sign * int(row.get(c) or 0) for c, sign in NET_TERMS.items())

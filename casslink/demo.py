@@ -78,7 +78,7 @@ def _wait(predicate: Callable[[], bool], timeout: float, step: float = 1.0) -> b
 
 def _dags_ready(client: AirflowClient, dag_ids: tuple[str, ...]) -> bool:
     try:
-        return all(client._call(f"/api/v2/dags/{d}").get("dag_id") == d for d in dag_ids)
+        return all(client.call(f"/api/v2/dags/{d}").get("dag_id") == d for d in dag_ids)
     except Exception:  # 404 until the dag-processor has parsed the file, or a warm-up error
         return False
 
@@ -134,7 +134,7 @@ def run(settings: Settings, engine: Engine, ref: ReferenceData, sftp_port: int,
     state = {"value": None}
 
     def settled() -> bool:
-        r = client._call(f"/api/v2/dags/casslink_settlement/dagRuns/{run_id}")
+        r = client.call(f"/api/v2/dags/casslink_settlement/dagRuns/{run_id}")
         state["value"] = r.get("state")
         return state["value"] in ("success", "failed")
 

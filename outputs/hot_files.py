@@ -7,10 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.canonical import FileHeader
+from casslink.canonical import NET_TERMS, FileHeader
 from outputs.source import RunData
 from parsers.hot import write_hot
-from settlement.ledger import NET_TERMS
 
 
 def _with_net(records: pa.Table) -> pa.Table:

@@ -22,14 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.canonical import AMOUNT_COLUMNS
+from casslink.canonical import AMOUNT_COLUMNS, NET_TERMS
 from casslink.money import minor_unit
 
 SIGN = {"AWB": 1, "CCO": -1, "CCR": 1, "DCO": -1, "DCR": 1}
 KIND = {"AWB": "billing", "CCO": "cca", "CCR": "cca", "DCO": "dcm", "DCR": "dcm"}
-NET_TERMS = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
-             "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
-"""The agent-net formula as data: component -> sign. Other components are reported only."""
 
 BILL_KEYS = ("agent_code", "airline_prefix")
 COUNT_ALL = pc.CountOptions(mode="all")

@@ -29,7 +29,7 @@ class AirflowClient:
                                                                  username, password, timeout)
         self._token: str | None = None
 
-    def _call(self, path: str, data: dict | None = None, method: str | None = None,
+    def call(self, path: str, data: dict | None = None, method: str | None = None,
               token: bool = True) -> dict:
         req = urllib.request.Request(f"{self.base}{path}", method=method,
                                      data=json.dumps(data).encode() if data is not None
@@ -43,7 +43,7 @@ class AirflowClient:
 
     def token(self) -> str:
         if self._token is None:
-            out = self._call("/auth/token", {"username": self.username,
+            out = self.call("/auth/token", {"username": self.username,
                                              "password": self.password}, token=False)
             self._token = out["access_token"]
         return self._token
@@ -53,11 +53,11 @@ class AirflowClient:
         if note:
             body["note"] = note
         try:
-            return self._call(f"/api/v2/dags/{dag_id}/dagRuns", body)
+            return self.call(f"/api/v2/dags/{dag_id}/dagRuns", body)
         except urllib.error.HTTPError as exc:
             if exc.code == 401:  # token expired: once more with a new one
                 self._token = None
-                return self._call(f"/api/v2/dags/{dag_id}/dagRuns", body)
+                return self.call(f"/api/v2/dags/{dag_id}/dagRuns", body)
             if exc.code == 409:  # this run exists already: the file is being ingested
                 return {"dag_run_id": run_id, "exists": True}
             raise
@@ -116,7 +116,7 @@ def annotate_run(dag_id: str, run_id: str, note: str) -> None:
     try:
         client = AirflowClient.for_install(get_settings())
         if client is not None:
-            client._call(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", {"note": note[:1000]},
+            client.call(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", {"note": note[:1000]},
                          method="PATCH")
     except Exception as exc:
         log.info("could not annotate run %s: %s", run_id, exc)

@@ -182,7 +182,8 @@ def ingest_file(settings: Settings, engine: Engine, file_id: int,
 
 
 def _stamp_late(records, late: bool):
-    """Late files' records keep their data; the flag lives in the registry (``late``)."""
+    """Mark the records of a late file with ``late_indicator`` L (the registry row says
+    ``late`` too), filling only records that carry no late indicator of their own."""
     return records if not late else records.set_column(
         records.schema.get_field_index("late_indicator"), "late_indicator",
         pc.fill_null(records.column("late_indicator"), "L"))

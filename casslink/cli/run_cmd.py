@@ -22,7 +22,8 @@ from casslink.settings import get_settings
 
 def run(
     ui_port: int = typer.Option(8080, "--ui-port", help="Airflow UI/API port on 127.0.0.1."),
-    sftp_port: int = typer.Option(2222, "--sftp-port", help="SFTP gateway port on 127.0.0.1."),
+    sftp_port: int = typer.Option(0, "--sftp-port", help="SFTP gateway port on 127.0.0.1 "
+                                  "(default CASSLINK_GATEWAY_PORT, 2222)."),
     no_demo: bool = typer.Option(False, "--no-demo",
                                  help="Start the system without uploading demo data."),
     startup_timeout: float = typer.Option(240.0, help="Seconds to wait for Airflow to be healthy."),
@@ -37,7 +38,9 @@ def run(
     login, how to connect by SFTP, and where outputs landed. Ctrl-C stops every process it
     started.
     """
-    s = replace(get_settings(), airflow_url=f"http://127.0.0.1:{ui_port}",
+    base = get_settings()
+    sftp_port = sftp_port or base.gateway_port
+    s = replace(base, airflow_url=f"http://127.0.0.1:{ui_port}",
                 gateway_port=sftp_port).ensure_dirs()
     typer.echo(f"data root      {s.home}")
     upgrade(s.db_url)

@@ -68,11 +68,6 @@ class _Bad(Exception):
         self.problem = Problem(code, message, line, "", field, raw[:60])
 
 
-def looks_like_profile(data: bytes) -> bool:
-    head = data[:4096]
-    return b"<rdf:RDF" in head or RDF.encode() in head
-
-
 def read_xml(data: bytes, source_file: str = "") -> BillingBatch:
     problems: list[Problem] = []
     header = FileHeader(family="billing", record_id="cb:BatchHeader")
