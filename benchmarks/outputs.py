@@ -22,21 +22,16 @@ import json, sys, time
 from pathlib import Path
 from casslink.settings import get_settings
 from benchmarks.settlement import big_world
-from settlement.ledger import bills, ledger_lines, totals
-from settlement.run import check_conservation, _write_parquet
+from settlement.ledger import DICTIONARY_COLUMNS, INPUT_COLUMNS
+from settlement.run import settle_records
 from casslink import warehouse
 from casslink.storage import sha256_file
 s = get_settings()
 t0 = time.perf_counter()
-records = warehouse.read(s, "DE", "2026-11")
-lines = ledger_lines(records, "DE", "2026-11", "EUR")
-b = bills(lines)
-agents = totals(b, "agent_code", "airline_prefix")
-airlines = totals(b, "airline_prefix", "agent_code")
-check_conservation(lines, b, agents, airlines)
+records = warehouse.read(s, "DE", "2026-11", columns=INPUT_COLUMNS, dictionary=DICTIONARY_COLUMNS)
 folder = s.home / "ledger-bench"
-for name, t in (("lines", lines), ("bills", b), ("agents", agents), ("airlines", airlines)):
-    _write_parquet(t, folder / f"{name}.parquet")
+tables, _ = settle_records(records, "DE", "2026-11", "EUR", folder)
+agents, airlines = tables["agents"], tables["airlines"]
 ref = big_world()
 p = ref.period("DE", "2026-11")
 manifest = {"operation": "DE", "period": "2026-11", "settlement_currency": "EUR",

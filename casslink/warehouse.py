@@ -64,10 +64,18 @@ def parts(settings: Settings, operation: str, period_id: str | None = None,
 
 def read(settings: Settings, operation: str, period_id: str | None = None,
          kind: str = "records", airline_prefix: str | None = None,
-         exclude_file_id: int | None = None, with_period: bool = False) -> pa.Table:
-    """The stored rows of an operation (one period or all), optionally of one airline;
-    ``with_period`` appends the partition's ``period_id`` column."""
+         exclude_file_id: int | None = None, with_period: bool = False,
+         columns: list[str] | None = None, dictionary: tuple[str, ...] = ()) -> pa.Table:
+    """The stored rows of an operation (one period or all), optionally of one airline and
+    only some ``columns``, the ``dictionary`` ones dictionary-encoded as Parquet stores them
+    (cheaper to read and to group); ``with_period`` appends the partition's ``period_id``."""
     schema = CHARGES_SCHEMA if kind == "charges" else RECORDS_SCHEMA
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    for name in dictionary:
+        i = schema.get_field_index(name)
+        schema = schema.set(i, pa.field(name, pa.dictionary(pa.int32(), schema.field(i).type)))
+    dictionary = list(dictionary) or None
     skip = part_name(exclude_file_id) if exclude_file_id is not None else None
     files = [f for f in parts(settings, operation, period_id, kind) if f.name != skip]
     if with_period:
@@ -77,8 +85,13 @@ def read(settings: Settings, operation: str, period_id: str | None = None,
     filters = [("airline_prefix", "=", airline_prefix)] if airline_prefix else None
     tables = []
     for f in files:
-        t = pq.read_table(f, schema=schema.remove(schema.get_field_index("period_id"))
-                          if with_period else schema, filters=filters)
+        want = schema.remove(schema.get_field_index("period_id")) if with_period else schema
+        if filters:
+            t = pq.read_table(f, columns=want.names, read_dictionary=dictionary, filters=filters)
+        else:  # ParquetFile: no dataset layer (whose import alone takes seconds)
+            t = pq.ParquetFile(f, read_dictionary=dictionary).read(columns=want.names)
+        if t.schema != want:
+            t = t.cast(want)
         if with_period:
             period = f.parent.parent.name.removeprefix("period=")
             t = t.append_column("period_id", pa.array([period] * t.num_rows, pa.string()))

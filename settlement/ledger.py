@@ -29,110 +29,245 @@ SIGN = {"AWB": 1, "CCO": -1, "CCR": 1, "DCO": -1, "DCR": 1}
 KIND = {"AWB": "billing", "CCO": "cca", "CCR": "cca", "DCO": "dcm", "DCR": "dcm"}
 
 BILL_KEYS = ("agent_code", "airline_prefix")
-COUNT_ALL = pc.CountOptions(mode="all")
+INPUT_COLUMNS = ["agent_code", "airline_prefix", "awb_serial", "record_type",
+                 "correction_number", "currency", "exchange_rate_e5", *AMOUNT_COLUMNS,
+                 "late_indicator", "source_file", "source_line"]
+"""The record columns a ledger is computed from (settlement reads only these)."""
+DICTIONARY_COLUMNS = ("agent_code", "airline_prefix", "record_type", "correction_number",
+                      "currency", "late_indicator", "source_file")
+"""Low-cardinality inputs, read dictionary-encoded."""
 
 
 class MissingRate(ValueError):
     """A record in a foreign currency carries no rate of exchange."""
 
 
+INT64_SAFE = 2**62  # |amount * rate * 10**shift| below this: int64 arithmetic is exact
+
+
 def convert(amounts: np.ndarray, rates_e5: np.ndarray, from_digits: int, to_digits: int
             ) -> np.ndarray:
     """Minor units of one currency -> minor units of another, half-up away from zero, exact.
 
-    Python integers (object arrays) carry the intermediate product, which can exceed int64.
+    int64 arithmetic when the products cannot overflow (checked); otherwise Python integers
+    (object arrays) carry the intermediate product. A result beyond int64 raises
+    OverflowError.
     """
-    num = amounts.astype(object) * rates_e5.astype(object)
+    amounts, rates_e5 = np.asarray(amounts, np.int64), np.asarray(rates_e5, np.int64)
     den = 10 ** 5
     shift = to_digits - from_digits
-    if shift >= 0:
-        num = num * (10 ** shift)
-    else:
+    mul = 10 ** shift if shift >= 0 else 1
+    if shift < 0:
         den *= 10 ** (-shift)
+    biggest = int(np.abs(amounts).max(initial=0)) * int(np.abs(rates_e5).max(initial=0)) * mul
+    if biggest * 2 + den < INT64_SAFE:
+        num = amounts * rates_e5 * mul
+        mag = (np.abs(num) * 2 + den) // (2 * den)
+        return np.where(num < 0, -mag, mag)
+    num = amounts.astype(object) * rates_e5.astype(object) * mul
     mag = (np.abs(num) * 2 + den) // (2 * den)
+    if int(mag.max(initial=0)) >= 2**63:
+        raise OverflowError("a converted amount does not fit in int64 minor units")
     return np.where(num < 0, -mag, mag).astype(np.int64)
+
+
+def _ints(column: pa.ChunkedArray) -> np.ndarray:
+    """int64 numpy values of a column, nulls as 0."""
+    if column.null_count:
+        column = pc.fill_null(column, 0)
+    return np.asarray(column, np.int64)
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pc.fill_null(pa.nulls(n, pa.string()), value)
+
+
+def _codes(column: pa.ChunkedArray | pa.Array, values: tuple[str, ...]) -> np.ndarray:
+    """Index of each row's value in ``values`` (-1 where absent or null)."""
+    return np.asarray(pc.fill_null(pc.index_in(column, pa.array(values)), -1), np.int64)
+
+
+def _rank(column: pa.Array) -> tuple[np.ndarray, int]:
+    """(each row's sort key, bound): same-length digit strings (AWB serials) by their value,
+    other strings by their rank among the distinct values (nulls first, key 0)."""
+    digits = _digit_values(column)
+    if digits is not None:
+        return digits
+    if pa.types.is_dictionary(column.type):
+        dictionary, indices = column.dictionary, column.indices
+    else:
+        enc = pc.dictionary_encode(column)
+        dictionary, indices = enc.dictionary, enc.indices
+    order = np.asarray(pc.sort_indices(dictionary))
+    rank = np.empty(len(order) + 1, np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    rank[-1] = 0
+    idx = np.asarray(pc.fill_null(indices.cast(pa.int64()), -1))
+    return rank[idx], len(order) + 1
+
+
+def _digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
+    """Values of a string column whose rows are all digit strings of one length (else None):
+    ordering them as numbers is ordering them as strings."""
+    n = len(column)
+    if not n or column.null_count or not pa.types.is_string(column.type):
+        return None
+    off = np.frombuffer(column.buffers()[1], np.int32)[column.offset: column.offset + n + 1]
+    width = int(off[1] - off[0])
+    if not 0 < width <= 18 or not (np.diff(off) == width).all():
+        return None
+    d = np.frombuffer(column.buffers()[2], np.uint8)[off[0]: off[-1]].reshape(n, width) - 48
+    if (d > 9).any():
+        return None
+    value = np.zeros(n, np.int64)
+    for k in range(width):
+        value = value * 10 + d[:, k]
+    return value, 10 ** width
+
+
+def _pack(keys: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:
+    """Consecutive sort keys (values in [0, bound)) packed into as few int64 keys as fit."""
+    packed, current, span = [], None, 1
+    for values, bound in keys:
+        if current is not None and span * bound < 2**62:
+            current, span = current * bound + values, span * bound
+        else:
+            if current is not None:
+                packed.append(current)
+            current, span = values.astype(np.int64), bound
+    return [*packed, current] if current is not None else packed
+
+
+def _order(records: pa.Table) -> np.ndarray:
+    """Row order of the ledger: airline, agent, AWB, correction number, record type, source
+    file and line - string keys as ranks, packed into int64 keys for one numpy lexsort."""
+    keys = [_rank(records.column(k).chunk(0)) for k in (
+        "airline_prefix", "agent_code", "awb_serial", "correction_number", "record_type",
+        "source_file")]
+    line = np.asarray(pc.fill_null(records.column("source_line"), 0), np.int64)
+    keys.append((line, int(line.max(initial=0)) + 1))
+    return np.lexsort(_pack(keys)[::-1])
+
+
+def _plain_strings(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns (as read from Parquet) back to plain strings."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
 
 
 def ledger_lines(records: pa.Table, operation: str, period_id: str,
                  settlement_currency: str) -> pa.Table:
-    """One signed, converted line per input record, in a deterministic order."""
+    """One signed, converted line per input record, in a deterministic order (airline, agent,
+    AWB, correction number, record type, source file, source line). String columns may come
+    dictionary-encoded (cheaper to read and to sort); the lines hold plain strings."""
+    records = records.select(INPUT_COLUMNS).unify_dictionaries().combine_chunks()
+    if records.num_rows:
+        records = records.take(pa.array(_order(records)))
+    records = _plain_strings(records)
     n = records.num_rows
-    types = records.column("record_type").to_numpy(zero_copy_only=False).astype(str)
-    sign = np.vectorize(SIGN.get, otypes=[np.int64])(types) if n else np.zeros(0, np.int64)
-    currency = pc.fill_null(records.column("currency"), "").to_numpy(zero_copy_only=False)
-    rates = np.asarray(pc.fill_null(records.column("exchange_rate_e5"), 0))
+    types = _codes(records.column("record_type"), tuple(SIGN))
+    if (types < 0).any():
+        raise ValueError(f"{int((types < 0).sum())} records have no canonical record type")
+    sign = np.append(np.array(list(SIGN.values()), np.int64), 0)[types]
+    currency = records.column("currency")
+    rates = np.asarray(pc.fill_null(records.column("exchange_rate_e5"), 0), np.int64)
     to_digits = minor_unit(settlement_currency)
-    comps = {c: np.asarray(pc.fill_null(records.column(c), 0), dtype=np.int64).copy()
-             for c in AMOUNT_COLUMNS}
-    for cur in sorted(set(currency.tolist()) - {settlement_currency}):
-        rows = np.flatnonzero(currency == cur)
+    comps = {c: _ints(records.column(c)).copy() for c in AMOUNT_COLUMNS}
+    currencies = pc.unique(pc.fill_null(currency, "")).to_pylist() if n else []
+    for cur in sorted(set(currencies) - {settlement_currency}):
+        rows = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(currency, cur), cur == "")))
         missing = rows[rates[rows] <= 0]
         if len(missing):
             where = [f"{records.column('source_file')[i]}:{records.column('source_line')[i]}"
                      for i in missing[:5]]
-            raise MissingRate(f"{len(missing)} {cur} records have no rate of exchange to "
-                              f"{settlement_currency} (e.g. {', '.join(where)})")
+            raise MissingRate(f"{len(missing)} {cur or 'currency-less'} records have no rate "
+                              f"of exchange to {settlement_currency} (e.g. {', '.join(where)})")
         for c in AMOUNT_COLUMNS:
             comps[c][rows] = convert(comps[c][rows], rates[rows], minor_unit(cur), to_digits)
     for c in AMOUNT_COLUMNS:
-        comps[c] = comps[c] * sign
-    net = sum(comps[c] * s for c, s in NET_TERMS.items()) if n else np.zeros(0, np.int64)
-    kinds = np.vectorize(KIND.get, otypes=[object])(types) if n else np.zeros(0, object)
-    table = pa.table({
-        "operation": pa.array([operation] * n, pa.string()),
-        "period_id": pa.array([period_id] * n, pa.string()),
+        comps[c] *= sign
+    net = np.zeros(n, np.int64)
+    for c, t in NET_TERMS.items():
+        net += comps[c] * t
+    kind_names = tuple(dict.fromkeys(KIND.values()))
+    kind_of_type = np.append(np.array([kind_names.index(KIND[t]) for t in SIGN]), -1)
+    kinds = pa.DictionaryArray.from_arrays(pa.array(kind_of_type[types], pa.int32(),
+                                                    mask=types < 0),
+                                           pa.array(kind_names)).cast(pa.string())
+    return pa.table({
+        "operation": _repeat(operation, n),
+        "period_id": _repeat(period_id, n),
         "agent_code": records.column("agent_code"),
         "airline_prefix": records.column("airline_prefix"),
         "awb_serial": records.column("awb_serial"),
         "record_type": records.column("record_type"),
-        "kind": pa.array(kinds, pa.string()),
+        "kind": kinds,
         "correction_number": records.column("correction_number"),
         "sign": pa.array(sign, pa.int8()),
-        "currency": records.column("currency"),
+        "currency": currency,
         "exchange_rate_e5": records.column("exchange_rate_e5"),
-        "settlement_currency": pa.array([settlement_currency] * n, pa.string()),
+        "settlement_currency": _repeat(settlement_currency, n),
         **{c: pa.array(comps[c], pa.int64()) for c in AMOUNT_COLUMNS},
         "net": pa.array(net, pa.int64()),
         "late": pc.equal(pc.fill_null(records.column("late_indicator"), ""), "L"),
         "source_file": records.column("source_file"),
         "source_line": records.column("source_line"),
     })
-    order = pc.sort_indices(table, [(k, "ascending", "at_start") for k in (
-        "airline_prefix", "agent_code", "awb_serial", "correction_number", "record_type",
-        "source_file", "source_line")])
-    return table.take(order)
-
-
-def _group(lines: pa.Table, keys: list[str], kind: str | None, prefix: str) -> pa.Table:
-    sub = lines if kind is None else lines.filter(pc.equal(lines.column("kind"), kind))
-    aggs = [(c, "sum") for c in (*AMOUNT_COLUMNS, "net")] + [("net", "count", COUNT_ALL)]
-    g = sub.group_by(keys, use_threads=False).aggregate(aggs)
-    names = {f"{c}_sum": f"{prefix}{c}" for c in (*AMOUNT_COLUMNS, "net")}
-    names["net_count"] = f"{prefix}rows"
-    return g.rename_columns([names.get(c, c) for c in g.column_names])
 
 
 def bills(lines: pa.Table) -> pa.Table:
-    """One bill per (agent, airline): counts, billing and correction components, nets."""
+    """One bill per (agent, airline): counts, billing and correction components, nets.
+
+    Lines are grouped by their (airline, agent) ranks: totals by ``reduceat`` over the
+    grouped rows, the corrections (a few per cent of the lines) by ``add.at``, billing =
+    total - CCA - DCM. The bills are returned in (agent, airline) order."""
     keys = list(BILL_KEYS)
-    out = lines.group_by(keys, use_threads=False).aggregate([("net", "sum"),
-                                                             ("net", "count", COUNT_ALL)])
-    out = out.rename_columns([*keys, "net", "records"])
-    for kind, prefix in (("billing", "bill_"), ("cca", "cca_"), ("dcm", "dcm_")):
-        out = out.join(_group(lines, keys, kind, prefix), keys=keys, join_type="left outer",
-                       use_threads=False)
-    out = pa.table({c: out.column(c) if c in keys else pc.fill_null(out.column(c), 0)
-                    for c in out.column_names})
-    out = out.rename_columns([
-        {"bill_net": "net_billing", "bill_rows": "awb_count", "cca_rows": "cca_records",
-         "dcm_rows": "dcm_records"}.get(c, c.removeprefix("bill_")) for c in out.column_names])
-    out = out.append_column("corrections_net", pc.add(out.column("cca_net"),
-                                                      out.column("dcm_net")))
+    n = lines.num_rows
+    lines = lines.combine_chunks()
+    (airline, _), (agent, n_agents) = (
+        _rank(lines.column(k).chunk(0)) if n else (np.zeros(0, np.int64), 1)
+        for k in ("airline_prefix", "agent_code"))
+    group_key = airline * n_agents + agent
+    order = None if n < 2 or (np.diff(group_key) >= 0).all() else \
+        np.argsort(group_key, kind="stable")  # None: the ledger's own order is grouped
+    sorted_key = group_key if order is None else group_key[order]
+    starts = np.flatnonzero(np.diff(sorted_key, prepend=-1))
+    bill_of_row = np.cumsum(np.diff(sorted_key, prepend=-1) != 0) - 1
+    m = len(starts)
+
+    def col(name: str) -> np.ndarray:
+        v = _ints(lines.column(name))
+        return v if order is None else v[order]
+
+    kind = np.asarray(pc.fill_null(pc.index_in(lines.column("kind"),
+                                               pa.array(["billing", "cca", "dcm"])), -1))
+    kind = kind if order is None else kind[order]
+    first = starts if order is None else order[starts]
+    out: dict[str, np.ndarray | pa.Array] = {k: lines.column(k).take(pa.array(first))
+                                             for k in keys}
+    out["records"] = np.diff(np.append(starts, n))
+    values = {c: col(c) for c in (*AMOUNT_COLUMNS, "net")}
+    for kind_code, prefix in ((1, "cca_"), (2, "dcm_")):
+        rows = np.flatnonzero(kind == kind_code)
+        out[f"{prefix[:3]}_records"] = np.bincount(bill_of_row[rows], minlength=m)
+        for c in (*AMOUNT_COLUMNS, "net"):
+            total = np.zeros(m, np.int64)
+            np.add.at(total, bill_of_row[rows], values[c][rows])
+            out[f"{prefix}{c}"] = total
+    out["awb_count"] = out["records"] - out["cca_records"] - out["dcm_records"]
+    for c in (*AMOUNT_COLUMNS, "net"):
+        total = np.add.reduceat(values[c], starts) if n else np.zeros(0, np.int64)
+        if c == "net":
+            out["net"] = total
+        out["net_billing" if c == "net" else c] = total - out[f"cca_{c}"] - out[f"dcm_{c}"]
+    out["corrections_net"] = out["cca_net"] + out["dcm_net"]
     cols = [*keys, "records", "awb_count", "cca_records", "dcm_records", *AMOUNT_COLUMNS,
             "net_billing", *(f"cca_{c}" for c in AMOUNT_COLUMNS), "cca_net",
             *(f"dcm_{c}" for c in AMOUNT_COLUMNS), "dcm_net", "corrections_net", "net"]
-    out = out.select(cols)
-    return out.take(pc.sort_indices(out, [(k, "ascending") for k in keys]))
+    table = pa.table({c: out[c] if c in keys else pa.array(out[c], pa.int64()) for c in cols})
+    return table.take(pa.array(np.lexsort((airline[first], agent[first]))))
 
 
 def totals(bill_table: pa.Table, key: str, other: str) -> pa.Table:

@@ -175,10 +175,15 @@ def test_convert_matches_decimal_half_up(amount, rate, pair):
     from casslink.money import minor_unit
 
     src, dst = pair
-    got = int(convert(np.array([amount]), np.array([rate]), minor_unit(src), minor_unit(dst))[0])
     value = Decimal(amount).scaleb(-minor_unit(src)) * Decimal(rate).scaleb(-5)
     want = value.quantize(Decimal(1).scaleb(-minor_unit(dst)), rounding=ROUND_HALF_UP)
-    assert got == int(want.scaleb(minor_unit(dst)))
+    want = int(want.scaleb(minor_unit(dst)))
+    args = np.array([amount]), np.array([rate]), minor_unit(src), minor_unit(dst)
+    if abs(want) >= 2**63:  # e.g. 10**12 JPY at 99999 EUR/JPY: not representable
+        with pytest.raises(OverflowError):
+            convert(*args)
+    else:
+        assert int(convert(*args)[0]) == want
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
