@@ -45,9 +45,10 @@ print(json.dumps({"engine": "casslink", "read_s": round(t1 - t0, 2),
                   "total_net": int(pc.sum(agents.column("net")).as_py())}))
 """
 
-DUCK = """
+DUCK_SETUP = """
 import json, sys, time
 import duckdb
+from casslink.canonical import AMOUNT_COLUMNS
 from casslink.settings import get_settings
 t0 = time.perf_counter()
 glob = str(get_settings().warehouse_dir / "operation=DE" / "period=2026-11" / "records" / "*")
@@ -58,6 +59,9 @@ conv = lambda c: (f"(CASE WHEN currency = 'EUR' THEN {c} ELSE CAST(ROUND("
 sign = "(CASE WHEN record_type IN ('CCO','DCO') THEN -1 ELSE 1 END)"
 terms = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
          "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
+"""
+
+DUCK = DUCK_SETUP + """
 net = " + ".join(f"({t}) * {conv(c)}" for c, t in terms.items())
 con.execute(f\"\"\"CREATE TABLE lines AS SELECT agent_code, airline_prefix, record_type,
     {sign} * ({net}) AS net FROM read_parquet('{glob}')\"\"\")
@@ -74,21 +78,8 @@ print(json.dumps({"engine": "duckdb", "total_s": round(t2 - t0, 2),
                   "total_net": int(sum(v for _, v in agents))}))
 """
 
-DUCK_LEDGER = """
-import json, sys, time
-import duckdb
-from casslink.canonical import AMOUNT_COLUMNS
-from casslink.settings import get_settings
+DUCK_LEDGER = DUCK_SETUP + """
 out = sys.argv[1]
-t0 = time.perf_counter()
-glob = str(get_settings().warehouse_dir / "operation=DE" / "period=2026-11" / "records" / "*")
-con = duckdb.connect()
-con.execute("SET threads TO 2")
-conv = lambda c: (f"(CASE WHEN currency = 'EUR' THEN {c} ELSE CAST(ROUND("
-                  f"CAST({c} AS DECIMAL(38,0)) * exchange_rate_e5 / 100000.0) AS BIGINT) END)")
-sign = "(CASE WHEN record_type IN ('CCO','DCO') THEN -1 ELSE 1 END)"
-terms = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
-         "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
 comps = ", ".join(f"{sign} * {conv(c)} AS {c}" for c in AMOUNT_COLUMNS)
 net = " + ".join(f"({t}) * {c}" for c, t in terms.items())
 con.execute(f\"\"\"CREATE TABLE lines AS SELECT *, {net} AS net FROM (SELECT agent_code,
