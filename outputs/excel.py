@@ -18,6 +18,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl import Workbook
@@ -45,6 +46,7 @@ class Sheet:
 
     def __init__(self, wb: Workbook, title: str, widths: list[int]) -> None:
         self.ws = wb.create_sheet(title[:31])
+        self.part = f"xl/worksheets/sheet{len(wb.worksheets)}.xml"  # openpyxl's part name
         ws = self.ws
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = "9"  # A4
@@ -134,7 +136,10 @@ def _summary(wb: Workbook, run: RunData, title: str, bills: pa.Table, key: str,
     sh.append([L["sign_note"]])
 
 
-def _detail(wb: Workbook, run: RunData, title: str, lines: pa.Table, counter_key: str) -> None:
+def _detail(wb: Workbook, run: RunData, title: str, lines: pa.Table, counter_key: str,
+            pending: dict) -> None:
+    """A detail sheet: one row per ledger line. openpyxl writes the sheet with one styled
+    placeholder row; :func:`_normalised` replaces it by the rows, rendered column-wise."""
     L, cur = labels(), run.currency
     fmt = _money_fmt(cur)
     head = [L["col_agent"] if counter_key == "agent_code" else L["col_airline"], L["col_awb"],
@@ -143,14 +148,11 @@ def _detail(wb: Workbook, run: RunData, title: str, lines: pa.Table, counter_key
     sh = Sheet(wb, title, [14, 14, 8, 12, 9, 12, *([16] * len(COMPONENTS)), 16, 26])
     _title_block(sh, run, title)
     sh.header(head)
-    for r in lines.to_pylist():
-        rate = r["exchange_rate_e5"] or 0
-        sh.append([r[counter_key], f"{r['airline_prefix']}-{r['awb_serial']}", r["record_type"],
-                   r["correction_number"] or "", r["currency"],
-                   sh.cell(rate / 100000, fmt="0.00000") if rate else "",
-                   *(sh.cell(_major(r[c], cur), fmt=fmt) for c in COMPONENTS),
-                   sh.cell(_major(r["net"], cur), BOLD, fmt=fmt),
-                   f"{(r['source_file'] or '')[:12]}:{r['source_line']}"])
+    if lines.num_rows:
+        sh.append([0, None, None, None, None, sh.cell(0, fmt="0.00000"),
+                   *(sh.cell(0, fmt=fmt) for _ in COMPONENTS), sh.cell(0, BOLD, fmt=fmt)])
+        pending[sh.part] = (sh.row, lines, counter_key, cur)
+        sh.row += lines.num_rows - 1
     sh.finish(sh.row)
 
 
@@ -163,10 +165,11 @@ def agent_report(run: RunData, agent_code: str) -> bytes:
     _summary(wb, run, title, bills, "airline_prefix", run.airline_name,
              L["total_remittance"] if net >= 0 else L["total_refund"])
     by_airline = partition(run.rows("lines", "agent_code", agent_code), "airline_prefix")
+    pending: dict = {}
     for prefix in sorted(by_airline):
         _detail(wb, run, f"{prefix} {run.airline_name(prefix)}"[:31], by_airline[prefix],
-                "airline_prefix")
-    return _normalised(wb, run)
+                "airline_prefix", pending)
+    return _normalised(wb, run, pending)
 
 
 def airline_report(run: RunData, prefix: str) -> bytes:
@@ -175,13 +178,15 @@ def airline_report(run: RunData, prefix: str) -> bytes:
     bills = run.rows("bills", "airline_prefix", prefix)
     title = L["airline_title"].format(code=prefix, name=run.airline_name(prefix))
     _summary(wb, run, title, bills, "agent_code", run.agent_name, L["total_settlement"])
+    pending: dict = {}
     _detail(wb, run, L["detail"], run.rows("lines", "airline_prefix", prefix),
-            "agent_code")
-    return _normalised(wb, run)
+            "agent_code", pending)
+    return _normalised(wb, run, pending)
 
 
-def _normalised(wb: Workbook, run: RunData) -> bytes:
-    """Save, then fix every timestamp so the same ledger gives the same bytes."""
+def _normalised(wb: Workbook, run: RunData, pending: dict) -> bytes:
+    """Save, put the detail rows in place of their placeholders, then fix every timestamp
+    so the same ledger gives the same bytes."""
     when = dt.datetime.fromisoformat(run.manifest["billing_date"])
     wb.properties.creator = "casslink"
     raw = io.BytesIO()
@@ -194,7 +199,90 @@ def _normalised(wb: Workbook, run: RunData) -> bytes:
             if info.filename == "docProps/core.xml":
                 data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
                               rb"\g<1>" + stamp.encode() + rb"\g<3>", data)
+            if info.filename in pending:
+                data = _fill_detail(data, *pending[info.filename])
             fixed = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, data)
+            dst.writestr(fixed, data, compresslevel=DEFLATE_LEVEL)
     return out.getvalue()
+
+
+# --- detail rows, rendered column-wise ---------------------------------------------------------
+
+DEFLATE_LEVEL = 1  # detail sheets are large and regular: level 1 is ~3x faster than 6
+
+
+def _fill_detail(xml: bytes, row: int, lines: pa.Table, counter_key: str, currency: str
+                 ) -> bytes:
+    """Replace placeholder row ``row`` of a sheet by one row per line, reusing the cell
+    styles openpyxl gave the placeholder (number formats, bold net)."""
+    found = re.search(rb'<row r="%d"[^>]*>(.*?)</row>' % row, xml)
+    styles = {k.decode(): v.decode()
+              for k, v in re.findall(rb'<c r="([A-Z]+)%d" s="(\d+)"' % row, found.group(1))}
+    return xml[:found.start()] + _rows_xml(lines, counter_key, currency, row, styles) + \
+        xml[found.end():]
+
+
+def _rows_xml(lines: pa.Table, counter_key: str, currency: str, first: int,
+              styles: dict[str, str]) -> bytes:
+    """The ``<row>`` elements of the detail lines: every cell is a string column built by
+    Arrow kernels, every row one element of their concatenation - no Python loop per cell."""
+    n = lines.num_rows
+    rnum = pa.array(np.arange(first, first + n)).cast(pa.string())
+    digits = minor_unit(currency)
+    rate = np.asarray(pc.fill_null(lines.column("exchange_rate_e5"), 0), np.int64)
+    source = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(pc.fill_null(lines.column("source_file"), ""), 0, 12),
+        lines.column("source_line").cast(pa.string()), ":")
+    cells = [
+        _text_cell("A", rnum, lines.column(counter_key)),
+        _text_cell("B", rnum, pc.binary_join_element_wise(lines.column("airline_prefix"),
+                                                          lines.column("awb_serial"), "-")),
+        _text_cell("C", rnum, lines.column("record_type")),
+        _text_cell("D", rnum, lines.column("correction_number")),
+        _text_cell("E", rnum, lines.column("currency")),
+        _number_cell("F", rnum, styles["F"], _decimals(rate, 5, mask=rate == 0)),
+    ]
+    for letter, c in zip("GHIJKLMN", COMPONENTS, strict=True):
+        values = np.asarray(pc.fill_null(lines.column(c), 0), np.int64)
+        cells.append(_number_cell(letter, rnum, styles[letter], _decimals(values, digits)))
+    net = np.asarray(lines.column("net"), np.int64)
+    cells.append(_number_cell("O", rnum, styles["O"], _decimals(net, digits)))
+    cells.append(_text_cell("P", rnum, source))
+    rows = pc.binary_join_element_wise('<row r="', rnum, '">', *cells, "</row>", "",
+                                       null_handling="replace", null_replacement="")
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    offsets = np.frombuffer(rows.buffers()[1], np.int32)[rows.offset: rows.offset + n + 1]
+    return rows.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]]
+
+
+def _escaped(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    values = values.cast(pa.string())
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        values = pc.replace_substring(values, char, entity)
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _text_cell(letter: str, rnum: pa.Array, values) -> pa.Array:
+    """``<c r=.. t="inlineStr">`` per row; null (no cell) where the value is null or empty."""
+    return pc.binary_join_element_wise(f'<c r="{letter}', rnum, '" t="inlineStr"><is><t>',
+                                       _escaped(values), "</t></is></c>", "")
+
+
+def _number_cell(letter: str, rnum: pa.Array, style: str, values: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(f'<c r="{letter}', rnum, f'" s="{style}" t="n"><v>',
+                                       values, "</v></c>", "")
+
+
+def _decimals(minor: np.ndarray, digits: int, mask: np.ndarray | None = None) -> pa.Array:
+    """Integers in minor units as exact decimal strings in major units (123456 -> 1234.56)."""
+    if digits == 0:
+        return pa.array(minor, mask=mask).cast(pa.string())
+    whole, frac = np.divmod(np.abs(minor), 10 ** digits)
+    sign = pc.if_else(pa.array(minor < 0), "-", "")
+    text = pc.binary_join_element_wise(
+        sign, pa.array(whole).cast(pa.string()), ".",
+        pc.utf8_lpad(pa.array(frac).cast(pa.string()), digits, "0"), "")
+    return text if mask is None else pc.if_else(pa.array(mask), pa.scalar(None, pa.string()),
+                                                text)
