@@ -4,7 +4,8 @@ one sheet per airline) and the airline's statement (summary per agent + detail).
 Amounts are written as numbers in major units with the settlement currency's decimals as the
 number format; labels come from ``outputs/catalogue/<lang>.json``. The workbook bytes are
 normalised (fixed zip timestamps and document dates = the billing date), so the same ledger
-always gives the same file.
+always gives the same file. openpyxl writes everything but the detail rows: those (up to
+hundreds of thousands per airline) are rendered column-wise into the sheet XML at save time.
 """
 
 from __future__ import annotations
