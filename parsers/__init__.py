@@ -6,6 +6,8 @@ fixed-width (HOT), our ONE Record XML profile, or a Cargo-XML XFWB e-AWB.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from casslink.canonical import BillingBatch
 
 SNIFF = 4096
@@ -39,3 +41,15 @@ def read_any(data: bytes, source_file: str = "") -> tuple[str, BillingBatch | No
 
         return fmt, read_hot(data, source_file)
     return fmt, None
+
+
+def read_any_file(path: str | Path, source_file: str = "") -> tuple[str, BillingBatch | None]:
+    """Like :func:`read_any` for a file on disk; HOT files are parsed streaming (memory holds
+    the result, not the file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF)
+    if detect_format(head) == "hot":
+        from parsers.hot import read_hot_file
+
+        return "hot", read_hot_file(path, source_file)
+    return read_any(Path(path).read_bytes(), source_file)

@@ -27,7 +27,7 @@ from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
-from parsers import read_any
+from parsers import read_any, read_any_file
 from validators import ack
 from validators.context import History, ValidationContext
 from validators.engine import REJECTED, Finding, Verdict, validate
@@ -41,7 +41,12 @@ def parse(data: bytes, source_file: str) -> tuple[str, BillingBatch | None]:
 def validate_bytes(data: bytes, source_file: str, ctx: ValidationContext
                    ) -> tuple[BillingBatch, Verdict]:
     """Parse and validate bytes in any accepted format; never raises on bad input."""
-    fmt, batch = parse(data, source_file)
+    return validate_parsed(*parse(data, source_file), source_file, ctx)
+
+
+def validate_parsed(fmt: str, batch: BillingBatch | None, source_file: str,
+                    ctx: ValidationContext) -> tuple[BillingBatch, Verdict]:
+    """Validate what a parser returned (``batch`` None: a format we do not accept)."""
     if batch is None:
         batch = BillingBatch(FileHeader(family=""), empty_records(), empty_charges(),
                              source_file=source_file, format=fmt)
@@ -122,16 +127,15 @@ def ingest_file(settings: Settings, engine: Engine, file_id: int,
                             row.billed_period_id or "", bool(row.late),
                             acks=[row.ack_name or ""], already_done=True)
     ref = reference or load_reference(settings)
-    data = registry.blob_path(settings, row).read_bytes()
     sandbox = row.channel == "sandbox"
-    _, batch = parse(data, row.sha256)
+    fmt, batch = read_any_file(registry.blob_path(settings, row), row.sha256)
     operation = (batch.header.operation if batch else "") or (
         participant.operation if participant and participant.operation else "")
     ctx = ValidationContext(
         reference=ref, sender_kind=participant.kind if participant else "",
         sender_code=who, received_on=row.landed_at.date(), sha256=row.sha256,
         history=history_for(settings, engine, row, participant, operation.upper()))
-    batch, verdict = validate_bytes(data, row.sha256, ctx)
+    batch, verdict = validate_parsed(fmt, batch, row.sha256, ctx)
 
     period = ref.period(verdict.operation, verdict.period_id) if verdict.period_id else None
     billed_period, late = (billing_period(ref, verdict.operation, period)
