@@ -40,6 +40,12 @@ RENDERERS = {
 }
 
 
+BATCH = {  # renderers that produce every participant's file in one pass
+    ("airline", "hot"): hot_files.airline_handoff_all,
+    ("agent", "hot"): hot_files.agent_hot_all,
+}
+
+
 def _preferences(engine: Engine) -> dict[str, tuple[str, ...]]:
     with session_scope(engine) as s:
         rows = s.execute(select(Participant.code, Participant.output_formats)).all()
@@ -56,12 +62,18 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
     parties = [("airline", p) for p in sorted(set(bills.column("airline_prefix").to_pylist()))]
     parties += [("agent", a) for a in sorted(set(bills.column("agent_code").to_pylist()))]
     out = []
+    rendered: dict[tuple[str, str], dict[str, bytes]] = {}
     for kind, code in parties:
         for fmt in prefs.get(code, FORMATS):
             if (kind, fmt) not in RENDERERS:
                 continue
             label, ext, render = RENDERERS[(kind, fmt)]
-            data = render(run, code)
+            if (kind, fmt) in BATCH:
+                if (kind, fmt) not in rendered:
+                    rendered[(kind, fmt)] = BATCH[(kind, fmt)](run)
+                data = rendered[(kind, fmt)][code]
+            else:
+                data = render(run, code)
             name = f"{run.operation}_{run.period_id}_{code}_{label}.{ext}"
             path = deliver(settings, code, name, data)
             out.append({"participant": code, "kind": f"{label}-{ext}", "path": str(path),

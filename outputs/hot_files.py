@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from casslink.canonical import NET_TERMS, FileHeader
 from outputs.source import RunData
 from parsers.hot import write_hot
+from parsers.hot.writer import write_hot_split
 
 
 def _with_net(records: pa.Table) -> pa.Table:
@@ -35,10 +36,13 @@ def _header(run: RunData, airline_prefix: str = "", agent_code: str = "") -> Fil
                       office_code=run.reference.operations[run.operation].office_code)
 
 
-def _sorted(records: pa.Table) -> pa.Table:
-    return records.take(pc.sort_indices(records, [(k, "ascending", "at_start") for k in (
-        "agent_code", "airline_prefix", "awb_serial", "correction_number", "record_type",
-        "source_file", "source_line")]))
+ORDER = ("agent_code", "airline_prefix", "awb_serial", "correction_number", "record_type",
+         "source_file", "source_line")
+
+
+def _sorted(records: pa.Table, first: str = "agent_code") -> pa.Table:
+    keys = (first, *(k for k in ORDER if k != first))
+    return records.take(pc.sort_indices(records, [(k, "ascending", "at_start") for k in keys]))
 
 
 def airline_handoff(run: RunData, prefix: str) -> bytes:
@@ -51,3 +55,20 @@ def agent_hot(run: RunData, agent_code: str) -> bytes:
     records = _sorted(_with_net(run.rows("records", "agent_code", agent_code)))
     charges = run.rows("charges", "agent_code", agent_code).drop_columns(["agent_code"])
     return write_hot(_header(run, agent_code=agent_code), records, charges)
+
+
+def agent_hot_all(run: RunData) -> dict[str, bytes]:
+    """Every agent's HOT file in one pass: agent code -> the bytes of :func:`agent_hot`."""
+    records = _sorted(_with_net(run.records))
+    codes = pc.unique(records.column("agent_code")).to_pylist()
+    return write_hot_split({c: _header(run, agent_code=c) for c in codes}, records,
+                           run.charges, "agent_code")
+
+
+def airline_handoff_all(run: RunData) -> dict[str, bytes]:
+    """Every airline's hand-off file in one pass: prefix -> the bytes of
+    :func:`airline_handoff`."""
+    records = _sorted(_with_net(run.records), "airline_prefix")
+    codes = pc.unique(records.column("airline_prefix")).to_pylist()
+    return write_hot_split({c: _header(run, airline_prefix=c) for c in codes}, records,
+                           run.charges, "airline_prefix")

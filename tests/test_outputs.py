@@ -18,10 +18,12 @@ import pytest
 from casslink import warehouse
 from casslink.db.engine import make_engine, session_scope, upgrade
 from casslink.db.models import Delivery, Participant
-from casslink.reference import load_into_db
+from casslink.reference import load_into_db, load_reference
 from casslink.settings import get_settings
 from casslink.synthetic.generator import generate_billing
+from outputs import hot_files
 from outputs.deliver import deliver_run
+from outputs.source import load_run
 from parsers.hot import read_hot
 from settlement.ledger import ledger_lines
 from settlement.run import read_ledger, settle
@@ -104,6 +106,21 @@ def test_agent_hot_files_read_back_to_the_remittances(settled):
 
 def _minor(value) -> int:
     return int(Decimal(str(value)).scaleb(2))
+
+
+def test_one_pass_hot_files_equal_the_per_participant_ones(settled):
+    s = settled["settings"]
+    run = load_run(s, Path(settled["result"].ledger_dir), load_reference(s))
+    agents = hot_files.agent_hot_all(run)
+    assert sorted(agents) == sorted(settled["ledger"]["agents"].column("agent_code")
+                                    .to_pylist())
+    for code, data in agents.items():
+        assert data == hot_files.agent_hot(run, code)
+    airlines = hot_files.airline_handoff_all(run)
+    assert sorted(airlines) == sorted(settled["ledger"]["airlines"].column("airline_prefix")
+                                      .to_pylist())
+    for prefix, data in airlines.items():
+        assert data == hot_files.airline_handoff(run, prefix)
 
 
 def test_excel_statements_read_back_to_the_ledger(settled):

@@ -37,6 +37,70 @@ def hash_total(serials: pa.Array | list) -> int:
 def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = None,
               family: str | None = None, newline: bytes = b"\r\n") -> bytes:
     fam = FAMILIES[family or header.family]
+    body, _, charge_lines = _body(fam, records, charges)
+    trailer = compute_trailer(fam, header, records, charge_lines)
+    head_line = _render_single(fam.header, _header_values(header))
+    tail_line = _render_single(fam.trailer, trailer)
+    return head_line + newline + _lines(body, newline) + tail_line + newline
+
+
+def write_hot_split(headers: dict[str, FileHeader], records: pa.Table,
+                    charges: pa.Table | None, key: str, family: str | None = None,
+                    newline: bytes = b"\r\n") -> dict[str, bytes]:
+    """One file per value of ``key`` (``records`` sorted by it, ``headers`` per value), all
+    rendered in one pass: the same bytes as :func:`write_hot` on each value's rows and their
+    charges. Charges whose parent is not among ``records`` are left out."""
+    n = records.num_rows
+    if not n:
+        return {}
+    fam = FAMILIES[family or next(iter(headers.values())).family]
+    body, owner, _ = _body(fam, records, charges)
+    values = records.column(key).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    codes = values[starts].tolist()
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"records are not sorted by {key}")
+    ends = np.append(starts[1:], n)
+    row_lo = np.searchsorted(owner, starts)
+    row_hi = np.searchsorted(owner, ends)
+    ids = np.ascontiguousarray(body[:, :3]).view("S3").ravel() if len(body) else \
+        np.array([], "S3")
+    types = records.column("record_type").to_numpy(zero_copy_only=False)
+
+    def per_group(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        total = np.concatenate(([0], np.cumsum(mask)))
+        return total[hi] - total[lo]
+
+    type_counts = {t: per_group(types == t, starts, ends) for t in ("AWB", *CORRECTION_TYPES)}
+    charge_counts = {r.record_id: per_group(ids == r.record_id.encode(), row_lo, row_hi)
+                     for r in fam.records if r.role == "charges"}
+    trailers = []
+    for g, code in enumerate(codes):
+        counts = {t: int(c[g]) for t, c in type_counts.items()}
+        lines_of = {k: int(c[g]) for k, c in charge_counts.items()}
+        serials = records.column("awb_serial").slice(int(starts[g]), int(ends[g] - starts[g])) \
+            if fam.name == "billing" else None
+        trailers.append(_trailer_values(fam, headers[code], counts, lines_of, serials))
+    heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
+    tails = _render_many(fam.trailer, trailers)
+    text = _lines(body, newline)
+    size = fam.width + len(newline)
+    return {code: heads[g] + newline + text[int(row_lo[g]) * size: int(row_hi[g]) * size]
+            + tails[g] + newline for g, code in enumerate(codes)}
+
+
+def _lines(body: np.ndarray, newline: bytes) -> bytes:
+    if not len(body):
+        return b""
+    term = np.frombuffer(newline, np.uint8)
+    return np.concatenate([body, np.broadcast_to(term, (len(body), len(term)))],
+                          axis=1).tobytes()
+
+
+def _body(fam: Family, records: pa.Table, charges: pa.Table | None
+          ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """(body rows in file order, the record position each row belongs to - records.num_rows
+    and above for orphan charges - and the number of charge lines per charge record id)."""
     charges = charges if charges is not None else pa.table({})
     blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (sort keys, rows)
 
@@ -78,39 +142,36 @@ def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = 
             blocks.append((keys, rows))
             charge_lines[layout.record_id] = len(starts)
 
-    if blocks:
-        keys = np.concatenate([k for k, _ in blocks])
-        body = np.concatenate([r for _, r in blocks])
-        body = body[np.lexsort((keys[:, 1], keys[:, 0]))]
-    else:
-        body = np.zeros((0, fam.width), np.uint8)
-
-    trailer = compute_trailer(fam, header, records, charge_lines)
-    head_line = _render_single(fam.header, _header_values(header))
-    tail_line = _render_single(fam.trailer, trailer)
-    term = np.frombuffer(newline, np.uint8)
-    body_bytes = np.concatenate([body, np.broadcast_to(term, (len(body), len(term)))],
-                                axis=1).tobytes() if len(body) else b""
-    return head_line + newline + body_bytes + tail_line + newline
+    if not blocks:
+        return np.zeros((0, fam.width), np.uint8), np.zeros(0, np.int64), charge_lines
+    keys = np.concatenate([k for k, _ in blocks])
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    return np.concatenate([r for _, r in blocks])[order], keys[order, 0], charge_lines
 
 
 def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
                     charge_lines: dict[str, int]) -> dict:
     """Trailer values computed from the data (never typed in)."""
     types = records.column("record_type").to_pylist() if records.num_rows else []
-    count = {t: types.count(t) for t in ("AWB", *CORRECTION_TYPES)}
+    counts = {t: types.count(t) for t in ("AWB", *CORRECTION_TYPES)}
+    return _trailer_values(fam, header, counts, charge_lines,
+                           records.column("awb_serial") if records.num_rows else None)
+
+
+def _trailer_values(fam: Family, header: FileHeader, count: dict[str, int],
+                    charge_lines: dict[str, int], serials) -> dict:
     awb, cca = count["AWB"], count["CCO"] + count["CCR"]
     dcm = count["DCO"] + count["DCR"]
     base = {"operation": header.operation, "airline_prefix": header.airline_prefix,
             "branch_indicator": header.branch_indicator}
     if fam.name == "adjustment":
-        return {"record_count": records.num_rows}
+        return {"record_count": awb + cca + dcm}
     out = {**base, "awb_count": awb, "cca_count": cca, "dcm_count": dcm,
            "total_count": awb + cca + dcm, "aw1_count": charge_lines.get("AW1", 0),
            "cc3_count": charge_lines.get("CC3", 0), "dc3_count": charge_lines.get("DC3", 0)}
     if fam.name == "billing":
-        out["hash_total"] = f"{hash_total(records.column('awb_serial')):012d}" \
-            if records.num_rows else "0" * 12
+        out["hash_total"] = f"{hash_total(serials):012d}" if serials is not None \
+            and len(serials) else "0" * 12
     else:
         out.update(office_code=header.office_code, awm_count=awb, aw4_count=0, aw5_count=0,
                    ccr_count=count["CCR"], cco_count=count["CCO"], dcr_count=count["DCR"],
@@ -148,8 +209,16 @@ def _parent_positions(records: pa.Table, charges: pa.Table) -> np.ndarray:
 
 
 def _render_single(layout: RecordLayout, values: dict) -> bytes:
-    table = pa.table({k: pa.array([v]) for k, v in values.items() if v is not None and v != ""})
-    return _render(layout, table, layout.width)[0, :layout.width].tobytes()
+    return _render_many(layout, [values])[0]
+
+
+def _render_many(layout: RecordLayout, rows: list[dict]) -> list[bytes]:
+    """Header or trailer lines, one per dict (None and "" render as blanks)."""
+    names = [k for k in rows[0] if any(r.get(k) not in (None, "") for r in rows)]
+    table = pa.table({k: pa.array([r.get(k) if r.get(k) != "" else None for r in rows])
+                      for k in names})
+    out = _render(layout, table, layout.width)[:, :layout.width]
+    return [bytes(line) for line in out]
 
 
 def _column(t: pa.Table, name: str) -> pa.Array | None:
