@@ -243,14 +243,17 @@ def texts(sub: np.ndarray) -> pa.Array:
 
 def render_digits(values: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     """int64 >= 0 -> (m, length) zero-filled digit bytes, plus a mask of values that overflow."""
-    v = values.astype(np.int64).copy()
+    v = np.asarray(values, np.int64)
     bad = (v < 0) | (v >= 10 ** min(length, 18))
-    v[bad] = 0
-    out = np.empty((len(v), length), np.uint8)
-    for k in range(length - 1, -1, -1):
-        out[:, k] = ZERO + (v % 10)
-        v //= 10
-    return out, bad
+    if bad.any():
+        v = np.where(bad, 0, v)
+    if not len(v):
+        return np.empty((0, length), np.uint8), bad
+    # Arrow's int -> string cast and zero padding run in C; every value is now `length` long
+    text = pc.utf8_lpad(pa.array(v).cast(pa.string()), length, "0")
+    off = np.frombuffer(text.buffers()[1], np.int32)[text.offset]
+    data = np.frombuffer(text.buffers()[2], np.uint8)[off: off + len(v) * length]
+    return data.reshape(len(v), length).copy(), bad
 
 
 def render_texts(arr: pa.Array, length: int) -> np.ndarray:

@@ -41,7 +41,7 @@ def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = 
     trailer = compute_trailer(fam, header, records, charge_lines)
     head_line = _render_single(fam.header, _header_values(header))
     tail_line = _render_single(fam.trailer, trailer)
-    return head_line + newline + _lines(body, newline) + tail_line + newline
+    return b"".join((head_line, newline, _lines(body, newline), tail_line, newline))
 
 
 def write_hot_split(headers: dict[str, FileHeader], records: pa.Table,
@@ -85,16 +85,18 @@ def write_hot_split(headers: dict[str, FileHeader], records: pa.Table,
     tails = _render_many(fam.trailer, trailers)
     text = _lines(body, newline)
     size = fam.width + len(newline)
-    return {code: heads[g] + newline + text[int(row_lo[g]) * size: int(row_hi[g]) * size]
-            + tails[g] + newline for g, code in enumerate(codes)}
+    return {code: b"".join((heads[g], newline, text[int(row_lo[g]) * size:
+                                                    int(row_hi[g]) * size], tails[g], newline))
+            for g, code in enumerate(codes)}
 
 
-def _lines(body: np.ndarray, newline: bytes) -> bytes:
-    if not len(body):
-        return b""
+def _lines(body: np.ndarray, newline: bytes) -> memoryview:
+    """The body rows, each followed by ``newline``, as one buffer (no copy of its own)."""
     term = np.frombuffer(newline, np.uint8)
-    return np.concatenate([body, np.broadcast_to(term, (len(body), len(term)))],
-                          axis=1).tobytes()
+    lines = np.empty((len(body), body.shape[1] + len(term)), np.uint8)
+    lines[:, :body.shape[1]] = body
+    lines[:, body.shape[1]:] = term
+    return memoryview(lines.reshape(-1))
 
 
 def _body(fam: Family, records: pa.Table, charges: pa.Table | None
@@ -112,7 +114,10 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None
         if not len(idx):
             continue
         layout = fam.layout_for(canonical)
-        rows = _render(layout, records.take(pa.array(idx)), fam.width)
+        wanted = {n for f in layout.fields for n in (f.name, f.split, f"{f.name}_pp",
+                                                     f"{f.name}_cc")}
+        columns = [c for c in records.column_names if c in wanted]
+        rows = _render(layout, records.select(columns).take(pa.array(idx)), fam.width)
         blocks.append((np.stack([idx, np.zeros(len(idx), np.int64)], axis=1), rows))
 
     charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
@@ -146,14 +151,23 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None
         return np.zeros((0, fam.width), np.uint8), np.zeros(0, np.int64), charge_lines
     keys = np.concatenate([k for k, _ in blocks])
     order = np.lexsort((keys[:, 1], keys[:, 0]))
-    return np.concatenate([r for _, r in blocks])[order], keys[order, 0], charge_lines
+    dest = np.empty(len(order), np.int64)
+    dest[order] = np.arange(len(order))
+    body = np.empty((len(order), fam.width), np.uint8)
+    at = 0
+    for _, rows in blocks:  # each block straight to its rows in file order (one copy)
+        body[dest[at: at + len(rows)]] = rows
+        at += len(rows)
+    return body, keys[order, 0], charge_lines
 
 
 def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
                     charge_lines: dict[str, int]) -> dict:
     """Trailer values computed from the data (never typed in)."""
-    types = records.column("record_type").to_pylist() if records.num_rows else []
-    counts = {t: types.count(t) for t in ("AWB", *CORRECTION_TYPES)}
+    found = pc.value_counts(records.column("record_type")).to_pylist() \
+        if records.num_rows else []
+    got = {v["values"]: v["counts"] for v in found}
+    counts = {t: got.get(t, 0) for t in ("AWB", *CORRECTION_TYPES)}
     return _trailer_values(fam, header, counts, charge_lines,
                            records.column("awb_serial") if records.num_rows else None)
 
