@@ -15,9 +15,11 @@ import io
 import json
 import re
 import zipfile
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pyarrow as pa
@@ -137,24 +139,46 @@ def _summary(wb: Workbook, run: RunData, title: str, bills: pa.Table, key: str,
     sh.append([L["sign_note"]])
 
 
-def _detail(wb: Workbook, run: RunData, title: str, lines: pa.Table, counter_key: str,
-            pending: dict) -> None:
-    """A detail sheet: one row per ledger line. openpyxl writes the sheet with one styled
-    placeholder row; :func:`_normalised` replaces it by the rows, rendered column-wise."""
+@dataclass
+class Details:
+    """The detail sheets of a workbook, filled in at save time (see :func:`_details`)."""
+
+    counter_key: str
+    currency: str
+    template: str = ""  # sheet part written fully by openpyxl
+    template_title: str = ""
+    placeholder_row: int = 0
+    sheets: dict[str, tuple[str, pa.Table]] = field(default_factory=dict)  # part: title, lines
+
+
+def _details(wb: Workbook, run: RunData, sheets: list[tuple[str, pa.Table]],
+             counter_key: str) -> Details:
+    """Detail sheets, one row per ledger line. openpyxl writes the first sheet's title
+    block, header and one styled placeholder row, and only the frame (page setup, widths,
+    frozen header, filter) of the others; :func:`_normalised` copies the title block and
+    header into every sheet and puts the rows, rendered column-wise, in place."""
     L, cur = labels(), run.currency
     fmt = _money_fmt(cur)
     head = [L["col_agent"] if counter_key == "agent_code" else L["col_airline"], L["col_awb"],
             L["col_type"], L["col_number"], L["col_currency"], L["col_rate"],
             *(L[f"col_{c}"] for c in COMPONENTS), L["col_net"], L["col_source"]]
-    sh = Sheet(wb, title, [14, 14, 8, 12, 9, 12, *([16] * len(COMPONENTS)), 16, 26])
-    _title_block(sh, run, title)
-    sh.header(head)
-    if lines.num_rows:
-        sh.append([0, None, None, None, None, sh.cell(0, fmt="0.00000"),
-                   *(sh.cell(0, fmt=fmt) for _ in COMPONENTS), sh.cell(0, BOLD, fmt=fmt)])
-        pending[sh.part] = (sh.row, lines, counter_key, cur)
-        sh.row += lines.num_rows - 1
-    sh.finish(sh.row)
+    widths = [14, 14, 8, 12, 9, 12, *([16] * len(COMPONENTS)), 16, 26]
+    out = Details(counter_key, cur)
+    for title, lines in sheets:
+        sh = Sheet(wb, title, widths)
+        if not out.template:
+            _title_block(sh, run, title)
+            sh.header(head)
+            sh.append([0, None, None, None, None, sh.cell(0, fmt="0.00000"),
+                       *(sh.cell(0, fmt=fmt) for _ in COMPONENTS), sh.cell(0, BOLD, fmt=fmt)])
+            out.template, out.template_title, out.placeholder_row = sh.part, title, sh.row
+        else:
+            sh.header_row = out.placeholder_row - 1
+            sh.ws.freeze_panes = f"A{out.placeholder_row}"
+        sh.row = out.placeholder_row - 1 + lines.num_rows
+        sh.finish(sh.row)
+        out.sheets[sh.part] = (title, lines)
+    return out
 
 
 def agent_report(run: RunData, agent_code: str) -> bytes:
@@ -166,11 +190,9 @@ def agent_report(run: RunData, agent_code: str) -> bytes:
     _summary(wb, run, title, bills, "airline_prefix", run.airline_name,
              L["total_remittance"] if net >= 0 else L["total_refund"])
     by_airline = partition(run.rows("lines", "agent_code", agent_code), "airline_prefix")
-    pending: dict = {}
-    for prefix in sorted(by_airline):
-        _detail(wb, run, f"{prefix} {run.airline_name(prefix)}"[:31], by_airline[prefix],
-                "airline_prefix", pending)
-    return _normalised(wb, run, pending)
+    details = _details(wb, run, [(f"{p} {run.airline_name(p)}"[:31], by_airline[p])
+                                 for p in sorted(by_airline)], "airline_prefix")
+    return _normalised(wb, run, details)
 
 
 def airline_report(run: RunData, prefix: str) -> bytes:
@@ -179,15 +201,14 @@ def airline_report(run: RunData, prefix: str) -> bytes:
     bills = run.rows("bills", "airline_prefix", prefix)
     title = L["airline_title"].format(code=prefix, name=run.airline_name(prefix))
     _summary(wb, run, title, bills, "agent_code", run.agent_name, L["total_settlement"])
-    pending: dict = {}
-    _detail(wb, run, L["detail"], run.rows("lines", "airline_prefix", prefix),
-            "agent_code", pending)
-    return _normalised(wb, run, pending)
+    details = _details(wb, run, [(L["detail"], run.rows("lines", "airline_prefix", prefix))],
+                       "agent_code")
+    return _normalised(wb, run, details)
 
 
-def _normalised(wb: Workbook, run: RunData, pending: dict) -> bytes:
-    """Save, put the detail rows in place of their placeholders, then fix every timestamp
-    so the same ledger gives the same bytes."""
+def _normalised(wb: Workbook, run: RunData, details: Details) -> bytes:
+    """Save, fill in the detail sheets, then fix every timestamp so the same ledger gives the
+    same bytes."""
     when = dt.datetime.fromisoformat(run.manifest["billing_date"])
     wb.properties.creator = "casslink"
     raw = io.BytesIO()
@@ -195,13 +216,12 @@ def _normalised(wb: Workbook, run: RunData, pending: dict) -> bytes:
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        filled = _fill_details(src, details) if details.sheets else {}
         for info in src.infolist():
-            data = src.read(info.filename)
+            data = filled.get(info.filename) or src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
                               rb"\g<1>" + stamp.encode() + rb"\g<3>", data)
-            if info.filename in pending:
-                data = _fill_detail(data, *pending[info.filename])
             fixed = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fixed, data, compresslevel=DEFLATE_LEVEL)
@@ -211,25 +231,47 @@ def _normalised(wb: Workbook, run: RunData, pending: dict) -> bytes:
 # --- detail rows, rendered column-wise ---------------------------------------------------------
 
 DEFLATE_LEVEL = 1  # detail sheets are large and regular: level 1 is ~3x faster than 6
+SHEET_DATA = re.compile(rb"<sheetData>(.*?)</sheetData>|<sheetData/>", re.S)
 
 
-def _fill_detail(xml: bytes, row: int, lines: pa.Table, counter_key: str, currency: str
-                 ) -> bytes:
-    """Replace placeholder row ``row`` of a sheet by one row per line, reusing the cell
-    styles openpyxl gave the placeholder (number formats, bold net)."""
-    found = re.search(rb'<row r="%d"[^>]*>(.*?)</row>' % row, xml)
-    styles = {k.decode(): v.decode()
-              for k, v in re.findall(rb'<c r="([A-Z]+)%d" s="(\d+)"' % row, found.group(1))}
-    return xml[:found.start()] + _rows_xml(lines, counter_key, currency, row, styles) + \
-        xml[found.end():]
+def _fill_details(src: zipfile.ZipFile, d: Details) -> dict[str, bytes]:
+    """Sheet part -> its XML with title block, header and rows. The template's placeholder
+    row gives the cell styles; all sheets' rows are rendered in one pass, then split."""
+    template = src.read(d.template)
+    inner = SHEET_DATA.search(template).group(1)
+    found = re.search(rb'<row r="%d"[^>]*>(.*?)</row>' % d.placeholder_row, inner)
+    styles = {k.decode(): v.decode() for k, v in re.findall(
+        rb'<c r="([A-Z]+)%d" s="(\d+)"' % d.placeholder_row, found.group(1))}
+    prefix = inner[:found.start()]
+    parts = list(d.sheets)
+    tables = [d.sheets[p][1] for p in parts]
+    sizes = np.array([t.num_rows for t in tables])
+    first_of_sheet = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rnum = d.placeholder_row + np.arange(int(sizes.sum())) - first_of_sheet
+    lines = pa.concat_tables(tables)
+    rows, offsets = _rows_xml(lines, d.counter_key, d.currency, rnum, styles)
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    out = {}
+    for k, part in enumerate(parts):
+        title = d.sheets[part][0]
+        head = prefix if title == d.template_title else re.sub(
+            rb"(<t[^>]*>).*?(</t>)", lambda m, t=title: b'<t xml:space="preserve">'
+            + escape(t).encode() + m.group(2), prefix, count=1, flags=re.S)
+        body = rows[offsets[bounds[k]]: offsets[bounds[k + 1]]]
+        xml = template if part == d.template else src.read(part)
+        where = SHEET_DATA.search(xml)
+        out[part] = b"".join((xml[:where.start()], b"<sheetData>", head, body,
+                              b"</sheetData>", xml[where.end():]))
+    return out
 
 
-def _rows_xml(lines: pa.Table, counter_key: str, currency: str, first: int,
-              styles: dict[str, str]) -> bytes:
-    """The ``<row>`` elements of the detail lines: every cell is a string column built by
-    Arrow kernels, every row one element of their concatenation - no Python loop per cell."""
+def _rows_xml(lines: pa.Table, counter_key: str, currency: str, row_numbers: np.ndarray,
+              styles: dict[str, str]) -> tuple[memoryview, np.ndarray]:
+    """The ``<row>`` elements of the detail lines and each one's byte offset: every cell is a
+    string column built by Arrow kernels, every row one element of their concatenation - no
+    Python loop per cell."""
     n = lines.num_rows
-    rnum = pa.array(np.arange(first, first + n)).cast(pa.string())
+    rnum = pa.array(row_numbers).cast(pa.string())
     digits = minor_unit(currency)
     rate = np.asarray(pc.fill_null(lines.column("exchange_rate_e5"), 0), np.int64)
     source = pc.binary_join_element_wise(
@@ -254,8 +296,11 @@ def _rows_xml(lines: pa.Table, counter_key: str, currency: str, first: int,
                                        null_handling="replace", null_replacement="")
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
+    if not n:
+        return memoryview(b""), np.zeros(1, np.int64)
     offsets = np.frombuffer(rows.buffers()[1], np.int32)[rows.offset: rows.offset + n + 1]
-    return rows.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]]
+    data = memoryview(rows.buffers()[2])
+    return data, offsets.astype(np.int64)
 
 
 def _escaped(values: pa.ChunkedArray | pa.Array) -> pa.Array:
