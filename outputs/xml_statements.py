@@ -14,11 +14,9 @@ are sorted, lexical forms fixed: the same ledger gives the same bytes.
 
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from casslink.canonical import AMOUNT_COLUMNS
 from casslink.money import format_amount
-from outputs.source import RunData, partition
+from outputs.source import RunData
 from parsers.onerecord.profile import LO_BASE
 from parsers.onerecord.writer import write_nodes
 
@@ -26,14 +24,11 @@ PAIRED = (("WT", "weight"), ("VC", "valuation"), ("OC", "oc_carrier"), ("OA", "o
           ("TX", "taxes"))
 
 
-def _sums(lines: pa.Table) -> dict[str, int]:
-    out = {}
-    for name in lines.column_names:
-        if name.endswith(("_pp", "_cc")) or name in ("commission", "discount", "tax_airline",
-                                                      "tax_agent", "net"):
-            out[name] = int(pc.sum(lines.column(name)).as_py() or 0)
-    billing = lines.filter(pc.equal(lines.column("kind"), "billing"))
-    out["net_billing"] = int(pc.sum(billing.column("net")).as_py() or 0)
+def _sums(bill: dict) -> dict[str, int]:
+    """A bill's totals over billings and corrections, per component (the ledger's bills
+    hold billing, CCA and DCM sums apart)."""
+    out = {c: bill[c] + bill[f"cca_{c}"] + bill[f"dcm_{c}"] for c in AMOUNT_COLUMNS}
+    out["net"], out["net_billing"] = bill["net"], bill["net_billing"]
     return out
 
 
@@ -70,22 +65,19 @@ def statement(run: RunData, kind: str, code: str) -> bytes:
     key, other = ("agent_code", "airline_prefix") if kind == "agent" else \
         ("airline_prefix", "agent_code")
     other_kind = "airline" if kind == "agent" else "agent"
-    lines = run.rows("lines", key, code)
     bills = run.rows("bills", key, code).sort_by(other)
     about = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/{code}"
     items = []
-    by_other = partition(lines, other)
-    for b in bills.to_pylist():
+    sums = [_sums(b) for b in bills.to_pylist()]
+    for b, s in zip(bills.to_pylist(), sums, strict=True):
         c = b[other]
-        s = _sums(by_other[c])
         line_iri = f"{about}/line/{c}"
         items.append(("cb:StatementLine", line_iri, {
             "cb:counterparty": _party(other_kind, c, f"{line_iri}/party"),
             "cb:awbCount": b["awb_count"], "cb:ccaRecords": b["cca_records"],
             "cb:dcmRecords": b["dcm_records"], "cb:amount": _ratings(line_iri, s, cur),
             "cb:netAmount": format_amount(b["net"], cur)}))
-    total = _sums(lines) if lines.num_rows else {k: 0 for k in (
-        "commission", "discount", "tax_airline", "tax_agent", "net", "net_billing")}
+    total = {k: sum(s[k] for s in sums) for k in (*AMOUNT_COLUMNS, "net", "net_billing")}
     node = ("cb:BillingStatement", about, {
         "cb:statementType": "AgentBillingStatement" if kind == "agent"
         else "AirlineSettlementStatement",
