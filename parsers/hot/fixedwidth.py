@@ -108,34 +108,6 @@ def blank_rows(sub: np.ndarray) -> np.ndarray:
     return rows == np.frombuffer(b" " * length, f"V{length}")[0]
 
 
-def digits(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(values int64, ok mask) of an (m, L) digit matrix; ok is False where a byte is not 0-9."""
-    values, ok, _ = digits_blank(sub)
-    return values, ok
-
-
-def digits_blank(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, ok, blank) in one pass: ok = all bytes 0-9, blank = all bytes spaces.
-
-    Values up to 15 digits are exact in float64, so the digits are combined by one BLAS
-    matrix-vector product per chunk; validity comes from the min/max of the shifted bytes.
-    """
-    m, length = sub.shape
-    values = np.empty(m, np.int64)
-    ok = np.empty(m, bool)
-    blank = np.empty(m, bool)
-    pow10 = 10.0 ** np.arange(length - 1, -1, -1)
-    shifted_space = np.uint8(SPACE - ZERO + 256)  # ' ' - '0' wraps to 240
-    for lo in range(0, m, CHUNK):
-        d = sub[lo:lo + CHUNK] - np.uint8(ZERO)  # bytes below '0' wrap to >= 208
-        hi_, lo_ = d.max(axis=1), d.min(axis=1)
-        ok[lo:lo + CHUNK] = hi_ <= 9
-        blank[lo:lo + CHUNK] = (hi_ == shifted_space) & (lo_ == shifted_space)
-        values[lo:lo + CHUNK] = (d.astype(np.float64) @ pow10).astype(np.int64)
-    values[~ok] = 0
-    return values, ok, blank
-
-
 class DigitSpans:
     """Several digit fields of one layout, decoded together: one gather of their columns,
     transposed so that each digit position is a contiguous row; per field, validity from the
@@ -199,19 +171,6 @@ def dates_from(vals: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray
     idx = yy * 12 + np.clip(mm, 1, 12) - 1
     ok &= dd <= MONTH_LENGTH[idx]
     return np.where(ok, MONTH_START[idx] + dd - 1, 0).astype(np.int32), ok
-
-
-def dates(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """YYMMDD -> (days since 1970-01-01 as int32, ok mask); pivot 00-69 -> 20xx."""
-    return dates_from(*digits(sub))
-
-
-def rates(sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``nnnnn.nnnnn`` -> (value x 100000, ok)."""
-    whole, ok1 = digits(sub[:, :5])
-    frac, ok2 = digits(sub[:, 6:])
-    ok = ok1 & ok2 & (sub[:, 5] == DOT)
-    return np.where(ok, whole * 100000 + frac, 0), ok
 
 
 def repeat(value: str, m: int) -> pa.Array:
