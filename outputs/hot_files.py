@@ -59,16 +59,17 @@ def agent_hot(run: RunData, agent_code: str) -> bytes:
 
 def agent_hot_all(run: RunData) -> dict[str, bytes]:
     """Every agent's HOT file in one pass: agent code -> the bytes of :func:`agent_hot`."""
-    records = _sorted(_with_net(run.records))
-    codes = pc.unique(records.column("agent_code")).to_pylist()
-    return write_hot_split({c: _header(run, agent_code=c) for c in codes}, records,
-                           run.charges, "agent_code")
+    return _all(run, "agent_code")
 
 
 def airline_handoff_all(run: RunData) -> dict[str, bytes]:
     """Every airline's hand-off file in one pass: prefix -> the bytes of
     :func:`airline_handoff`."""
-    records = _sorted(_with_net(run.records), "airline_prefix")
-    codes = pc.unique(records.column("airline_prefix")).to_pylist()
-    return write_hot_split({c: _header(run, airline_prefix=c) for c in codes}, records,
-                           run.charges, "airline_prefix")
+    return _all(run, "airline_prefix")
+
+
+def _all(run: RunData, key: str) -> dict[str, bytes]:
+    records = _sorted(_with_net(run.records), key)
+    codes = pc.unique(records.column(key)).to_pylist()
+    return write_hot_split({c: _header(run, **{key: c}) for c in codes}, records,
+                           run.charges, key)

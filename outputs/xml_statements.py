@@ -68,8 +68,9 @@ def statement(run: RunData, kind: str, code: str) -> bytes:
     bills = run.rows("bills", key, code).sort_by(other)
     about = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/{code}"
     items = []
-    sums = [_sums(b) for b in bills.to_pylist()]
-    for b, s in zip(bills.to_pylist(), sums, strict=True):
+    rows = bills.to_pylist()
+    sums = [_sums(b) for b in rows]
+    for b, s in zip(rows, sums, strict=True):
         c = b[other]
         line_iri = f"{about}/line/{c}"
         items.append(("cb:StatementLine", line_iri, {

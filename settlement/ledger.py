@@ -170,7 +170,7 @@ def ledger_lines(records: pa.Table, operation: str, period_id: str,
     types = _codes(records.column("record_type"), tuple(SIGN))
     if (types < 0).any():
         raise ValueError(f"{int((types < 0).sum())} records have no canonical record type")
-    sign = np.append(np.array(list(SIGN.values()), np.int64), 0)[types]
+    sign = np.array(list(SIGN.values()), np.int64)[types]
     currency = records.column("currency")
     rates = np.asarray(pc.fill_null(records.column("exchange_rate_e5"), 0), np.int64)
     to_digits = minor_unit(settlement_currency)
@@ -192,9 +192,8 @@ def ledger_lines(records: pa.Table, operation: str, period_id: str,
     for c, t in NET_TERMS.items():
         net += comps[c] * t
     kind_names = tuple(dict.fromkeys(KIND.values()))
-    kind_of_type = np.append(np.array([kind_names.index(KIND[t]) for t in SIGN]), -1)
-    kinds = pa.DictionaryArray.from_arrays(pa.array(kind_of_type[types], pa.int32(),
-                                                    mask=types < 0),
+    kind_of_type = np.array([kind_names.index(KIND[t]) for t in SIGN], np.int32)
+    kinds = pa.DictionaryArray.from_arrays(pa.array(kind_of_type[types]),
                                            pa.array(kind_names)).cast(pa.string())
     return pa.table({
         "operation": _repeat(operation, n),
