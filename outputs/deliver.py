@@ -43,6 +43,8 @@ RENDERERS = {
 BATCH = {  # renderers that produce every participant's file in one pass
     ("airline", "hot"): hot_files.airline_handoff_all,
     ("agent", "hot"): hot_files.agent_hot_all,
+    ("airline", "xlsx"): excel.airline_reports,
+    ("agent", "xlsx"): excel.agent_reports,
 }
 
 

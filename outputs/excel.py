@@ -1,42 +1,44 @@
-"""Excel billing reports (openpyxl, write-only): the agent's statement (summary per airline +
-one sheet per airline) and the airline's statement (summary per agent + detail).
+"""Excel billing reports: the agent's statement (summary per airline + one sheet per airline)
+and the airline's statement (summary per agent + detail).
 
-Amounts are written as numbers in major units with the settlement currency's decimals as the
-number format; labels come from ``outputs/catalogue/<lang>.json``. The workbook bytes are
-normalised (fixed zip timestamps and document dates = the billing date), so the same ledger
-always gives the same file. openpyxl writes everything but the detail rows: those (up to
-hundreds of thousands per airline) are rendered column-wise into the sheet XML at save time.
+Every sheet has a title block (operation, period, billing and remittance dates, currency), a
+styled header row frozen above the data, an autofilter and column widths. Amounts are numbers
+in major units, written as exact decimal strings from the ledger's minor units, with the
+settlement currency's decimals as the number format; labels come from
+``outputs/catalogue/<lang>.json``. All reports of one kind are rendered together: each
+table's rows for many workbooks in one column-wise pass (:mod:`outputs.xlsx`), then split.
+Timestamps are the billing date, so the same ledger always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import re
-import zipfile
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from casslink.money import minor_unit
-from outputs.source import RunData, partition
+from outputs import xlsx
+from outputs.source import RunData
+from outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 COMPONENTS = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "commission",
               "discount", "tax_airline", "tax_agent")
-BOLD, HEAD_FILL = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
-TITLE = Font(bold=True, size=14)
+SUMMARY_WIDTHS = (22, 30, 8, 8, 8, *([16] * len(COMPONENTS)), 16, 16, 16)
+DETAIL_WIDTHS = (22, 14, 8, 12, 9, 12, *([16] * len(COMPONENTS)), 16, 26)
+HEADER_ROW = 8  # rows 1-6 title block, 7 empty, 8 header, data from 9
+CHUNK_LINES = 100_000  # detail rows rendered per pass (bounds the memory of the pass)
+THREADS = 2
+MAX_ROWS = 1_048_576  # rows of an Excel sheet
 
 
 @cache
@@ -44,291 +46,244 @@ def labels(lang: str = "en") -> dict[str, str]:
     return json.loads((CATALOGUE / f"{lang}.json").read_text(encoding="utf-8"))
 
 
-class Sheet:
-    """A write-only sheet with a title block, a styled header row, frozen panes, a filter."""
-
-    def __init__(self, wb: Workbook, title: str, widths: list[int]) -> None:
-        self.ws = wb.create_sheet(title[:31])
-        self.part = f"xl/worksheets/sheet{len(wb.worksheets)}.xml"  # openpyxl's part name
-        ws = self.ws
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = "9"  # A4
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        widths = [max(widths[0], 22), *widths[1:]]
-        for i, w in enumerate(widths, start=1):
-            self.ws.column_dimensions[get_column_letter(i)].width = w
-        self.row = 0
-        self.ncols = len(widths)
-
-    def cell(self, value, font=None, fmt=None, fill=None, align=None) -> WriteOnlyCell:
-        c = WriteOnlyCell(self.ws, value=value)
-        if font:
-            c.font = font
-        if fmt:
-            c.number_format = fmt
-        if fill:
-            c.fill = fill
-        if align:
-            c.alignment = align
-        return c
-
-    def append(self, cells: list) -> None:
-        self.ws.append(cells)
-        self.row += 1
-
-    def header(self, names: list[str]) -> None:
-        self.append([self.cell(n, BOLD, fill=HEAD_FILL, align=Alignment(wrap_text=True))
-                     for n in names])
-        self.header_row = self.row
-        self.ws.freeze_panes = f"A{self.row + 1}"
-
-    def finish(self, last_row: int) -> None:
-        if last_row > self.header_row:
-            self.ws.auto_filter.ref = (f"A{self.header_row}:"
-                                       f"{get_column_letter(self.ncols)}{last_row}")
-
-
-def _money_fmt(currency: str) -> str:
+def money_format(currency: str) -> str:
     d = minor_unit(currency)
-    return "#,##0" + ("." + "0" * d if d else "") + ";[Red]-#,##0" + ("." + "0" * d if d
-                                                                      else "")
+    body = "#,##0" + ("." + "0" * d if d else "")
+    return f"{body};[Red]-{body}"
 
 
-def _major(minor: int, currency: str) -> float | int:
-    d = minor_unit(currency)
-    return int(minor) if d == 0 else float(Decimal(int(minor)).scaleb(-d))
+@dataclass(frozen=True)
+class Side:
+    """Whose reports: the workbook's owner column and the counterparty column."""
+
+    kind: str  # agent | airline
+    key: str
+    other: str
+
+    def name(self, run: RunData, code: str, counterparty: bool = False) -> str:
+        airline = (self.kind == "airline") != counterparty
+        return run.airline_name(code) if airline else run.agent_name(code)
 
 
-def _title_block(sh: Sheet, run: RunData, title: str) -> None:
-    L, m = labels(), run.manifest
-    sh.append([sh.cell(title, TITLE)])
-    for key, value in (("operation", run.operation), ("period", f"{run.period_id} ("
-                       f"{m['period_start']} - {m['period_end']})"),
-                       ("billing_date", m["billing_date"]),
-                       ("remittance_date", m["remittance_date"]),
-                       ("currency", run.currency)):
-        sh.append([sh.cell(L[key], BOLD), value])
-    sh.append([])
+AGENT = Side("agent", "agent_code", "airline_prefix")
+AIRLINE = Side("airline", "airline_prefix", "agent_code")
 
 
-def _summary(wb: Workbook, run: RunData, title: str, bills: pa.Table, key: str,
-             name_of, total_label: str) -> None:
-    L, cur = labels(), run.currency
-    fmt = _money_fmt(cur)
-    head = [L["col_airline"] if key == "airline_prefix" else L["col_agent"],
-            L["col_airline_name"] if key == "airline_prefix" else L["col_agent_name"],
-            L["col_awbs"], L["col_cca"], L["col_dcm"], *(L[f"col_{c}"] for c in COMPONENTS),
-            L["col_net_billing"], L["col_corrections"], L["col_net"]]
-    sh = Sheet(wb, L["summary"], [14, 30, 8, 8, 8, *([16] * len(COMPONENTS)), 16, 16, 16])
-    _title_block(sh, run, title)
-    sh.header(head)
-    total = 0
-    for b in bills.sort_by(key).to_pylist():
-        total += b["net"]
-        sh.append([b[key], name_of(b[key]), b["awb_count"], b["cca_records"],
-                   b["dcm_records"], *(sh.cell(_major(b[c], cur), fmt=fmt) for c in COMPONENTS),
-                   sh.cell(_major(b["net_billing"], cur), fmt=fmt),
-                   sh.cell(_major(b["corrections_net"], cur), fmt=fmt),
-                   sh.cell(_major(b["net"], cur), BOLD, fmt=fmt)])
-    last = sh.row
-    sh.finish(last)
-    sh.append([])
-    sh.append([sh.cell(total_label, BOLD), None, *([None] * (len(head) - 3)),
-               sh.cell(_major(total, cur), BOLD, fmt=fmt)])
-    sh.append([L["sign_note"]])
+def agent_reports(run: RunData, codes: list[str] | None = None) -> dict[str, bytes]:
+    """Agent code -> its billing statement, for every agent of the run (or ``codes``)."""
+    return dict(_reports(run, AGENT, codes))
 
 
-@dataclass
-class Details:
-    """The detail sheets of a workbook, filled in at save time (see :func:`_details`)."""
-
-    counter_key: str
-    currency: str
-    template: str = ""  # sheet part written fully by openpyxl
-    template_title: str = ""
-    placeholder_row: int = 0
-    sheets: dict[str, tuple[str, pa.Table]] = field(default_factory=dict)  # part: title, lines
-
-
-def _details(wb: Workbook, run: RunData, sheets: list[tuple[str, pa.Table]],
-             counter_key: str) -> Details:
-    """Detail sheets, one row per ledger line. openpyxl writes the first sheet's title
-    block, header and one styled placeholder row, and only the frame (page setup, widths,
-    frozen header, filter) of the others; :func:`_normalised` copies the title block and
-    header into every sheet and puts the rows, rendered column-wise, in place."""
-    L, cur = labels(), run.currency
-    fmt = _money_fmt(cur)
-    head = [L["col_agent"] if counter_key == "agent_code" else L["col_airline"], L["col_awb"],
-            L["col_type"], L["col_number"], L["col_currency"], L["col_rate"],
-            *(L[f"col_{c}"] for c in COMPONENTS), L["col_net"], L["col_source"]]
-    widths = [14, 14, 8, 12, 9, 12, *([16] * len(COMPONENTS)), 16, 26]
-    out = Details(counter_key, cur)
-    for title, lines in sheets:
-        sh = Sheet(wb, title, widths)
-        if not out.template:
-            _title_block(sh, run, title)
-            sh.header(head)
-            sh.append([0, None, None, None, None, sh.cell(0, fmt="0.00000"),
-                       *(sh.cell(0, fmt=fmt) for _ in COMPONENTS), sh.cell(0, BOLD, fmt=fmt)])
-            out.template, out.template_title, out.placeholder_row = sh.part, title, sh.row
-        else:
-            sh.header_row = out.placeholder_row - 1
-            sh.ws.freeze_panes = f"A{out.placeholder_row}"
-        sh.row = out.placeholder_row - 1 + lines.num_rows
-        sh.finish(sh.row)
-        out.sheets[sh.part] = (title, lines)
-    return out
+def airline_reports(run: RunData, codes: list[str] | None = None) -> dict[str, bytes]:
+    """Airline prefix -> its settlement statement, for every airline of the run (or
+    ``codes``)."""
+    return dict(_reports(run, AIRLINE, codes))
 
 
 def agent_report(run: RunData, agent_code: str) -> bytes:
-    L = labels()
-    wb = Workbook(write_only=True)
-    bills = run.rows("bills", "agent_code", agent_code)
-    net = int(pc.sum(bills.column("net")).as_py() or 0)
-    title = L["agent_title"].format(code=agent_code, name=run.agent_name(agent_code))
-    _summary(wb, run, title, bills, "airline_prefix", run.airline_name,
-             L["total_remittance"] if net >= 0 else L["total_refund"])
-    by_airline = partition(run.rows("lines", "agent_code", agent_code), "airline_prefix")
-    details = _details(wb, run, [(f"{p} {run.airline_name(p)}"[:31], by_airline[p])
-                                 for p in sorted(by_airline)], "airline_prefix")
-    return _normalised(wb, run, details)
+    return agent_reports(run, [agent_code])[agent_code]
 
 
 def airline_report(run: RunData, prefix: str) -> bytes:
-    L = labels()
-    wb = Workbook(write_only=True)
-    bills = run.rows("bills", "airline_prefix", prefix)
-    title = L["airline_title"].format(code=prefix, name=run.airline_name(prefix))
-    _summary(wb, run, title, bills, "agent_code", run.agent_name, L["total_settlement"])
-    details = _details(wb, run, [(L["detail"], run.rows("lines", "airline_prefix", prefix))],
-                       "agent_code")
-    return _normalised(wb, run, details)
+    return airline_reports(run, [prefix])[prefix]
 
 
-def _normalised(wb: Workbook, run: RunData, details: Details) -> bytes:
-    """Save, fill in the detail sheets, then fix every timestamp so the same ledger gives the
-    same bytes."""
-    when = dt.datetime.fromisoformat(run.manifest["billing_date"])
-    wb.properties.creator = "casslink"
-    raw = io.BytesIO()
-    wb.save(raw)
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        filled = _fill_details(src, details) if details.sheets else {}
-        for info in src.infolist():
-            data = filled.get(info.filename) or src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
-                              rb"\g<1>" + stamp.encode() + rb"\g<3>", data)
-            fixed = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, data, compresslevel=DEFLATE_LEVEL)
-    return out.getvalue()
+# --- rendering ---------------------------------------------------------------------------------
+
+def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tuple[str, bytes]]:
+    bills, lines = run.ledger["bills"], run.ledger["lines"]
+    if codes is not None:
+        bills = bills.filter(pc.is_in(bills.column(side.key), pa.array(codes, pa.string())))
+        lines = lines.filter(pc.is_in(lines.column(side.key), pa.array(codes, pa.string())))
+    bills = _in_order(bills, [side.key, side.other])
+    lines = _in_order(lines, [side.key] if side is AIRLINE else [side.key, side.other])
+    book_bills = _runs(bills.column(side.key))
+    book_lines = _runs(lines.column(side.key))
+    owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]
+    if owners != [lines.column(side.key)[int(i)].as_py() for i in book_lines[:-1]]:
+        raise ValueError("the ledger's bills and lines disagree on the participants")
+    page = _Page(run, side)
+    chunks, first = [], 0
+    while first < len(owners):  # chunks of workbooks, about CHUNK_LINES detail rows each
+        last = int(np.searchsorted(book_lines, book_lines[first] + CHUNK_LINES, "right")) - 1
+        last = min(max(last, first + 1), len(owners))
+        chunks.append((owners[first:last],
+                       bills.slice(int(book_bills[first]),
+                                   int(book_bills[last] - book_bills[first])),
+                       lines.slice(int(book_lines[first]),
+                                   int(book_lines[last] - book_lines[first]))))
+        first = last
+    # Arrow kernels and deflate release the GIL: two chunks render at once
+    with ThreadPoolExecutor(THREADS) as pool:
+        for done in pool.map(lambda chunk: list(page.workbooks(*chunk)), chunks):
+            yield from done
 
 
-# --- detail rows, rendered column-wise ---------------------------------------------------------
-
-DEFLATE_LEVEL = 1  # detail sheets are large and regular: level 1 is ~3x faster than 6
-SHEET_DATA = re.compile(rb"<sheetData>(.*?)</sheetData>|<sheetData/>", re.S)
-
-
-def _fill_details(src: zipfile.ZipFile, d: Details) -> dict[str, bytes]:
-    """Sheet part -> its XML with title block, header and rows. The template's placeholder
-    row gives the cell styles; all sheets' rows are rendered in one pass, then split."""
-    template = src.read(d.template)
-    inner = SHEET_DATA.search(template).group(1)
-    found = re.search(rb'<row r="%d"[^>]*>(.*?)</row>' % d.placeholder_row, inner)
-    styles = {k.decode(): v.decode() for k, v in re.findall(
-        rb'<c r="([A-Z]+)%d" s="(\d+)"' % d.placeholder_row, found.group(1))}
-    prefix = inner[:found.start()]
-    parts = list(d.sheets)
-    tables = [d.sheets[p][1] for p in parts]
-    sizes = np.array([t.num_rows for t in tables])
-    first_of_sheet = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    rnum = d.placeholder_row + np.arange(int(sizes.sum())) - first_of_sheet
-    lines = pa.concat_tables(tables)
-    rows, offsets = _rows_xml(lines, d.counter_key, d.currency, rnum, styles)
-    bounds = np.concatenate(([0], np.cumsum(sizes)))
-    out = {}
-    for k, part in enumerate(parts):
-        title = d.sheets[part][0]
-        head = prefix if title == d.template_title else re.sub(
-            rb"(<t[^>]*>).*?(</t>)", lambda m, t=title: b'<t xml:space="preserve">'
-            + escape(t).encode() + m.group(2), prefix, count=1, flags=re.S)
-        body = rows[offsets[bounds[k]]: offsets[bounds[k + 1]]]
-        xml = template if part == d.template else src.read(part)
-        where = SHEET_DATA.search(xml)
-        out[part] = b"".join((xml[:where.start()], b"<sheetData>", head, body,
-                              b"</sheetData>", xml[where.end():]))
-    return out
+def _in_order(table: pa.Table, keys: list[str]) -> pa.Table:
+    """``table`` stably sorted by ``keys``: the ledger's own order is kept within a group."""
+    if table.num_rows == 0:
+        return table
+    order = pc.sort_indices(table, [(k, "ascending") for k in keys])  # stable
+    if pc.all(pc.equal(order, pa.array(np.arange(len(order))))).as_py():
+        return table
+    return table.take(order)
 
 
-def _rows_xml(lines: pa.Table, counter_key: str, currency: str, row_numbers: np.ndarray,
-              styles: dict[str, str]) -> tuple[memoryview, np.ndarray]:
-    """The ``<row>`` elements of the detail lines and each one's byte offset: every cell is a
-    string column built by Arrow kernels, every row one element of their concatenation - no
-    Python loop per cell."""
-    n = lines.num_rows
-    rnum = pa.array(row_numbers).cast(pa.string())
-    digits = minor_unit(currency)
-    rate = np.asarray(pc.fill_null(lines.column("exchange_rate_e5"), 0), np.int64)
-    source = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(pc.fill_null(lines.column("source_file"), ""), 0, 12),
-        lines.column("source_line").cast(pa.string()), ":")
-    cells = [
-        _text_cell("A", rnum, lines.column(counter_key)),
-        _text_cell("B", rnum, pc.binary_join_element_wise(lines.column("airline_prefix"),
-                                                          lines.column("awb_serial"), "-")),
-        _text_cell("C", rnum, lines.column("record_type")),
-        _text_cell("D", rnum, lines.column("correction_number")),
-        _text_cell("E", rnum, lines.column("currency")),
-        _number_cell("F", rnum, styles["F"], _decimals(rate, 5, mask=rate == 0)),
-    ]
-    for letter, c in zip("GHIJKLMN", COMPONENTS, strict=True):
-        values = np.asarray(pc.fill_null(lines.column(c), 0), np.int64)
-        cells.append(_number_cell(letter, rnum, styles[letter], _decimals(values, digits)))
-    net = np.asarray(lines.column("net"), np.int64)
-    cells.append(_number_cell("O", rnum, styles["O"], _decimals(net, digits)))
-    cells.append(_text_cell("P", rnum, source))
-    rows = pc.binary_join_element_wise('<row r="', rnum, '">', *cells, "</row>", "",
-                                       null_handling="replace", null_replacement="")
-    if isinstance(rows, pa.ChunkedArray):
-        rows = rows.combine_chunks()
-    if not n:
-        return memoryview(b""), np.zeros(1, np.int64)
-    offsets = np.frombuffer(rows.buffers()[1], np.int32)[rows.offset: rows.offset + n + 1]
-    data = memoryview(rows.buffers()[2])
-    return data, offsets.astype(np.int64)
+def _runs(*columns: pa.ChunkedArray) -> np.ndarray:
+    """Start of each run of equal adjacent values (of all ``columns`` together), plus the
+    length: ``[0, ..., n]``."""
+    n = len(columns[0])
+    if n == 0:
+        return np.zeros(1, np.int64)
+    change = np.zeros(n - 1, bool)
+    for c in columns:
+        change |= np.asarray(pc.fill_null(pc.not_equal(c.slice(1), c.slice(0, n - 1)), True))
+    return np.concatenate(([0], np.flatnonzero(change) + 1, [n])).astype(np.int64)
 
 
-def _escaped(values: pa.ChunkedArray | pa.Array) -> pa.Array:
-    values = values.cast(pa.string())
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        values = pc.replace_substring(values, char, entity)
-    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+class _Page:
+    """What every workbook of a run shares: labels, styles, title block, header rows."""
+
+    def __init__(self, run: RunData, side: Side) -> None:
+        L, m = labels(), run.manifest
+        self.run, self.side, self.L = run, side, L
+        self.digits = minor_unit(run.currency)
+        self.when = dt.date.fromisoformat(m["billing_date"])
+        self.stylesheet = xlsx.styles(money_format(run.currency))
+        info = ((L["operation"], run.operation),
+                (L["period"], f"{run.period_id} ({m['period_start']} - {m['period_end']})"),
+                (L["billing_date"], m["billing_date"]),
+                (L["remittance_date"], m["remittance_date"]),
+                (L["currency"], run.currency))
+        self.block = b"".join(xlsx.row(i, (xlsx.text(k, BOLD), xlsx.text(v)))
+                              for i, (k, v) in enumerate(info, start=2))
+        counter = ("col_airline", "col_airline_name") if side is AGENT else \
+            ("col_agent", "col_agent_name")
+        self.summary_head = self._header(
+            [L[counter[0]], L[counter[1]], L["col_awbs"], L["col_cca"], L["col_dcm"],
+             *(L[f"col_{c}"] for c in COMPONENTS), L["col_net_billing"],
+             L["col_corrections"], L["col_net"]])
+        self.detail_head = self._header(
+            [L[counter[0]], L["col_awb"], L["col_type"], L["col_number"], L["col_currency"],
+             L["col_rate"], *(L[f"col_{c}"] for c in COMPONENTS), L["col_net"],
+             L["col_source"]])
+
+    @staticmethod
+    def _header(names: list[str]) -> bytes:
+        return xlsx.row(HEADER_ROW, (xlsx.text(n, HEADER) for n in names))
+
+    def _title(self, title: str) -> bytes:
+        return xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block
+
+    def money(self, minor: np.ndarray, style: int = MONEY) -> pa.Array:
+        return xlsx.money_cells(minor, self.digits, style)
+
+    def workbooks(self, owners: list[str], bills: pa.Table, lines: pa.Table
+                  ) -> Iterator[tuple[str, bytes]]:
+        side, L, run = self.side, self.L, self.run
+        summary, bill_runs = self._summary_rows(bills), _runs(bills.column(side.key))
+        sheet_runs = self._sheet_runs(lines)
+        detail = self._detail_rows(lines, sheet_runs)
+        first_sheet = np.searchsorted(sheet_runs, _runs(lines.column(side.key)))
+        sheet_names = self._sheet_names(lines, sheet_runs)
+        nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
+            if bills.num_rows else np.zeros(0, np.int64)
+        for b, code in enumerate(owners):
+            title = L[f"{side.kind}_title"].format(code=code, name=side.name(run, code))
+            a, z = bill_runs[b], bill_runs[b + 1]
+            last = HEADER_ROW + int(z - a)
+            total = int(nets[b])
+            label = L["total_settlement"] if side is AIRLINE else \
+                L["total_remittance"] if total >= 0 else L["total_refund"]
+            footer = xlsx.row(last + 2, [xlsx.text(label, BOLD), *(["<c/>"] * 14),
+                                         xlsx.number(_lexical(total, self.digits), MONEY_BOLD)])
+            footer += xlsx.row(last + 3, [xlsx.text(L["sign_note"])])
+            sheets = [xlsx.Sheet(L["summary"], SUMMARY_WIDTHS,
+                                 [self._title(title), self.summary_head, summary.span(a, z),
+                                  footer], HEADER_ROW, last)]
+            for s in range(first_sheet[b], first_sheet[b + 1]):
+                a, z = int(sheet_runs[s]), int(sheet_runs[s + 1])
+                name = sheet_names[s]
+                sheets.append(xlsx.Sheet(name, DETAIL_WIDTHS, [
+                    self._title(name), self.detail_head, detail.span(a, z)],
+                    HEADER_ROW, HEADER_ROW + z - a))
+            yield code, xlsx.package(sheets, self.stylesheet, self.when)
+
+    def _summary_rows(self, bills: pa.Table) -> xlsx.Rows:
+        """One row per bill: counterparty, its name, counts, components, net."""
+        side = self.side
+        other = bills.column(side.other)
+        uniq = pc.unique(other)
+        names = pa.array([side.name(self.run, c, counterparty=True) for c in uniq.to_pylist()],
+                         pa.string())
+        cells = [xlsx.text_cells(other), xlsx.text_cells(names.take(pc.index_in(other, uniq))),
+                 *(xlsx.number_cells(bills.column(c)) for c in
+                   ("awb_count", "cca_records", "dcm_records")),
+                 *(self.money(_ints(bills, c)) for c in
+                   (*COMPONENTS, "net_billing", "corrections_net")),
+                 self.money(_ints(bills, "net"), MONEY_BOLD)]
+        return xlsx.rows(_row_numbers(_runs(bills.column(side.key))), cells)
+
+    def _sheet_runs(self, lines: pa.Table) -> np.ndarray:
+        """Where each detail sheet starts: one per agent and airline (agent side), one per
+        airline; a sheet that would pass Excel's last row continues on the next sheet."""
+        keys = [self.side.key, self.side.other] if self.side is AGENT else [self.side.key]
+        runs = _runs(*(lines.column(k) for k in keys))
+        limit = MAX_ROWS - HEADER_ROW
+        if not (np.diff(runs) > limit).any():
+            return runs
+        cuts = [np.arange(a, b, limit) for a, b in pairwise(runs)]
+        return np.concatenate([*cuts, runs[-1:]])
+
+    def _sheet_names(self, lines: pa.Table, sheet_runs: np.ndarray) -> list[str]:
+        """A detail sheet is named after its airline (agent side) or "Detail"; the sheets
+        that continue one are numbered "(2)", "(3)", ..."""
+        starts = pa.array(sheet_runs[:-1])
+        if self.side is AGENT:
+            names = [f"{p} {self.run.airline_name(p)}"
+                     for p in lines.column(self.side.other).take(starts).to_pylist()]
+        else:
+            names = [self.L["detail"]] * len(starts)
+        owners = lines.column(self.side.key).take(starts).to_pylist()
+        out, seen = [], {}
+        for owner, name in zip(owners, names, strict=True):
+            n = seen[(owner, name)] = seen.get((owner, name), 0) + 1
+            out.append(xlsx.sheet_name(name) if n == 1 else
+                       xlsx.sheet_name(name[:25]) + f" ({n})")
+        return out
+
+    def _detail_rows(self, lines: pa.Table, sheet_runs: np.ndarray) -> xlsx.Rows:
+        """One row per ledger line: counterparty, AWB, record, correction number, currency,
+        rate, components, net, source file and line."""
+        side = self.side
+        rate = _ints(lines, "exchange_rate_e5")
+        source = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(pc.fill_null(lines.column("source_file"), ""), 0, 12),
+            lines.column("source_line").cast(pa.string()), ":")
+        cells = [xlsx.text_cells(lines.column(side.other)),
+                 xlsx.text_cells(pc.binary_join_element_wise(
+                     lines.column("airline_prefix"), lines.column("awb_serial"), "-")),
+                 xlsx.text_cells(lines.column("record_type")),
+                 xlsx.text_cells(lines.column("correction_number")),
+                 xlsx.text_cells(lines.column("currency")),
+                 xlsx.number_cells(xlsx.decimals(rate, 5, mask=rate == 0), RATE),
+                 *(self.money(_ints(lines, c)) for c in COMPONENTS),
+                 self.money(_ints(lines, "net"), MONEY_BOLD),
+                 xlsx.text_cells(source)]
+        return xlsx.rows(_row_numbers(sheet_runs), cells)
 
 
-def _text_cell(letter: str, rnum: pa.Array, values) -> pa.Array:
-    """``<c r=.. t="inlineStr">`` per row; null (no cell) where the value is null or empty."""
-    return pc.binary_join_element_wise(f'<c r="{letter}', rnum, '" t="inlineStr"><is><t>',
-                                       _escaped(values), "</t></is></c>", "")
+def _ints(table: pa.Table, column: str) -> np.ndarray:
+    return np.asarray(pc.fill_null(table.column(column), 0), np.int64)
 
 
-def _number_cell(letter: str, rnum: pa.Array, style: str, values: pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(f'<c r="{letter}', rnum, f'" s="{style}" t="n"><v>',
-                                       values, "</v></c>", "")
+def _row_numbers(runs: np.ndarray) -> np.ndarray:
+    """Sheet row of each data row: the first row of every run is the row after the header."""
+    return HEADER_ROW + 1 + np.arange(runs[-1]) - np.repeat(runs[:-1], np.diff(runs))
 
 
-def _decimals(minor: np.ndarray, digits: int, mask: np.ndarray | None = None) -> pa.Array:
-    """Integers in minor units as exact decimal strings in major units (123456 -> 1234.56)."""
-    if digits == 0:
-        return pa.array(minor, mask=mask).cast(pa.string())
-    whole, frac = np.divmod(np.abs(minor), 10 ** digits)
-    sign = pc.if_else(pa.array(minor < 0), "-", "")
-    text = pc.binary_join_element_wise(
-        sign, pa.array(whole).cast(pa.string()), ".",
-        pc.utf8_lpad(pa.array(frac).cast(pa.string()), digits, "0"), "")
-    return text if mask is None else pc.if_else(pa.array(mask), pa.scalar(None, pa.string()),
-                                                text)
+def _lexical(minor: int, digits: int) -> str:
+    sign, value = ("-" if minor < 0 else ""), abs(minor)
+    if not digits:
+        return f"{sign}{value}"
+    return f"{sign}{value // 10 ** digits}.{value % 10 ** digits:0{digits}d}"

@@ -153,6 +153,88 @@ def test_excel_statements_read_back_to_the_ledger(settled):
         wb.close()
 
 
+def test_excel_layout_and_every_detail_line(settled):
+    """Title block, frozen header, autofilter, number formats and styles as read by openpyxl;
+    each detail row carries its ledger line's values, in ledger order."""
+    ledger = settled["ledger"]
+    agent = max(ledger["agents"].to_pylist(), key=lambda a: a["counterparties"])["agent_code"]
+    wb = openpyxl.load_workbook(_file(settled, agent, "_statement.xlsx"))
+    lines = ledger["lines"].filter(pc.equal(ledger["lines"].column("agent_code"), agent))
+    prefixes = sorted(set(lines.column("airline_prefix").to_pylist()))
+    assert wb.sheetnames[0] == "Summary" and len(wb.sheetnames) == 1 + len(prefixes)
+    assert [n.split(" ")[0] for n in wb.sheetnames[1:]] == prefixes
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A9"
+        assert ws["A2"].value == "Operation" and ws["B2"].value == "DE" and ws["A2"].font.b
+        assert ws["A1"].font.sz == 14 and ws["A8"].font.b and ws["A8"].alignment.wrap_text
+        assert ws["A8"].fill.fgColor.rgb == "FFDDE4EE"
+        last = ws.max_row - 3 if ws.title == "Summary" else ws.max_row  # total, sign note
+        assert ws.auto_filter.ref == f"A8:P{last}"
+        assert ws.column_dimensions["A"].width == 22
+    for prefix, name in zip(prefixes, wb.sheetnames[1:], strict=True):
+        ws = wb[name]
+        mine = lines.filter(pc.equal(lines.column("airline_prefix"), prefix)).to_pylist()
+        rows = list(ws.iter_rows(min_row=9))
+        assert len(rows) == len(mine)
+        for row, line in zip(rows, mine, strict=True):
+            cells = {c.column_letter: c for c in row}
+            assert cells["B"].value == f"{prefix}-{line['awb_serial']}"
+            assert cells["C"].value == line["record_type"]
+            assert cells["D"].value == (line["correction_number"] or None)
+            assert _minor(cells["O"].value) == line["net"] and cells["O"].font.b
+            assert _minor(cells["G"].value) == line["weight_pp"]
+            assert cells["G"].number_format == "#,##0.00;[Red]-#,##0.00"
+            assert cells["P"].value == f"{line['source_file'][:12]}:{line['source_line']}"
+            rate = line["exchange_rate_e5"]
+            assert cells["F"].value == (None if not rate else float(Decimal(rate).scaleb(-5)))
+    wb.close()
+
+
+def test_excel_reports_do_not_depend_on_batching(settled, monkeypatch):
+    """One workbook alone, all together, or rendered in chunks of a few lines: same bytes."""
+    from outputs import excel
+
+    run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
+                   load_reference(settled["settings"]))
+    agents = excel.agent_reports(run)
+    airlines = excel.airline_reports(run)
+    assert sorted(agents) == sorted(settled["ledger"]["agents"].column("agent_code").to_pylist())
+    for code in sorted(agents)[:3]:
+        assert excel.agent_report(run, code) == agents[code]
+    monkeypatch.setattr(excel, "CHUNK_LINES", 7)
+    assert excel.agent_reports(run) == agents
+    assert excel.airline_reports(run) == airlines
+    assert _file(settled, sorted(airlines)[0], "_settlement.xlsx").read_bytes() == \
+        airlines[sorted(airlines)[0]]
+
+
+def test_excel_detail_longer_than_a_sheet_continues_on_the_next(settled, monkeypatch):
+    from outputs import excel
+
+    run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
+                   load_reference(settled["settings"]))
+    lines = settled["ledger"]["lines"]
+    prefix = max(_net_by(lines, "airline_prefix"),
+                 key=lambda p: pc.sum(pc.equal(lines.column("airline_prefix"), p)).as_py())
+    mine = lines.filter(pc.equal(lines.column("airline_prefix"), prefix))
+    limit = 40
+    monkeypatch.setattr(excel, "MAX_ROWS", excel.HEADER_ROW + limit)
+    path = Path(settled["settings"].home) / "split.xlsx"
+    path.write_bytes(excel.airline_report(run, prefix))
+    wb = openpyxl.load_workbook(path, read_only=True)
+    pages = -(-mine.num_rows // limit)
+    assert mine.num_rows > limit
+    assert wb.sheetnames == ["Summary", "Detail", *(f"Detail ({i})" for i in range(2, pages + 1))]
+    seen = []
+    for name in wb.sheetnames[1:]:
+        rows = [r for r in wb[name].iter_rows(min_row=9, values_only=True)]
+        assert 0 < len(rows) <= limit
+        seen += [(r[0], r[1], _minor(r[14])) for r in rows]
+    wb.close()
+    assert seen == [(m["agent_code"], f"{prefix}-{m['awb_serial']}", m["net"])
+                    for m in mine.to_pylist()]
+
+
 def test_redelivery_is_byte_identical_and_formats_are_per_participant(settled):
     s, engine, result = settled["settings"], settled["engine"], settled["result"]
     before = {d["path"]: d["sha256"] for d in settled["delivered"]}

@@ -1,0 +1,90 @@
+"""The .xlsx writer: archives zipfile reads, exact decimal cells, escaping, empty cells that
+keep later cells in their columns, valid sheet names; read back with openpyxl."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from decimal import Decimal
+
+import numpy as np
+import openpyxl
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outputs import xlsx
+
+WHEN = dt.date(2026, 12, 10)
+
+
+def _workbook(cells: list[pa.Array], name: str = "Sheet & <1>") -> openpyxl.Workbook:
+    n = len(cells[0])
+    body = xlsx.rows(np.arange(2, n + 2), cells)
+    head = xlsx.row(1, [xlsx.text("Head", xlsx.HEADER)])
+    sheet = xlsx.Sheet(name, (10, 12, 14), [head, body.span(0, n)], 1, n + 1)
+    data = xlsx.package([sheet], xlsx.styles("#,##0.000"), WHEN)
+    return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def test_the_archive_is_valid_and_dated():
+    data = xlsx.zip_parts([("a.xml", [b"<a>", b"x" * 5000, b"</a>"]), ("b/c.xml", b"<c/>")],
+                          WHEN)
+    z = zipfile.ZipFile(io.BytesIO(data))
+    assert z.testzip() is None
+    assert z.read("a.xml") == b"<a>" + b"x" * 5000 + b"</a>" and z.read("b/c.xml") == b"<c/>"
+    assert {i.date_time for i in z.infolist()} == {(2026, 12, 10, 0, 0, 0)}
+    assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in z.infolist())
+    big = bytes(range(256)) * 20000  # a part past the join threshold is deflated in pieces
+    monkey = xlsx.JOIN_BELOW
+    try:
+        xlsx.JOIN_BELOW = 1000
+        z = zipfile.ZipFile(io.BytesIO(xlsx.zip_parts([("big", [b"<", big, b">"])], WHEN)))
+    finally:
+        xlsx.JOIN_BELOW = monkey
+    assert z.read("big") == b"<" + big + b">"
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(-(10 ** 15), 10 ** 15), min_size=1, max_size=40),
+       st.sampled_from([0, 2, 3]))
+def test_money_cells_are_exact_decimals(values, digits):
+    cells = xlsx.money_cells(np.array(values, np.int64), digits, xlsx.MONEY)
+    for cell, minor in zip(cells.to_pylist(), values, strict=True):
+        lexical = re.fullmatch(r'<c s="4"><v>(-?\d+(?:\.\d+)?)</v></c>', cell).group(1)
+        assert Decimal(lexical) == Decimal(minor).scaleb(-digits)
+        assert len(lexical.partition(".")[2]) == digits
+
+
+def test_cells_read_back_with_styles_escapes_and_empty_cells():
+    wb = _workbook([
+        xlsx.text_cells(pa.array(["A&B <x>", None, ""])),
+        xlsx.money_cells(np.array([-1, 123456, 0]), 3, xlsx.MONEY_BOLD),
+        xlsx.number_cells(xlsx.decimals(np.array([0, 95012345, 100000]), 5,
+                                        mask=np.array([True, False, False])), xlsx.RATE)])
+    ws = wb["Sheet & <1>"]  # escaped in workbook.xml and app.xml
+    assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [
+        ["A&B <x>", -0.001, None], [None, 123.456, 950.12345], [None, 0, 1]]
+    assert ws["B2"].number_format == "#,##0.000" and ws["B2"].font.b
+    assert ws["C3"].number_format == "0.00000" and not ws["C3"].font.b
+    assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb == "FFDDE4EE"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:C4"
+    assert [ws.column_dimensions[c].width for c in "ABC"] == [10, 12, 14]
+
+
+def test_sheet_names():
+    assert xlsx.sheet_name("157 Qatar Airways Cargo / Freighter Division") == \
+        "157 Qatar Airways Cargo - Freig"  # 31 characters
+    assert xlsx.sheet_name("'quoted'") == "quoted" and xlsx.sheet_name("[]") == "--"
+    assert xlsx.sheet_name("") == "Sheet"
+
+
+def test_same_input_same_bytes():
+    def build() -> bytes:
+        cells = [xlsx.text_cells(pa.array(["x", "y"]))]
+        sheet = xlsx.Sheet("S", (8,), [xlsx.rows(np.array([2, 3]), cells).span(0, 2)], 1, 3)
+        return xlsx.package([sheet], xlsx.styles("0.00"), WHEN)
+
+    assert build() == build()
