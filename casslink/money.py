@@ -19,6 +19,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from iso4217 import Currency
 
 from casslink.identifiers import InvalidComponent, InvalidFormat
@@ -62,6 +65,20 @@ def to_decimal(minor: int, code: str) -> Decimal:
 def format_amount(minor: int, code: str) -> str:
     """Plain lexical form with the currency's decimals (``-215.51``, ``1200``)."""
     return str(to_decimal(minor, code))
+
+
+def format_amounts(minor: np.ndarray, digits: int, mask: np.ndarray | None = None) -> pa.Array:
+    """:func:`format_amount` for a whole column (Arrow kernels, no Python loop): int64 minor
+    units with ``digits`` decimals -> exact lexical forms; null where ``mask``."""
+    minor = np.asarray(minor, np.int64)
+    if digits == 0:
+        return pa.array(minor, mask=mask).cast(pa.string())
+    whole, frac = np.divmod(np.abs(minor), 10 ** digits)
+    text = pc.binary_join_element_wise(
+        pc.if_else(pa.array(minor < 0), "-", ""), pa.array(whole).cast(pa.string()), ".",
+        pc.utf8_lpad(pa.array(frac).cast(pa.string()), digits, "0"), "")
+    return text if mask is None else pc.if_else(pa.array(mask), pa.scalar(None, pa.string()),
+                                                text)
 
 
 def rate_to_decimal(rate_e5: int) -> Decimal:

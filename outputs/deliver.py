@@ -30,21 +30,13 @@ from outputs import excel, hot_files, xml_statements
 from outputs.source import load_run
 
 FORMATS = ("hot", "xlsx", "xml")
-RENDERERS = {
-    ("airline", "xml"): ("settlement", "xml", xml_statements.airline_statement),
-    ("agent", "xml"): ("statement", "xml", xml_statements.agent_statement),
-    ("airline", "hot"): ("handoff", "hot", hot_files.airline_handoff),
-    ("airline", "xlsx"): ("settlement", "xlsx", excel.airline_report),
-    ("agent", "hot"): ("billing", "hot", hot_files.agent_hot),
-    ("agent", "xlsx"): ("statement", "xlsx", excel.agent_report),
-}
-
-
-BATCH = {  # renderers that produce every participant's file in one pass
-    ("airline", "hot"): hot_files.airline_handoff_all,
-    ("agent", "hot"): hot_files.agent_hot_all,
-    ("airline", "xlsx"): excel.airline_reports,
-    ("agent", "xlsx"): excel.agent_reports,
+RENDERERS = {  # (participant kind, format): file label, extension, every participant's files
+    ("airline", "hot"): ("handoff", "hot", hot_files.airline_handoff_all),
+    ("airline", "xlsx"): ("settlement", "xlsx", excel.airline_reports),
+    ("airline", "xml"): ("settlement", "xml", xml_statements.airline_statements),
+    ("agent", "hot"): ("billing", "hot", hot_files.agent_hot_all),
+    ("agent", "xlsx"): ("statement", "xlsx", excel.agent_reports),
+    ("agent", "xml"): ("statement", "xml", xml_statements.agent_statements),
 }
 
 
@@ -61,25 +53,22 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
     run = load_run(settings, folder, reference or load_reference(settings))
     prefs = _preferences(engine)
     bills = run.ledger["bills"]
-    parties = [("airline", p) for p in sorted(set(bills.column("airline_prefix").to_pylist()))]
-    parties += [("agent", a) for a in sorted(set(bills.column("agent_code").to_pylist()))]
+    parties = {"airline": sorted(set(bills.column("airline_prefix").to_pylist())),
+               "agent": sorted(set(bills.column("agent_code").to_pylist()))}
     out = []
-    rendered: dict[tuple[str, str], dict[str, bytes]] = {}
-    for kind, code in parties:
-        for fmt in prefs.get(code, FORMATS):
-            if (kind, fmt) not in RENDERERS:
-                continue
-            label, ext, render = RENDERERS[(kind, fmt)]
-            if (kind, fmt) in BATCH:
-                if (kind, fmt) not in rendered:
-                    rendered[(kind, fmt)] = BATCH[(kind, fmt)](run)
-                data = rendered[(kind, fmt)][code]
-            else:
-                data = render(run, code)
+    for (kind, fmt), (label, ext, render) in RENDERERS.items():
+        # one format at a time: all its files are rendered together, delivered, then dropped
+        codes = [c for c in parties[kind] if fmt in prefs.get(c, FORMATS)]
+        if not codes:
+            continue
+        files = render(run)
+        for code in codes:
+            data = files[code]
             name = f"{run.operation}_{run.period_id}_{code}_{label}.{ext}"
             path = deliver(settings, code, name, data)
             out.append({"participant": code, "kind": f"{label}-{ext}", "path": str(path),
                         "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+        del files
     with session_scope(engine) as s:
         s.execute(delete(Delivery).where(Delivery.run_id == run_id))
         for d in out:

@@ -25,9 +25,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.money import minor_unit
+from casslink.money import format_amounts, minor_unit
 from outputs import xlsx
-from outputs.source import RunData
+from outputs.source import RunData, runs
 from outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 
 CATALOGUE = Path(__file__).parent / "catalogue"
@@ -97,8 +97,8 @@ def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tupl
         lines = lines.filter(pc.is_in(lines.column(side.key), pa.array(codes, pa.string())))
     bills = _in_order(bills, [side.key, side.other])
     lines = _in_order(lines, [side.key] if side is AIRLINE else [side.key, side.other])
-    book_bills = _runs(bills.column(side.key))
-    book_lines = _runs(lines.column(side.key))
+    book_bills = runs(bills.column(side.key))
+    book_lines = runs(lines.column(side.key))
     owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]
     if owners != [lines.column(side.key)[int(i)].as_py() for i in book_lines[:-1]]:
         raise ValueError("the ledger's bills and lines disagree on the participants")
@@ -127,18 +127,6 @@ def _in_order(table: pa.Table, keys: list[str]) -> pa.Table:
     if pc.all(pc.equal(order, pa.array(np.arange(len(order))))).as_py():
         return table
     return table.take(order)
-
-
-def _runs(*columns: pa.ChunkedArray) -> np.ndarray:
-    """Start of each run of equal adjacent values (of all ``columns`` together), plus the
-    length: ``[0, ..., n]``."""
-    n = len(columns[0])
-    if n == 0:
-        return np.zeros(1, np.int64)
-    change = np.zeros(n - 1, bool)
-    for c in columns:
-        change |= np.asarray(pc.fill_null(pc.not_equal(c.slice(1), c.slice(0, n - 1)), True))
-    return np.concatenate(([0], np.flatnonzero(change) + 1, [n])).astype(np.int64)
 
 
 class _Page:
@@ -181,10 +169,10 @@ class _Page:
     def workbooks(self, owners: list[str], bills: pa.Table, lines: pa.Table
                   ) -> Iterator[tuple[str, bytes]]:
         side, L, run = self.side, self.L, self.run
-        summary, bill_runs = self._summary_rows(bills), _runs(bills.column(side.key))
+        summary, bill_runs = self._summary_rows(bills), runs(bills.column(side.key))
         sheet_runs = self._sheet_runs(lines)
         detail = self._detail_rows(lines, sheet_runs)
-        first_sheet = np.searchsorted(sheet_runs, _runs(lines.column(side.key)))
+        first_sheet = np.searchsorted(sheet_runs, runs(lines.column(side.key)))
         sheet_names = self._sheet_names(lines, sheet_runs)
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
             if bills.num_rows else np.zeros(0, np.int64)
@@ -222,18 +210,18 @@ class _Page:
                  *(self.money(_ints(bills, c)) for c in
                    (*COMPONENTS, "net_billing", "corrections_net")),
                  self.money(_ints(bills, "net"), MONEY_BOLD)]
-        return xlsx.rows(_row_numbers(_runs(bills.column(side.key))), cells)
+        return xlsx.rows(_row_numbers(runs(bills.column(side.key))), cells)
 
     def _sheet_runs(self, lines: pa.Table) -> np.ndarray:
         """Where each detail sheet starts: one per agent and airline (agent side), one per
         airline; a sheet that would pass Excel's last row continues on the next sheet."""
         keys = [self.side.key, self.side.other] if self.side is AGENT else [self.side.key]
-        runs = _runs(*(lines.column(k) for k in keys))
+        bounds = runs(*(lines.column(k) for k in keys))
         limit = MAX_ROWS - HEADER_ROW
-        if not (np.diff(runs) > limit).any():
-            return runs
-        cuts = [np.arange(a, b, limit) for a, b in pairwise(runs)]
-        return np.concatenate([*cuts, runs[-1:]])
+        if not (np.diff(bounds) > limit).any():
+            return bounds
+        cuts = [np.arange(a, b, limit) for a, b in pairwise(bounds)]
+        return np.concatenate([*cuts, bounds[-1:]])
 
     def _sheet_names(self, lines: pa.Table, sheet_runs: np.ndarray) -> list[str]:
         """A detail sheet is named after its airline (agent side) or "Detail"; the sheets
@@ -266,7 +254,7 @@ class _Page:
                  xlsx.text_cells(lines.column("record_type")),
                  xlsx.text_cells(lines.column("correction_number")),
                  xlsx.text_cells(lines.column("currency")),
-                 xlsx.number_cells(xlsx.decimals(rate, 5, mask=rate == 0), RATE),
+                 xlsx.number_cells(format_amounts(rate, 5, mask=rate == 0), RATE),
                  *(self.money(_ints(lines, c)) for c in COMPONENTS),
                  self.money(_ints(lines, "net"), MONEY_BOLD),
                  xlsx.text_cells(source)]

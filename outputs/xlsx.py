@@ -114,19 +114,6 @@ def _closings(digits: int) -> pa.Array:
                      for i in range(10 ** digits)])
 
 
-def decimals(minor: np.ndarray, digits: int, mask: np.ndarray | None = None) -> pa.Array:
-    """Integers in minor units as exact decimal strings in major units (123456 -> 1234.56);
-    null where ``mask``."""
-    if digits == 0:
-        return pa.array(minor, mask=mask).cast(pa.string())
-    whole, frac = np.divmod(np.abs(minor), 10 ** digits)
-    text = pc.binary_join_element_wise(
-        pc.if_else(pa.array(minor < 0), "-", ""), pa.array(whole).cast(pa.string()), ".",
-        pc.utf8_lpad(pa.array(frac).cast(pa.string()), digits, "0"), "")
-    return text if mask is None else pc.if_else(pa.array(mask), pa.scalar(None, pa.string()),
-                                                text)
-
-
 @dataclass
 class Rows:
     """Rendered ``<row>`` elements: ``data[offsets[i]:offsets[i + 1]]`` is row ``i``."""

@@ -291,3 +291,54 @@ def test_xml_statements_are_valid_and_add_up_to_the_ledger(settled):
                        "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}resource") == ni]
             assert sum(_minor(r.findtext("cargo:subTotal", namespaces=ns)) for r in nis) \
                 == expected
+
+
+def test_xml_statement_lines_carry_each_bill(settled):
+    """Every statement line against its bill, summed here from the ledger's billing, CCA and
+    DCM columns: each component's Ratings, no zero amounts but CN and NI; batch = one alone."""
+    from lxml import etree
+
+    from outputs import xml_statements
+
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    ns = {"cb": "https://w3id.org/casslink/ns/billing#",
+          "cargo": "https://onerecord.iata.org/ns/cargo#"}
+    names = {"WT": "weight", "VC": "valuation", "OC": "oc_carrier", "OA": "oc_agent",
+             "TX": "taxes"}
+    run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
+                   load_reference(settled["settings"]))
+    statements = xml_statements.agent_statements(run)
+    bills = {(b["agent_code"], b["airline_prefix"]): b
+             for b in settled["ledger"]["bills"].to_pylist()}
+    checked = 0
+    for code, data in statements.items():
+        assert data == _file(settled, code, "_statement.xml").read_bytes()
+        for line in etree.fromstring(data).iterfind(".//cb:StatementLine", ns):
+            prefix = line.findtext("cb:counterparty/cargo:Carrier/cargo:prefix", namespaces=ns)
+            b = bills[(code, prefix)]
+
+            def total(c, b=b):
+                return b[c] + b[f"cca_{c}"] + b[f"dcm_{c}"]
+
+            want = {}
+            for ident, comp in names.items():
+                for pc_, suffix in (("P", "pp"), ("C", "cc")):
+                    want[(ident, pc_)] = total(f"{comp}_{suffix}")
+            want[("CO", None)] = total("commission")
+            want[("SI", None)] = total("discount")
+            want[("TX", None)] = total("tax_airline") - total("tax_agent")
+            want = {k: v for k, v in want.items() if v}
+            want[("CN", None)], want[("NI", None)] = b["net_billing"], b["net"]
+            got = {}
+            for r in line.iterfind("cb:amount/cargo:Ratings", ns):
+                ident = r.find("cargo:billingChargeIdentifier", ns).get(f"{rdf}resource")
+                p = r.find("cargo:chargePaymentType", ns)
+                key = (ident.rsplit("#", 1)[1],
+                       p.get(f"{rdf}resource").rsplit("#", 1)[1] if p is not None else None)
+                got[key] = _minor(r.findtext("cargo:subTotal", namespaces=ns))
+            assert got == want
+            assert line.findtext("cb:awbCount", namespaces=ns) == str(b["awb_count"])
+            checked += 1
+    assert checked == settled["ledger"]["bills"].num_rows
+    one = sorted(statements)[0]
+    assert xml_statements.agent_statement(run, one) == statements[one]

@@ -15,6 +15,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casslink.money import format_amounts
 from outputs import xlsx
 
 WHEN = dt.date(2026, 12, 10)
@@ -62,7 +63,7 @@ def test_cells_read_back_with_styles_escapes_and_empty_cells():
     wb = _workbook([
         xlsx.text_cells(pa.array(["A&B <x>", None, ""])),
         xlsx.money_cells(np.array([-1, 123456, 0]), 3, xlsx.MONEY_BOLD),
-        xlsx.number_cells(xlsx.decimals(np.array([0, 95012345, 100000]), 5,
+        xlsx.number_cells(format_amounts(np.array([0, 95012345, 100000]), 5,
                                         mask=np.array([True, False, False])), xlsx.RATE)])
     ws = wb["Sheet & <1>"]  # escaped in workbook.xml and app.xml
     assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [
