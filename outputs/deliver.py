@@ -17,6 +17,7 @@ path, sha256, run id); delivering the same run again rewrites identical bytes an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, select
@@ -27,17 +28,31 @@ from casslink.outbox import deliver
 from casslink.reference import ReferenceData, load_reference
 from casslink.settings import Settings
 from outputs import excel, hot_files, xml_statements
-from outputs.source import load_run
+from outputs.source import RunData, load_run
 
 FORMATS = ("hot", "xlsx", "xml")
-RENDERERS = {  # (participant kind, format): file label, extension, every participant's files
-    ("airline", "hot"): ("handoff", "hot", hot_files.airline_handoff_all),
-    ("airline", "xlsx"): ("settlement", "xlsx", excel.airline_reports),
-    ("airline", "xml"): ("settlement", "xml", xml_statements.airline_statements),
-    ("agent", "hot"): ("billing", "hot", hot_files.agent_hot_all),
-    ("agent", "xlsx"): ("statement", "xlsx", excel.agent_reports),
-    ("agent", "xml"): ("statement", "xml", xml_statements.agent_statements),
+KINDS = ("airline", "agent")
+FILES = {  # (participant kind, format): file label, extension
+    ("airline", "hot"): ("handoff", "hot"), ("airline", "xlsx"): ("settlement", "xlsx"),
+    ("airline", "xml"): ("settlement", "xml"), ("agent", "hot"): ("billing", "hot"),
+    ("agent", "xlsx"): ("statement", "xlsx"), ("agent", "xml"): ("statement", "xml"),
 }
+KEYS = {"airline": "airline_prefix", "agent": "agent_code"}
+BATCHES = {  # every participant's file of a kind and format (HOT: see _rendered)
+    ("airline", "xlsx"): excel.airline_reports, ("agent", "xlsx"): excel.agent_reports,
+    ("airline", "xml"): xml_statements.airline_statements,
+    ("agent", "xml"): xml_statements.agent_statements,
+}
+
+
+def _rendered(run: RunData, fmt: str, kinds: list[str]) -> Iterator[dict[str, bytes]]:
+    """Every participant's file of ``fmt``, one kind after the other (HOT: both kinds from
+    one rendering of the records' lines)."""
+    if fmt == "hot":
+        yield from hot_files.hot_all(run, tuple(KEYS[k] for k in kinds))
+        return
+    for kind in kinds:
+        yield BATCHES[(kind, fmt)](run)
 
 
 def _preferences(engine: Engine) -> dict[str, tuple[str, ...]]:
@@ -53,22 +68,19 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
     run = load_run(settings, folder, reference or load_reference(settings))
     prefs = _preferences(engine)
     bills = run.ledger["bills"]
-    parties = {"airline": sorted(set(bills.column("airline_prefix").to_pylist())),
-               "agent": sorted(set(bills.column("agent_code").to_pylist()))}
+    parties = {kind: sorted(set(bills.column(KEYS[kind]).to_pylist())) for kind in KINDS}
     out = []
-    for (kind, fmt), (label, ext, render) in RENDERERS.items():
-        # one format at a time: all its files are rendered together, delivered, then dropped
-        codes = [c for c in parties[kind] if fmt in prefs.get(c, FORMATS)]
-        if not codes:
-            continue
-        files = render(run)
-        for code in codes:
-            data = files[code]
-            name = f"{run.operation}_{run.period_id}_{code}_{label}.{ext}"
-            path = deliver(settings, code, name, data)
-            out.append({"participant": code, "kind": f"{label}-{ext}", "path": str(path),
-                        "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
-        del files
+    for fmt in FORMATS:  # one format at a time: rendered for everyone, delivered, dropped
+        wanted = {k: [c for c in parties[k] if fmt in prefs.get(c, FORMATS)] for k in KINDS}
+        kinds = [k for k in KINDS if wanted[k]]
+        for kind, files in zip(kinds, _rendered(run, fmt, kinds), strict=True):
+            label, ext = FILES[(kind, fmt)]
+            for code in wanted[kind]:
+                data = files[code]
+                name = f"{run.operation}_{run.period_id}_{code}_{label}.{ext}"
+                path = deliver(settings, code, name, data)
+                out.append({"participant": code, "kind": f"{label}-{ext}", "path": str(path),
+                            "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
     with session_scope(engine) as s:
         s.execute(delete(Delivery).where(Delivery.run_id == run_id))
         for d in out:

@@ -8,9 +8,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import NET_TERMS, FileHeader
+from casslink.ordering import order_by
 from outputs.source import RunData
 from parsers.hot import write_hot
-from parsers.hot.writer import write_hot_split
+from parsers.hot.writer import columns_written, write_hot_splits
+
+FAMILY = "handoff"
 
 
 def _with_net(records: pa.Table) -> pa.Table:
@@ -27,7 +30,7 @@ def _header(run: RunData, airline_prefix: str = "", agent_code: str = "") -> Fil
     m = run.manifest
     import datetime as dt
 
-    return FileHeader(family="handoff", record_id="AAA", operation=run.operation,
+    return FileHeader(family=FAMILY, record_id="AAA", operation=run.operation,
                       airline_prefix=airline_prefix, agent_code=agent_code,
                       period_start=dt.date.fromisoformat(m["period_start"]),
                       period_end=dt.date.fromisoformat(m["period_end"]),
@@ -41,8 +44,12 @@ ORDER = ("agent_code", "airline_prefix", "awb_serial", "correction_number", "rec
 
 
 def _sorted(records: pa.Table, first: str = "agent_code") -> pa.Table:
+    """Records by ``first``, then the rest of ORDER (nulls first), only the columns the
+    hand-off layouts write."""
     keys = (first, *(k for k in ORDER if k != first))
-    return records.take(pc.sort_indices(records, [(k, "ascending", "at_start") for k in keys]))
+    wanted = columns_written(FAMILY) | set(ORDER)
+    records = records.select([c for c in records.column_names if c in wanted])
+    return records.take(pa.array(order_by(records, keys)))
 
 
 def airline_handoff(run: RunData, prefix: str) -> bytes:
@@ -59,17 +66,25 @@ def agent_hot(run: RunData, agent_code: str) -> bytes:
 
 def agent_hot_all(run: RunData) -> dict[str, bytes]:
     """Every agent's HOT file in one pass: agent code -> the bytes of :func:`agent_hot`."""
-    return _all(run, "agent_code")
+    return hot_all(run, ("agent_code",))[0]
 
 
 def airline_handoff_all(run: RunData) -> dict[str, bytes]:
     """Every airline's hand-off file in one pass: prefix -> the bytes of
     :func:`airline_handoff`."""
-    return _all(run, "airline_prefix")
+    return hot_all(run, ("airline_prefix",))[0]
 
 
-def _all(run: RunData, key: str) -> dict[str, bytes]:
-    records = _sorted(_with_net(run.records), key)
-    codes = pc.unique(records.column(key)).to_pylist()
-    return write_hot_split({c: _header(run, **{key: c}) for c in codes}, records,
-                           run.charges, key)
+def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code")
+            ) -> list[dict[str, bytes]]:
+    """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
+    agent_code: agent HOT files), the records' lines rendered once for all."""
+    records = _with_net(run.records)
+    wanted = columns_written(FAMILY) | set(ORDER)
+    records = records.select([c for c in records.column_names if c in wanted])
+    splits = []
+    for key in keys:
+        order = order_by(records, (key, *(k for k in ORDER if k != key)))
+        codes = pc.unique(records.column(key)).to_pylist()
+        splits.append((key, order, {c: _header(run, **{key: c}) for c in codes}))
+    return write_hot_splits(splits, records, run.charges)

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from casslink.canonical import AMOUNT_COLUMNS, NET_TERMS
 from casslink.money import minor_unit
+from casslink.ordering import order_by, rank
 
 SIGN = {"AWB": 1, "CCO": -1, "CCR": 1, "DCO": -1, "DCR": 1}
 KIND = {"AWB": "billing", "CCO": "cca", "CCR": "cca", "DCO": "dcm", "DCR": "dcm"}
@@ -87,66 +88,12 @@ def _codes(column: pa.ChunkedArray | pa.Array, values: tuple[str, ...]) -> np.nd
     return np.asarray(pc.fill_null(pc.index_in(column, pa.array(values)), -1), np.int64)
 
 
-def _rank(column: pa.Array) -> tuple[np.ndarray, int]:
-    """(each row's sort key, bound): same-length digit strings (AWB serials) by their value,
-    other strings by their rank among the distinct values (nulls first, key 0)."""
-    digits = _digit_values(column)
-    if digits is not None:
-        return digits
-    if pa.types.is_dictionary(column.type):
-        dictionary, indices = column.dictionary, column.indices
-    else:
-        enc = pc.dictionary_encode(column)
-        dictionary, indices = enc.dictionary, enc.indices
-    order = np.asarray(pc.sort_indices(dictionary))
-    rank = np.empty(len(order) + 1, np.int64)
-    rank[order] = np.arange(1, len(order) + 1)
-    rank[-1] = 0
-    idx = np.asarray(pc.fill_null(indices.cast(pa.int64()), -1))
-    return rank[idx], len(order) + 1
-
-
-def _digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
-    """Values of a string column whose rows are all digit strings of one length (else None):
-    ordering them as numbers is ordering them as strings."""
-    n = len(column)
-    if not n or column.null_count or not pa.types.is_string(column.type):
-        return None
-    off = np.frombuffer(column.buffers()[1], np.int32)[column.offset: column.offset + n + 1]
-    width = int(off[1] - off[0])
-    if not 0 < width <= 18 or not (np.diff(off) == width).all():
-        return None
-    d = np.frombuffer(column.buffers()[2], np.uint8)[off[0]: off[-1]].reshape(n, width) - 48
-    if (d > 9).any():
-        return None
-    value = np.zeros(n, np.int64)
-    for k in range(width):
-        value = value * 10 + d[:, k]
-    return value, 10 ** width
-
-
-def _pack(keys: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:
-    """Consecutive sort keys (values in [0, bound)) packed into as few int64 keys as fit."""
-    packed, current, span = [], None, 1
-    for values, bound in keys:
-        if current is not None and span * bound < 2**62:
-            current, span = current * bound + values, span * bound
-        else:
-            if current is not None:
-                packed.append(current)
-            current, span = values.astype(np.int64), bound
-    return [*packed, current] if current is not None else packed
-
-
 def _order(records: pa.Table) -> np.ndarray:
     """Row order of the ledger: airline, agent, AWB, correction number, record type, source
     file and line - string keys as ranks, packed into int64 keys for one numpy lexsort."""
-    keys = [_rank(records.column(k).chunk(0)) for k in (
-        "airline_prefix", "agent_code", "awb_serial", "correction_number", "record_type",
-        "source_file")]
-    line = np.asarray(pc.fill_null(records.column("source_line"), 0), np.int64)
-    keys.append((line, int(line.max(initial=0)) + 1))
-    return np.lexsort(_pack(keys)[::-1])
+    return order_by(records, ("airline_prefix", "agent_code", "awb_serial",
+                              "correction_number", "record_type", "source_file",
+                              "source_line"))
 
 
 def _plain_strings(table: pa.Table) -> pa.Table:
@@ -226,7 +173,7 @@ def bills(lines: pa.Table) -> pa.Table:
     n = lines.num_rows
     lines = lines.combine_chunks()
     (airline, _), (agent, n_agents) = (
-        _rank(lines.column(k).chunk(0)) if n else (np.zeros(0, np.int64), 1)
+        rank(lines.column(k).chunk(0)) if n else (np.zeros(0, np.int64), 1)
         for k in ("airline_prefix", "agent_code"))
     group_key = airline * n_agents + agent
     order = None if n < 2 or (np.diff(group_key) >= 0).all() else \

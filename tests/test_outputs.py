@@ -121,6 +121,8 @@ def test_one_pass_hot_files_equal_the_per_participant_ones(settled):
                                       .to_pylist())
     for prefix, data in airlines.items():
         assert data == hot_files.airline_handoff(run, prefix)
+    both = hot_files.hot_all(run, ("airline_prefix", "agent_code"))  # one body, two splits
+    assert both == [airlines, agents]
 
 
 def test_excel_statements_read_back_to_the_ledger(settled):

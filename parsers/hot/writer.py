@@ -8,11 +8,11 @@ file; trailer. The same tables always give the same bytes, so write -> read -> w
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import CORRECTION_TYPES, FileHeader
+from casslink.ordering import pack, rank
 from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
@@ -50,44 +50,89 @@ def write_hot_split(headers: dict[str, FileHeader], records: pa.Table,
     """One file per value of ``key`` (``records`` sorted by it, ``headers`` per value), all
     rendered in one pass: the same bytes as :func:`write_hot` on each value's rows and their
     charges. Charges whose parent is not among ``records`` are left out."""
-    n = records.num_rows
-    if not n:
+    if not records.num_rows:
         return {}
-    fam = FAMILIES[family or next(iter(headers.values())).family]
+    order = np.arange(records.num_rows)
+    return write_hot_splits([(key, order, headers)], records, charges, family, newline)[0]
+
+
+Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, header per value
+
+
+def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
+                     family: str | None = None, newline: bytes = b"\r\n"
+                     ) -> list[dict[str, bytes]]:
+    """Several :func:`write_hot_split` of the same records, the body rendered once: each split
+    is (key, a row order of ``records`` that sorts them by the key, header per key value);
+    each record's lines (with its charges) are gathered in that order."""
+    n = records.num_rows
+    if not n or not splits:
+        return [{} for _ in splits]
+    fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
     body, owner, _ = _body(fam, records, charges)
-    values = records.column(key).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
-    codes = values[starts].tolist()
-    if len(set(codes)) != len(codes):
-        raise ValueError(f"records are not sorted by {key}")
-    ends = np.append(starts[1:], n)
-    row_lo = np.searchsorted(owner, starts)
-    row_hi = np.searchsorted(owner, ends)
-    ids = np.ascontiguousarray(body[:, :3]).view("S3").ravel() if len(body) else \
-        np.array([], "S3")
-    types = records.column("record_type").to_numpy(zero_copy_only=False)
+    lines = np.frombuffer(_lines(body, newline), np.uint8).reshape(len(body), -1)
+    row_lo = np.searchsorted(owner, np.arange(n))  # each record's lines (orphans excluded)
+    row_hi = np.searchsorted(owner, np.arange(1, n + 1))
+    ids = np.ascontiguousarray(body[:, :3]).view("S3").ravel()
+    kinds = {r.record_id: i for i, r in enumerate(fam.records)}
+    line_kind = np.zeros(len(body), np.int8)
+    for rid, i in kinds.items():
+        line_kind[ids == rid.encode()] = i
+    types = np.asarray(pc.fill_null(pc.index_in(
+        records.column("record_type"), pa.array(["AWB", *CORRECTION_TYPES])), -1))
+    out = []
+    for key, order, headers in splits:
+        order = np.asarray(order, np.int64)
+        sizes = row_hi[order] - row_lo[order]
+        ends = np.cumsum(sizes)
+        rows = np.repeat(row_lo[order] - (ends - sizes), sizes) + np.arange(int(ends[-1]))
+        values = records.column(key).take(pa.array(order))
+        change = np.asarray(pc.not_equal(values.slice(1), values.slice(0, n - 1)))
+        starts = np.concatenate(([0], np.flatnonzero(change) + 1))
+        codes = values.take(pa.array(starts)).to_pylist()
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"records are not sorted by {key}")
+        bounds = np.append(starts, n)
+        first_row = np.concatenate(([0], ends))[bounds]
 
-    def per_group(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        total = np.concatenate(([0], np.cumsum(mask)))
-        return total[hi] - total[lo]
+        def per_group(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+            total = np.concatenate(([0], np.cumsum(mask)))
+            return total[hi] - total[lo]
 
-    type_counts = {t: per_group(types == t, starts, ends) for t in ("AWB", *CORRECTION_TYPES)}
-    charge_counts = {r.record_id: per_group(ids == r.record_id.encode(), row_lo, row_hi)
-                     for r in fam.records if r.role == "charges"}
-    trailers = []
-    for g, code in enumerate(codes):
-        counts = {t: int(c[g]) for t, c in type_counts.items()}
-        lines_of = {k: int(c[g]) for k, c in charge_counts.items()}
-        serials = records.column("awb_serial").slice(int(starts[g]), int(ends[g] - starts[g])) \
+        sorted_types = types[order]
+        type_counts = {t: per_group(sorted_types == i, bounds[:-1], bounds[1:])
+                       for i, t in enumerate(("AWB", *CORRECTION_TYPES))}
+        taken_kind = line_kind[rows]
+        charge_counts = {r.record_id: per_group(taken_kind == kinds[r.record_id],
+                                                first_row[:-1], first_row[1:])
+                         for r in fam.records if r.role == "charges"}
+        serials = records.column("awb_serial").take(pa.array(order)) \
             if fam.name == "billing" else None
-        trailers.append(_trailer_values(fam, headers[code], counts, lines_of, serials))
-    heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
-    tails = _render_many(fam.trailer, trailers)
-    text = _lines(body, newline)
-    size = fam.width + len(newline)
-    return {code: b"".join((heads[g], newline, text[int(row_lo[g]) * size:
-                                                    int(row_hi[g]) * size], tails[g], newline))
-            for g, code in enumerate(codes)}
+        trailers = []
+        for g, code in enumerate(codes):
+            counts = {t: int(c[g]) for t, c in type_counts.items()}
+            lines_of = {k: int(c[g]) for k, c in charge_counts.items()}
+            group_serials = serials.slice(int(bounds[g]), int(bounds[g + 1] - bounds[g])) \
+                if serials is not None else None
+            trailers.append(_trailer_values(fam, headers[code], counts, lines_of,
+                                            group_serials))
+        heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
+        tails = _render_many(fam.trailer, trailers)
+        text = memoryview(lines[rows].reshape(-1))
+        size = lines.shape[1]
+        out.append({code: b"".join((heads[g], newline,
+                                    text[int(first_row[g]) * size: int(first_row[g + 1]) * size],
+                                    tails[g], newline))
+                    for g, code in enumerate(codes)})
+    return out
+
+
+def columns_written(family: str) -> set[str]:
+    """The canonical record columns the body layouts of ``family`` write."""
+    layouts = [r for r in FAMILIES[family].records if r.role != "charges"]
+    return {n for layout in layouts for f in layout.fields
+            for n in (f.name, f.split, f"{f.name}_pp", f"{f.name}_cc") if n} | \
+        {"record_type", "airline_prefix", "awb_serial", "correction_number"}
 
 
 def _lines(body: np.ndarray, newline: bytes) -> memoryview:
@@ -107,17 +152,17 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None
     blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (sort keys, rows)
 
     n_rec = records.num_rows
-    rec_types = records.column("record_type").to_numpy(zero_copy_only=False) if n_rec else \
-        np.array([], object)
-    for canonical in ("AWB", *CORRECTION_TYPES):
-        idx = np.flatnonzero(rec_types == canonical)
+    types = ("AWB", *CORRECTION_TYPES)
+    rec_types = np.asarray(pc.fill_null(pc.index_in(records.column("record_type"),
+                                                    pa.array(types)), -1)) if n_rec else \
+        np.zeros(0, np.int64)
+    for code, canonical in enumerate(types):
+        idx = np.flatnonzero(rec_types == code)
         if not len(idx):
             continue
         layout = fam.layout_for(canonical)
-        wanted = {n for f in layout.fields for n in (f.name, f.split, f"{f.name}_pp",
-                                                     f"{f.name}_cc")}
-        columns = [c for c in records.column_names if c in wanted]
-        rows = _render(layout, records.select(columns).take(pa.array(idx)), fam.width)
+        rows = _render(layout, records.select(_wanted(records, layout.fields))
+                       .take(pa.array(idx)), fam.width)
         blocks.append((np.stack([idx, np.zeros(len(idx), np.int64)], axis=1), rows))
 
     charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
@@ -125,13 +170,16 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None
         parent_pos = _parent_positions(records, charges)
         order = np.argsort(parent_pos, kind="stable")
         pos_sorted = parent_pos[order]
-        ptypes = charges.column("parent_type").to_numpy(zero_copy_only=False)[order]
+        parent_codes = {t: i for i, t in enumerate(("AWB", *CORRECTION_TYPES))}
+        ptypes = np.asarray(pc.fill_null(pc.index_in(
+            charges.column("parent_type"), pa.array(list(parent_codes))), -1))[order]
         new_group = np.ones(len(order), bool)
         new_group[1:] = pos_sorted[1:] != pos_sorted[:-1]
         group_id = np.cumsum(new_group) - 1
         rank_in_group = np.arange(len(order)) - np.flatnonzero(new_group)[group_id]
         for layout in (r for r in fam.records if r.role == "charges"):
-            sel = np.flatnonzero(np.isin(ptypes, list(layout.parents.values())))
+            sel = np.flatnonzero(np.isin(ptypes, [parent_codes.get(t, -1) for t in
+                                                  layout.parents.values()]))
             if not len(sel):
                 continue
             cap = layout.group.count
@@ -139,7 +187,8 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None
             line_key = group_id[sel] * 1_000_000 + rank_in_group[sel] // cap
             starts = np.flatnonzero(np.diff(line_key, prepend=-1) != 0)
             line_of = np.cumsum(np.diff(line_key, prepend=-1) != 0) - 1
-            sub = charges.take(pa.array(order[sel]))
+            sub = charges.select(_wanted(charges, layout.fields, layout.group.fields,
+                                         extra=("parent_type",))).take(pa.array(order[sel]))
             rows = _render_charges(layout, sub, line_of, rank_in_group[sel] % cap, starts,
                                    fam.width)
             first = sel[starts]
@@ -159,6 +208,13 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None
         body[dest[at: at + len(rows)]] = rows
         at += len(rows)
     return body, keys[order, 0], charge_lines
+
+
+def _wanted(table: pa.Table, *fields, extra: tuple[str, ...] = ()) -> list[str]:
+    """The columns of ``table`` that ``fields`` (lists of layout fields) write."""
+    names = {n for group in fields for f in group
+             for n in (f.name, f.split, f"{f.name}_pp", f"{f.name}_cc") if n}
+    return [c for c in table.column_names if c in names or c in extra]
 
 
 def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
@@ -201,25 +257,31 @@ def _header_values(header: FileHeader) -> dict:
 
 
 def _parent_positions(records: pa.Table, charges: pa.Table) -> np.ndarray:
-    """Row position of each charge's parent record (records.num_rows for orphans)."""
-    def keys(t: pa.Table, type_col: str) -> pd.Series:
-        parts = [pc.fill_null(t.column(c).cast(pa.string()), "") for c in
-                 (type_col, "airline_prefix", "awb_serial", "correction_number")]
-        joined = pc.binary_join_element_wise(*parts, "|")
-        return pd.Series(joined.to_numpy(zero_copy_only=False))
-    n = records.num_rows
-    if n == 0:
-        return pd.factorize(keys(charges, "parent_type"))[0].astype(np.int64)
-    rk = keys(records, "record_type")
-    first = pd.Series(np.arange(n), index=rk.values)
-    first = first[~first.index.duplicated(keep="first")]
-    ck = keys(charges, "parent_type")
-    pos = first.reindex(ck.values).to_numpy(dtype=float, copy=True)
-    orphan = np.isnan(pos)
-    if orphan.any():  # each missing parent gets its own position after every record
-        codes, _ = pd.factorize(ck[orphan])
-        pos[orphan] = n + codes
-    return pos.astype(np.int64)
+    """Row position of each charge's parent record (records.num_rows and above for orphans,
+    one position per missing parent). Keys are ranked over records and charges together and
+    packed into int64, then looked up in the records' sorted keys."""
+    n, m = records.num_rows, charges.num_rows
+    keys = []
+    for rec_col, ch_col in (("record_type", "parent_type"), ("airline_prefix",) * 2,
+                            ("awb_serial",) * 2, ("correction_number",) * 2):
+        both = [pc.fill_null(t.column(c).cast(pa.string()), "")
+                for t, c in ((records, rec_col), (charges, ch_col))]
+        keys.append(rank(pa.chunked_array([*both[0].chunks, *both[1].chunks], pa.string())
+                         .combine_chunks()))
+    packed = pack(keys)
+    if len(packed) > 1:  # does not fit one int64: one id per distinct key
+        _, ids = np.unique(np.stack(packed, axis=1), axis=0, return_inverse=True)
+        packed = [ids.ravel().astype(np.int64)]
+    rec_keys, ch_keys = packed[0][:n], packed[0][n:]
+    uniq, first = np.unique(rec_keys, return_index=True)  # first record of each key
+    at = np.minimum(np.searchsorted(uniq, ch_keys), max(len(uniq) - 1, 0))
+    found = uniq[at] == ch_keys if len(uniq) else np.zeros(m, bool)
+    pos = np.where(found, first[at] if len(uniq) else 0, 0).astype(np.int64)
+    if not found.all():  # each missing parent its own position after every record, in the
+        _, seen, codes = np.unique(ch_keys[~found], return_index=True,  # order first seen
+                                   return_inverse=True)
+        pos[~found] = n + np.argsort(np.argsort(seen))[codes.ravel()]
+    return pos
 
 
 def _render_single(layout: RecordLayout, values: dict) -> bytes:
