@@ -19,7 +19,7 @@ implied decimals; commission percentage is int64 hundredths of a percent. Every 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import pyarrow as pa
 
@@ -126,7 +126,8 @@ class FileHeader:
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: asdict is slow
+        out["extra"] = dict(self.extra)
         for k, v in out.items():
             if isinstance(v, dt.date):
                 out[k] = v.isoformat()

@@ -37,11 +37,11 @@ def hash_total(serials: pa.Array | list) -> int:
 def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = None,
               family: str | None = None, newline: bytes = b"\r\n") -> bytes:
     fam = FAMILIES[family or header.family]
-    body, _, charge_lines = _body(fam, records, charges)
+    body, _, charge_lines = _body(fam, records, charges, newline)
     trailer = compute_trailer(fam, header, records, charge_lines)
     head_line = _render_single(fam.header, _header_values(header))
     tail_line = _render_single(fam.trailer, trailer)
-    return b"".join((head_line, newline, _lines(body, newline), tail_line, newline))
+    return b"".join((head_line, newline, memoryview(body.reshape(-1)), tail_line, newline))
 
 
 def write_hot_split(headers: dict[str, FileHeader], records: pa.Table,
@@ -69,13 +69,12 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     if not n or not splits:
         return [{} for _ in splits]
     fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
-    body, owner, _ = _body(fam, records, charges)
-    lines = np.frombuffer(_lines(body, newline), np.uint8).reshape(len(body), -1)
+    lines, owner, _ = _body(fam, records, charges, newline)
     row_lo = np.searchsorted(owner, np.arange(n))  # each record's lines (orphans excluded)
     row_hi = np.searchsorted(owner, np.arange(1, n + 1))
-    ids = np.ascontiguousarray(body[:, :3]).view("S3").ravel()
+    ids = np.ascontiguousarray(lines[:, :3]).view("S3").ravel()
     kinds = {r.record_id: i for i, r in enumerate(fam.records)}
-    line_kind = np.zeros(len(body), np.int8)
+    line_kind = np.zeros(len(lines), np.int8)
     for rid, i in kinds.items():
         line_kind[ids == rid.encode()] = i
     types = np.asarray(pc.fill_null(pc.index_in(
@@ -118,11 +117,9 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
                                             group_serials))
         heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
         tails = _render_many(fam.trailer, trailers)
-        text = memoryview(lines[rows].reshape(-1))
-        size = lines.shape[1]
-        out.append({code: b"".join((heads[g], newline,
-                                    text[int(first_row[g]) * size: int(first_row[g + 1]) * size],
-                                    tails[g], newline))
+        out.append({code: b"".join((heads[g], newline,  # each file's lines gathered alone
+                                    lines[rows[first_row[g]:first_row[g + 1]]], tails[g],
+                                    newline))
                     for g, code in enumerate(codes)})
     return out
 
@@ -135,19 +132,11 @@ def columns_written(family: str) -> set[str]:
         {"record_type", "airline_prefix", "awb_serial", "correction_number"}
 
 
-def _lines(body: np.ndarray, newline: bytes) -> memoryview:
-    """The body rows, each followed by ``newline``, as one buffer (no copy of its own)."""
-    term = np.frombuffer(newline, np.uint8)
-    lines = np.empty((len(body), body.shape[1] + len(term)), np.uint8)
-    lines[:, :body.shape[1]] = body
-    lines[:, body.shape[1]:] = term
-    return memoryview(lines.reshape(-1))
-
-
-def _body(fam: Family, records: pa.Table, charges: pa.Table | None
+def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: bytes
           ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """(body rows in file order, the record position each row belongs to - records.num_rows
-    and above for orphan charges - and the number of charge lines per charge record id)."""
+    """(body lines in file order, each ending in ``newline``; the record position each line
+    belongs to - records.num_rows and above for orphan charges; the number of charge lines
+    per charge record id)."""
     charges = charges if charges is not None else pa.table({})
     blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (sort keys, rows)
 
@@ -196,16 +185,18 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None
             blocks.append((keys, rows))
             charge_lines[layout.record_id] = len(starts)
 
+    width = fam.width + len(newline)
     if not blocks:
-        return np.zeros((0, fam.width), np.uint8), np.zeros(0, np.int64), charge_lines
+        return np.zeros((0, width), np.uint8), np.zeros(0, np.int64), charge_lines
     keys = np.concatenate([k for k, _ in blocks])
     order = np.lexsort((keys[:, 1], keys[:, 0]))
     dest = np.empty(len(order), np.int64)
     dest[order] = np.arange(len(order))
-    body = np.empty((len(order), fam.width), np.uint8)
+    body = np.empty((len(order), width), np.uint8)
+    body[:, fam.width:] = np.frombuffer(newline, np.uint8)
     at = 0
     for _, rows in blocks:  # each block straight to its rows in file order (one copy)
-        body[dest[at: at + len(rows)]] = rows
+        body[dest[at: at + len(rows)], :fam.width] = rows
         at += len(rows)
     return body, keys[order, 0], charge_lines
 
