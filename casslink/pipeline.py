@@ -160,18 +160,20 @@ def settle(item: dict, settings: Settings | None = None) -> dict:
             "ledger": r.ledger_dir, "kind": r.kind, "total": r.total, "currency": r.currency}
 
 
-def deliver(settled: dict, settings: Settings | None = None) -> dict:
-    """Render and deliver every participant's outputs of one settlement run."""
-    from outputs.deliver import deliver_run
+def deliver(settled: dict, fmt: str | None = None, settings: Settings | None = None) -> dict:
+    """Render and deliver every participant's outputs of one settlement run (``fmt``: only
+    that format - hot, xlsx or xml)."""
+    from outputs.deliver import FORMATS, deliver_run
 
     settings = settings or get_settings()
     engine = _engine(settings)
     try:
-        out = deliver_run(settings, engine, int(settled["run_id"]), Path(settled["ledger"]))
+        out = deliver_run(settings, engine, int(settled["run_id"]), Path(settled["ledger"]),
+                          formats=(fmt,) if fmt else FORMATS)
     finally:
         engine.dispose()
     parties = sorted({d["participant"] for d in out})
-    log.info("%s %s: %s files delivered to %s participants' outboxes", settled["operation"],
-             settled["period"], len(out), len(parties))
+    log.info("%s %s: %s %s files delivered to %s participants' outboxes",
+             settled["operation"], settled["period"], len(out), fmt or "output", len(parties))
     return {"operation": settled["operation"], "period": settled["period"],
-            "files": len(out), "participants": len(parties)}
+            "format": fmt or "all", "files": len(out), "participants": len(parties)}

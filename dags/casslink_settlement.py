@@ -4,7 +4,8 @@ Scheduled by the CASS calendar stored in the project database (``CassCalendarTim
 plugin ``cass_calendar``): a run falls on each billing date and settles every operation whose
 period is billed that day - mapped over the operations: close period -> settle ->
 conservation check (inside settle; a failure fails the task naming the agents/airlines off)
--> render outputs -> deliver to outboxes.
+-> render outputs and deliver them to the outboxes, one task per format (HOT, Excel, XML) so
+they run side by side.
 
 Manual runs (backfill or re-bill): trigger with conf
 ``{"operation": "DE", "period": "2026-11", "rebill": false}``; ``period`` may be any date
@@ -17,6 +18,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 from cass_calendar import CassCalendarTimetable
+
+OUTPUT_FORMATS = ("hot", "xlsx", "xml")  # outputs.deliver.FORMATS (not imported at parse time)
 
 
 @dag(
@@ -47,13 +50,17 @@ def casslink_settlement():
 
         return run(item)
 
-    @task
-    def deliver(settled: dict) -> dict:
+    @task(map_index_template="{{ output_label }}")
+    def deliver(settled: dict, fmt: str) -> dict:
+        from airflow.sdk import get_current_context
+
         from casslink.pipeline import deliver as run
 
-        return run(settled)
+        get_current_context()["output_label"] = f"{settled['operation']} {settled['period']} {fmt}"
+        return run(settled, fmt)
 
-    deliver.expand(settled=settle.expand(item=periods_due()))
+    # one delivery task per settled period and output format, run side by side
+    deliver.expand(settled=settle.expand(item=periods_due()), fmt=list(OUTPUT_FORMATS))
 
 
 casslink_settlement()

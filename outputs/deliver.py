@@ -17,7 +17,7 @@ path, sha256, run id); delivering the same run again rewrites identical bytes an
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, select
@@ -63,14 +63,21 @@ def _preferences(engine: Engine) -> dict[str, tuple[str, ...]]:
 
 
 def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
-                reference: ReferenceData | None = None) -> list[dict]:
-    """Render and deliver all outputs of a run; returns one dict per delivered file."""
+                reference: ReferenceData | None = None,
+                formats: Sequence[str] = FORMATS) -> list[dict]:
+    """Render and deliver the outputs of a run in ``formats`` (default: all; one call per
+    format can run in parallel); returns one dict per delivered file. The run's delivery
+    records of these formats are replaced."""
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown output formats: {sorted(unknown)}")
     run = load_run(settings, folder, reference or load_reference(settings))
     prefs = _preferences(engine)
     bills = run.ledger["bills"]
     parties = {kind: sorted(set(bills.column(KEYS[kind]).to_pylist())) for kind in KINDS}
     out = []
-    for fmt in FORMATS:  # one format at a time: rendered for everyone, delivered, dropped
+    for fmt in (f for f in FORMATS if f in formats):  # one format at a time: rendered for
+        # everyone, delivered, dropped
         wanted = {k: [c for c in parties[k] if fmt in prefs.get(c, FORMATS)] for k in KINDS}
         kinds = [k for k in KINDS if wanted[k]]
         for kind, files in zip(kinds, _rendered(run, fmt, kinds), strict=True):
@@ -82,7 +89,8 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
                 out.append({"participant": code, "kind": f"{label}-{ext}", "path": str(path),
                             "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
     with session_scope(engine) as s:
-        s.execute(delete(Delivery).where(Delivery.run_id == run_id))
+        kinds = [f"{label}-{ext}" for (_, fmt), (label, ext) in FILES.items() if fmt in formats]
+        s.execute(delete(Delivery).where(Delivery.run_id == run_id, Delivery.kind.in_(kinds)))
         for d in out:
             s.add(Delivery(run_id=run_id, participant_code=d["participant"], kind=d["kind"],
                            path=d["path"], sha256=d["sha256"], size=d["size"]))

@@ -252,6 +252,22 @@ def test_redelivery_is_byte_identical_and_formats_are_per_participant(settled):
         ss.query(Participant).filter(Participant.code == agent).one().output_formats = None
 
 
+def test_one_format_at_a_time_replaces_only_its_own_delivery_records(settled):
+    s, engine, result = settled["settings"], settled["engine"], settled["result"]
+    every = {}
+    for fmt in ("xml", "hot", "xlsx"):  # as the settlement DAG's mapped tasks do
+        for d in deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=[fmt]):
+            assert d["path"].endswith("." + fmt)
+            every[d["path"]] = d["sha256"]
+    assert every == {d["path"]: d["sha256"] for d in settled["delivered"]}
+    deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=["xml"])
+    with session_scope(engine) as ss:
+        rows = ss.query(Delivery).filter(Delivery.run_id == result.run_id).all()
+        assert {r.path: r.sha256 for r in rows} == every
+    with pytest.raises(ValueError, match="pdf"):
+        deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=["pdf"])
+
+
 def test_libreoffice_renders_an_agent_statement(settled, tmp_path):
     soffice = shutil.which("libreoffice") or shutil.which("soffice")
     if soffice is None:

@@ -140,18 +140,24 @@ def trace(
 def deliver(
     operation: str = typer.Option(..., "--operation", help="CASS operation."),
     period: str = typer.Option(..., "--period", help="Period id or a date inside it."),
+    formats: list[str] = typer.Option(
+        [], "--format", help="Only this format: hot, xlsx or xml (repeatable; default all)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Render the outputs of the period's latest settlement (airline hand-off HOT, agent HOT,
-    Excel statements) and deliver them atomically to every participant's outbox."""
-    from outputs.deliver import deliver_run
+    Excel and XML statements) and deliver them atomically to every participant's outbox."""
+    from outputs.deliver import FORMATS, deliver_run
     from settlement.run import SettlementError, latest_run
+
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise typer.BadParameter(f"unknown format(s) {', '.join(unknown)}; use hot, xlsx, xml")
 
     settings, engine = _engine()
     try:
         pid = _period_id(settings, operation, period)
         run_id, folder = latest_run(engine, operation.upper(), pid)
-        out = deliver_run(settings, engine, run_id, folder)
+        out = deliver_run(settings, engine, run_id, folder, formats=formats or FORMATS)
     except SettlementError as exc:
         raise typer.BadParameter(str(exc)) from exc
     finally:
