@@ -1,7 +1,9 @@
 """Benchmark: render every output of the 1,000,000-AWB period of benchmarks/settlement.py
 (5,000 agents, 50 airlines): time per format and in total, against the settlement time of
 the same period measured in the same run. Every participant's files of a format are rendered
-in one batch, in memory (as delivery renders them, without writing to the outboxes).
+in one batch, in memory (as delivery renders them, without writing to the outboxes): first
+one format after the other in one process, then the three formats in three processes at
+once, as the settlement DAG's delivery tasks run.
 
     .venv/bin/python benchmarks/settlement.py      # builds the period once
     .venv/bin/python benchmarks/outputs.py [--awbs 1000000]
@@ -12,11 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import OUT, run_child
+from benchmarks._common import OUT, REPO, run_child
 
 CHILD = """
 import json, sys, time
@@ -69,6 +73,40 @@ print(json.dumps({"settle_s": round(t1 - t0, 2), "load_run_s": round(t2 - t1, 2)
                   "output": sizes}))
 """
 
+# one settlement DAG delivery task: load the run, render one format for every participant
+FORMAT_CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+from casslink.settings import get_settings
+from benchmarks.settlement import big_world
+from outputs.source import load_run
+from outputs import excel, hot_files, xml_statements
+s = get_settings()
+run = load_run(s, s.home / "ledger-bench", big_world())
+fmt = sys.argv[1]
+if fmt == "hot":
+    files = hot_files.hot_all(run)
+elif fmt == "xlsx":
+    files = [excel.airline_reports(run), excel.agent_reports(run)]
+else:
+    files = [xml_statements.airline_statements(run), xml_statements.agent_statements(run)]
+print(json.dumps({"format": fmt, "files": sum(map(len, files)),
+                  "in_process_s": round(time.perf_counter() - t0, 2)}))
+"""
+
+
+def side_by_side() -> dict:
+    """The three formats in three processes at once, as the settlement DAG's mapped delivery
+    tasks run: wall time from the first start to the last finish (interpreter start and
+    imports included)."""
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", FORMAT_CHILD, fmt], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True) for fmt in ("hot", "xlsx", "xml")]
+    results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    if any(p.returncode for p in procs):
+        raise SystemExit("a format process failed")
+    return {"wall_s": round(time.perf_counter() - t0, 2), "tasks": results}
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -81,6 +119,9 @@ def main() -> None:
     out = run_child(CHILD)
     out["outputs_over_settle"] = round(out["outputs_s"] / out["settle_s"], 2)
     print(json.dumps(out))
+    side = side_by_side()
+    side["over_settle"] = round(side["wall_s"] / out["settle_s"], 2)
+    print(json.dumps({"formats_side_by_side": side}))
 
 
 if __name__ == "__main__":

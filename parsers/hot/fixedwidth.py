@@ -221,9 +221,13 @@ def render_texts(arr: pa.Array, length: int) -> np.ndarray:
     if m == 0:
         return np.zeros((0, length), np.uint8)
     arr = pc.fill_null(arr.cast(pa.string()), "")
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     if not pc.all(pc.string_is_ascii(arr)).as_py():
         raise ValueError("fixed-width text must be ASCII")
-    padded = pc.utf8_slice_codeunits(pc.utf8_rpad(arr, length, " "), 0, length)
+    sizes = np.diff(np.frombuffer(arr.buffers()[1], np.int32)[arr.offset: arr.offset + m + 1])
+    padded = arr if (sizes == length).all() else \
+        pc.utf8_slice_codeunits(pc.utf8_rpad(arr, length, " "), 0, length)  # else: as is
     if isinstance(padded, pa.ChunkedArray):
         padded = padded.combine_chunks()
     data = np.frombuffer(padded.buffers()[2], np.uint8)

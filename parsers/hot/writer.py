@@ -151,7 +151,7 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
             continue
         layout = fam.layout_for(canonical)
         rows = _render(layout, records.select(_wanted(records, layout.fields))
-                       .take(pa.array(idx)), fam.width)
+                       .take(pa.array(idx)), fam.width, newline)
         blocks.append((np.stack([idx, np.zeros(len(idx), np.int64)], axis=1), rows))
 
     charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
@@ -179,7 +179,7 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
             sub = charges.select(_wanted(charges, layout.fields, layout.group.fields,
                                          extra=("parent_type",))).take(pa.array(order[sel]))
             rows = _render_charges(layout, sub, line_of, rank_in_group[sel] % cap, starts,
-                                   fam.width)
+                                   fam.width, newline)
             first = sel[starts]
             keys = np.stack([pos_sorted[first], 1 + rank_in_group[first] // cap], axis=1)
             blocks.append((keys, rows))
@@ -193,10 +193,9 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
     dest = np.empty(len(order), np.int64)
     dest[order] = np.arange(len(order))
     body = np.empty((len(order), width), np.uint8)
-    body[:, fam.width:] = np.frombuffer(newline, np.uint8)
     at = 0
     for _, rows in blocks:  # each block straight to its rows in file order (one copy)
-        body[dest[at: at + len(rows)], :fam.width] = rows
+        body[dest[at: at + len(rows)]] = rows
         at += len(rows)
     return body, keys[order, 0], charge_lines
 
@@ -295,9 +294,12 @@ def _column(t: pa.Table, name: str) -> pa.Array | None:
     return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
 
 
-def _render(layout: RecordLayout, t: pa.Table, width: int) -> np.ndarray:
+def _render(layout: RecordLayout, t: pa.Table, width: int, tail: bytes = b"") -> np.ndarray:
+    """Rows of ``layout`` (``width`` bytes), each followed by ``tail`` (a line's newline)."""
     m = t.num_rows
-    out = np.full((m, width), fw.SPACE, np.uint8)
+    out = np.full((m, width + len(tail)), fw.SPACE, np.uint8)
+    if tail:
+        out[:, width:] = np.frombuffer(tail, np.uint8)
     for f in layout.fields:
         if f.kind == "filler":
             continue
@@ -362,7 +364,8 @@ def _put_digits(out, sl, values, f, layout) -> None:
 
 
 def _render_charges(layout: RecordLayout, sub: pa.Table, line_of: np.ndarray,
-                    slot_of: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+                    slot_of: np.ndarray, starts: np.ndarray, width: int, tail: bytes = b""
+                    ) -> np.ndarray:
     """Charge records: common fields from each line's first charge, then the slots."""
     firsts = sub.take(pa.array(starts))
     ptype = firsts.column("parent_type")
@@ -370,7 +373,7 @@ def _render_charges(layout: RecordLayout, sub: pa.Table, line_of: np.ndarray,
                       pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))
     common = firsts.append_column("side", side)
     out = _render(RecordLayout(layout.record_id, "record", layout.width, layout.fields), common,
-                  width)
+                  width, tail)
     group = layout.group
     slot_layout = RecordLayout(layout.record_id, "record", group.slot_width, group.fields)
     slot_rows = _render(slot_layout, sub, group.slot_width)
