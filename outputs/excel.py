@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from casslink.money import format_amounts, minor_unit
 from outputs import xlsx
-from outputs.source import RunData, runs
+from outputs.source import RunData, chunks, in_order, runs
 from outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 
 CATALOGUE = Path(__file__).parent / "catalogue"
@@ -95,38 +95,25 @@ def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tupl
     if codes is not None:
         bills = bills.filter(pc.is_in(bills.column(side.key), pa.array(codes, pa.string())))
         lines = lines.filter(pc.is_in(lines.column(side.key), pa.array(codes, pa.string())))
-    bills = _in_order(bills, [side.key, side.other])
-    lines = _in_order(lines, [side.key] if side is AIRLINE else [side.key, side.other])
+    bills = in_order(bills, [side.key, side.other])
+    lines = in_order(lines, [side.key] if side is AIRLINE else [side.key, side.other])
     book_bills = runs(bills.column(side.key))
     book_lines = runs(lines.column(side.key))
     owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]
     if owners != [lines.column(side.key)[int(i)].as_py() for i in book_lines[:-1]]:
         raise ValueError("the ledger's bills and lines disagree on the participants")
     page = _Page(run, side)
-    chunks, first = [], 0
-    while first < len(owners):  # chunks of workbooks, about CHUNK_LINES detail rows each
-        last = int(np.searchsorted(book_lines, book_lines[first] + CHUNK_LINES, "right")) - 1
-        last = min(max(last, first + 1), len(owners))
-        chunks.append((owners[first:last],
-                       bills.slice(int(book_bills[first]),
-                                   int(book_bills[last] - book_bills[first])),
-                       lines.slice(int(book_lines[first]),
-                                   int(book_lines[last] - book_lines[first]))))
-        first = last
+
+    def render(chunk: tuple[int, int]) -> list[tuple[str, bytes]]:
+        a, z = chunk
+        return list(page.workbooks(
+            owners[a:z], bills.slice(int(book_bills[a]), int(book_bills[z] - book_bills[a])),
+            lines.slice(int(book_lines[a]), int(book_lines[z] - book_lines[a]))))
+
     # Arrow kernels and deflate release the GIL: two chunks render at once
     with ThreadPoolExecutor(THREADS) as pool:
-        for done in pool.map(lambda chunk: list(page.workbooks(*chunk)), chunks):
+        for done in pool.map(render, chunks(book_lines, CHUNK_LINES)):
             yield from done
-
-
-def _in_order(table: pa.Table, keys: list[str]) -> pa.Table:
-    """``table`` stably sorted by ``keys``: the ledger's own order is kept within a group."""
-    if table.num_rows == 0:
-        return table
-    order = pc.sort_indices(table, [(k, "ascending") for k in keys])  # stable
-    if pc.all(pc.equal(order, pa.array(np.arange(len(order))))).as_py():
-        return table
-    return table.take(order)
 
 
 class _Page:

@@ -7,7 +7,7 @@ sha256, so outputs can never be rendered from anything but what was settled.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from casslink import warehouse
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
+from casslink.ordering import order_by
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
 from casslink.storage import sha256_file
@@ -29,12 +30,31 @@ class StaleInputs(RuntimeError):
 
 @dataclass
 class RunData:
+    """A settlement run's ledger, manifest and reference data; its input records and charges
+    are read on first use (only the HOT files need them), from parts already checked."""
+
     folder: Path
     manifest: dict
     ledger: dict[str, pa.Table]
-    records: pa.Table
-    charges: pa.Table
     reference: ReferenceData
+    parts: list[tuple[Path, Path]] = field(default_factory=list)  # records, charges
+
+    @property
+    def records(self) -> pa.Table:
+        if "_records" not in self.__dict__:
+            tables = [pq.read_table(r, schema=RECORDS_SCHEMA) for r, _ in self.parts]
+            self.__dict__["_records"] = pa.concat_tables(tables) if tables else \
+                RECORDS_SCHEMA.empty_table()
+        return self.__dict__["_records"]
+
+    @property
+    def charges(self) -> pa.Table:
+        if "_charges" not in self.__dict__:
+            tables = [pq.read_table(c, schema=CHARGES_SCHEMA) for _, c in self.parts
+                      if c.exists()]
+            self.__dict__["_charges"] = pa.concat_tables(tables) if tables else \
+                CHARGES_SCHEMA.empty_table()
+        return self.__dict__["_charges"]
 
     @property
     def operation(self) -> str:
@@ -96,20 +116,16 @@ class RunData:
 
 
 def load_run(settings: Settings, folder: Path, reference: ReferenceData) -> RunData:
+    """The run in ``folder``; its input parts must still have the bytes the run settled."""
     manifest = json.loads((folder / "manifest.json").read_text())
     base = warehouse.partition(settings, manifest["operation"], manifest["period"])
-    recs, chs = [], []
+    parts = []
     for item in manifest["inputs"]:
         part = base / "records" / item["part"]
         if sha256_file(part) != item["part_sha256"]:
             raise StaleInputs(f"{part} changed since the run")
-        recs.append(pq.read_table(part, schema=RECORDS_SCHEMA))
-        charges = base / "charges" / item["part"]
-        if charges.exists():
-            chs.append(pq.read_table(charges, schema=CHARGES_SCHEMA))
-    records = pa.concat_tables(recs) if recs else RECORDS_SCHEMA.empty_table()
-    charges = pa.concat_tables(chs) if chs else CHARGES_SCHEMA.empty_table()
-    return RunData(folder, manifest, read_ledger(folder), records, charges, reference)
+        parts.append((part, base / "charges" / item["part"]))
+    return RunData(folder, manifest, read_ledger(folder), reference, parts)
 
 
 def partition(table: pa.Table, key: str) -> dict[str, pa.Table]:
@@ -133,3 +149,25 @@ def runs(*columns: pa.ChunkedArray) -> np.ndarray:
     for c in columns:
         change |= np.asarray(pc.fill_null(pc.not_equal(c.slice(1), c.slice(0, n - 1)), True))
     return np.concatenate(([0], np.flatnonzero(change) + 1, [n])).astype(np.int64)
+
+
+def in_order(table: pa.Table, keys: list[str]) -> pa.Table:
+    """``table`` stably sorted by ``keys``: the ledger's own order is kept within a group."""
+    if table.num_rows == 0:
+        return table
+    order = order_by(table, keys)
+    if np.array_equal(order, np.arange(len(order))):
+        return table
+    return table.take(pa.array(order))
+
+
+def chunks(bounds: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Consecutive groups (rows ``bounds[g]:bounds[g + 1]``) in chunks of about ``size`` rows:
+    (first group, end group) pairs; a group larger than ``size`` is a chunk of its own."""
+    out, first, groups = [], 0, len(bounds) - 1
+    while first < groups:
+        last = int(np.searchsorted(bounds, bounds[first] + size, "right")) - 1
+        last = min(max(last, first + 1), groups)
+        out.append((first, last))
+        first = last
+    return out

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from casslink.canonical import AMOUNT_COLUMNS
 from casslink.money import format_amount, format_amounts, minor_unit
-from outputs.source import RunData, runs
+from outputs.source import RunData, chunks, in_order, runs
 from parsers.onerecord.profile import LO_BASE
 from parsers.onerecord.writer import emit, write_nodes
 
@@ -100,22 +100,20 @@ def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[
     bills = run.ledger["bills"]
     if codes is not None:
         bills = bills.filter(pc.is_in(bills.column(key), pa.array(codes, pa.string())))
-    if bills.num_rows:
-        bills = bills.take(pc.sort_indices(bills, [(key, "ascending"), (other, "ascending")]))
     if not bills.num_rows:
         return {}
+    bills = in_order(bills, [key, other])
     starts = runs(bills.column(key))
     codes = bills.column(key).take(pa.array(starts[:-1])).to_pylist()
-    chunks, first = [], 0
-    while first < len(codes):  # statements of about CHUNK_BILLS lines at a time
-        last = int(np.searchsorted(starts, starts[first] + CHUNK_BILLS, "right")) - 1
-        last = min(max(last, first + 1), len(codes))
-        chunks.append((codes[first:last], bills.slice(int(starts[first]),
-                                                      int(starts[last] - starts[first]))))
-        first = last
+
+    def render(chunk: tuple[int, int]) -> dict[str, bytes]:
+        a, z = chunk
+        return _render(run, kind, codes[a:z],
+                       bills.slice(int(starts[a]), int(starts[z] - starts[a])))
+
     out: dict[str, bytes] = {}
     with ThreadPoolExecutor(THREADS) as pool:  # Arrow's kernels release the GIL
-        for done in pool.map(lambda c: _render(run, kind, *c), chunks):
+        for done in pool.map(render, chunks(starts, CHUNK_BILLS)):
             out.update(done)
     return out
 
