@@ -11,9 +11,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def order_by(table: pa.Table, keys: Sequence[str]) -> np.ndarray:
-    """Stable row order of ``table`` by ``keys`` ascending, nulls first."""
-    return np.lexsort(pack([key_values(table.column(k)) for k in keys])[::-1])
+def order_by(table: pa.Table, keys: Sequence[str],
+             known: dict[str, tuple[np.ndarray, int]] | None = None) -> np.ndarray:
+    """Stable row order of ``table`` by ``keys`` ascending, nulls first. ``known`` keeps each
+    column's sort keys for further orders of the same table."""
+    known = {} if known is None else known
+    for k in keys:
+        if k not in known:
+            known[k] = key_values(table.column(k))
+    return np.lexsort(pack([known[k] for k in keys])[::-1])
 
 
 def key_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:

@@ -82,9 +82,9 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
     records = _with_net(run.records)
     wanted = columns_written(FAMILY) | set(ORDER)
     records = records.select([c for c in records.column_names if c in wanted])
-    splits = []
+    splits, known = [], {}
     for key in keys:
-        order = order_by(records, (key, *(k for k in ORDER if k != key)))
+        order = order_by(records, (key, *(k for k in ORDER if k != key)), known)
         codes = pc.unique(records.column(key)).to_pylist()
         splits.append((key, order, {c: _header(run, **{key: c}) for c in codes}))
     return write_hot_splits(splits, records, run.charges)
