@@ -7,6 +7,9 @@ file; trailer. The same tables always give the same bytes, so write -> read -> w
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -79,8 +82,9 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
         line_kind[ids == rid.encode()] = i
     types = np.asarray(pc.fill_null(pc.index_in(
         records.column("record_type"), pa.array(["AWB", *CORRECTION_TYPES])), -1))
-    out = []
-    for key, order, headers in splits:
+
+    def render(split: Split) -> dict[str, bytes]:
+        key, order, headers = split
         order = np.asarray(order, np.int64)
         sizes = row_hi[order] - row_lo[order]
         ends = np.cumsum(sizes)
@@ -93,16 +97,11 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
             raise ValueError(f"records are not sorted by {key}")
         bounds = np.append(starts, n)
         first_row = np.concatenate(([0], ends))[bounds]
-
-        def per_group(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-            total = np.concatenate(([0], np.cumsum(mask)))
-            return total[hi] - total[lo]
-
         sorted_types = types[order]
-        type_counts = {t: per_group(sorted_types == i, bounds[:-1], bounds[1:])
+        type_counts = {t: _per_group(sorted_types == i, bounds[:-1], bounds[1:])
                        for i, t in enumerate(("AWB", *CORRECTION_TYPES))}
         taken_kind = line_kind[rows]
-        charge_counts = {r.record_id: per_group(taken_kind == kinds[r.record_id],
+        charge_counts = {r.record_id: _per_group(taken_kind == kinds[r.record_id],
                                                 first_row[:-1], first_row[1:])
                          for r in fam.records if r.role == "charges"}
         serials = records.column("awb_serial").take(pa.array(order)) \
@@ -117,11 +116,18 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
                                             group_serials))
         heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
         tails = _render_many(fam.trailer, trailers)
-        out.append({code: b"".join((heads[g], newline,  # each file's lines gathered alone
-                                    lines[rows[first_row[g]:first_row[g + 1]]], tails[g],
-                                    newline))
-                    for g, code in enumerate(codes)})
-    return out
+        return {code: b"".join((heads[g], newline,  # each file's lines gathered alone
+                                lines[rows[first_row[g]:first_row[g + 1]]], tails[g], newline))
+                for g, code in enumerate(codes)}
+
+    with ThreadPoolExecutor(2) as pool:  # numpy's gathers release the GIL
+        return list(pool.map(render, splits))
+
+
+def _per_group(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """How many of ``mask`` are set in each group of rows ``lo[g]:hi[g]``."""
+    total = np.concatenate(([0], np.cumsum(mask)))
+    return total[hi] - total[lo]
 
 
 def columns_written(family: str) -> set[str]:
@@ -136,9 +142,10 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
           ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """(body lines in file order, each ending in ``newline``; the record position each line
     belongs to - records.num_rows and above for orphan charges; the number of charge lines
-    per charge record id)."""
+    per charge record id). Blocks of lines render on two threads (numpy and Arrow release
+    the GIL); each block's sort keys put it in file order."""
     charges = charges if charges is not None else pa.table({})
-    blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (sort keys, rows)
+    jobs: list = []  # each returns a block: (sort keys, rows)
 
     n_rec = records.num_rows
     types = ("AWB", *CORRECTION_TYPES)
@@ -150,9 +157,9 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
         if not len(idx):
             continue
         layout = fam.layout_for(canonical)
-        rows = _render(layout, records.select(_wanted(records, layout.fields))
-                       .take(pa.array(idx)), fam.width, newline)
-        blocks.append((np.stack([idx, np.zeros(len(idx), np.int64)], axis=1), rows))
+        table = records.select(_wanted(records, layout.fields))
+        for part in np.array_split(idx, -(-len(idx) // BLOCK_ROWS)):
+            jobs.append(partial(_record_block, layout, table, part, fam.width, newline))
 
     charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
     if charges.num_rows:
@@ -174,16 +181,18 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
             cap = layout.group.count
             # sel follows the sorted order, so line keys are non-decreasing
             line_key = group_id[sel] * 1_000_000 + rank_in_group[sel] // cap
-            starts = np.flatnonzero(np.diff(line_key, prepend=-1) != 0)
-            line_of = np.cumsum(np.diff(line_key, prepend=-1) != 0) - 1
-            sub = charges.select(_wanted(charges, layout.fields, layout.group.fields,
-                                         extra=("parent_type",))).take(pa.array(order[sel]))
-            rows = _render_charges(layout, sub, line_of, rank_in_group[sel] % cap, starts,
-                                   fam.width, newline)
-            first = sel[starts]
-            keys = np.stack([pos_sorted[first], 1 + rank_in_group[first] // cap], axis=1)
-            blocks.append((keys, rows))
-            charge_lines[layout.record_id] = len(starts)
+            new_line = np.diff(line_key, prepend=-1) != 0
+            charge_lines[layout.record_id] = int(new_line.sum())
+            table = charges.select(_wanted(charges, layout.fields, layout.group.fields,
+                                           extra=("parent_type",)))
+            line_starts = np.flatnonzero(new_line)
+            cuts = line_starts[::max(1, -(-BLOCK_ROWS // cap))][1:]  # whole lines per block
+            for part in np.split(sel, cuts):
+                jobs.append(partial(_charge_block, layout, table, order[part],
+                                    pos_sorted[part], rank_in_group[part], fam.width, newline))
+
+    with ThreadPoolExecutor(2) as pool:
+        blocks = list(pool.map(lambda job: job(), jobs))
 
     width = fam.width + len(newline)
     if not blocks:
@@ -198,6 +207,29 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
         body[dest[at: at + len(rows)]] = rows
         at += len(rows)
     return body, keys[order, 0], charge_lines
+
+
+BLOCK_ROWS = 250_000  # records (or charge lines) rendered per block
+
+
+def _record_block(layout: RecordLayout, table: pa.Table, idx: np.ndarray, width: int,
+                  newline: bytes) -> tuple[np.ndarray, np.ndarray]:
+    rows = _render(layout, table.take(pa.array(idx)), width, newline)
+    return np.stack([idx, np.zeros(len(idx), np.int64)], axis=1), rows
+
+
+def _charge_block(layout: RecordLayout, table: pa.Table, rows_of: np.ndarray,
+                  parents: np.ndarray, ranks: np.ndarray, width: int, newline: bytes
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Charge lines (up to ``layout.group.count`` charges each) of charges ``rows_of`` of
+    ``table``, whose parents' positions and ranks among their parent's charges are given."""
+    cap = layout.group.count
+    line_key = parents * 1_000_000 + ranks // cap  # non-decreasing
+    new_line = np.diff(line_key, prepend=-1) != 0
+    starts = np.flatnonzero(new_line)
+    rows = _render_charges(layout, table.take(pa.array(rows_of)), np.cumsum(new_line) - 1,
+                           ranks % cap, starts, width, newline)
+    return np.stack([parents[starts], 1 + ranks[starts] // cap], axis=1), rows
 
 
 def _wanted(table: pa.Table, *fields, extra: tuple[str, ...] = ()) -> list[str]:
