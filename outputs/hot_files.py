@@ -46,10 +46,14 @@ ORDER = ("agent_code", "airline_prefix", "awb_serial", "correction_number", "rec
 def _sorted(records: pa.Table, first: str = "agent_code") -> pa.Table:
     """Records by ``first``, then the rest of ORDER (nulls first), only the columns the
     hand-off layouts write."""
-    keys = (first, *(k for k in ORDER if k != first))
+    records = _written(records)
+    return records.take(pa.array(order_by(records, (first, *(k for k in ORDER if k != first)))))
+
+
+def _written(records: pa.Table) -> pa.Table:
+    """Only the columns the hand-off layouts write, and the sort keys."""
     wanted = columns_written(FAMILY) | set(ORDER)
-    records = records.select([c for c in records.column_names if c in wanted])
-    return records.take(pa.array(order_by(records, keys)))
+    return records.select([c for c in records.column_names if c in wanted])
 
 
 def airline_handoff(run: RunData, prefix: str) -> bytes:
@@ -79,9 +83,7 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
             ) -> list[dict[str, bytes]]:
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
     agent_code: agent HOT files), the records' lines rendered once for all."""
-    records = _with_net(run.records)
-    wanted = columns_written(FAMILY) | set(ORDER)
-    records = records.select([c for c in records.column_names if c in wanted])
+    records = _written(_with_net(run.records))
     splits, known = [], {}
     for key in keys:
         order = order_by(records, (key, *(k for k in ORDER if k != key)), known)
