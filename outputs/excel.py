@@ -123,6 +123,7 @@ class _Page:
         L, m = labels(), run.manifest
         self.run, self.side, self.L = run, side, L
         self.digits = minor_unit(run.currency)
+        self.titles: dict[str, bytes] = {}
         self.when = dt.date.fromisoformat(m["billing_date"])
         self.stylesheet = xlsx.styles(money_format(run.currency))
         info = ((L["operation"], run.operation),
@@ -148,7 +149,9 @@ class _Page:
         return xlsx.row(HEADER_ROW, (xlsx.text(n, HEADER) for n in names))
 
     def _title(self, title: str) -> bytes:
-        return xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block
+        if title not in self.titles:  # detail sheets repeat the airlines' names
+            self.titles[title] = xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block
+        return self.titles[title]
 
     def money(self, minor: np.ndarray, style: int = MONEY) -> pa.Array:
         return xlsx.money_cells(minor, self.digits, style)

@@ -216,17 +216,6 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
             creator: str = "casslink") -> bytes:
     """The .xlsx bytes of ``sheets``; every timestamp is ``when`` (so bytes are reproducible)."""
     n = len(sheets)
-    sheet_ct = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{CT}'
-                       'spreadsheetml.worksheet+xml"/>' for i in range(1, n + 1))
-    content_types = (
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{CT}spreadsheetml.sheet.main+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{CT}spreadsheetml.styles+xml"/>'
-        f'{sheet_ct}<Override PartName="/docProps/core.xml" ContentType="application/vnd.'
-        'openxmlformats-package.core-properties+xml"/><Override PartName="/docProps/app.xml" '
-        f'ContentType="{CT}extended-properties+xml"/></Types>')
     names = "".join(f"<sheet name={_quoteattr(s.name)} sheetId=\"{i}\" r:id=\"rId{i}\"/>"
                     for i, s in enumerate(sheets, start=1))
     defined = "".join(
@@ -236,9 +225,6 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
     workbook = (f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView '
                 f'activeTab="0"/></bookViews><sheets>{names}</sheets>'
                 + (f"<definedNames>{defined}</definedNames>" if defined else "") + "</workbook>")
-    rels = "".join(f'<Relationship Id="rId{i}" Type="{REL}/worksheet" '
-                   f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
-    rels += f'<Relationship Id="rId{n + 1}" Type="{REL}/styles" Target="styles.xml"/>'
     stamp = f"{when:%Y-%m-%d}T00:00:00Z"
     core = ('<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
             'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
@@ -255,17 +241,41 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
            f'</vt:variant><vt:variant><vt:i4>{n}</vt:i4></vt:variant></vt:vector></HeadingPairs>'
            f'<TitlesOfParts><vt:vector size="{n}" baseType="lpstr">{titles}</vt:vector>'
            "</TitlesOfParts></Properties>")
-    parts = [("[Content_Types].xml", [XML_DECL, content_types.encode()]),
+    parts = [("[Content_Types].xml", _content_types(n)),
              ("_rels/.rels", _ROOT_RELS),
              ("docProps/app.xml", [XML_DECL, app.encode()]),
              ("docProps/core.xml", [XML_DECL, core.encode()]),
              ("xl/workbook.xml", [XML_DECL, workbook.encode()]),
-             ("xl/_rels/workbook.xml.rels",
-              [XML_DECL, f'<Relationships xmlns="{PKG_REL}">{rels}</Relationships>'.encode()]),
+             ("xl/_rels/workbook.xml.rels", _workbook_rels(n)),
              ("xl/styles.xml", stylesheet)]
     parts += [(f"xl/worksheets/sheet{i}.xml", s.xml_pieces(selected=i == 1))
               for i, s in enumerate(sheets, start=1)]
     return zip_parts(parts, when)
+
+
+@lru_cache(maxsize=256)
+def _content_types(n: int) -> bytes:
+    """[Content_Types].xml of a workbook of ``n`` sheets (the same for every such workbook)."""
+    sheets = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{CT}'
+                     'spreadsheetml.worksheet+xml"/>' for i in range(1, n + 1))
+    return XML_DECL + (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{CT}spreadsheetml.sheet.main+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{CT}spreadsheetml.styles+xml"/>'
+        f'{sheets}<Override PartName="/docProps/core.xml" ContentType="application/vnd.'
+        'openxmlformats-package.core-properties+xml"/><Override PartName="/docProps/app.xml" '
+        f'ContentType="{CT}extended-properties+xml"/></Types>').encode()
+
+
+@lru_cache(maxsize=256)
+def _workbook_rels(n: int) -> bytes:
+    """The workbook's relationships: ``n`` sheets and the stylesheet."""
+    rels = "".join(f'<Relationship Id="rId{i}" Type="{REL}/worksheet" '
+                   f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
+    rels += f'<Relationship Id="rId{n + 1}" Type="{REL}/styles" Target="styles.xml"/>'
+    return XML_DECL + f'<Relationships xmlns="{PKG_REL}">{rels}</Relationships>'.encode()
 
 
 _ROOT_RELS = XML_DECL + (
@@ -333,7 +343,7 @@ def _deflated(pieces: list | bytes) -> tuple[int, int, bytes]:
     return crc, size, b"".join(chunks)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)
 def _deflated_static(data: bytes) -> tuple[int, int, bytes]:
     """Parts that repeat in every workbook (stylesheet, package relationships) deflate once."""
     return zlib.crc32(data), len(data), isal_zlib.compress(data, DEFLATE_LEVEL, -15)
