@@ -95,8 +95,7 @@ def _party(kind: str, code: str, about: str) -> tuple:
 
 def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[str, bytes]:
     """``kind`` agent (billing statements) or airline (settlement statements): code -> bytes."""
-    key, other = ("agent_code", "airline_prefix") if kind == "agent" else \
-        ("airline_prefix", "agent_code")
+    key, other = _keys(kind)
     bills = run.ledger["bills"]
     if codes is not None:
         bills = bills.filter(pc.is_in(bills.column(key), pa.array(codes, pa.string())))
@@ -104,11 +103,11 @@ def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[
         return {}
     bills = in_order(bills, [key, other])
     starts = runs(bills.column(key))
-    codes = bills.column(key).take(pa.array(starts[:-1])).to_pylist()
+    owners = bills.column(key).take(pa.array(starts[:-1])).to_pylist()
 
     def render(chunk: tuple[int, int]) -> dict[str, bytes]:
         a, z = chunk
-        return _render(run, kind, codes[a:z],
+        return _render(run, kind, owners[a:z],
                        bills.slice(int(starts[a]), int(starts[z] - starts[a])))
 
     out: dict[str, bytes] = {}
@@ -121,7 +120,7 @@ def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[
 def _render(run: RunData, kind: str, codes: list[str], bills: pa.Table) -> dict[str, bytes]:
     """The statements of ``codes``, whose bills (sorted by owner, then counterparty) these
     are."""
-    key = "agent_code" if kind == "agent" else "airline_prefix"
+    key, _ = _keys(kind)
     sums = _sums(bills)
     lines, offsets = _lines(run, kind, bills, sums)
     bounds = runs(bills.column(key))
@@ -132,6 +131,12 @@ def _render(run: RunData, kind: str, codes: list[str], bills: pa.Table) -> dict[
         body = lines[offsets[bounds[i]]:offsets[bounds[i + 1]]]
         out[code] = b"".join((head, body, tail))
     return out
+
+
+def _keys(kind: str) -> tuple[str, str]:
+    """The statement owner's column and the counterparty's."""
+    return ("agent_code", "airline_prefix") if kind == "agent" else \
+        ("airline_prefix", "agent_code")
 
 
 def _sums(bills: pa.Table) -> dict[str, np.ndarray]:
@@ -174,8 +179,7 @@ def _lines(run: RunData, kind: str, bills: pa.Table, sums: dict[str, np.ndarray]
     n = bills.num_rows
     if not n:
         return memoryview(b""), np.zeros(1, np.int64)
-    key, other = ("agent_code", "airline_prefix") if kind == "agent" else \
-        ("airline_prefix", "agent_code")
+    key, other = _keys(kind)
     base = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/"
     counterparty = bills.column(other)
     fields = {"line": pc.binary_join_element_wise(base, bills.column(key), "/line/",
