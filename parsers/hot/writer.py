@@ -72,7 +72,7 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     if not n or not splits:
         return [{} for _ in splits]
     fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
-    lines, owner, _ = _body(fam, records, charges, newline)
+    lines, file_order, owner, _ = _blocks(fam, records, charges, newline)
     row_lo = np.searchsorted(owner, np.arange(n))  # each record's lines (orphans excluded)
     row_hi = np.searchsorted(owner, np.arange(1, n + 1))
     ids = np.ascontiguousarray(lines[:, :3]).view("S3").ravel()
@@ -80,6 +80,7 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     line_kind = np.zeros(len(lines), np.int8)
     for rid, i in kinds.items():
         line_kind[ids == rid.encode()] = i
+    line_kind = line_kind[file_order]  # lines are gathered through file_order below
     types = np.asarray(pc.fill_null(pc.index_in(
         records.column("record_type"), pa.array(["AWB", *CORRECTION_TYPES])), -1))
 
@@ -116,8 +117,9 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
                                             group_serials))
         heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
         tails = _render_many(fam.trailer, trailers)
-        return {code: b"".join((heads[g], newline,  # each file's lines gathered alone
-                                lines[rows[first_row[g]:first_row[g + 1]]], tails[g], newline))
+        at = file_order[rows]  # each file's lines gathered alone, from the rendered blocks
+        return {code: b"".join((heads[g], newline, lines[at[first_row[g]:first_row[g + 1]]],
+                                tails[g], newline))
                 for g, code in enumerate(codes)}
 
     with ThreadPoolExecutor(2) as pool:  # numpy's gathers release the GIL
@@ -142,8 +144,17 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
           ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """(body lines in file order, each ending in ``newline``; the record position each line
     belongs to - records.num_rows and above for orphan charges; the number of charge lines
-    per charge record id). Blocks of lines render on two threads (numpy and Arrow release
-    the GIL); each block's sort keys put it in file order."""
+    per charge record id)."""
+    lines, order, owner, charge_lines = _blocks(fam, records, charges, newline)
+    return lines[order], owner, charge_lines
+
+
+def _blocks(fam: Family, records: pa.Table, charges: pa.Table | None, newline: bytes
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """The body lines as rendered, block after block, each ending in ``newline``; their file
+    order (``lines[order]`` is the body); the record position each line of the body belongs
+    to - records.num_rows and above for orphan charges; the number of charge lines per charge
+    record id. Blocks of lines render on two threads (numpy and Arrow release the GIL)."""
     charges = charges if charges is not None else pa.table({})
     jobs: list = []  # each returns a block: (sort keys, rows)
 
@@ -196,17 +207,11 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
 
     width = fam.width + len(newline)
     if not blocks:
-        return np.zeros((0, width), np.uint8), np.zeros(0, np.int64), charge_lines
+        return np.zeros((0, width), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64), \
+            charge_lines
     keys = np.concatenate([k for k, _ in blocks])
     order = np.lexsort((keys[:, 1], keys[:, 0]))
-    dest = np.empty(len(order), np.int64)
-    dest[order] = np.arange(len(order))
-    body = np.empty((len(order), width), np.uint8)
-    at = 0
-    for _, rows in blocks:  # each block straight to its rows in file order (one copy)
-        body[dest[at: at + len(rows)]] = rows
-        at += len(rows)
-    return body, keys[order, 0], charge_lines
+    return np.concatenate([rows for _, rows in blocks]), order, keys[order, 0], charge_lines
 
 
 BLOCK_ROWS = 250_000  # records (or charge lines) rendered per block
