@@ -68,17 +68,6 @@ def agent_hot(run: RunData, agent_code: str) -> bytes:
     return write_hot(_header(run, agent_code=agent_code), records, charges)
 
 
-def agent_hot_all(run: RunData) -> dict[str, bytes]:
-    """Every agent's HOT file in one pass: agent code -> the bytes of :func:`agent_hot`."""
-    return hot_all(run, ("agent_code",))[0]
-
-
-def airline_handoff_all(run: RunData) -> dict[str, bytes]:
-    """Every airline's hand-off file in one pass: prefix -> the bytes of
-    :func:`airline_handoff`."""
-    return hot_all(run, ("airline_prefix",))[0]
-
-
 def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code")
             ) -> list[dict[str, bytes]]:
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,

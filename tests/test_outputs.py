@@ -111,18 +111,16 @@ def _minor(value) -> int:
 def test_one_pass_hot_files_equal_the_per_participant_ones(settled):
     s = settled["settings"]
     run = load_run(s, Path(settled["result"].ledger_dir), load_reference(s))
-    agents = hot_files.agent_hot_all(run)
+    airlines, agents = hot_files.hot_all(run, ("airline_prefix", "agent_code"))
     assert sorted(agents) == sorted(settled["ledger"]["agents"].column("agent_code")
                                     .to_pylist())
     for code, data in agents.items():
         assert data == hot_files.agent_hot(run, code)
-    airlines = hot_files.airline_handoff_all(run)
     assert sorted(airlines) == sorted(settled["ledger"]["airlines"].column("airline_prefix")
                                       .to_pylist())
     for prefix, data in airlines.items():
         assert data == hot_files.airline_handoff(run, prefix)
-    both = hot_files.hot_all(run, ("airline_prefix", "agent_code"))  # one body, two splits
-    assert both == [airlines, agents]
+    assert hot_files.hot_all(run, ("agent_code",)) == [agents]  # one split alone: same files
 
 
 def test_excel_statements_read_back_to_the_ledger(settled):

@@ -47,27 +47,16 @@ def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = 
     return b"".join((head_line, newline, memoryview(body.reshape(-1)), tail_line, newline))
 
 
-def write_hot_split(headers: dict[str, FileHeader], records: pa.Table,
-                    charges: pa.Table | None, key: str, family: str | None = None,
-                    newline: bytes = b"\r\n") -> dict[str, bytes]:
-    """One file per value of ``key`` (``records`` sorted by it, ``headers`` per value), all
-    rendered in one pass: the same bytes as :func:`write_hot` on each value's rows and their
-    charges. Charges whose parent is not among ``records`` are left out."""
-    if not records.num_rows:
-        return {}
-    order = np.arange(records.num_rows)
-    return write_hot_splits([(key, order, headers)], records, charges, family, newline)[0]
-
-
 Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, header per value
 
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
                      family: str | None = None, newline: bytes = b"\r\n"
                      ) -> list[dict[str, bytes]]:
-    """Several :func:`write_hot_split` of the same records, the body rendered once: each split
-    is (key, a row order of ``records`` that sorts them by the key, header per key value);
-    each record's lines (with its charges) are gathered in that order."""
+    """Files of the same records split several ways, all lines rendered once. Each split is
+    (key, a row order of ``records`` that sorts them by the key, header per key value) and
+    gives one file per key value: the same bytes as :func:`write_hot` on that value's records
+    and their charges. Charges whose parent is not among ``records`` are left out."""
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
