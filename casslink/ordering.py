@@ -86,3 +86,15 @@ def pack(keys: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:
                 packed.append(current)
             current, span = values.astype(np.int64), bound
     return [*packed, current] if current is not None else packed
+
+
+def runs(*columns: pa.ChunkedArray) -> np.ndarray:
+    """Start of each run of equal adjacent values (of all ``columns`` together), plus the
+    length: ``[0, ..., n]``."""
+    n = len(columns[0])
+    if n == 0:
+        return np.zeros(1, np.int64)
+    change = np.zeros(n - 1, bool)
+    for c in columns:
+        change |= np.asarray(pc.fill_null(pc.not_equal(c.slice(1), c.slice(0, n - 1)), True))
+    return np.concatenate(([0], np.flatnonzero(change) + 1, [n])).astype(np.int64)

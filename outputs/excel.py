@@ -25,9 +25,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.money import format_amounts, minor_unit
+from casslink.money import format_amount, format_amounts, minor_unit
+from casslink.ordering import runs
 from outputs import xlsx
-from outputs.source import RunData, chunks, in_order, runs
+from outputs.source import RunData, chunks, in_order
 from outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 
 CATALOGUE = Path(__file__).parent / "catalogue"
@@ -173,8 +174,8 @@ class _Page:
             total = int(nets[b])
             label = L["total_settlement"] if side is AIRLINE else \
                 L["total_remittance"] if total >= 0 else L["total_refund"]
-            footer = xlsx.row(last + 2, [xlsx.text(label, BOLD), *(["<c/>"] * 14),
-                                         xlsx.number(_lexical(total, self.digits), MONEY_BOLD)])
+            due = xlsx.number(format_amount(total, run.currency), MONEY_BOLD)
+            footer = xlsx.row(last + 2, [xlsx.text(label, BOLD), *(["<c/>"] * 14), due])
             footer += xlsx.row(last + 3, [xlsx.text(L["sign_note"])])
             sheets = [xlsx.Sheet(L["summary"], SUMMARY_WIDTHS,
                                  [self._title(title), self.summary_head, summary.span(a, z),
@@ -258,10 +259,3 @@ def _ints(table: pa.Table, column: str) -> np.ndarray:
 def _row_numbers(runs: np.ndarray) -> np.ndarray:
     """Sheet row of each data row: the first row of every run is the row after the header."""
     return HEADER_ROW + 1 + np.arange(runs[-1]) - np.repeat(runs[:-1], np.diff(runs))
-
-
-def _lexical(minor: int, digits: int) -> str:
-    sign, value = ("-" if minor < 0 else ""), abs(minor)
-    if not digits:
-        return f"{sign}{value}"
-    return f"{sign}{value // 10 ** digits}.{value % 10 ** digits:0{digits}d}"

@@ -139,18 +139,6 @@ def partition(table: pa.Table, key: str) -> dict[str, pa.Table]:
     return {k: t.slice(int(a), int(b - a)) for k, a, b in zip(uniq, starts, ends, strict=True)}
 
 
-def runs(*columns: pa.ChunkedArray) -> np.ndarray:
-    """Start of each run of equal adjacent values (of all ``columns`` together), plus the
-    length: ``[0, ..., n]``."""
-    n = len(columns[0])
-    if n == 0:
-        return np.zeros(1, np.int64)
-    change = np.zeros(n - 1, bool)
-    for c in columns:
-        change |= np.asarray(pc.fill_null(pc.not_equal(c.slice(1), c.slice(0, n - 1)), True))
-    return np.concatenate(([0], np.flatnonzero(change) + 1, [n])).astype(np.int64)
-
-
 def in_order(table: pa.Table, keys: list[str]) -> pa.Table:
     """``table`` stably sorted by ``keys``: the ledger's own order is kept within a group."""
     if table.num_rows == 0:

@@ -29,7 +29,8 @@ import pyarrow.compute as pc
 
 from casslink.canonical import AMOUNT_COLUMNS
 from casslink.money import format_amount, format_amounts, minor_unit
-from outputs.source import RunData, chunks, in_order, runs
+from casslink.ordering import runs
+from outputs.source import RunData, chunks, in_order
 from parsers.onerecord.profile import LO_BASE
 from parsers.onerecord.writer import emit, write_nodes
 

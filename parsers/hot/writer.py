@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import CORRECTION_TYPES, FileHeader
-from casslink.ordering import pack, rank
+from casslink.ordering import pack, rank, runs
 from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
@@ -80,12 +80,10 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
         ends = np.cumsum(sizes)
         rows = np.repeat(row_lo[order] - (ends - sizes), sizes) + np.arange(int(ends[-1]))
         values = records.column(key).take(pa.array(order))
-        change = np.asarray(pc.not_equal(values.slice(1), values.slice(0, n - 1)))
-        starts = np.concatenate(([0], np.flatnonzero(change) + 1))
-        codes = values.take(pa.array(starts)).to_pylist()
+        bounds = runs(values)
+        codes = values.take(pa.array(bounds[:-1])).to_pylist()
         if len(set(codes)) != len(codes):
             raise ValueError(f"records are not sorted by {key}")
-        bounds = np.append(starts, n)
         first_row = np.concatenate(([0], ends))[bounds]
         sorted_types = types[order]
         type_counts = {t: _per_group(sorted_types == i, bounds[:-1], bounds[1:])
@@ -187,9 +185,9 @@ def _blocks(fam: Family, records: pa.Table, charges: pa.Table | None, newline: b
                                            extra=("parent_type",)))
             line_starts = np.flatnonzero(new_line)
             cuts = line_starts[::max(1, -(-BLOCK_ROWS // cap))][1:]  # whole lines per block
-            for part in np.split(sel, cuts):
-                jobs.append(partial(_charge_block, layout, table, order[part],
-                                    pos_sorted[part], rank_in_group[part], fam.width, newline))
+            for part, starts in zip(np.split(sel, cuts), np.split(new_line, cuts), strict=True):
+                jobs.append(partial(_charge_block, layout, table, order[part], pos_sorted[part],
+                                    rank_in_group[part], starts, fam.width, newline))
 
     with ThreadPoolExecutor(2) as pool:
         blocks = list(pool.map(lambda job: job(), jobs))
@@ -213,13 +211,12 @@ def _record_block(layout: RecordLayout, table: pa.Table, idx: np.ndarray, width:
 
 
 def _charge_block(layout: RecordLayout, table: pa.Table, rows_of: np.ndarray,
-                  parents: np.ndarray, ranks: np.ndarray, width: int, newline: bytes
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  parents: np.ndarray, ranks: np.ndarray, new_line: np.ndarray, width: int,
+                  newline: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Charge lines (up to ``layout.group.count`` charges each) of charges ``rows_of`` of
-    ``table``, whose parents' positions and ranks among their parent's charges are given."""
+    ``table``: their parents' positions, their ranks among their parent's charges, and
+    whether each charge starts a line."""
     cap = layout.group.count
-    line_key = parents * 1_000_000 + ranks // cap  # non-decreasing
-    new_line = np.diff(line_key, prepend=-1) != 0
     starts = np.flatnonzero(new_line)
     rows = _render_charges(layout, table.take(pa.array(rows_of)), np.cumsum(new_line) - 1,
                            ranks % cap, starts, width, newline)
