@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from casslink import kernels
 from casslink.canonical import CORRECTION_TYPES, FileHeader
 from casslink.ordering import pack, rank, runs
 from parsers.hot import fixedwidth as fw
@@ -61,7 +63,7 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     if not n or not splits:
         return [{} for _ in splits]
     fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
-    lines, file_order, owner, _ = _blocks(fam, records, charges, newline)
+    lines, owner, _ = _body(fam, records, charges, newline)
     row_lo = np.searchsorted(owner, np.arange(n))  # each record's lines (orphans excluded)
     row_hi = np.searchsorted(owner, np.arange(1, n + 1))
     ids = np.ascontiguousarray(lines[:, :3]).view("S3").ravel()
@@ -69,7 +71,6 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     line_kind = np.zeros(len(lines), np.int8)
     for rid, i in kinds.items():
         line_kind[ids == rid.encode()] = i
-    line_kind = line_kind[file_order]  # lines are gathered through file_order below
     types = np.asarray(pc.fill_null(pc.index_in(
         records.column("record_type"), pa.array(["AWB", *CORRECTION_TYPES])), -1))
 
@@ -104,8 +105,7 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
                                             group_serials))
         heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
         tails = _render_many(fam.trailer, trailers)
-        at = file_order[rows]  # each file's lines gathered alone, from the rendered blocks
-        return {code: b"".join((heads[g], newline, lines[at[first_row[g]:first_row[g + 1]]],
+        return {code: b"".join((heads[g], newline, lines[rows[first_row[g]:first_row[g + 1]]],
                                 tails[g], newline))
                 for g, code in enumerate(codes)}
 
@@ -129,105 +129,89 @@ def columns_written(family: str) -> set[str]:
 
 def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: bytes
           ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """(body lines in file order, each ending in ``newline``; the record position each line
-    belongs to - records.num_rows and above for orphan charges; the number of charge lines
-    per charge record id)."""
-    lines, order, owner, charge_lines = _blocks(fam, records, charges, newline)
-    return lines[order], owner, charge_lines
-
-
-def _blocks(fam: Family, records: pa.Table, charges: pa.Table | None, newline: bytes
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-    """The body lines as rendered, block after block, each ending in ``newline``; their file
-    order (``lines[order]`` is the body); the record position each line of the body belongs
-    to - records.num_rows and above for orphan charges; the number of charge lines per charge
-    record id. Blocks of lines render on two threads (numpy and Arrow release the GIL)."""
+    """(the body lines in file order, each ending in ``newline``; the record position each
+    line belongs to - records.num_rows and above for orphan charges; the number of charge
+    lines per charge record id). Each line's place is known before it is rendered, so blocks
+    of lines render straight into the body, on two threads (the kernels release the GIL)."""
     charges = charges if charges is not None else pa.table({})
-    jobs: list = []  # each returns a block: (sort keys, rows)
-
     n_rec = records.num_rows
     types = ("AWB", *CORRECTION_TYPES)
-    rec_types = np.asarray(pc.fill_null(pc.index_in(records.column("record_type"),
-                                                    pa.array(types)), -1)) if n_rec else \
-        np.zeros(0, np.int64)
-    for code, canonical in enumerate(types):
-        idx = np.flatnonzero(rec_types == code)
-        if not len(idx):
-            continue
-        layout = fam.layout_for(canonical)
-        table = records.select(_wanted(records, layout.fields))
-        for part in np.array_split(idx, -(-len(idx) // BLOCK_ROWS)):
-            jobs.append(partial(_record_block, layout, table, part, fam.width, newline))
-
     charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
+    lines_of = np.zeros(n_rec, np.int64)  # charge lines per position (orphans appended)
+    charge_jobs: list = []  # (layout, charges in line order, their parents, ranks, new line)
     if charges.num_rows:
         parent_pos = _parent_positions(records, charges)
         order = np.argsort(parent_pos, kind="stable")
         pos_sorted = parent_pos[order]
-        parent_codes = {t: i for i, t in enumerate(("AWB", *CORRECTION_TYPES))}
+        lines_of = np.zeros(max(n_rec, int(pos_sorted[-1]) + 1), np.int64)
         ptypes = np.asarray(pc.fill_null(pc.index_in(
-            charges.column("parent_type"), pa.array(list(parent_codes))), -1))[order]
+            charges.column("parent_type"), pa.array(types)), -1))[order]
         new_group = np.ones(len(order), bool)
         new_group[1:] = pos_sorted[1:] != pos_sorted[:-1]
         group_id = np.cumsum(new_group) - 1
         rank_in_group = np.arange(len(order)) - np.flatnonzero(new_group)[group_id]
         for layout in (r for r in fam.records if r.role == "charges"):
-            sel = np.flatnonzero(np.isin(ptypes, [parent_codes.get(t, -1) for t in
-                                                  layout.parents.values()]))
+            sel = np.flatnonzero(np.isin(ptypes, [types.index(t) for t in
+                                                  layout.parents.values() if t in types]))
             if not len(sel):
                 continue
             cap = layout.group.count
-            # sel follows the sorted order, so line keys are non-decreasing
-            line_key = group_id[sel] * 1_000_000 + rank_in_group[sel] // cap
-            new_line = np.diff(line_key, prepend=-1) != 0
+            new_line = rank_in_group[sel] % cap == 0  # sel keeps each parent's charges together
             charge_lines[layout.record_id] = int(new_line.sum())
-            table = charges.select(_wanted(charges, layout.fields, layout.group.fields,
-                                           extra=("parent_type",)))
-            line_starts = np.flatnonzero(new_line)
-            cuts = line_starts[::max(1, -(-BLOCK_ROWS // cap))][1:]  # whole lines per block
-            for part, starts in zip(np.split(sel, cuts), np.split(new_line, cuts), strict=True):
-                jobs.append(partial(_charge_block, layout, table, order[part], pos_sorted[part],
-                                    rank_in_group[part], starts, fam.width, newline))
+            np.add.at(lines_of, pos_sorted[sel][new_line], 1)
+            charge_jobs.append((layout, order[sel], pos_sorted[sel], rank_in_group[sel],
+                                new_line))
 
-    with ThreadPoolExecutor(2) as pool:
-        blocks = list(pool.map(lambda job: job(), jobs))
-
+    own = np.zeros(len(lines_of), np.int64)
+    own[:n_rec] = 1  # a record's own line (orphan positions have none)
+    per_position = own + lines_of
+    first = np.concatenate(([0], np.cumsum(per_position)))  # each position's first line
     width = fam.width + len(newline)
-    if not blocks:
-        return np.zeros((0, width), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64), \
-            charge_lines
-    keys = np.concatenate([k for k, _ in blocks])
-    order = np.lexsort((keys[:, 1], keys[:, 0]))
-    return np.concatenate([rows for _, rows in blocks]), order, keys[order, 0], charge_lines
+    body = np.empty((int(first[-1]), width), np.uint8)
+    flat = body.reshape(-1)
+    owner = np.repeat(np.arange(len(per_position)), per_position)
+    jobs: list = [partial(flat[a:b].fill, fw.SPACE) for a, b in
+                  pairwise(np.linspace(0, len(flat), 5, dtype=np.int64))]
+    _run(jobs)
+    jobs = []
+
+    rec_types = np.asarray(pc.fill_null(pc.index_in(records.column("record_type"),
+                                                    pa.array(types)), -1)) if n_rec else \
+        np.zeros(0, np.int64)
+    record_cols = Columns(records)
+    for code, canonical in enumerate(types):
+        idx = np.flatnonzero(rec_types == code)
+        if not len(idx):
+            continue
+        layout = fam.layout_for(canonical)
+        record_cols.prepare(layout.fields)
+        for part in np.array_split(idx, -(-len(idx) // BLOCK_ROWS)):
+            jobs.append(partial(_render, layout, record_cols, part, flat, first[part] * width,
+                                fam.width, newline))
+    if charge_jobs:
+        ptype = charges.column("parent_type")
+        charge_cols = Columns(charges, {"side": pc.if_else(  # a correction's side: R or O
+            pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",
+            pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))})
+    for layout, rows_of, parents, ranks, new_line in charge_jobs:
+        charge_cols.prepare(layout.fields + layout.group.fields)
+        cap = layout.group.count
+        line = first[parents] + own[parents] + ranks // cap  # each charge's line
+        for part in np.array_split(np.arange(len(rows_of)), -(-len(rows_of) // BLOCK_ROWS)):
+            jobs.append(partial(_render_charges, layout, charge_cols, rows_of[part],
+                                line[part] * width, ranks[part] % cap, new_line[part], flat,
+                                fam.width, newline))
+    _run(jobs)
+    return body, owner, charge_lines
 
 
-BLOCK_ROWS = 250_000  # records (or charge lines) rendered per block
+BLOCK_ROWS = 250_000  # records (or charges) rendered per job
 
 
-def _record_block(layout: RecordLayout, table: pa.Table, idx: np.ndarray, width: int,
-                  newline: bytes) -> tuple[np.ndarray, np.ndarray]:
-    rows = _render(layout, table.take(pa.array(idx)), width, newline)
-    return np.stack([idx, np.zeros(len(idx), np.int64)], axis=1), rows
-
-
-def _charge_block(layout: RecordLayout, table: pa.Table, rows_of: np.ndarray,
-                  parents: np.ndarray, ranks: np.ndarray, new_line: np.ndarray, width: int,
-                  newline: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Charge lines (up to ``layout.group.count`` charges each) of charges ``rows_of`` of
-    ``table``: their parents' positions, their ranks among their parent's charges, and
-    whether each charge starts a line."""
-    cap = layout.group.count
-    starts = np.flatnonzero(new_line)
-    rows = _render_charges(layout, table.take(pa.array(rows_of)), np.cumsum(new_line) - 1,
-                           ranks % cap, starts, width, newline)
-    return np.stack([parents[starts], 1 + ranks[starts] // cap], axis=1), rows
-
-
-def _wanted(table: pa.Table, *fields, extra: tuple[str, ...] = ()) -> list[str]:
-    """The columns of ``table`` that ``fields`` (lists of layout fields) write."""
-    names = {n for group in fields for f in group
-             for n in (f.name, f.split, f"{f.name}_pp", f"{f.name}_cc") if n}
-    return [c for c in table.column_names if c in names or c in extra]
+def _run(jobs: list) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        for _ in pool.map(lambda job: job(), jobs):
+            pass
 
 
 def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
@@ -306,104 +290,145 @@ def _render_many(layout: RecordLayout, rows: list[dict]) -> list[bytes]:
     names = [k for k in rows[0] if any(r.get(k) not in (None, "") for r in rows)]
     table = pa.table({k: pa.array([r.get(k) if r.get(k) != "" else None for r in rows])
                       for k in names})
-    out = _render(layout, table, layout.width)[:, :layout.width]
+    out = np.full((len(rows), layout.width), fw.SPACE, np.uint8)
+    _render(layout, Columns(table), np.arange(len(rows)), out.reshape(-1),
+            np.arange(len(rows)) * layout.width, layout.width)
     return [bytes(line) for line in out]
 
 
-def _column(t: pa.Table, name: str) -> pa.Array | None:
-    if name not in t.column_names:
-        return None
-    col = t.column(name)
-    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+class Columns:
+    """A table's columns as the kernels read them, each prepared once: integers (values,
+    validity) or strings (entry per row, offsets, data); ``extra`` adds derived columns."""
+
+    def __init__(self, table: pa.Table, extra: dict[str, pa.Array] | None = None) -> None:
+        self.table, self.extra, self.cache = table, extra or {}, {}
+
+    def prepare(self, fields) -> None:
+        """Prepare the columns ``fields`` write, before threads share them."""
+        for f in fields:
+            if f.split:
+                self.split(f)
+            elif f.kind in ("A", "AN", "N") and self.has(f.name):
+                self.texts(f.name)
+            elif f.kind not in ("id", "filler") and self.has(f.name):
+                self.ints(f.name)
+
+    def has(self, name: str) -> bool:
+        return name in self.extra or name in self.table.column_names
+
+    def column(self, name: str) -> pa.Array:
+        col = self.extra[name] if name in self.extra else self.table.column(name)
+        return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+    def ints(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(values, validity - None when there are no nulls)."""
+        if ("i", name) not in self.cache:
+            col = self.column(name)
+            if pa.types.is_date(col.type):
+                col = col.cast(pa.int32())
+            if col.null_count:
+                self.cache[("i", name)] = (np.asarray(pc.fill_null(col, 0), np.int64),
+                                           np.asarray(pc.is_valid(col), np.bool_))
+            else:
+                self.cache[("i", name)] = (np.asarray(col, np.int64), None)
+        return self.cache[("i", name)]
+
+    def split(self, f) -> tuple[np.ndarray, None]:
+        """A correction amount: ``<name>_cc`` where the P/C indicator is C, else
+        ``<name>_pp`` (a missing column or null counts as 0)."""
+        if ("s", f.name) not in self.cache:
+            m = self.table.num_rows
+            zero = np.zeros(m, np.int64)
+            collect = np.asarray(pc.fill_null(pc.equal(self.column(f.split), "C"), False),
+                                 np.bool_) if self.has(f.split) else np.zeros(m, np.bool_)
+            pp, cc = (self.ints(n)[0] if self.has(n) else zero
+                      for n in (f"{f.name}_pp", f"{f.name}_cc"))
+            self.cache[("s", f.name)] = (np.where(collect, cc, pp), None)
+        return self.cache[("s", f.name)]
+
+    def texts(self, name: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """(entry of each row or None: row r is string r; int32 offsets; data)."""
+        if ("t", name) not in self.cache:
+            col = self.column(name)
+            entries = None
+            if pa.types.is_dictionary(col.type):
+                entries = np.asarray(pc.fill_null(col.indices.cast(pa.int64()), -1))
+                col = col.dictionary
+            if not pa.types.is_string(col.type):
+                col = col.cast(pa.string())
+            if col.null_count and entries is None:
+                col = pc.fill_null(col, "")  # blank either way
+            n = len(col)
+            offsets = np.frombuffer(col.buffers()[1], np.int32)[col.offset: col.offset + n + 1]
+            data = col.buffers()[2]
+            self.cache[("t", name)] = (entries, offsets, np.frombuffer(data, np.uint8)
+                                       if data is not None and data.size else
+                                       np.zeros(1, np.uint8))
+        return self.cache[("t", name)]
 
 
-def _render(layout: RecordLayout, t: pa.Table, width: int, tail: bytes = b"") -> np.ndarray:
-    """Rows of ``layout`` (``width`` bytes), each followed by ``tail`` (a line's newline)."""
-    m = t.num_rows
-    out = np.full((m, width + len(tail)), fw.SPACE, np.uint8)
+def _render(layout: RecordLayout, cols: Columns, rows: np.ndarray, buf: np.ndarray,
+            base: np.ndarray, width: int, tail: bytes = b"") -> None:
+    """Lines of ``layout`` of rows ``rows`` of ``cols`` into the blank buffer ``buf``, row
+    ``rows[i]`` at ``buf[base[i]:]``: ``width`` bytes, then ``tail`` (a line's newline)."""
+    rows = np.asarray(rows, np.int64)
     if tail:
-        out[:, width:] = np.frombuffer(tail, np.uint8)
-    for f in layout.fields:
+        kernels.put_bytes(buf, base, width, tail)
+    _fill(layout.record_id, layout.fields, cols, rows, buf, base)
+
+
+def _fill(record_id: str, fields, cols: Columns, rows: np.ndarray, buf: np.ndarray,
+          base: np.ndarray) -> None:
+    """Write ``fields`` of rows ``rows`` of ``cols``: row ``rows[i]`` at ``buf[base[i]:]``
+    (a field at its own offset from there); ``buf`` is blank where nothing is written."""
+    signed = {f.name for f in fields if f.kind == "sign"}
+    for f in fields:
+        at = f.start - 1
         if f.kind == "filler":
             continue
-        sl = f.slice
         if f.kind == "id":
-            out[:, sl] = np.frombuffer(layout.record_id.encode(), np.uint8)
-            continue
-        if f.kind == "sign":
-            col = _column(t, f.name)
-            if col is not None:
-                neg = np.asarray(pc.fill_null(pc.less(col, 0), False), bool)
-                out[neg, f.start - 1] = ord("-")
+            kernels.put_bytes(buf, base, at, record_id.encode())
             continue
         if f.split:
-            pcs = _column(t, f.split)
-            collect = np.zeros(m, bool) if pcs is None else np.asarray(
-                pc.fill_null(pc.equal(pcs, "C"), False), bool)
-            pp, cc = _column(t, f"{f.name}_pp"), _column(t, f"{f.name}_cc")
-            pp = np.zeros(m, np.int64) if pp is None else np.asarray(pc.fill_null(pp, 0))
-            cc = np.zeros(m, np.int64) if cc is None else np.asarray(pc.fill_null(cc, 0))
-            _put_digits(out, sl, np.where(collect, cc, pp), f, layout)
+            values, valid = cols.split(f)
+            _check(kernels.put_digits(buf, base, at, f.length, rows, values, valid, False,
+                                      False), record_id, f, values, rows)
             continue
-        col = _column(t, f.name)
-        if col is None:
-            if f.kind == "amount":
-                _put_digits(out, sl, np.zeros(m, np.int64), f, layout)
+        if not cols.has(f.name):
+            if f.kind == "amount":  # a missing amount column writes zeros
+                kernels.put_bytes(buf, base, at, b"0" * f.length)
             continue
         if f.kind in ("A", "AN", "N"):
-            out[:, sl] = fw.render_texts(col, f.length)
-        elif f.kind == "date":
-            out[:, sl] = fw.render_dates(col)
-        elif f.kind == "rate":
-            valid = ~np.asarray(pc.is_null(col), bool)
-            v = np.asarray(pc.fill_null(col, 0), np.int64)
-            whole, _ = fw.render_digits(v // 100000, 5)
-            frac, _ = fw.render_digits(v % 100000, 5)
-            if (v >= 10 ** 10).any() or (v < 0).any():
-                raise WriteError(f"{layout.record_id}.{f.name}: rate out of range")
-            rows = np.concatenate([whole, np.full((m, 1), fw.DOT, np.uint8), frac], axis=1)
-            rows[~valid] = fw.SPACE
-            out[:, sl] = rows
-        else:
-            valid = ~np.asarray(pc.is_null(col), bool)
-            v = np.abs(np.asarray(pc.fill_null(col, 0), np.int64)) if _has_sign(layout, f) \
-                else np.asarray(pc.fill_null(col, 0), np.int64)
-            _put_digits(out, sl, v, f, layout)
-            if f.kind != "amount":
-                out[~valid, sl] = fw.SPACE
-    return out
-
-
-def _has_sign(layout: RecordLayout, f) -> bool:
-    return any(g.kind == "sign" and g.name == f.name for g in layout.fields)
-
-
-def _put_digits(out, sl, values, f, layout) -> None:
-    rows, bad = fw.render_digits(values, f.length)
-    if bad.any():
-        raise WriteError(f"{layout.record_id}.{f.name}: value {values[bad][0]} does not fit "
-                         f"{f.length} unsigned digits")
-    out[:, sl] = rows
-
-
-def _render_charges(layout: RecordLayout, sub: pa.Table, line_of: np.ndarray,
-                    slot_of: np.ndarray, starts: np.ndarray, width: int, tail: bytes = b""
-                    ) -> np.ndarray:
-    """Charge records: common fields from each line's first charge, then the slots."""
-    firsts = sub.take(pa.array(starts))
-    ptype = firsts.column("parent_type")
-    side = pc.if_else(pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",
-                      pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))
-    common = firsts.append_column("side", side)
-    out = _render(RecordLayout(layout.record_id, "record", layout.width, layout.fields), common,
-                  width, tail)
-    group = layout.group
-    slot_layout = RecordLayout(layout.record_id, "record", group.slot_width, group.fields)
-    slot_rows = _render(slot_layout, sub, group.slot_width)
-    for s in range(group.count):
-        mask = slot_of == s
-        if not mask.any():
+            bad = kernels.put_texts(buf, base, at, f.length, rows, *cols.texts(f.name))
+            if bad >= 0:
+                raise WriteError(f"{record_id}.{f.name}: fixed-width text must be ASCII")
             continue
-        start = group.start - 1 + s * group.slot_width
-        out[line_of[mask], start:start + group.slot_width] = slot_rows[mask]
-    return out
+        values, valid = cols.ints(f.name)
+        if f.kind == "sign":
+            kernels.put_minus(buf, base, at, rows, values, valid)
+        elif f.kind == "date":
+            kernels.put_dates(buf, base, at, rows, values, valid)
+        elif f.kind == "rate":
+            if kernels.put_rate(buf, base, at, rows, values, valid) >= 0:
+                raise WriteError(f"{record_id}.{f.name}: rate out of range")
+        else:
+            _check(kernels.put_digits(buf, base, at, f.length, rows, values, valid,
+                                      f.name in signed, f.kind != "amount"),
+                   record_id, f, values, rows)
+
+
+def _check(bad: int, record_id: str, f, values: np.ndarray, rows: np.ndarray) -> None:
+    if bad >= 0:
+        raise WriteError(f"{record_id}.{f.name}: value {values[rows[bad]]} does not fit "
+                         f"{f.length} unsigned digits")
+
+
+def _render_charges(layout: RecordLayout, cols: Columns, rows_of: np.ndarray,
+                    base: np.ndarray, slot_of: np.ndarray, new_line: np.ndarray,
+                    buf: np.ndarray, width: int, tail: bytes = b"") -> None:
+    """Charges ``rows_of`` of ``cols`` into their lines at ``base`` (slot ``slot_of``): the
+    common fields from each line's first charge (``new_line``), then every charge's slot."""
+    _render(layout, cols, rows_of[new_line], buf, base[new_line], width, tail)
+    group = layout.group
+    _fill(layout.record_id, group.fields, cols, np.asarray(rows_of, np.int64), buf,
+          base + (group.start - 1) + slot_of * group.slot_width)

@@ -1,0 +1,125 @@
+"""The C text kernels against Python's own formatting, their bounds checks, and the HOT
+writer's errors for values a field cannot hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casslink import kernels
+from casslink.synthetic.generator import generate_billing
+from parsers.hot import write_hot
+from parsers.hot.writer import WriteError
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _blank(n: int, width: int) -> np.ndarray:
+    return np.full(n * width, 32, np.uint8)
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 10**12)), min_size=1, max_size=40),
+       st.booleans())
+def test_digits_match_python_zero_fill(values, blank_null):
+    n, width = len(values), 14
+    buf = _blank(n, width)
+    vals = np.array([v or 0 for v in values], np.int64)
+    valid = np.array([v is not None for v in values])
+    rows = np.arange(n)[::-1].copy()  # items read their rows in any order
+    assert kernels.put_digits(buf, np.arange(n) * width, 1, 13, rows, vals, valid,
+                              blank_null=blank_null) == -1
+    got = bytes(buf).decode()
+    for i, r in enumerate(rows):
+        v = values[r]
+        want = " " * 13 if v is None and blank_null else f"{v or 0:013d}"
+        assert got[i * width: (i + 1) * width] == " " + want
+
+
+def test_digits_report_the_first_value_that_does_not_fit():
+    buf = _blank(3, 3)
+    vals = np.array([5, -7, 1000], np.int64)
+    assert kernels.put_digits(buf, np.arange(3) * 3, 0, 3, np.arange(3), vals, None) == 1
+    assert kernels.put_digits(buf, np.arange(3) * 3, 0, 3, np.array([0, 2, 1]), vals, None,
+                              absolute=True) == 1  # |-7| fits, 1000 (item 1) does not
+
+
+@settings(deadline=None)
+@given(st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)))
+def test_dates_match_the_calendar(day):
+    buf = _blank(1, 6)
+    days = np.array([(day - EPOCH).days], np.int64)
+    kernels.put_dates(buf, np.zeros(1, np.int64), 0, np.zeros(1, np.int64), days, None)
+    assert bytes(buf).decode() == day.strftime("%y%m%d")
+
+
+@settings(deadline=None)
+@given(st.integers(0, 10**10 - 1))
+def test_rate_has_five_decimals(value):
+    buf = _blank(1, 11)
+    one = np.zeros(1, np.int64)
+    assert kernels.put_rate(buf, one, 0, one, np.array([value], np.int64), None) == -1
+    assert bytes(buf).decode() == f"{value // 100000:05d}.{value % 100000:05d}"
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text("ABC XYZ-09", max_size=9)), min_size=1,
+                max_size=30))
+def test_texts_are_cut_and_blank_padded(values):
+    arr = pa.array(values, pa.string())
+    entries = np.array([i if v is not None else -1 for i, v in enumerate(values)], np.int64)
+    offsets = np.frombuffer(arr.buffers()[1], np.int32)[: len(values) + 1]
+    data = np.frombuffer(arr.buffers()[2], np.uint8) if arr.buffers()[2] else np.zeros(1, np.uint8)
+    n, width = len(values), 5
+    buf = _blank(n, width)
+    assert kernels.put_texts(buf, np.arange(n) * width, 0, width, np.arange(n), entries,
+                             offsets, data) == -1
+    want = "".join(f"{(v or '')[:width]:<{width}}" for v in values)
+    assert bytes(buf).decode() == want
+
+
+def test_non_ascii_text_is_reported():
+    arr = pa.array(["OK", "Zürich"])
+    buf = _blank(2, 8)
+    offsets = np.frombuffer(arr.buffers()[1], np.int32)[:3]
+    data = np.frombuffer(arr.buffers()[2], np.uint8)
+    assert kernels.put_texts(buf, np.arange(2) * 8, 0, 8, np.arange(2), None, offsets,
+                             data) == 1
+
+
+def test_indices_are_checked_not_trusted():
+    buf = _blank(2, 4)
+    vals = np.zeros(2, np.int64)
+    with pytest.raises(IndexError):  # row 5 of a 2-row column
+        kernels.put_digits(buf, np.zeros(1, np.int64), 0, 4, np.array([5]), vals, None)
+    with pytest.raises(IndexError):  # writes past the buffer's end
+        kernels.put_digits(buf, np.array([6]), 0, 4, np.zeros(1, np.int64), vals, None)
+    with pytest.raises(IndexError):
+        kernels.put_bytes(buf, np.array([-1]), 0, b"x")
+    assert bytes(buf) == b" " * 8  # nothing written
+
+
+@pytest.fixture(scope="module")
+def one_file(ref):
+    return generate_billing(ref, "DE", ref.period("DE", "2026-11"), 20, seed=5)[0]
+
+
+def test_writer_names_the_field_that_overflows(one_file):
+    records = one_file.records
+    big = pa.array([10**13] * records.num_rows, pa.int64())
+    records = records.set_column(records.schema.get_field_index("commission"), "commission", big)
+    with pytest.raises(WriteError, match=r"AWB\.commission: value 10000000000000 does not fit 12"):
+        write_hot(one_file.header, records, one_file.charges)
+
+
+def test_writer_refuses_non_ascii_text(one_file):
+    records = one_file.records
+    origin = pa.array(["FRÄ"] * records.num_rows)
+    records = records.set_column(records.schema.get_field_index("origin"), "origin", origin)
+    with pytest.raises(WriteError, match="origin: fixed-width text must be ASCII"):
+        write_hot(one_file.header, records, one_file.charges)
