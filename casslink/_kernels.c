@@ -228,6 +228,217 @@ static PyObject *put_texts(PyObject *self, PyObject *args) {
     return PyLong_FromLong(rc);
 }
 
+/* --- format_rows: rows of text from a program of operations ----------------------------- */
+
+enum { OP_LIT, OP_INT, OP_DEC, OP_STR, OP_IF };
+
+typedef struct {
+    int kind;
+    const uint8_t *bytes;  /* OP_LIT: the literal; OP_STR: string data */
+    Py_ssize_t len;        /* OP_LIT: its length; OP_STR: data length */
+    const int64_t *values; /* OP_INT/OP_DEC: values; OP_STR: entries (NULL: row r is r) */
+    const int32_t *offsets;
+    const uint8_t *flags;  /* OP_IF */
+    Py_ssize_t count;      /* rows the arrays hold (checked against n) */
+    int digits, escape, skip, negate;
+} Op;
+
+static int64_t pow10s[19] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+    100000000, 1000000000, 10000000000LL, 100000000000LL, 1000000000000LL,
+    10000000000000LL, 100000000000000LL, 1000000000000000LL, 10000000000000000LL,
+    100000000000000000LL, 1000000000000000000LL};
+
+static int count_digits(uint64_t u) {
+    int d = 1;
+    while (u >= 10) { u /= 10; d++; }
+    return d;
+}
+
+/* The text of a fixed-point value (digits after the point), or of an integer (digits 0). */
+static Py_ssize_t dec_len(int64_t v, int digits) {
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    uint64_t whole = u / (uint64_t)pow10s[digits];
+    return (v < 0) + count_digits(whole) + (digits ? 1 + digits : 0);
+}
+
+static uint8_t *dec_write(uint8_t *out, int64_t v, int digits) {
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    uint64_t whole = u / (uint64_t)pow10s[digits], frac = u % (uint64_t)pow10s[digits];
+    if (v < 0) *out++ = '-';
+    int d = count_digits(whole);
+    for (int k = d - 1; k >= 0; k--) { out[k] = (uint8_t)('0' + whole % 10); whole /= 10; }
+    out += d;
+    if (digits) {
+        *out++ = '.';
+        for (int k = digits - 1; k >= 0; k--) { out[k] = (uint8_t)('0' + frac % 10); frac /= 10; }
+        out += digits;
+    }
+    return out;
+}
+
+static const char *entity(uint8_t c) {
+    switch (c) {
+        case '&': return "&amp;";
+        case '<': return "&lt;";
+        case '>': return "&gt;";
+        case '"': return "&quot;";
+        default: return NULL;
+    }
+}
+
+/* Bytes of row r's string (escaped if asked); -1 when an index is out of range. */
+static Py_ssize_t str_span(const Op *op, Py_ssize_t r, Py_ssize_t *lo, Py_ssize_t *hi) {
+    int64_t e = op->values ? op->values[r] : r;
+    if (e < 0) { *lo = *hi = 0; return 0; }
+    if (e + 1 >= op->count) return -1;
+    *lo = op->offsets[e];
+    *hi = op->offsets[e + 1];
+    if (*lo < 0 || *hi < *lo || *hi > op->len) return -1;
+    return *hi - *lo;
+}
+
+/* Length of row r (write == NULL) or write it at write; -1 on an index out of range. */
+static Py_ssize_t run_ops(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, uint8_t *write) {
+    Py_ssize_t total = 0;
+    uint8_t *out = write;
+    for (Py_ssize_t j = 0; j < n_ops; j++) {
+        const Op *op = &ops[j];
+        switch (op->kind) {
+        case OP_LIT:
+            if (out) { memcpy(out, op->bytes, op->len); out += op->len; }
+            total += op->len;
+            break;
+        case OP_INT:
+        case OP_DEC:
+            if (out) out = dec_write(out, op->values[r], op->digits);
+            else total += dec_len(op->values[r], op->digits);
+            break;
+        case OP_STR: {
+            Py_ssize_t lo, hi;
+            if (str_span(op, r, &lo, &hi) < 0) return -1;
+            for (Py_ssize_t k = lo; k < hi; k++) {
+                const char *ent = op->escape ? entity(op->bytes[k]) : NULL;
+                if (ent) {
+                    size_t el = strlen(ent);
+                    if (out) { memcpy(out, ent, el); out += el; }
+                    total += el;
+                } else {
+                    if (out) *out++ = op->bytes[k];
+                    total += 1;
+                }
+            }
+            break;
+        }
+        case OP_IF:
+            if ((op->flags[r] != 0) == (op->negate != 0)) j += op->skip;
+            break;
+        }
+    }
+    return out ? (Py_ssize_t)(out - write) : total;
+}
+
+static void release_ops(Py_buffer *views, Py_ssize_t n_views) {
+    for (Py_ssize_t i = 0; i < n_views; i++)
+        if (views[i].obj) PyBuffer_Release(&views[i]);
+}
+
+/* format_rows(n, ops, offsets) -> bytearray. ops: tuples
+ *   ("lit", bytes) | ("int", int64[n]) | ("dec", int64[n], digits)
+ *   | ("str", entries int64[n] or empty, int32 offsets, data, escape)
+ *   | ("if", uint8[n], skip, negate): unless flags[r] (or, negated, unless not flags[r])
+ *     skip the next `skip` operations.
+ * offsets (int64[n + 1], filled): where each row starts in the result. */
+static PyObject *format_rows(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    PyObject *ops_list;
+    Py_buffer out_off = {0};
+    if (!PyArg_ParseTuple(args, "nO!w*", &n, &PyList_Type, &ops_list, &out_off)) return NULL;
+    Py_ssize_t n_ops = PyList_GET_SIZE(ops_list);
+    Op *ops = PyMem_Calloc(n_ops ? n_ops : 1, sizeof(Op));
+    Py_buffer *views = PyMem_Calloc(3 * (n_ops ? n_ops : 1), sizeof(Py_buffer));
+    PyObject *result = NULL;
+    if (!ops || !views) { PyErr_NoMemory(); goto done; }
+    if (N_OF(out_off, int64_t) < n + 1) {
+        PyErr_SetString(PyExc_IndexError, "offsets must hold n + 1 values");
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < n_ops; j++) {
+        PyObject *t = PyList_GET_ITEM(ops_list, j);
+        Op *op = &ops[j];
+        Py_buffer *v = &views[3 * j];
+        const char *kind;
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2) {
+            PyErr_SetString(PyExc_TypeError, "an operation is a tuple");
+            goto done;
+        }
+        kind = PyUnicode_AsUTF8(PyTuple_GET_ITEM(t, 0));
+        if (!kind) goto done;
+        if (!strcmp(kind, "lit")) {
+            op->kind = OP_LIT;
+            if (!PyArg_ParseTuple(t, "sy*", &kind, &v[0])) goto done;
+            op->bytes = v[0].buf;
+            op->len = v[0].len;
+        } else if (!strcmp(kind, "int") || !strcmp(kind, "dec")) {
+            op->kind = kind[0] == 'i' ? OP_INT : OP_DEC;
+            if (!PyArg_ParseTuple(t, op->kind == OP_INT ? "sy*" : "sy*i", &kind, &v[0],
+                                  &op->digits)) goto done;
+            op->values = v[0].buf;
+            if (N_OF(v[0], int64_t) < n || op->digits < 0 || op->digits > 18) {
+                PyErr_SetString(PyExc_IndexError, "values must hold n rows, digits 0-18");
+                goto done;
+            }
+        } else if (!strcmp(kind, "str")) {
+            op->kind = OP_STR;
+            if (!PyArg_ParseTuple(t, "sy*y*y*p", &kind, &v[0], &v[1], &v[2], &op->escape))
+                goto done;
+            op->values = v[0].len ? v[0].buf : NULL;
+            op->offsets = v[1].buf;
+            op->count = N_OF(v[1], int32_t);
+            op->bytes = v[2].buf;
+            op->len = v[2].len;
+            if ((op->values && N_OF(v[0], int64_t) < n) || (!op->values && op->count < n + 1)) {
+                PyErr_SetString(PyExc_IndexError, "strings must hold n rows");
+                goto done;
+            }
+        } else if (!strcmp(kind, "if")) {
+            op->kind = OP_IF;
+            if (!PyArg_ParseTuple(t, "sy*ip", &kind, &v[0], &op->skip, &op->negate))
+                goto done;
+            op->flags = v[0].buf;
+            if (v[0].len < n || op->skip < 0 || op->skip > n_ops - j - 1) {
+                PyErr_SetString(PyExc_IndexError, "flags must hold n rows, skip stay inside");
+                goto done;
+            }
+        } else {
+            PyErr_Format(PyExc_ValueError, "unknown operation %s", kind);
+            goto done;
+        }
+    }
+    int64_t *off = out_off.buf;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    off[0] = 0;
+    for (Py_ssize_t r = 0; r < n; r++) {
+        Py_ssize_t len = run_ops(ops, n_ops, r, NULL);
+        if (len < 0) { bad = 1; break; }
+        off[r + 1] = off[r] + len;
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) { PyErr_SetString(PyExc_IndexError, "string entry out of range"); goto done; }
+    result = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)off[n]);
+    if (!result) goto done;
+    uint8_t *data = (uint8_t *)PyByteArray_AS_STRING(result);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < n; r++) run_ops(ops, n_ops, r, data + off[r]);
+    Py_END_ALLOW_THREADS
+done:
+    if (views) release_ops(views, 3 * n_ops);
+    PyMem_Free(views);
+    PyMem_Free(ops);
+    PyBuffer_Release(&out_off);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"put_bytes", put_bytes, METH_VARARGS, "put_bytes(buf, base, start, value)"},
     {"put_digits", put_digits, METH_VARARGS,
@@ -237,12 +448,13 @@ static PyMethodDef methods[] = {
     {"put_dates", put_dates, METH_VARARGS, "put_dates(buf, base, start, rows, days, valid)"},
     {"put_texts", put_texts, METH_VARARGS,
      "put_texts(buf, base, start, length, rows, entries, offsets, data)"},
+    {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "casslink._kernels",
-    "Kernels that write values as text into byte buffers.", -1, methods,
+    "Kernels that write values as text into byte buffers.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

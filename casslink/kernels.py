@@ -11,6 +11,8 @@ its error.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from casslink import _kernels
 
@@ -78,3 +80,68 @@ def put_texts(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows: 
                                     NONE if entries is None else _ints(entries),
                                     np.ascontiguousarray(offsets, np.int32),
                                     np.ascontiguousarray(data, np.uint8)))
+
+
+# --- rows of text from a program of operations -------------------------------------------------
+# An operation is a tuple the C kernel reads; build them with the helpers below and join
+# their lists: ``lit("<v>") + dec(amounts, 2) + lit("</v>")``.
+
+Ops = list[tuple]
+
+
+def lit(text: str | bytes) -> Ops:
+    """The same text in every row."""
+    return [("lit", text.encode() if isinstance(text, str) else text)]
+
+
+def ints(values: np.ndarray) -> Ops:
+    """Each row's integer, in decimal."""
+    return [("int", _ints(values))]
+
+
+def dec(values: np.ndarray, digits: int) -> Ops:
+    """Each row's fixed-point value (minor units): ``-1234.50`` for -123450 with 2 digits."""
+    return [("dec", _ints(values), digits)]
+
+
+def strs(column: pa.Array | pa.ChunkedArray, escape: bool = True) -> Ops:
+    """Each row's string (null: nothing), XML-escaped (``&<>"``) unless ``escape`` is off."""
+    entries, offsets, data = string_parts(column)
+    return [("str", NONE if entries is None else entries, offsets, data, escape)]
+
+
+def when(flags: np.ndarray, then: Ops, otherwise: Ops = ()) -> Ops:
+    """``then`` in the rows where ``flags`` is set, ``otherwise`` in the others."""
+    flags = _flags(flags)
+    out = [("if", flags, len(then), False), *then]
+    if otherwise:
+        out += [("if", flags, len(otherwise), True), *otherwise]
+    return out
+
+
+def format_rows(n: int, ops: Ops) -> tuple[bytearray, np.ndarray]:
+    """``n`` rows of text: every row runs ``ops``. Returns the text of all rows and where each
+    row starts (``n + 1`` offsets)."""
+    offsets = np.empty(n + 1, np.int64)
+    return _kernels.format_rows(n, list(ops), offsets), offsets
+
+
+def string_parts(column: pa.Array | pa.ChunkedArray
+                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """A string column as the kernels read it: (entry of each row, -1 for null, or None when
+    row r is string r; int32 offsets; data)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    entries = None
+    if pa.types.is_dictionary(column.type):
+        entries = np.asarray(pc.fill_null(column.indices.cast(pa.int64()), -1))
+        column = column.dictionary
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    if column.null_count and entries is None:
+        column = pc.fill_null(column, "")  # a null writes nothing either way
+    n = len(column)
+    offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset: column.offset + n + 1]
+    data = column.buffers()[2]
+    return entries, offsets, (np.frombuffer(data, np.uint8) if data is not None and data.size
+                              else np.zeros(1, np.uint8))

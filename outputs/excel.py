@@ -25,7 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.money import format_amount, format_amounts, minor_unit
+from casslink import kernels
+from casslink.money import format_amount, minor_unit
 from casslink.ordering import runs
 from outputs import xlsx
 from outputs.source import RunData, chunks, in_order
@@ -124,7 +125,7 @@ class _Page:
         L, m = labels(), run.manifest
         self.run, self.side, self.L = run, side, L
         self.digits = minor_unit(run.currency)
-        self.titles: dict[str, bytes] = {}
+        self.titles: dict[str, xlsx.Static] = {}
         self.when = dt.date.fromisoformat(m["billing_date"])
         self.stylesheet = xlsx.styles(money_format(run.currency))
         info = ((L["operation"], run.operation),
@@ -146,16 +147,21 @@ class _Page:
              L["col_source"]])
 
     @staticmethod
-    def _header(names: list[str]) -> bytes:
-        return xlsx.row(HEADER_ROW, (xlsx.text(n, HEADER) for n in names))
+    def _header(names: list[str]) -> xlsx.Static:
+        return xlsx.Static(xlsx.row(HEADER_ROW, (xlsx.text(n, HEADER) for n in names)))
 
     def _title(self, title: str) -> bytes:
-        if title not in self.titles:  # detail sheets repeat the airlines' names
-            self.titles[title] = xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block
-        return self.titles[title]
+        return xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block
 
-    def money(self, minor: np.ndarray, style: int = MONEY) -> pa.Array:
-        return xlsx.money_cells(minor, self.digits, style)
+    def _detail_title(self, name: str) -> xlsx.Static:
+        """A detail sheet's title block, deflated once: detail sheets repeat the airlines'
+        names."""
+        if name not in self.titles:
+            self.titles[name] = xlsx.Static(self._title(name))
+        return self.titles[name]
+
+    def money(self, minor: np.ndarray, style: int = MONEY) -> kernels.Ops:
+        return xlsx.number_cells(minor, self.digits, style)
 
     def workbooks(self, owners: list[str], bills: pa.Table, lines: pa.Table
                   ) -> Iterator[tuple[str, bytes]]:
@@ -184,7 +190,7 @@ class _Page:
                 a, z = int(sheet_runs[s]), int(sheet_runs[s + 1])
                 name = sheet_names[s]
                 sheets.append(xlsx.Sheet(name, DETAIL_WIDTHS, [
-                    self._title(name), self.detail_head, detail.span(a, z)],
+                    self._detail_title(name), self.detail_head, detail.span(a, z)],
                     HEADER_ROW, HEADER_ROW + z - a))
             yield code, xlsx.package(sheets, self.stylesheet, self.when)
 
@@ -196,7 +202,7 @@ class _Page:
         names = pa.array([side.name(self.run, c, counterparty=True) for c in uniq.to_pylist()],
                          pa.string())
         cells = [xlsx.text_cells(other), xlsx.text_cells(names.take(pc.index_in(other, uniq))),
-                 *(xlsx.number_cells(bills.column(c)) for c in
+                 *(xlsx.number_cells(_ints(bills, c)) for c in
                    ("awb_count", "cca_records", "dcm_records")),
                  *(self.money(_ints(bills, c)) for c in
                    (*COMPONENTS, "net_billing", "corrections_net")),
@@ -245,7 +251,7 @@ class _Page:
                  xlsx.text_cells(lines.column("record_type")),
                  xlsx.text_cells(lines.column("correction_number")),
                  xlsx.text_cells(lines.column("currency")),
-                 xlsx.number_cells(format_amounts(rate, 5, mask=rate == 0), RATE),
+                 xlsx.number_cells(rate, 5, RATE, present=rate != 0),
                  *(self.money(_ints(lines, c)) for c in COMPONENTS),
                  self.money(_ints(lines, "net"), MONEY_BOLD),
                  xlsx.text_cells(source)]

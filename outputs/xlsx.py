@@ -1,6 +1,6 @@
 """A small SpreadsheetML (.xlsx) writer for large, regular reports.
 
-Rows are rendered column-wise with Arrow string kernels (one pass for many sheets), sheets are
+Rows are rendered by a C kernel from per-column cell programs (one pass for many sheets), sheets are
 assembled from byte pieces, and the package is zipped with fixed timestamps, so the same input
 gives the same bytes. Cells carry no ``r`` reference (optional in ECMA-376: cells follow each
 other, ``<c/>`` is an empty cell), which keeps the XML small. Deflate is ISA-L's (python-isal,
@@ -19,8 +19,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from isal import isal_zlib
+
+from casslink import kernels
 
 DEFLATE_LEVEL = 1  # ISA-L levels 0-3; 1 compresses these sheets ~6x at ~500 MB/s
 JOIN_BELOW = 1 << 22  # a part's pieces are joined before deflating unless it is larger
@@ -67,51 +68,26 @@ def styles(money_format: str) -> bytes:
 
 
 # --- cells and rows, column-wise ---------------------------------------------------------------
+# Cells are programs for the C row kernel (casslink.kernels): one pass writes every row.
 
-def text_cells(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Inline-string cells; an empty cell where the value is null or empty."""
-    values = values.cast(pa.string())
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if _has_markup(values):
-        for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-            values = pc.replace_substring(values, char, entity)
-    cells = pc.binary_join_element_wise('<c t="inlineStr"><is><t>', values, "</t></is></c>", "")
-    empty = pc.equal(pc.fill_null(values, ""), "")
-    return pc.if_else(empty, "<c/>", cells) if pc.any(empty).as_py() else cells
-
-
-def _has_markup(values: pa.Array) -> bool:
-    """Whether any string holds ``&``, ``<`` or ``>`` (a scan of the data buffer)."""
-    if len(values) == 0 or values.buffers()[2] is None:
-        return False
-    offsets = np.frombuffer(values.buffers()[1], np.int32)[values.offset:][[0, len(values)]]
-    data = np.frombuffer(values.buffers()[2], np.uint8)[offsets[0]:offsets[1]]
-    return bool(np.isin(data, np.frombuffer(b"&<>", np.uint8)).any())
+def text_cells(values: pa.Array | pa.ChunkedArray) -> kernels.Ops:
+    """Inline-string cells (XML-escaped); an empty cell where the value is null or empty."""
+    entries, offsets, _ = kernels.string_parts(values)
+    lengths = np.diff(offsets)
+    filled = lengths > 0 if entries is None else \
+        np.where(entries >= 0, lengths[np.maximum(entries, 0)] if len(lengths) else 0, 0) > 0
+    return kernels.when(filled, kernels.lit('<c t="inlineStr"><is><t>')
+                        + kernels.strs(values) + kernels.lit("</t></is></c>"),
+                        kernels.lit("<c/>"))
 
 
-def number_cells(values: pa.Array | pa.ChunkedArray, style: int = PLAIN) -> pa.Array:
-    """Numeric cells from their lexical forms (decimal strings); empty where null."""
-    start = f'<c s="{style}"><v>' if style else "<c><v>"
-    return pc.fill_null(pc.binary_join_element_wise(start, values.cast(pa.string()),
-                                                    "</v></c>", ""), "<c/>")
-
-
-def money_cells(minor: np.ndarray, digits: int, style: int = PLAIN) -> pa.Array:
-    """Numeric cells of amounts in minor units, as exact decimals in major units: the sign
-    with the opening tags, the whole units, the fraction with the closing tags (one join)."""
-    start = f'<c s="{style}"><v>' if style else "<c><v>"
-    whole, frac = np.divmod(np.abs(minor), 10 ** digits)
-    opening = pa.array([start, start + "-"]).take(pa.array((minor < 0).view(np.int8)))
-    return pc.binary_join_element_wise(
-        opening, pa.array(whole).cast(pa.string()), _closings(digits).take(pa.array(frac)), "")
-
-
-@lru_cache(maxsize=8)
-def _closings(digits: int) -> pa.Array:
-    """Fraction digits with the closing tags, indexed by the fraction's value."""
-    return pa.array([f".{i:0{digits}d}</v></c>" if digits else "</v></c>"
-                     for i in range(10 ** digits)])
+def number_cells(values: np.ndarray, digits: int = 0, style: int = PLAIN,
+                 present: np.ndarray | None = None) -> kernels.Ops:
+    """Numeric cells of integers in units of 10^-``digits`` (amounts in minor units, rates
+    x 100000), as exact decimals; an empty cell where ``present`` is False."""
+    cell = kernels.lit(f'<c s="{style}"><v>' if style else "<c><v>") + \
+        kernels.dec(values, digits) + kernels.lit("</v></c>")
+    return cell if present is None else kernels.when(present, cell, kernels.lit("<c/>"))
 
 
 @dataclass
@@ -125,17 +101,13 @@ class Rows:
         return self.data[self.offsets[start]:self.offsets[stop]]
 
 
-def rows(row_numbers: np.ndarray, cells: Sequence[pa.Array]) -> Rows:
-    """Join per-row cells (equal-length string arrays, no nulls) into ``<row>`` elements."""
-    n = len(row_numbers)
-    if not n:
-        return Rows(memoryview(b""), np.zeros(1, np.int64))
-    joined = pc.binary_join_element_wise(
-        '<row r="', pa.array(row_numbers).cast(pa.string()), '">', *cells, "</row>", "")
-    if isinstance(joined, pa.ChunkedArray):
-        joined = joined.combine_chunks()
-    offsets = np.frombuffer(joined.buffers()[1], np.int32)[joined.offset: joined.offset + n + 1]
-    return Rows(memoryview(joined.buffers()[2]), offsets.astype(np.int64))
+def rows(row_numbers: np.ndarray, cells: Sequence[kernels.Ops]) -> Rows:
+    """``<row>`` elements of per-row cells (one program per column, as built above)."""
+    ops = kernels.lit('<row r="') + kernels.ints(row_numbers) + kernels.lit('">')
+    for column in cells:
+        ops += column
+    data, offsets = kernels.format_rows(len(row_numbers), ops + kernels.lit("</row>"))
+    return Rows(memoryview(data), offsets)
 
 
 def row(number: int, cells: Iterable[str]) -> bytes:
@@ -198,18 +170,18 @@ class Sheet:
 
 
 @lru_cache(maxsize=64)
-def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> bytes:
+def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> Static:
     """Everything of a sheet's XML before its rows: view (frozen below the header), columns."""
     top = f"A{header_row + 1}"
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
                    for i, w in enumerate(widths, start=1))
-    return XML_DECL + (
+    return Static(XML_DECL + (
         f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetPr><pageSetUpPr fitToPage="1"/>'
         f'</sheetPr><sheetViews><sheetView{SELECTED if selected else ""} workbookViewId="0">'
         f'<pane ySplit="{header_row}" topLeftCell="{top}" activePane="bottomLeft" '
         f'state="frozen"/><selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/>'
         f'</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{cols}'
-        "</cols><sheetData>").encode()
+        "</cols><sheetData>").encode())
 
 
 def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
@@ -304,46 +276,72 @@ def _escape(text: str) -> str:
 
 def zip_parts(parts: Sequence[tuple[str, list | bytes]], when: dt.date) -> bytes:
     """A zip archive of ``parts``, deflated, every entry dated ``when``. A part is a list of
-    byte pieces, or one ``bytes`` object that repeats across archives (deflated once)."""
+    byte pieces (leading :class:`Static` ones deflated once for all archives), or one ``bytes``
+    object that repeats across archives (deflated once)."""
     time_, date_ = 0, ((when.year - 1980) << 9) | (when.month << 5) | when.day
     out: list = []
     central: list[bytes] = []
     pos = 0
     for name, pieces in parts:
         crc, size, data = _deflated(pieces)
+        packed = sum(map(len, data))
         raw = name.encode()
-        if size >= 1 << 32 or len(data) >= 1 << 32 or pos >= 1 << 32:
+        if size >= 1 << 32 or packed >= 1 << 32 or pos >= 1 << 32:
             raise ValueError(f"{name}: a part over 4 GB needs zip64")
-        fields = (20, 0, 8, time_, date_, crc, len(data), size, len(raw))
+        fields = (20, 0, 8, time_, date_, crc, packed, size, len(raw))
         local = struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + raw
         central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0,
                                    0, pos) + raw)
-        out += (local, data)
-        pos += len(local) + len(data)
+        out += (local, *data)
+        pos += len(local) + packed
     directory = b"".join(central)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts), len(directory),
                       pos, 0)
     return b"".join([*out, directory, end])
 
 
-def _deflated(pieces: list | bytes) -> tuple[int, int, bytes]:
+def _deflated(pieces: list | bytes) -> tuple[int, int, list]:
+    """(crc, size, deflated chunks) of a part. A part's leading :class:`Static` pieces are
+    deflated once for every part that starts with them and full-flushed (the chunk stands
+    alone), the rest is deflated as a stream of its own that ends the part."""
     if isinstance(pieces, bytes):
-        return _deflated_static(pieces)
-    if sum(map(len, pieces)) < JOIN_BELOW:  # ISA-L deflates small pieces poorly
-        data = b"".join(pieces)
-        return zlib.crc32(data), len(data), isal_zlib.compress(data, DEFLATE_LEVEL, -15)
-    crc, size = 0, 0
+        crc, size, chunk = _packed((pieces,), final=True)
+        return crc, size, [chunk]
+    k = 0
+    while k < len(pieces) and isinstance(pieces[k], Static):
+        k += 1
+    rest = pieces[k:]
+    if k:
+        crc, size, head = _packed(tuple(pieces[:k]), final=not rest)
+        if not rest:
+            return crc, size, [head]
+    if sum(map(len, rest)) < JOIN_BELOW:  # ISA-L deflates small pieces poorly
+        data = b"".join(rest)
+        c, n, chunks = zlib.crc32(data), len(data), [isal_zlib.compress(data, DEFLATE_LEVEL,
+                                                                          -15)]
+    else:
+        c, n, chunks = 0, 0, []
+        z = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
+        for p in rest:
+            c, n = zlib.crc32(p, c), n + len(p)
+            chunks.append(z.compress(p))
+        chunks.append(z.flush())
+    if not k:
+        return c, n, chunks
+    return isal_zlib.crc32_combine(crc, c, n), size + n, [head, *chunks]
+
+
+class Static(bytes):
+    """A piece that repeats across sheets or workbooks (a sheet's head, a title block, a
+    header row): the leading static pieces of a part are deflated once, for every part that
+    starts with them."""
+
+
+@lru_cache(maxsize=4096)
+def _packed(pieces: tuple[bytes, ...], final: bool = False) -> tuple[int, int, bytes]:
+    """(crc, size, deflated) of ``pieces`` deflated alone: a whole stream (``final``) or
+    full-flushed, for more deflated data to follow."""
+    data = b"".join(pieces)
     z = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
-    chunks = []
-    for p in pieces:
-        crc = zlib.crc32(p, crc)
-        size += len(p)
-        chunks.append(z.compress(p))
-    chunks.append(z.flush())
-    return crc, size, b"".join(chunks)
-
-
-@lru_cache(maxsize=1024)
-def _deflated_static(data: bytes) -> tuple[int, int, bytes]:
-    """Parts that repeat in every workbook (stylesheet, package relationships) deflate once."""
-    return zlib.crc32(data), len(data), isal_zlib.compress(data, DEFLATE_LEVEL, -15)
+    chunk = z.compress(data) + (z.flush() if final else z.flush(isal_zlib.Z_FULL_FLUSH))
+    return zlib.crc32(data), len(data), chunk

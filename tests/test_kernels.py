@@ -123,3 +123,42 @@ def test_writer_refuses_non_ascii_text(one_file):
     records = records.set_column(records.schema.get_field_index("origin"), "origin", origin)
     with pytest.raises(WriteError, match="origin: fixed-width text must be ASCII"):
         write_hot(one_file.header, records, one_file.charges)
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.integers(-(2**63), 2**63 - 1), st.sampled_from([0, 2, 3, 5]),
+                          st.one_of(st.none(), st.text(max_size=6)), st.booleans()),
+                min_size=1, max_size=30))
+def test_format_rows_matches_python_formatting(rows):
+    values = np.array([r[0] for r in rows], np.int64)
+    texts = pa.array([r[2] for r in rows], pa.string())
+    flags = np.array([r[3] for r in rows])
+    digits = rows[0][1]
+    ops = (kernels.lit("<r n=\"") + kernels.ints(values) + kernels.lit("\">")
+           + kernels.dec(values, digits)
+           + kernels.when(flags, kernels.lit("[") + kernels.strs(texts) + kernels.lit("]"),
+                          kernels.lit("-"))
+           + kernels.strs(texts, escape=False) + kernels.lit("</r>"))
+    data, offsets = kernels.format_rows(len(rows), ops)
+    entity = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+    for (v, _, text, flag), a, b in zip(rows, offsets[:-1], offsets[1:], strict=True):
+        sign, mag = ("-" if v < 0 else ""), abs(v)
+        number = f"{sign}{mag // 10**digits}" + (f".{mag % 10**digits:0{digits}d}"
+                                                  if digits else "")
+        escaped = "".join(entity.get(c, c) for c in text or "")
+        middle = f"[{escaped}]" if flag else "-"
+        want = f'<r n="{v}">{number}{middle}{text or ""}</r>'
+        assert bytes(data[a:b]).decode() == want
+
+
+def test_format_rows_reads_dictionary_strings_through_their_indices():
+    col = pa.array(["b", None, "a", "b"]).dictionary_encode()
+    data, offsets = kernels.format_rows(4, kernels.strs(col) + kernels.lit(";"))
+    assert bytes(data) == b"b;;a;b;" and list(offsets) == [0, 2, 3, 5, 7]
+
+
+def test_format_rows_checks_its_arrays():
+    with pytest.raises(IndexError):  # 2 values for 3 rows
+        kernels.format_rows(3, kernels.ints(np.zeros(2, np.int64)))
+    with pytest.raises(IndexError):
+        kernels.format_rows(3, kernels.when(np.ones(1, bool), kernels.lit("x")))

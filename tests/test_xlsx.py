@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 from decimal import Decimal
+from itertools import pairwise
 
 import numpy as np
 import openpyxl
@@ -15,14 +16,14 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casslink.money import format_amounts
+from casslink import kernels
 from outputs import xlsx
 
 WHEN = dt.date(2026, 12, 10)
 
 
-def _workbook(cells: list[pa.Array], name: str = "Sheet & <1>") -> openpyxl.Workbook:
-    n = len(cells[0])
+def _workbook(cells: list[kernels.Ops], n: int, name: str = "Sheet & <1>"
+              ) -> openpyxl.Workbook:
     body = xlsx.rows(np.arange(2, n + 2), cells)
     head = xlsx.row(1, [xlsx.text("Head", xlsx.HEADER)])
     sheet = xlsx.Sheet(name, (10, 12, 14), [head, body.span(0, n)], 1, n + 1)
@@ -48,12 +49,25 @@ def test_the_archive_is_valid_and_dated():
     assert z.read("big") == b"<" + big + b">"
 
 
+def test_static_pieces_are_deflated_once_and_spliced():
+    head = xlsx.Static(b"<head>" + b"h" * 3000)
+    parts = [("one.xml", [head, xlsx.Static(b"<t/>"), b"<rows>1</rows>"]),
+             ("two.xml", [head, xlsx.Static(b"<t/>"), b"<rows>22</rows>", b"<tail/>"]),
+             ("three.xml", [head]), ("four.xml", [b"<x>", head])]
+    z = zipfile.ZipFile(io.BytesIO(xlsx.zip_parts(parts, WHEN)))
+    assert z.testzip() is None  # every CRC matches the data
+    for name, pieces in parts:
+        assert z.read(name) == b"".join(pieces)
+
+
 @settings(deadline=None)
 @given(st.lists(st.integers(-(10 ** 15), 10 ** 15), min_size=1, max_size=40),
        st.sampled_from([0, 2, 3]))
 def test_money_cells_are_exact_decimals(values, digits):
-    cells = xlsx.money_cells(np.array(values, np.int64), digits, xlsx.MONEY)
-    for cell, minor in zip(cells.to_pylist(), values, strict=True):
+    data, offsets = kernels.format_rows(len(values), xlsx.number_cells(
+        np.array(values, np.int64), digits, xlsx.MONEY))
+    cells = [bytes(data[a:b]).decode() for a, b in pairwise(offsets)]
+    for cell, minor in zip(cells, values, strict=True):
         lexical = re.fullmatch(r'<c s="4"><v>(-?\d+(?:\.\d+)?)</v></c>', cell).group(1)
         assert Decimal(lexical) == Decimal(minor).scaleb(-digits)
         assert len(lexical.partition(".")[2]) == digits
@@ -62,9 +76,9 @@ def test_money_cells_are_exact_decimals(values, digits):
 def test_cells_read_back_with_styles_escapes_and_empty_cells():
     wb = _workbook([
         xlsx.text_cells(pa.array(["A&B <x>", None, ""])),
-        xlsx.money_cells(np.array([-1, 123456, 0]), 3, xlsx.MONEY_BOLD),
-        xlsx.number_cells(format_amounts(np.array([0, 95012345, 100000]), 5,
-                                        mask=np.array([True, False, False])), xlsx.RATE)])
+        xlsx.number_cells(np.array([-1, 123456, 0]), 3, xlsx.MONEY_BOLD),
+        xlsx.number_cells(np.array([0, 95012345, 100000]), 5, xlsx.RATE,
+                          present=np.array([False, True, True]))], 3)
     ws = wb["Sheet & <1>"]  # escaped in workbook.xml and app.xml
     assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [
         ["A&B <x>", -0.001, None], [None, 123.456, 950.12345], [None, 0, 1]]

@@ -349,21 +349,7 @@ class Columns:
     def texts(self, name: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         """(entry of each row or None: row r is string r; int32 offsets; data)."""
         if ("t", name) not in self.cache:
-            col = self.column(name)
-            entries = None
-            if pa.types.is_dictionary(col.type):
-                entries = np.asarray(pc.fill_null(col.indices.cast(pa.int64()), -1))
-                col = col.dictionary
-            if not pa.types.is_string(col.type):
-                col = col.cast(pa.string())
-            if col.null_count and entries is None:
-                col = pc.fill_null(col, "")  # blank either way
-            n = len(col)
-            offsets = np.frombuffer(col.buffers()[1], np.int32)[col.offset: col.offset + n + 1]
-            data = col.buffers()[2]
-            self.cache[("t", name)] = (entries, offsets, np.frombuffer(data, np.uint8)
-                                       if data is not None and data.size else
-                                       np.zeros(1, np.uint8))
+            self.cache[("t", name)] = kernels.string_parts(self.column(name))
         return self.cache[("t", name)]
 
 
