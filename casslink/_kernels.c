@@ -439,6 +439,34 @@ done:
     return result;
 }
 
+/* join_rows(head, src, rows, width, tail) -> bytes: head, then the width-byte rows
+ * src[rows[i] * width:][:width] one after the other, then tail - one copy into new bytes. */
+static PyObject *join_rows(PyObject *self, PyObject *args) {
+    Py_buffer head = {0}, src = {0}, rows = {0}, tail = {0};
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "y*y*y*ny*", &head, &src, &rows, &width, &tail)) return NULL;
+    Py_buffer *views[] = {&head, &src, &rows, &tail};
+    PyObject *result = NULL;
+    const int64_t *row = rows.buf;
+    Py_ssize_t n = N_OF(rows, int64_t), count = width > 0 ? src.len / width : 0;
+    int bad = width <= 0;
+    for (Py_ssize_t i = 0; i < n && !bad; i++) bad = row[i] < 0 || row[i] >= count;
+    if (bad) {
+        PyErr_SetString(PyExc_IndexError, "row out of range");
+    } else if ((result = PyBytes_FromStringAndSize(NULL, head.len + n * width + tail.len))) {
+        char *out = PyBytes_AS_STRING(result);
+        const char *from = src.buf;
+        Py_BEGIN_ALLOW_THREADS
+        memcpy(out, head.buf, head.len);
+        out += head.len;
+        for (Py_ssize_t i = 0; i < n; i++, out += width) memcpy(out, from + row[i] * width, width);
+        memcpy(out, tail.buf, tail.len);
+        Py_END_ALLOW_THREADS
+    }
+    release(views, 4);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"put_bytes", put_bytes, METH_VARARGS, "put_bytes(buf, base, start, value)"},
     {"put_digits", put_digits, METH_VARARGS,
@@ -449,6 +477,7 @@ static PyMethodDef methods[] = {
     {"put_texts", put_texts, METH_VARARGS,
      "put_texts(buf, base, start, length, rows, entries, offsets, data)"},
     {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},
+    {"join_rows", join_rows, METH_VARARGS, "join_rows(head, src, rows, width, tail) -> bytes"},
     {NULL, NULL, 0, NULL},
 };
 

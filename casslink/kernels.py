@@ -82,6 +82,13 @@ def put_texts(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows: 
                                     np.ascontiguousarray(data, np.uint8)))
 
 
+def join_rows(head: bytes, lines: np.ndarray, rows: np.ndarray, tail: bytes) -> bytes:
+    """``head``, rows ``rows`` of the fixed-width ``lines`` (an (n, width) byte matrix) one
+    after the other, then ``tail``: one copy into the new bytes."""
+    lines = np.ascontiguousarray(lines, np.uint8)
+    return _kernels.join_rows(head, lines.reshape(-1), _ints(rows), lines.shape[1], tail)
+
+
 # --- rows of text from a program of operations -------------------------------------------------
 # An operation is a tuple the C kernel reads; build them with the helpers below and join
 # their lists: ``lit("<v>") + dec(amounts, 2) + lit("</v>")``.

@@ -40,23 +40,39 @@ def key_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
 def rank(column: pa.Array) -> tuple[np.ndarray, int]:
     """(each row's sort key, bound): same-length digit strings (AWB serials) by their value,
     other strings by their rank among the distinct values (nulls first, key 0)."""
-    digits = _digit_values(column)
+    digits = digit_values(column)
     if digits is not None:
         return digits
-    if pa.types.is_dictionary(column.type):
-        dictionary, indices = column.dictionary, column.indices
-    else:
-        enc = pc.dictionary_encode(column)
-        dictionary, indices = enc.dictionary, enc.indices
-    order = np.asarray(pc.sort_indices(dictionary))
+    return dense_rank(column)
+
+
+def dense_rank(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """(each row's rank among the column's distinct values, nulls first at 0; bound): small
+    keys for columns with few distinct values, whatever their text."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    enc = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    order = np.asarray(pc.sort_indices(enc.dictionary))
     ranks = np.empty(len(order) + 1, np.int64)
     ranks[order] = np.arange(1, len(order) + 1)
     ranks[-1] = 0
-    idx = np.asarray(pc.fill_null(indices.cast(pa.int64()), -1))
-    return ranks[idx], len(order) + 1
+    return ranks[np.asarray(pc.fill_null(enc.indices.cast(pa.int64()), -1))], len(order) + 1
 
 
-def _digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
+def codes(*columns: pa.ChunkedArray | pa.Array) -> tuple[list[np.ndarray], int]:
+    """Equal values get equal integer codes across ``columns`` (in ``[0, bound)``; null and
+    "" are one value): digit strings of one width are their own value, other strings an
+    index into the distinct values of all the columns."""
+    cols = [pc.fill_null(c.cast(pa.string()), "") for c in columns]
+    cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols]
+    digits = [digit_values(c) for c in cols]
+    if all(d is not None for d in digits) and len({d[1] for d in digits}) == 1:
+        return [d[0] for d in digits], digits[0][1]
+    values = pc.unique(pa.chunked_array(cols, pa.string()))
+    return [np.asarray(pc.index_in(c, value_set=values), np.int64) for c in cols], len(values)
+
+
+def digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
     """Values of a string column whose rows are all digit strings of one length (else None):
     ordering them as numbers is ordering them as strings."""
     n = len(column)

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import NET_TERMS, FileHeader
-from casslink.ordering import order_by
+from casslink.ordering import dense_rank, order_by, pack
 from outputs.source import RunData
 from parsers.hot import write_hot
 from parsers.hot.writer import columns_written, write_hot_splits
@@ -73,9 +73,23 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
     agent_code: agent HOT files), the records' lines rendered once for all."""
     records = _written(_with_net(run.records))
-    splits, known = [], {}
-    for key in keys:
-        order = order_by(records, (key, *(k for k in ORDER if k != key)), known)
+    splits = []
+    for key, order in zip(keys, _split_orders(records, keys), strict=True):
         codes = pc.unique(records.column(key)).to_pylist()
         splits.append((key, order, {c: _header(run, **{key: c}) for c in codes}))
     return write_hot_splits(splits, records, run.charges)
+
+
+def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:
+    """For each key (agent_code or airline_prefix), the order of ``records`` by the key, then
+    the rest of ORDER: the keys after the first two are sorted once, and each split sorts by
+    the two participants' ranks and that position (same order as sorting by every key)."""
+    n = records.num_rows
+    position = np.empty(n, np.int64)
+    position[order_by(records, ORDER[2:])] = np.arange(n)
+    ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
+    orders = []
+    for key in keys:
+        first = (key, *(k for k in ORDER[:2] if k != key))
+        orders.append(np.lexsort(pack([*(ranks[k] for k in first), (position, n)])[::-1]))
+    return orders

@@ -12,8 +12,8 @@ billings and NI the net invoice amount (billings + CCA/DCM corrections). Lines a
 are sorted, lexical forms fixed: the same ledger gives the same bytes.
 
 All statements of one kind are rendered together: the profile's writer (``emit``) renders
-each element once as a template, and the lines of every statement are filled in column-wise
-with Arrow string kernels, then split per statement.
+each element once as a template, and the lines of every statement are filled in by the C row
+kernel (``casslink.kernels.format_rows``), then split per statement.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import AMOUNT_COLUMNS
-from casslink.money import format_amount, format_amounts, minor_unit
+from casslink.kernels import Ops, dec, format_rows, ints, lit, strs, when
+from casslink.money import minor_unit
 from casslink.ordering import runs
 from outputs.source import RunData, chunks, in_order
 from parsers.onerecord.profile import LO_BASE
@@ -76,17 +77,6 @@ def _items(s: dict[str, int]) -> list[tuple[str, str | None, str]]:
     return items
 
 
-def _ratings(about: str, s: dict[str, int], cur: str) -> list[tuple]:
-    nodes = []
-    for ident, pc_, key in _items(s):
-        v = {"cargo:billingChargeIdentifier": ident,
-             "cargo:subTotal": format_amount(s[key], cur)}
-        if pc_:
-            v["cargo:chargePaymentType"] = pc_
-        nodes.append(("cargo:Ratings", f"{about}-{ident}{'-' + pc_ if pc_ else ''}", v))
-    return nodes
-
-
 def _party(kind: str, code: str, about: str) -> tuple:
     if kind == "airline":
         return ("cargo:Carrier", about, {"cargo:prefix": code})
@@ -112,7 +102,7 @@ def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[
                        bills.slice(int(starts[a]), int(starts[z] - starts[a])))
 
     out: dict[str, bytes] = {}
-    with ThreadPoolExecutor(THREADS) as pool:  # Arrow's kernels release the GIL
+    with ThreadPoolExecutor(THREADS) as pool:  # the row kernel releases the GIL
         for done in pool.map(render, chunks(starts, CHUNK_BILLS)):
             out.update(done)
     return out
@@ -126,12 +116,11 @@ def _render(run: RunData, kind: str, codes: list[str], bills: pa.Table) -> dict[
     lines, offsets = _lines(run, kind, bills, sums)
     bounds = runs(bills.column(key))
     totals = {k: np.add.reduceat(v, bounds[:-1]) for k, v in sums.items()}
-    out = {}
-    for i, code in enumerate(codes):
-        head, tail = _frame(run, kind, code, {k: int(v[i]) for k, v in totals.items()})
-        body = lines[offsets[bounds[i]]:offsets[bounds[i + 1]]]
-        out[code] = b"".join((head, body, tail))
-    return out
+    heads, head_at, tails, tail_at = _frames(run, kind, codes, totals)
+    return {code: b"".join((heads[head_at[i]:head_at[i + 1]],
+                            lines[offsets[bounds[i]]:offsets[bounds[i + 1]]],
+                            tails[tail_at[i]:tail_at[i + 1]]))
+            for i, code in enumerate(codes)}
 
 
 def _keys(kind: str) -> tuple[str, str]:
@@ -152,26 +141,60 @@ def _sums(bills: pa.Table) -> dict[str, np.ndarray]:
     return out
 
 
-def _frame(run: RunData, kind: str, code: str, total: dict[str, int]) -> tuple[bytes, bytes]:
-    """The statement around its lines: header, billed party, totals, remittance due."""
-    m, cur = run.manifest, run.currency
-    about = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/{code}"
-    node = ("cb:BillingStatement", about, {
+def _frames(run: RunData, kind: str, codes: list[str], totals: dict[str, np.ndarray]
+            ) -> tuple[memoryview, np.ndarray, memoryview, np.ndarray]:
+    """Each statement around its lines (header, billed party; totals, remittance due): the
+    texts before and after the lines, and where each statement's starts in them."""
+    owners = pa.array(codes, pa.string())
+    fields = {"about": lit(f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/")
+              + strs(owners), "code": strs(owners),
+              "code7": strs(pc.utf8_slice_codeunits(owners, 0, 7)),
+              "location": strs(pc.utf8_slice_codeunits(owners, 7))}
+    digits = minor_unit(run.currency)
+    head, between, tail = _frame_template(run, kind)
+    after: Ops = _ops(between, fields)
+    for ident, pc_, name in _items(dict.fromkeys(totals, 1)):  # left out where zero
+        fields[name] = dec(totals[name], digits)
+        rating = _ops(_rating_template(ident, pc_, name, "total"), fields)
+        after += rating if ident in ("CN", "NI") else when(totals[name] != 0, rating)
+    heads, head_at = format_rows(len(codes), _ops(head, fields))
+    tails, tail_at = format_rows(len(codes), after + _ops(tail, fields))
+    return memoryview(heads), head_at, memoryview(tails), tail_at
+
+
+@cache
+def _frame_template_of(kind: str, operation: str, period: str, dates: tuple[dt.date, ...],
+                       currency: str) -> tuple[str, str, str]:
+    """(before the lines, between the lines and the totals, after the totals) of a
+    statement, as written by the profile's writer, placeholders ``{about}``, ``{code}`` (or
+    ``{code7}{location}``) and ``{net}``."""
+    party = "{code}" if kind == "airline" else "{code7}{location}"
+    node = ("cb:BillingStatement", "{about}", {
         "cb:statementType": "AgentBillingStatement" if kind == "agent"
         else "AirlineSettlementStatement",
-        "cb:cassOperation": run.operation, "cb:billingPeriod": run.period_id,
-        "cb:periodStart": _date(m["period_start"]), "cb:periodEnd": _date(m["period_end"]),
-        "cb:billingDate": _date(m["billing_date"]),
-        "cb:remittanceDate": _date(m["remittance_date"]), "cb:statementCurrency": cur,
-        "cb:billedParty": _party(kind, code, f"{about}/party"),
+        "cb:cassOperation": operation, "cb:billingPeriod": period,
+        **dict(zip(("cb:periodStart", "cb:periodEnd", "cb:billingDate", "cb:remittanceDate"),
+                   dates, strict=True)),
+        "cb:statementCurrency": currency,
+        "cb:billedParty": _party(kind, party, "{about}/party"),
         "cb:line": ("cb:StatementLine", MARK, {}),
-        "cb:total": _ratings(f"{about}/total", total, cur),
-        "cb:remittanceDue": format_amount(total["net"], cur)})
+        "cb:total": [("cargo:Ratings", MARK + "total", {})],
+        "cb:remittanceDue": "{net}"})
     text = write_nodes([node]).decode()
-    start = text.index(MARK)
-    start = text.rindex("\n", 0, text.rindex("\n", 0, start)) + 1  # the <cb:line> line
-    end = text.index("\n", text.index("</cb:line>", start)) + 1
-    return text[:start].encode(), text[end:].encode()
+    cuts = []
+    for mark, element in ((MARK, "line"), (MARK + "total", "total")):
+        at = text.index(mark)
+        start = text.rindex("\n", 0, text.rindex("\n", 0, at)) + 1  # the <cb:...> line
+        cuts.append((start, text.index("\n", text.index(f"</cb:{element}>", at)) + 1))
+    (line_start, line_end), (total_start, total_end) = cuts
+    return text[:line_start], text[line_end:total_start], text[total_end:]
+
+
+def _frame_template(run: RunData, kind: str) -> tuple[str, str, str]:
+    m = run.manifest
+    dates = tuple(_date(m[k]) for k in ("period_start", "period_end", "billing_date",
+                                        "remittance_date"))
+    return _frame_template_of(kind, run.operation, run.period_id, dates, run.currency)
 
 
 def _lines(run: RunData, kind: str, bills: pa.Table, sums: dict[str, np.ndarray]
@@ -183,47 +206,34 @@ def _lines(run: RunData, kind: str, bills: pa.Table, sums: dict[str, np.ndarray]
     key, other = _keys(kind)
     base = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/"
     counterparty = bills.column(other)
-    fields = {"line": pc.binary_join_element_wise(base, bills.column(key), "/line/",
-                                                  counterparty, ""),
-              "code": counterparty,
-              "awbs": bills.column("awb_count").cast(pa.string()),
-              "ccas": bills.column("cca_records").cast(pa.string()),
-              "dcms": bills.column("dcm_records").cast(pa.string())}
+    fields = {"line": lit(base) + strs(bills.column(key)) + lit("/line/") + strs(counterparty),
+              "code": strs(counterparty),
+              **{name: ints(np.asarray(bills.column(c), np.int64)) for name, c in
+                 (("awbs", "awb_count"), ("ccas", "cca_records"), ("dcms", "dcm_records"))}}
     if kind == "airline":  # the counterparty is an agent: IATA code and location apart
-        fields["code7"] = pc.utf8_slice_codeunits(counterparty, 0, 7)
-        fields["location"] = pc.utf8_slice_codeunits(counterparty, 7)
+        fields["code7"] = strs(pc.utf8_slice_codeunits(counterparty, 0, 7))
+        fields["location"] = strs(pc.utf8_slice_codeunits(counterparty, 7))
     digits = minor_unit(run.currency)
-    amounts = []
-    everything = dict.fromkeys(sums, 1)
-    for ident, pc_, name in _items(everything):  # null (left out) where zero, but CN, NI
-        always = ident in ("CN", "NI")
-        fields[name] = format_amounts(sums[name], digits,
-                                      mask=None if always else sums[name] == 0)
-        amounts.append(_fill(_rating_template(ident, pc_, name), fields))
+    amounts: Ops = []
+    for ident, pc_, name in _items(dict.fromkeys(sums, 1)):  # left out where zero, but CN, NI
+        fields[name] = dec(sums[name], digits)
+        rating = _ops(_rating_template(ident, pc_, name), fields)
+        amounts += rating if ident in ("CN", "NI") else when(sums[name] != 0, rating)
     fields["net_text"] = fields["net"]
     head, tail = _line_template("airline" if kind == "agent" else "agent")
-    joined = pc.binary_join_element_wise(*_pieces(head, fields), *amounts,
-                                         *_pieces(tail, fields), "",
-                                         null_handling="replace", null_replacement="")
-    if isinstance(joined, pa.ChunkedArray):
-        joined = joined.combine_chunks()
-    offsets = np.frombuffer(joined.buffers()[1], np.int32)[joined.offset: joined.offset + n + 1]
-    return memoryview(joined.buffers()[2]), offsets.astype(np.int64)
+    data, offsets = format_rows(n, _ops(head, fields) + amounts + _ops(tail, fields))
+    return memoryview(data), offsets
 
 
-def _fill(template: str, fields: dict[str, pa.Array]) -> pa.Array:
-    return pc.binary_join_element_wise(*_pieces(template, fields), "")
-
-
-def _pieces(template: str, fields: dict[str, pa.Array]) -> list:
-    """A ``{field}`` template as join arguments: its literal text and the field columns."""
-    args: list = []
+def _ops(template: str, fields: dict[str, Ops]) -> Ops:
+    """A ``{field}`` template as a row program: its literal text and the fields' programs."""
+    ops: Ops = []
     for literal, name, _, _ in Formatter().parse(template):
         if literal:
-            args.append(literal)
+            ops += lit(literal)
         if name is not None:
-            args.append(fields[name])
-    return args
+            ops += fields[name]
+    return ops
 
 
 @cache
@@ -247,17 +257,24 @@ def _line_template(counterparty_kind: str) -> tuple[str, str]:
 
 
 @cache
-def _rating_template(ident: str, pc_: str | None, amount: str) -> str:
-    """One line-level ``<cb:amount>`` element, placeholders ``{line}`` and ``{amount}``."""
+def _rating_template(ident: str, pc_: str | None, amount: str, level: str = "line") -> str:
+    """One ``<cb:amount>`` element of a line (placeholders ``{line}`` and ``{<amount>}``) or
+    ``<cb:total>`` of a statement (``level`` total: ``{about}`` and ``{<amount>}``)."""
     value = {"cargo:billingChargeIdentifier": ident, "cargo:subTotal": f"{{{amount}}}"}
     if pc_:
         value["cargo:chargePaymentType"] = pc_
-    node = ("cb:BillingStatement", "x", {"cb:line": ("cb:StatementLine", "x", {
-        "cb:amount": [("cargo:Ratings", f"{{line}}-{ident}{'-' + pc_ if pc_ else ''}",
-                       value)]})})
+    suffix = f"-{ident}{'-' + pc_ if pc_ else ''}"
+    if level == "line":
+        element = "cb:amount"
+        node = ("cb:BillingStatement", "x", {"cb:line": ("cb:StatementLine", "x", {
+            element: [("cargo:Ratings", "{line}" + suffix, value)]})})
+    else:
+        element = "cb:total"
+        node = ("cb:BillingStatement", "x", {
+            element: [("cargo:Ratings", "{about}/total" + suffix, value)]})
     text = _emitted(node)
-    start = text.rindex("\n", 0, text.index("<cb:amount>")) + 1
-    end = text.index("\n", text.index("</cb:amount>")) + 1
+    start = text.rindex("\n", 0, text.index(f"<{element}>")) + 1
+    end = text.index("\n", text.index(f"</{element}>")) + 1
     return text[start:end]
 
 

@@ -123,6 +123,20 @@ def test_one_pass_hot_files_equal_the_per_participant_ones(settled):
     assert hot_files.hot_all(run, ("agent_code",)) == [agents]  # one split alone: same files
 
 
+def test_split_orders_equal_a_sort_by_every_key(settled):
+    s = settled["settings"]
+    records = load_run(s, Path(settled["result"].ledger_dir), load_reference(s)).records
+    records = pa.concat_tables([records, records.slice(0, 40)])  # ties kept in table order
+    keys = ("airline_prefix", "agent_code")
+    got = hot_files._split_orders(records, keys)
+    for key, order in zip(keys, got, strict=True):
+        full = (key, *(k for k in hot_files.ORDER if k != key))
+        want = sorted(range(records.num_rows), key=lambda i: tuple(
+            (v is not None, v if v is not None else 0)
+            for v in (records.column(k)[i].as_py() for k in full)))
+        assert list(order) == want
+
+
 def test_excel_statements_read_back_to_the_ledger(settled):
     ledger = settled["ledger"]
     agents = _net_by(ledger["agents"], "agent_code")

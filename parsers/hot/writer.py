@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from casslink import kernels
 from casslink.canonical import CORRECTION_TYPES, FileHeader
-from casslink.ordering import pack, rank, runs
+from casslink.ordering import codes, pack, runs
 from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
@@ -105,11 +105,11 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
                                             group_serials))
         heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
         tails = _render_many(fam.trailer, trailers)
-        return {code: b"".join((heads[g], newline, lines[rows[first_row[g]:first_row[g + 1]]],
-                                tails[g], newline))
+        return {code: kernels.join_rows(heads[g] + newline, lines,
+                                        rows[first_row[g]:first_row[g + 1]], tails[g] + newline)
                 for g, code in enumerate(codes)}
 
-    with ThreadPoolExecutor(2) as pool:  # numpy's gathers release the GIL
+    with ThreadPoolExecutor(2) as pool:  # the gathers release the GIL
         return list(pool.map(render, splits))
 
 
@@ -255,29 +255,29 @@ def _header_values(header: FileHeader) -> dict:
 
 def _parent_positions(records: pa.Table, charges: pa.Table) -> np.ndarray:
     """Row position of each charge's parent record (records.num_rows and above for orphans,
-    one position per missing parent). Keys are ranked over records and charges together and
-    packed into int64, then looked up in the records' sorted keys."""
-    n, m = records.num_rows, charges.num_rows
-    keys = []
+    one position per missing parent). Each key column is coded alike in both tables and the
+    codes packed into int64, then looked up among the records' keys."""
+    n = records.num_rows
+    keys: list[list] = [[], []]
     for rec_col, ch_col in (("record_type", "parent_type"), ("airline_prefix",) * 2,
                             ("awb_serial",) * 2, ("correction_number",) * 2):
-        both = [pc.fill_null(t.column(c).cast(pa.string()), "")
-                for t, c in ((records, rec_col), (charges, ch_col))]
-        keys.append(rank(pa.chunked_array([*both[0].chunks, *both[1].chunks], pa.string())
-                         .combine_chunks()))
-    packed = pack(keys)
-    if len(packed) > 1:  # does not fit one int64: one id per distinct key
-        _, ids = np.unique(np.stack(packed, axis=1), axis=0, return_inverse=True)
-        packed = [ids.ravel().astype(np.int64)]
-    rec_keys, ch_keys = packed[0][:n], packed[0][n:]
-    uniq, first = np.unique(rec_keys, return_index=True)  # first record of each key
-    at = np.minimum(np.searchsorted(uniq, ch_keys), max(len(uniq) - 1, 0))
-    found = uniq[at] == ch_keys if len(uniq) else np.zeros(m, bool)
-    pos = np.where(found, first[at] if len(uniq) else 0, 0).astype(np.int64)
+        (rec, ch), bound = codes(records.column(rec_col), charges.column(ch_col))
+        keys[0].append((rec, bound))
+        keys[1].append((ch, bound))
+    rec_keys, ch_keys = (pack(k) for k in keys)
+    if len(rec_keys) > 1:  # does not fit one int64: one id per distinct key
+        _, ids = np.unique(np.concatenate([np.stack(rec_keys, axis=1), np.stack(ch_keys, axis=1)]),
+                           axis=0, return_inverse=True)
+        ids = ids.ravel().astype(np.int64)
+        rec_keys, ch_keys = [ids[:n]], [ids[n:]]
+    rec_keys, ch_keys = rec_keys[0], ch_keys[0]
+    at = pc.index_in(ch_keys, value_set=pa.array(rec_keys))  # a hash join: first record
+    found = np.asarray(at.is_valid(), bool)
+    pos = np.asarray(pc.fill_null(at, 0), np.int64)
     if not found.all():  # each missing parent its own position after every record, in the
-        _, seen, codes = np.unique(ch_keys[~found], return_index=True,  # order first seen
-                                   return_inverse=True)
-        pos[~found] = n + np.argsort(np.argsort(seen))[codes.ravel()]
+        _, seen, codes_ = np.unique(ch_keys[~found], return_index=True,  # order first seen
+                                    return_inverse=True)
+        pos[~found] = n + np.argsort(np.argsort(seen))[codes_.ravel()]
     return pos
 
 
