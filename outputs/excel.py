@@ -37,6 +37,9 @@ COMPONENTS = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "comm
               "discount", "tax_airline", "tax_agent")
 SUMMARY_WIDTHS = (22, 30, 8, 8, 8, *([16] * len(COMPONENTS)), 16, 16, 16)
 DETAIL_WIDTHS = (22, 14, 8, 12, 9, 12, *([16] * len(COMPONENTS)), 16, 26)
+LINE_COLUMNS = {"agent_code", "airline_prefix", "awb_serial", "record_type", "correction_number",
+                "currency", "exchange_rate_e5", *COMPONENTS, "net", "source_file",
+                "source_line"}  # the ledger lines' columns a detail row shows
 HEADER_ROW = 8  # rows 1-6 title block, 7 empty, 8 header, data from 9
 CHUNK_LINES = 100_000  # detail rows rendered per pass (bounds the memory of the pass)
 THREADS = 2
@@ -98,7 +101,8 @@ def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tupl
         bills = bills.filter(pc.is_in(bills.column(side.key), pa.array(codes, pa.string())))
         lines = lines.filter(pc.is_in(lines.column(side.key), pa.array(codes, pa.string())))
     bills = in_order(bills, [side.key, side.other])
-    lines = in_order(lines, [side.key] if side is AIRLINE else [side.key, side.other])
+    lines = in_order(lines.select([c for c in lines.column_names if c in LINE_COLUMNS]),
+                     [side.key] if side is AIRLINE else [side.key, side.other])
     book_bills = runs(bills.column(side.key))
     book_lines = runs(lines.column(side.key))
     owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]

@@ -56,6 +56,11 @@ def _written(records: pa.Table) -> pa.Table:
     return records.select([c for c in records.column_names if c in wanted])
 
 
+def _columns() -> set[str]:
+    """The input record columns the HOT files are written from."""
+    return columns_written(FAMILY) | set(ORDER) | set(NET_TERMS)
+
+
 def airline_handoff(run: RunData, prefix: str) -> bytes:
     records = _sorted(_with_net(run.rows("records", "airline_prefix", prefix)))
     charges = run.rows("charges", "airline_prefix", prefix).drop_columns(["agent_code"])
@@ -72,7 +77,7 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
             ) -> list[dict[str, bytes]]:
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
     agent_code: agent HOT files), the records' lines rendered once for all."""
-    records = _written(_with_net(run.records))
+    records = _written(_with_net(run.read_records(_columns())))
     splits = []
     for key, order in zip(keys, _split_orders(records, keys), strict=True):
         codes = pc.unique(records.column(key)).to_pylist()

@@ -42,10 +42,15 @@ class RunData:
     @property
     def records(self) -> pa.Table:
         if "_records" not in self.__dict__:
-            tables = [pq.read_table(r, schema=RECORDS_SCHEMA) for r, _ in self.parts]
-            self.__dict__["_records"] = pa.concat_tables(tables) if tables else \
-                RECORDS_SCHEMA.empty_table()
+            self.__dict__["_records"] = self.read_records()
         return self.__dict__["_records"]
+
+    def read_records(self, columns: set[str] | None = None) -> pa.Table:
+        """The input records (only ``columns``, in schema order, if given), not kept."""
+        schema = RECORDS_SCHEMA if columns is None else pa.schema(
+            [f for f in RECORDS_SCHEMA if f.name in columns])
+        tables = [pq.read_table(r, columns=schema.names, schema=schema) for r, _ in self.parts]
+        return pa.concat_tables(tables) if tables else schema.empty_table()
 
     @property
     def charges(self) -> pa.Table:
