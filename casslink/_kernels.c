@@ -53,98 +53,6 @@ static PyObject *put_bytes(PyObject *self, PyObject *args) {
     return PyLong_FromLong(rc);
 }
 
-/* put_digits(buf, base, start, length, rows, values, valid, absolute, blank_null) */
-static PyObject *put_digits(PyObject *self, PyObject *args) {
-    Py_buffer buf = {0}, base = {0}, rows = {0}, values = {0}, valid = {0};
-    Py_ssize_t start, length;
-    int absolute, blank_null;
-    if (!PyArg_ParseTuple(args, "w*y*nny*y*y*pp", &buf, &base, &start, &length, &rows,
-                          &values, &valid, &absolute, &blank_null)) return NULL;
-    Py_buffer *views[] = {&buf, &base, &rows, &values, &valid};
-    uint8_t *out = buf.buf;
-    const int64_t *at = base.buf, *row = rows.buf, *val = values.buf;
-    const uint8_t *ok = valid.buf;
-    Py_ssize_t n = N_OF(base, int64_t), m = N_OF(values, int64_t), size = buf.len;
-    int64_t limit = pow10_limit(length);
-    long rc = -1;
-    int all_valid = valid.len == 0;  /* no validity given: every row is valid */
-    if (N_OF(rows, int64_t) < n || (!all_valid && valid.len < m)) rc = OUT_OF_RANGE;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n && rc == -1; i++) {
-        int64_t r = row[i], v = 0, p = at[i] + start;
-        if (r < 0 || r >= m || p < 0 || p + length > size) { rc = OUT_OF_RANGE; break; }
-        if (all_valid || ok[r]) {
-            v = val[r];
-            if (absolute && v < 0 && v != INT64_MIN) v = -v;
-        } else if (blank_null) {
-            continue;
-        }
-        if (v < 0 || v >= limit) { rc = (long)i; break; }
-        for (Py_ssize_t k = length - 1; k >= 0; k--) {
-            out[p + k] = (uint8_t)('0' + v % 10);
-            v /= 10;
-        }
-    }
-    Py_END_ALLOW_THREADS
-    release(views, 5);
-    return PyLong_FromLong(rc);
-}
-
-/* put_minus(buf, base, start, rows, values, valid): '-' where the value is negative */
-static PyObject *put_minus(PyObject *self, PyObject *args) {
-    Py_buffer buf = {0}, base = {0}, rows = {0}, values = {0}, valid = {0};
-    Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "w*y*ny*y*y*", &buf, &base, &start, &rows, &values, &valid))
-        return NULL;
-    Py_buffer *views[] = {&buf, &base, &rows, &values, &valid};
-    uint8_t *out = buf.buf;
-    const int64_t *at = base.buf, *row = rows.buf, *val = values.buf;
-    const uint8_t *ok = valid.buf;
-    Py_ssize_t n = N_OF(base, int64_t), m = N_OF(values, int64_t), size = buf.len;
-    long rc = -1;
-    int all_valid = valid.len == 0;  /* no validity given: every row is valid */
-    if (N_OF(rows, int64_t) < n || (!all_valid && valid.len < m)) rc = OUT_OF_RANGE;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n && rc == -1; i++) {
-        int64_t r = row[i], p = at[i] + start;
-        if (r < 0 || r >= m || p < 0 || p >= size) { rc = OUT_OF_RANGE; break; }
-        if ((all_valid || ok[r]) && val[r] < 0) out[p] = '-';
-    }
-    Py_END_ALLOW_THREADS
-    release(views, 5);
-    return PyLong_FromLong(rc);
-}
-
-/* put_rate(buf, base, start, rows, values, valid): nnnnn.nnnnn from values x 100000 */
-static PyObject *put_rate(PyObject *self, PyObject *args) {
-    Py_buffer buf = {0}, base = {0}, rows = {0}, values = {0}, valid = {0};
-    Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "w*y*ny*y*y*", &buf, &base, &start, &rows, &values, &valid))
-        return NULL;
-    Py_buffer *views[] = {&buf, &base, &rows, &values, &valid};
-    uint8_t *out = buf.buf;
-    const int64_t *at = base.buf, *row = rows.buf, *val = values.buf;
-    const uint8_t *ok = valid.buf;
-    Py_ssize_t n = N_OF(base, int64_t), m = N_OF(values, int64_t), size = buf.len;
-    long rc = -1;
-    int all_valid = valid.len == 0;  /* no validity given: every row is valid */
-    if (N_OF(rows, int64_t) < n || (!all_valid && valid.len < m)) rc = OUT_OF_RANGE;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n && rc == -1; i++) {
-        int64_t r = row[i], p = at[i] + start;
-        if (r < 0 || r >= m || p < 0 || p + 11 > size) { rc = OUT_OF_RANGE; break; }
-        if (!all_valid && !ok[r]) continue;
-        int64_t v = val[r];
-        if (v < 0 || v >= 10000000000LL) { rc = (long)i; break; }
-        out[p + 5] = '.';
-        for (int k = 10; k >= 6; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
-        for (int k = 4; k >= 0; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
-    }
-    Py_END_ALLOW_THREADS
-    release(views, 5);
-    return PyLong_FromLong(rc);
-}
-
 /* (year, month, day) of days since 1970-01-01: H. Hinnant's civil_from_days */
 static void civil(int64_t days, int64_t *y, int64_t *m, int64_t *d) {
     int64_t z = days + 719468;
@@ -158,29 +66,71 @@ static void civil(int64_t days, int64_t *y, int64_t *m, int64_t *d) {
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-/* put_dates(buf, base, start, rows, days, valid): YYMMDD */
-static PyObject *put_dates(PyObject *self, PyObject *args) {
+enum { PUT_DIGITS, PUT_MINUS, PUT_RATE, PUT_DATE };
+
+/* put_values(kind, buf, base, start, length, rows, values, valid, absolute, blank_null):
+ * row rows[i]'s value at base[i] + start, as
+ *   PUT_DIGITS  zero-filled `length` digits (null rows blank if blank_null, else zeros;
+ *               `absolute` writes the magnitude); a negative or too long value stops it;
+ *   PUT_MINUS   '-' where the value is negative;
+ *   PUT_RATE    nnnnn.nnnnn from the value x 100000 (null blank); out of range stops it;
+ *   PUT_DATE    YYMMDD from days since 1970-01-01 (null blank).
+ * An empty valid buffer means every row is valid. */
+static PyObject *put_values(PyObject *self, PyObject *args) {
     Py_buffer buf = {0}, base = {0}, rows = {0}, values = {0}, valid = {0};
-    Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "w*y*ny*y*y*", &buf, &base, &start, &rows, &values, &valid))
-        return NULL;
+    Py_ssize_t start, length;
+    int kind, absolute, blank_null;
+    if (!PyArg_ParseTuple(args, "iw*y*nny*y*y*pp", &kind, &buf, &base, &start, &length, &rows,
+                          &values, &valid, &absolute, &blank_null)) return NULL;
     Py_buffer *views[] = {&buf, &base, &rows, &values, &valid};
     uint8_t *out = buf.buf;
     const int64_t *at = base.buf, *row = rows.buf, *val = values.buf;
     const uint8_t *ok = valid.buf;
     Py_ssize_t n = N_OF(base, int64_t), m = N_OF(values, int64_t), size = buf.len;
+    Py_ssize_t width = kind == PUT_DIGITS ? length : kind == PUT_MINUS ? 1
+                       : kind == PUT_RATE ? 11 : 6;
+    int64_t limit = pow10_limit(length);
+    int all_valid = valid.len == 0;
     long rc = -1;
-    int all_valid = valid.len == 0;  /* no validity given: every row is valid */
-    if (N_OF(rows, int64_t) < n || (!all_valid && valid.len < m)) rc = OUT_OF_RANGE;
+    if (N_OF(rows, int64_t) < n || (!all_valid && valid.len < m) || kind < PUT_DIGITS
+        || kind > PUT_DATE) rc = OUT_OF_RANGE;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n && rc == -1; i++) {
-        int64_t r = row[i], p = at[i] + start, y, mo, d;
-        if (r < 0 || r >= m || p < 0 || p + 6 > size) { rc = OUT_OF_RANGE; break; }
-        if (!all_valid && !ok[r]) continue;
-        civil(val[r], &y, &mo, &d);
-        y = ((y % 100) + 100) % 100;
-        int64_t v = y * 10000 + mo * 100 + d;
-        for (int k = 5; k >= 0; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
+        int64_t r = row[i], p = at[i] + start, v = 0, y, mo, d;
+        if (r < 0 || r >= m || p < 0 || p + width > size) { rc = OUT_OF_RANGE; break; }
+        int present = all_valid || ok[r];
+        switch (kind) {
+        case PUT_DIGITS:
+            if (present) {
+                v = val[r];
+                if (absolute && v < 0 && v != INT64_MIN) v = -v;
+            } else if (blank_null) {
+                continue;
+            }
+            if (v < 0 || v >= limit) { rc = (long)i; break; }
+            for (Py_ssize_t k = length - 1; k >= 0; k--) {
+                out[p + k] = (uint8_t)('0' + v % 10);
+                v /= 10;
+            }
+            break;
+        case PUT_MINUS:
+            if (present && val[r] < 0) out[p] = '-';
+            break;
+        case PUT_RATE:
+            if (!present) continue;
+            v = val[r];
+            if (v < 0 || v >= 10000000000LL) { rc = (long)i; break; }
+            out[p + 5] = '.';
+            for (int k = 10; k >= 6; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
+            for (int k = 4; k >= 0; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
+            break;
+        case PUT_DATE:
+            if (!present) continue;
+            civil(val[r], &y, &mo, &d);
+            v = ((y % 100) + 100) % 100 * 10000 + mo * 100 + d;
+            for (int k = 5; k >= 0; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
+            break;
+        }
     }
     Py_END_ALLOW_THREADS
     release(views, 5);
@@ -469,11 +419,8 @@ static PyObject *join_rows(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"put_bytes", put_bytes, METH_VARARGS, "put_bytes(buf, base, start, value)"},
-    {"put_digits", put_digits, METH_VARARGS,
-     "put_digits(buf, base, start, length, rows, values, valid, absolute, blank_null)"},
-    {"put_minus", put_minus, METH_VARARGS, "put_minus(buf, base, start, rows, values, valid)"},
-    {"put_rate", put_rate, METH_VARARGS, "put_rate(buf, base, start, rows, values, valid)"},
-    {"put_dates", put_dates, METH_VARARGS, "put_dates(buf, base, start, rows, days, valid)"},
+    {"put_values", put_values, METH_VARARGS,
+     "put_values(kind, buf, base, start, length, rows, values, valid, absolute, blank_null)"},
     {"put_texts", put_texts, METH_VARARGS,
      "put_texts(buf, base, start, length, rows, entries, offsets, data)"},
     {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},

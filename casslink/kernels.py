@@ -34,6 +34,16 @@ def _done(rc: int) -> int:
     return rc
 
 
+DIGITS, MINUS, RATE, DATE = range(4)  # the kinds of _kernels.put_values
+
+
+def _put(kind: int, buf: np.ndarray, base: np.ndarray, start: int, rows: np.ndarray,
+         values: np.ndarray, valid: np.ndarray | None, length: int = 0,
+         absolute: bool = False, blank_null: bool = False) -> int:
+    return _done(_kernels.put_values(kind, buf, _ints(base), start, length, _ints(rows),
+                                     _ints(values), _flags(valid), absolute, blank_null))
+
+
 def put_bytes(buf: np.ndarray, base: np.ndarray, start: int, value: bytes) -> None:
     """``value`` at every item."""
     _done(_kernels.put_bytes(buf, _ints(base), start, value))
@@ -44,30 +54,26 @@ def put_digits(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows:
                blank_null: bool = False) -> int:
     """Zero-filled ``length``-digit integers; null rows blank (``blank_null``) or zeros;
     ``absolute`` writes the magnitude. Returns the first item that does not fit, else -1."""
-    return _done(_kernels.put_digits(buf, _ints(base), start, length, _ints(rows),
-                                     _ints(values), _flags(valid), absolute, blank_null))
+    return _put(DIGITS, buf, base, start, rows, values, valid, length, absolute, blank_null)
 
 
 def put_minus(buf: np.ndarray, base: np.ndarray, start: int, rows: np.ndarray,
               values: np.ndarray, valid: np.ndarray | None) -> None:
     """``-`` where the value is negative."""
-    _done(_kernels.put_minus(buf, _ints(base), start, _ints(rows), _ints(values),
-                             _flags(valid)))
+    _put(MINUS, buf, base, start, rows, values, valid)
 
 
 def put_rate(buf: np.ndarray, base: np.ndarray, start: int, rows: np.ndarray,
              values: np.ndarray, valid: np.ndarray | None) -> int:
     """``nnnnn.nnnnn`` from values x 100000, null rows blank. Returns the first item out of
     range, else -1."""
-    return _done(_kernels.put_rate(buf, _ints(base), start, _ints(rows), _ints(values),
-                                   _flags(valid)))
+    return _put(RATE, buf, base, start, rows, values, valid)
 
 
 def put_dates(buf: np.ndarray, base: np.ndarray, start: int, rows: np.ndarray,
               days: np.ndarray, valid: np.ndarray | None) -> None:
     """YYMMDD from days since 1970-01-01; null rows blank."""
-    _done(_kernels.put_dates(buf, _ints(base), start, _ints(rows), _ints(days),
-                             _flags(valid)))
+    _put(DATE, buf, base, start, rows, days, valid)
 
 
 def put_texts(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows: np.ndarray,
