@@ -158,7 +158,7 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
             cap = layout.group.count
             new_line = rank_in_group[sel] % cap == 0  # sel keeps each parent's charges together
             charge_lines[layout.record_id] = int(new_line.sum())
-            np.add.at(lines_of, pos_sorted[sel][new_line], 1)
+            lines_of += np.bincount(pos_sorted[sel][new_line], minlength=len(lines_of))
             charge_jobs.append((layout, order[sel], pos_sorted[sel], rank_in_group[sel],
                                 new_line))
 
