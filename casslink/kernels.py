@@ -100,6 +100,7 @@ def join_rows(head: bytes, lines: np.ndarray, rows: np.ndarray, tail: bytes) -> 
 # their lists: ``lit("<v>") + dec(amounts, 2) + lit("</v>")``.
 
 Ops = list[tuple]
+StringParts = tuple[np.ndarray | None, np.ndarray, np.ndarray]  # entries, offsets, data
 
 
 def lit(text: str | bytes) -> Ops:
@@ -117,9 +118,10 @@ def dec(values: np.ndarray, digits: int) -> Ops:
     return [("dec", _ints(values), digits)]
 
 
-def strs(column: pa.Array | pa.ChunkedArray, escape: bool = True) -> Ops:
-    """Each row's string (null: nothing), XML-escaped (``&<>"``) unless ``escape`` is off."""
-    entries, offsets, data = string_parts(column)
+def strs(column: pa.Array | pa.ChunkedArray | StringParts, escape: bool = True) -> Ops:
+    """Each row's string (null: nothing), XML-escaped (``&<>"``) unless ``escape`` is off;
+    ``column`` may be given as its :func:`string_parts`."""
+    entries, offsets, data = column if isinstance(column, tuple) else string_parts(column)
     return [("str", NONE if entries is None else entries, offsets, data, escape)]
 
 
@@ -139,8 +141,7 @@ def format_rows(n: int, ops: Ops) -> tuple[bytearray, np.ndarray]:
     return _kernels.format_rows(n, list(ops), offsets), offsets
 
 
-def string_parts(column: pa.Array | pa.ChunkedArray
-                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+def string_parts(column: pa.Array | pa.ChunkedArray) -> StringParts:
     """A string column as the kernels read it: (entry of each row, -1 for null, or None when
     row r is string r; int32 offsets; data)."""
     if isinstance(column, pa.ChunkedArray):

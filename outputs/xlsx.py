@@ -72,12 +72,13 @@ def styles(money_format: str) -> bytes:
 
 def text_cells(values: pa.Array | pa.ChunkedArray) -> kernels.Ops:
     """Inline-string cells (XML-escaped); an empty cell where the value is null or empty."""
-    entries, offsets, _ = kernels.string_parts(values)
+    parts = kernels.string_parts(values)
+    entries, offsets, _ = parts
     lengths = np.diff(offsets)
     filled = lengths > 0 if entries is None else \
         np.where(entries >= 0, lengths[np.maximum(entries, 0)] if len(lengths) else 0, 0) > 0
     return kernels.when(filled, kernels.lit('<c t="inlineStr"><is><t>')
-                        + kernels.strs(values) + kernels.lit("</t></is></c>"),
+                        + kernels.strs(parts) + kernels.lit("</t></is></c>"),
                         kernels.lit("<c/>"))
 
 
