@@ -15,12 +15,29 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #define OUT_OF_RANGE (-2)
 
 static void release(Py_buffer *views[], int n) {
     for (int i = 0; i < n; i++)
         if (views[i]->obj) PyBuffer_Release(views[i]);
+}
+
+/* Ask for transparent huge pages on a large new output buffer before it is first written:
+ * one fault per 2 MB instead of per 4 KB (a hint; where it is not honoured nothing changes). */
+static void huge_pages(void *start, Py_ssize_t len) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)1 << 21;
+    uintptr_t a = ((uintptr_t)start + huge - 1) & ~(huge - 1);
+    uintptr_t z = ((uintptr_t)start + (uintptr_t)len) & ~(huge - 1);
+    if (len >= (Py_ssize_t)(4 * huge) && z > a) madvise((void *)a, z - a, MADV_HUGEPAGE);
+#else
+    (void)start;
+    (void)len;
+#endif
 }
 
 #define N_OF(view, type) ((Py_ssize_t)((view).len / (Py_ssize_t)sizeof(type)))
@@ -378,6 +395,7 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
     result = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)off[n]);
     if (!result) goto done;
     uint8_t *data = (uint8_t *)PyByteArray_AS_STRING(result);
+    huge_pages(data, (Py_ssize_t)off[n]);
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t r = 0; r < n; r++) run_ops(ops, n_ops, r, data + off[r]);
     Py_END_ALLOW_THREADS
@@ -406,6 +424,7 @@ static PyObject *join_rows(PyObject *self, PyObject *args) {
     } else if ((result = PyBytes_FromStringAndSize(NULL, head.len + n * width + tail.len))) {
         char *out = PyBytes_AS_STRING(result);
         const char *from = src.buf;
+        huge_pages(out, head.len + n * width + tail.len);
         Py_BEGIN_ALLOW_THREADS
         memcpy(out, head.buf, head.len);
         out += head.len;

@@ -30,7 +30,8 @@ def safe_name(name: str, limit: int = 200) -> str:
     return cleaned.lstrip(".") or "file"
 
 
-def deliver(settings: Settings, participant_code: str, name: str, data: bytes) -> Path:
+def deliver(settings: Settings, participant_code: str, name: str,
+            data: bytes | memoryview) -> Path:
     """Atomically put ``data`` as ``outbox/<name>`` of the participant; returns the path."""
     target = home_of(settings, participant_code) / "outbox" / safe_name(name)
     return atomic_write_bytes(target, data)

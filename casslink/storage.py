@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> Path:
+def atomic_write_bytes(path: Path, data: bytes | memoryview, mode: int = 0o644) -> Path:
     """Write ``data`` to ``path`` so readers see either the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,8 @@ BATCHES = {  # every participant's file of a kind and format (HOT: see _rendered
 }
 
 
-def _rendered(run: RunData, fmt: str, kinds: list[str]) -> Iterator[dict[str, bytes]]:
+def _rendered(run: RunData, fmt: str, kinds: list[str]
+              ) -> Iterator[dict[str, bytes | memoryview]]:
     """Every participant's file of ``fmt``, one kind after the other (HOT: both kinds from
     one rendering of the records' lines)."""
     if fmt == "hot":

@@ -74,9 +74,10 @@ def agent_hot(run: RunData, agent_code: str) -> bytes:
 
 
 def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code")
-            ) -> list[dict[str, bytes]]:
+            ) -> list[dict[str, bytes | memoryview]]:
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
-    agent_code: agent HOT files), the records' lines rendered once for all."""
+    agent_code: agent HOT files), the records' lines rendered once for all (the first key's
+    files are views of one buffer)."""
     records = _written(_with_net(run.read_records(_columns())))
     splits = []
     for key, order in zip(keys, _split_orders(records, keys), strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -14,7 +15,7 @@ from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA, FileHeader
 from casslink.synthetic.generator import generate_billing
 from parsers.hot import FAMILIES, read_hot, write_hot
 from parsers.hot.layouts import Field
-from parsers.hot.writer import hash_total
+from parsers.hot.writer import hash_total, write_hot_splits
 
 
 def _carried(family: str, record_type: str) -> set[str]:
@@ -191,3 +192,44 @@ def test_property_mutated_valid_file_never_crashes(pos, patch):
     data[p:p + len(patch)] = patch
     batch = read_hot(bytes(data), "mut")
     assert batch.records.schema == RECORDS_SCHEMA
+
+
+def _parent_key(row: dict, type_column: str) -> tuple:
+    return (row[type_column], row["airline_prefix"], row["awb_serial"],
+            row["correction_number"] or "")
+
+
+@pytest.mark.parametrize("family", ["billing", "handoff", "adjustment"])
+def test_split_files_equal_a_file_per_group(generated, family):
+    """write_hot_splits gives, per key value, what write_hot gives for that value's records
+    and the charges whose parent is among them (charges of records left out are dropped);
+    the adjustment family (header narrower than its records) takes the gather path."""
+    f = max(generated, key=lambda g: g.records.num_rows)
+    keep = np.ones(f.records.num_rows, bool)
+    keep[::7] = False  # the charges of these records have no parent in the split
+    records = f.records.filter(pa.array(keep))
+    charges = None if family == "adjustment" else f.charges
+    header = as_family(f, family)
+    splits = []
+    for key in ("agent_code", "origin"):
+        order = np.argsort(np.array(records.column(key).to_pylist()), kind="stable")
+        codes = sorted(set(records.column(key).to_pylist()))
+        splits.append((key, order, {c: dataclasses.replace(header, agent_code=c)
+                                    if key == "agent_code" else header for c in codes}))
+    files = write_hot_splits(splits, records, charges, family=family)
+    rows = records.to_pylist()
+    for (key, _, headers), got in zip(splits, files, strict=True):
+        assert sorted(got) == sorted(headers)
+        for code, data in got.items():
+            mine = [r for r in rows if r[key] == code]
+            parents = {_parent_key(r, "record_type") for r in mine}
+            own = None if charges is None else pa.Table.from_pylist(
+                [c for c in charges.to_pylist() if _parent_key(c, "parent_type") in parents],
+                schema=charges.schema)
+            expected = write_hot(headers[code], pa.Table.from_pylist(mine, records.schema),
+                                 own, family=family)
+            assert bytes(data) == expected, (key, code)
+    assert (charges is None or family == "adjustment"
+            or any(_parent_key(c, "parent_type") not in {_parent_key(r, "record_type")
+                                                         for r in rows}
+                   for c in charges.to_pylist()))  # some charges were orphans

@@ -22,6 +22,7 @@ from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 HASH_MODULUS = 10 ** 12
+TYPES = ("AWB", *CORRECTION_TYPES)  # record types, as coded in _Plan.record_types
 
 
 class WriteError(ValueError):
@@ -42,11 +43,13 @@ def hash_total(serials: pa.Array | list) -> int:
 def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = None,
               family: str | None = None, newline: bytes = b"\r\n") -> bytes:
     fam = FAMILIES[family or header.family]
-    body, _, charge_lines = _body(fam, records, charges, newline)
-    trailer = compute_trailer(fam, header, records, charge_lines)
+    plan = _Plan(fam, records, charges)
+    first = np.concatenate(([0], np.cumsum(plan.per_position)))  # records, then orphans
+    body = _draw(plan, first[:-1], int(first[-1]), newline)
+    trailer = compute_trailer(fam, header, records, plan.charge_lines)
     head_line = _render_single(fam.header, _header_values(header))
     tail_line = _render_single(fam.trailer, trailer)
-    return b"".join((head_line, newline, memoryview(body.reshape(-1)), tail_line, newline))
+    return b"".join((head_line, newline, memoryview(body), tail_line, newline))
 
 
 Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, header per value
@@ -54,69 +57,117 @@ Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, head
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
                      family: str | None = None, newline: bytes = b"\r\n"
-                     ) -> list[dict[str, bytes]]:
+                     ) -> list[dict[str, bytes | memoryview]]:
     """Files of the same records split several ways, all lines rendered once. Each split is
     (key, a row order of ``records`` that sorts them by the key, header per key value) and
     gives one file per key value: the same bytes as :func:`write_hot` on that value's records
-    and their charges. Charges whose parent is not among ``records`` are left out."""
+    and their charges. Charges whose parent is not among ``records`` are left out.
+
+    The lines are rendered straight into the first split's files, laid out one after the
+    other in one buffer (its files are views of it, no copy); the other splits' files gather
+    their lines from there."""
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
     fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
-    lines, owner, _ = _body(fam, records, charges, newline)
-    row_lo = np.searchsorted(owner, np.arange(n))  # each record's lines (orphans excluded)
-    row_hi = np.searchsorted(owner, np.arange(1, n + 1))
-    ids = np.ascontiguousarray(lines[:, :3]).view("S3").ravel()
-    kinds = {r.record_id: i for i, r in enumerate(fam.records)}
-    line_kind = np.zeros(len(lines), np.int8)
-    for rid, i in kinds.items():
-        line_kind[ids == rid.encode()] = i
-    types = np.asarray(pc.fill_null(pc.index_in(
-        records.column("record_type"), pa.array(["AWB", *CORRECTION_TYPES])), -1))
+    plan = _Plan(fam, records, charges)
+    width = fam.width + len(newline)
+    framed = fam.header.width == fam.width == fam.trailer.width  # head and tail lines fit
+    groups = [_Groups(plan, records, key, np.asarray(order, np.int64), headers)
+              for key, order, headers in splits]
+    first = groups[0].first_lines(plan, frame=framed)  # each position's first line
+    lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline)
+    flat = lines.reshape(-1)
 
-    def render(split: Split) -> dict[str, bytes]:
-        key, order, headers = split
-        order = np.asarray(order, np.int64)
-        sizes = row_hi[order] - row_lo[order]
-        ends = np.cumsum(sizes)
-        rows = np.repeat(row_lo[order] - (ends - sizes), sizes) + np.arange(int(ends[-1]))
-        values = records.column(key).take(pa.array(order))
-        bounds = runs(values)
-        codes = values.take(pa.array(bounds[:-1])).to_pylist()
-        if len(set(codes)) != len(codes):
-            raise ValueError(f"records are not sorted by {key}")
-        first_row = np.concatenate(([0], ends))[bounds]
-        sorted_types = types[order]
-        type_counts = {t: _per_group(sorted_types == i, bounds[:-1], bounds[1:])
-                       for i, t in enumerate(("AWB", *CORRECTION_TYPES))}
-        taken_kind = line_kind[rows]
-        charge_counts = {r.record_id: _per_group(taken_kind == kinds[r.record_id],
-                                                first_row[:-1], first_row[1:])
-                         for r in fam.records if r.role == "charges"}
-        serials = records.column("awb_serial").take(pa.array(order)) \
-            if fam.name == "billing" else None
-        trailers = []
-        for g, code in enumerate(codes):
-            counts = {t: int(c[g]) for t, c in type_counts.items()}
-            lines_of = {k: int(c[g]) for k, c in charge_counts.items()}
-            group_serials = serials.slice(int(bounds[g]), int(bounds[g + 1] - bounds[g])) \
-                if serials is not None else None
-            trailers.append(_trailer_values(fam, headers[code], counts, lines_of,
-                                            group_serials))
-        heads = _render_many(fam.header, [_header_values(headers[c]) for c in codes])
-        tails = _render_many(fam.trailer, trailers)
-        return {code: kernels.join_rows(heads[g] + newline, lines,
-                                        rows[first_row[g]:first_row[g + 1]], tails[g] + newline)
-                for g, code in enumerate(codes)}
+    def in_place(g: _Groups) -> dict[str, memoryview]:
+        """Heads and tails into the lines kept for them: the files are views."""
+        starts, ends = g.file_starts(frame=True) * width, g.file_ends() * width
+        _render_many(fam.header, g.head_values(), flat, starts, newline)
+        _render_many(fam.trailer, g.tail_values(fam), flat, ends - width, newline)
+        view = memoryview(flat)
+        return {code: view[a:z] for code, a, z in zip(g.codes, starts, ends, strict=True)}
+
+    def gathered(g: _Groups) -> dict[str, bytes]:
+        rows = g.rows_in(first)
+        heads = [h + newline for h in _render_many(fam.header, g.head_values())]
+        tails = [t + newline for t in _render_many(fam.trailer, g.tail_values(fam))]
+        at = g.line_bounds()
+        return {code: kernels.join_rows(heads[k], lines, rows[at[k]:at[k + 1]], tails[k])
+                for k, code in enumerate(g.codes)}
 
     with ThreadPoolExecutor(2) as pool:  # the gathers release the GIL
-        return list(pool.map(render, splits))
+        return list(pool.map(lambda i: (in_place if i == 0 and framed else gathered)(
+            groups[i]), range(len(groups))))
 
 
-def _per_group(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """How many of ``mask`` are set in each group of rows ``lo[g]:hi[g]``."""
-    total = np.concatenate(([0], np.cumsum(mask)))
-    return total[hi] - total[lo]
+class _Groups:
+    """The files of one split: the records in ``order`` grouped by ``key``, and what each
+    file's header and trailer count."""
+
+    def __init__(self, plan: _Plan, records: pa.Table, key: str, order: np.ndarray,
+                 headers: dict[str, FileHeader]) -> None:
+        self.order, self.headers = order, headers
+        values = records.column(key).take(pa.array(order))
+        self.bounds = runs(values)
+        self.codes = values.take(pa.array(self.bounds[:-1])).to_pylist()
+        if len(set(self.codes)) != len(self.codes):
+            raise ValueError(f"records are not sorted by {key}")
+        lines = plan.per_position[order]  # body lines of each record, in file order
+        self.ends = np.cumsum(lines)
+        self.sizes = lines
+        self.type_counts = {t: _per_group(plan.record_types[order] == i, self.bounds)
+                            for i, t in enumerate(TYPES)}
+        self.charge_counts = {rid: _per_group(per[order], self.bounds)
+                              for rid, per in plan.lines_by_kind.items()}
+        self.serials = records.column("awb_serial").take(pa.array(order)) \
+            if plan.fam.name == "billing" else None
+
+    def line_bounds(self) -> np.ndarray:
+        """Where each file's body lines start among the split's body lines, plus the end."""
+        return np.concatenate(([0], self.ends))[self.bounds]
+
+    def file_starts(self, frame: bool) -> np.ndarray:
+        """Each file's first line (its head line when framed) in a buffer of every file."""
+        return self.line_bounds()[:-1] + 2 * frame * np.arange(len(self.codes))
+
+    def file_ends(self) -> np.ndarray:
+        """Where each file ends in a buffer of every file, framed."""
+        return self.line_bounds()[1:] + 2 * np.arange(1, len(self.codes) + 1)
+
+    def total_lines(self, frame: bool) -> int:
+        return int(self.ends[-1]) + 2 * frame * len(self.codes)
+
+    def first_lines(self, plan: _Plan, frame: bool) -> np.ndarray:
+        """Each position's first line when the files are laid out in one buffer (head line,
+        body, tail line each when framed); -1 for positions in no file (orphan charges)."""
+        group = np.repeat(np.arange(len(self.codes)), np.diff(self.bounds))
+        first = np.full(len(plan.per_position), -1, np.int64)
+        first[self.order] = self.ends - self.sizes + (2 * group + 1) * frame
+        return first
+
+    def rows_in(self, first: np.ndarray) -> np.ndarray:
+        """The lines of every file of this split, in order, as rows of the rendered buffer."""
+        sizes, ends = self.sizes, self.ends
+        return np.repeat(first[self.order] - (ends - sizes), sizes) + np.arange(int(ends[-1]))
+
+    def head_values(self) -> list[dict]:
+        return [_header_values(self.headers[c]) for c in self.codes]
+
+    def tail_values(self, fam: Family) -> list[dict]:
+        out = []
+        for g, code in enumerate(self.codes):
+            counts = {t: int(c[g]) for t, c in self.type_counts.items()}
+            lines_of = {k: int(c[g]) for k, c in self.charge_counts.items()}
+            a, z = int(self.bounds[g]), int(self.bounds[g + 1])
+            serials = self.serials.slice(a, z - a) if self.serials is not None else None
+            out.append(_trailer_values(fam, self.headers[code], counts, lines_of, serials))
+        return out
+
+
+def _per_group(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The sum of ``values`` (counts or flags) over each group ``bounds[g]:bounds[g + 1]``."""
+    total = np.concatenate(([0], np.cumsum(values)))
+    return total[bounds[1:]] - total[bounds[:-1]]
 
 
 def columns_written(family: str) -> set[str]:
@@ -127,59 +178,66 @@ def columns_written(family: str) -> set[str]:
         {"record_type", "airline_prefix", "awb_serial", "correction_number"}
 
 
-def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: bytes
-          ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """(the body lines in file order, each ending in ``newline``; the record position each
-    line belongs to - records.num_rows and above for orphan charges; the number of charge
-    lines per charge record id). Each line's place is known before it is rendered, so blocks
-    of lines render straight into the body, on two threads (the kernels release the GIL)."""
-    charges = charges if charges is not None else pa.table({})
-    n_rec = records.num_rows
-    types = ("AWB", *CORRECTION_TYPES)
-    charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
-    lines_of = np.zeros(n_rec, np.int64)  # charge lines per position (orphans appended)
-    charge_jobs: list = []  # (layout, charges in line order, their parents, ranks, new line)
-    if charges.num_rows:
-        parent_pos = _parent_positions(records, charges)
-        order = np.argsort(parent_pos, kind="stable")
-        pos_sorted = parent_pos[order]
-        lines_of = np.zeros(max(n_rec, int(pos_sorted[-1]) + 1), np.int64)
-        ptypes = np.asarray(pc.fill_null(pc.index_in(
-            charges.column("parent_type"), pa.array(types)), -1))[order]
-        new_group = np.ones(len(order), bool)
-        new_group[1:] = pos_sorted[1:] != pos_sorted[:-1]
-        group_id = np.cumsum(new_group) - 1
-        rank_in_group = np.arange(len(order)) - np.flatnonzero(new_group)[group_id]
-        for layout in (r for r in fam.records if r.role == "charges"):
-            sel = np.flatnonzero(np.isin(ptypes, [types.index(t) for t in
-                                                  layout.parents.values() if t in types]))
-            if not len(sel):
-                continue
-            cap = layout.group.count
-            new_line = rank_in_group[sel] % cap == 0  # sel keeps each parent's charges together
-            charge_lines[layout.record_id] = int(new_line.sum())
-            lines_of += np.bincount(pos_sorted[sel][new_line], minlength=len(lines_of))
-            charge_jobs.append((layout, order[sel], pos_sorted[sel], rank_in_group[sel],
-                                new_line))
+class _Plan:
+    """What lines the records and their charges make, before any is rendered: per position
+    (each record, then each missing parent of orphan charges) its own line and its charge
+    lines, and which charges go on which line."""
 
-    own = np.zeros(len(lines_of), np.int64)
-    own[:n_rec] = 1  # a record's own line (orphan positions have none)
-    per_position = own + lines_of
-    first = np.concatenate(([0], np.cumsum(per_position)))  # each position's first line
+    def __init__(self, fam: Family, records: pa.Table, charges: pa.Table | None) -> None:
+        charges = charges if charges is not None else pa.table({})
+        n_rec = records.num_rows
+        self.fam, self.records, self.charges = fam, records, charges
+        self.charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
+        self.record_types = np.asarray(pc.fill_null(pc.index_in(
+            records.column("record_type"), pa.array(TYPES)), -1)) if n_rec else \
+            np.zeros(0, np.int64)
+        lines_of = np.zeros(n_rec, np.int64)  # charge lines per position (orphans appended)
+        self.lines_by_kind: dict[str, np.ndarray] = {}
+        self.charge_jobs: list = []  # (layout, charges in line order, parents, ranks, new line)
+        if charges.num_rows:
+            parent_pos = _parent_positions(records, charges)
+            order = np.argsort(parent_pos, kind="stable")
+            pos_sorted = parent_pos[order]
+            lines_of = np.zeros(max(n_rec, int(pos_sorted[-1]) + 1), np.int64)
+            ptypes = np.asarray(pc.fill_null(pc.index_in(
+                charges.column("parent_type"), pa.array(TYPES)), -1))[order]
+            new_group = np.ones(len(order), bool)
+            new_group[1:] = pos_sorted[1:] != pos_sorted[:-1]
+            group_id = np.cumsum(new_group) - 1
+            rank_in_group = np.arange(len(order)) - np.flatnonzero(new_group)[group_id]
+            for layout in (r for r in fam.records if r.role == "charges"):
+                sel = np.flatnonzero(np.isin(ptypes, [TYPES.index(t) for t in
+                                                      layout.parents.values() if t in TYPES]))
+                if not len(sel):
+                    continue
+                new_line = rank_in_group[sel] % layout.group.count == 0  # sel keeps each
+                # parent's charges together
+                self.charge_lines[layout.record_id] = int(new_line.sum())
+                per = np.bincount(pos_sorted[sel][new_line], minlength=len(lines_of))
+                self.lines_by_kind[layout.record_id] = per
+                lines_of += per
+                self.charge_jobs.append((layout, order[sel], pos_sorted[sel],
+                                         rank_in_group[sel], new_line))
+        self.own = np.zeros(len(lines_of), np.int64)
+        self.own[:n_rec] = 1  # a record's own line (orphan positions have none)
+        self.per_position = self.own + lines_of
+
+
+def _draw(plan: _Plan, first: np.ndarray, n_lines: int, newline: bytes) -> np.ndarray:
+    """A blank buffer of ``n_lines`` lines with every position's lines rendered from line
+    ``first[position]`` on (positions at -1 are left out), each line ending in ``newline``.
+    Blocks of lines render straight into place on two threads (the kernels release the
+    GIL)."""
+    fam, records, charges = plan.fam, plan.records, plan.charges
     width = fam.width + len(newline)
-    body = np.empty((int(first[-1]), width), np.uint8)
+    body = np.empty((n_lines, width), np.uint8)
     flat = body.reshape(-1)
-    owner = np.repeat(np.arange(len(per_position)), per_position)
     _run([partial(flat[a:b].fill, fw.SPACE)  # blank, in four parts on two threads
           for a, b in pairwise(np.linspace(0, len(flat), 5, dtype=np.int64))])
     jobs: list = []
-
-    rec_types = np.asarray(pc.fill_null(pc.index_in(records.column("record_type"),
-                                                    pa.array(types)), -1)) if n_rec else \
-        np.zeros(0, np.int64)
     record_cols = Columns(records)
-    for code, canonical in enumerate(types):
-        idx = np.flatnonzero(rec_types == code)
+    for code, canonical in enumerate(TYPES):
+        idx = np.flatnonzero((plan.record_types == code) & (first[:records.num_rows] >= 0))
         if not len(idx):
             continue
         layout = fam.layout_for(canonical)
@@ -187,21 +245,27 @@ def _body(fam: Family, records: pa.Table, charges: pa.Table | None, newline: byt
         for part in np.array_split(idx, -(-len(idx) // BLOCK_ROWS)):
             jobs.append(partial(_render, layout, record_cols, part, flat, first[part] * width,
                                 fam.width, newline))
-    if charge_jobs:
+    if plan.charge_jobs:
         ptype = charges.column("parent_type")
         charge_cols = Columns(charges, {"side": pc.if_else(  # a correction's side: R or O
             pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",
             pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))})
-    for layout, rows_of, parents, ranks, new_line in charge_jobs:
+    for layout, rows_of, parents, ranks, new_line in plan.charge_jobs:
+        placed = first[parents] >= 0
+        if not placed.all():
+            rows_of, parents, ranks, new_line = (a[placed] for a in
+                                                 (rows_of, parents, ranks, new_line))
+        if not len(rows_of):
+            continue
         charge_cols.prepare(layout.fields + layout.group.fields)
         cap = layout.group.count
-        line = first[parents] + own[parents] + ranks // cap  # each charge's line
+        line = first[parents] + plan.own[parents] + ranks // cap  # each charge's line
         for part in np.array_split(np.arange(len(rows_of)), -(-len(rows_of) // BLOCK_ROWS)):
             jobs.append(partial(_render_charges, layout, charge_cols, rows_of[part],
                                 line[part] * width, ranks[part] % cap, new_line[part], flat,
                                 fam.width, newline))
     _run(jobs)
-    return body, owner, charge_lines
+    return body
 
 
 BLOCK_ROWS = 250_000  # records (or charges) rendered per job
@@ -284,11 +348,16 @@ def _render_single(layout: RecordLayout, values: dict) -> bytes:
     return _render_many(layout, [values])[0]
 
 
-def _render_many(layout: RecordLayout, rows: list[dict]) -> list[bytes]:
-    """Header or trailer lines, one per dict (None and "" render as blanks)."""
+def _render_many(layout: RecordLayout, rows: list[dict], buf: np.ndarray | None = None,
+                 base: np.ndarray | None = None, tail: bytes = b"") -> list[bytes]:
+    """Header or trailer lines, one per dict (None and "" render as blanks): as bytes, or
+    into the blank buffer ``buf`` at ``base`` (each followed by ``tail``)."""
     names = [k for k in rows[0] if any(r.get(k) not in (None, "") for r in rows)]
     table = pa.table({k: pa.array([r.get(k) if r.get(k) != "" else None for r in rows])
                       for k in names})
+    if buf is not None:
+        _render(layout, Columns(table), np.arange(len(rows)), buf, base, layout.width, tail)
+        return []
     out = np.full((len(rows), layout.width), fw.SPACE, np.uint8)
     _render(layout, Columns(table), np.arange(len(rows)), out.reshape(-1),
             np.arange(len(rows)) * layout.width, layout.width)
