@@ -85,10 +85,7 @@ def digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
     d = np.frombuffer(column.buffers()[2], np.uint8)[off[0]: off[-1]].reshape(n, width) - 48
     if (d > 9).any():
         return None
-    value = np.zeros(n, np.int64)
-    for k in range(width):
-        value = value * 10 + d[:, k]
-    return value, 10 ** width
+    return np.asarray(pc.cast(column, pa.int64()), np.int64), 10 ** width
 
 
 def pack(keys: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:

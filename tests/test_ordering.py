@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casslink.ordering import order_by
+from casslink.ordering import digit_values, order_by
 
 codes = st.one_of(st.none(), st.sampled_from(["", "020", "176", "A1", "ZZ", "0201"]))
 serials = st.from_regex(r"[0-9]{8}", fullmatch=True)
@@ -36,3 +37,17 @@ def test_digit_strings_of_one_length_sort_as_strings():
     mixed = pa.table({"s": ["10", "9", "100"]})  # not one length: ranked as strings
     assert order_by(mixed, ["s"]).tolist() == [0, 2, 1]
     assert np.array_equal(order_by(pa.table({"s": pa.array([], pa.string())}), ["s"]), [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 18).flatmap(lambda w: st.lists(
+    st.text("0123456789", min_size=w, max_size=w), min_size=1, max_size=30)))
+def test_digit_values_are_the_numbers_of_same_width_digit_strings(values):
+    got, bound = digit_values(pa.array(["x", *values], pa.string()).slice(1))  # an offset
+    assert got.tolist() == [int(v) for v in values]
+    assert bound == 10 ** len(values[0])
+
+
+@pytest.mark.parametrize("values", [["12", "123"], ["1a"], ["12", None], ["/0"], [""]])
+def test_digit_values_refuse_anything_else(values):
+    assert digit_values(pa.array(values, pa.string())) is None
