@@ -228,17 +228,21 @@ class _Page:
         """A detail sheet is named after its airline (agent side) or "Detail"; the sheets
         that continue one are numbered "(2)", "(3)", ..."""
         starts = pa.array(sheet_runs[:-1])
-        if self.side is AGENT:
-            names = [f"{p} {self.run.airline_name(p)}"
-                     for p in lines.column(self.side.other).take(starts).to_pylist()]
+        if self.side is AGENT:  # each airline's name made once, for every agent's sheet
+            other = lines.column(self.side.other).take(starts)
+            uniq = pc.unique(other)
+            named = pa.array([xlsx.sheet_name(f"{p} {self.run.airline_name(p)}")
+                              for p in uniq.to_pylist()], pa.string())
+            names = named.take(pc.index_in(other, uniq)).to_pylist()
         else:
-            names = [self.L["detail"]] * len(starts)
-        owners = lines.column(self.side.key).take(starts).to_pylist()
+            names = [xlsx.sheet_name(self.L["detail"])] * len(starts)
+        owners = lines.column(self.side.key).take(starts)
+        if len(runs(owners, pa.array(names, pa.string()))) == len(names) + 1:
+            return names  # no sheet continues another (the usual case)
         out, seen = [], {}
-        for owner, name in zip(owners, names, strict=True):
+        for owner, name in zip(owners.to_pylist(), names, strict=True):
             n = seen[(owner, name)] = seen.get((owner, name), 0) + 1
-            out.append(xlsx.sheet_name(name) if n == 1 else
-                       xlsx.sheet_name(name[:25]) + f" ({n})")
+            out.append(name if n == 1 else name[:25] + f" ({n})")
         return out
 
     def _detail_rows(self, lines: pa.Table, sheet_runs: np.ndarray) -> xlsx.Rows:
