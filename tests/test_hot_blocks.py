@@ -7,7 +7,7 @@ import hashlib
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from casslink.synthetic.generator import generate_billing
@@ -88,6 +88,8 @@ _lines = st.lists(st.one_of(
 
 @settings(max_examples=150, deadline=None)
 @given(_lines, st.sampled_from([b"\n", b"\r\n"]), st.integers(1, 200))
+@example([b"\x00\x00\x00", b"\x00\x00\x7f"], b"\n", 1)  # DEL alone in its block: once
+# kept as an id byte, once replaced
 def test_property_any_block_size_same_result(lines, newline, block):
     data = newline.join(ln.replace(b"\n", b" ") for ln in lines)
     whole = read_hot(data, "f")

@@ -171,7 +171,7 @@ def _decode_block(fam: Family, data: bytes, final: bool, first_line: int) -> _Bl
     mat = fw.to_matrix(buf, starts, lengths, width)
     if mat.min() < fw.SPACE or mat.max() > 126:  # a control or non-ASCII byte in some line
         mat = mat.copy()
-        bad = (mat >= 128) | (mat < 32)
+        bad = (mat > 126) | (mat < 32)  # DEL (127) is a control byte too
         rows = np.flatnonzero(bad.any(axis=1))
         for r in rows[:MAX_PROBLEMS_PER_FIELD]:
             out.problems["bytes"].append(Problem(
