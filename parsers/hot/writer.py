@@ -7,6 +7,7 @@ file; trailer. The same tables always give the same bytes, so write -> read -> w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from itertools import pairwise
@@ -235,40 +236,59 @@ def _draw(plan: _Plan, first: np.ndarray, n_lines: int, newline: bytes) -> np.nd
     _run([partial(flat[a:b].fill, fw.SPACE)  # blank, in four parts on two threads
           for a, b in pairwise(np.linspace(0, len(flat), 5, dtype=np.int64))])
     jobs: list = []
-    record_cols = Columns(records)
+    record_starts, record_cols = _batches(records)
     for code, canonical in enumerate(TYPES):
         idx = np.flatnonzero((plan.record_types == code) & (first[:records.num_rows] >= 0))
-        if not len(idx):
-            continue
-        layout = fam.layout_for(canonical)
-        record_cols.prepare(layout.fields)
-        for part in np.array_split(idx, -(-len(idx) // BLOCK_ROWS)):
-            jobs.append(partial(_render, layout, record_cols, part, flat, first[part] * width,
-                                fam.width, newline))
+        layout = fam.layout_for(canonical) if len(idx) else None
+        for b, sel in _by_batch(record_starts, idx):
+            rows = idx[sel]
+            record_cols[b].prepare(layout.fields)
+            jobs.append(partial(_render, layout, record_cols[b], rows - record_starts[b], flat,
+                                first[rows] * width, fam.width, newline))
     if plan.charge_jobs:
         ptype = charges.column("parent_type")
-        charge_cols = Columns(charges, {"side": pc.if_else(  # a correction's side: R or O
-            pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",
+        charge_starts, charge_cols = _batches(charges, {"side": pc.if_else(  # a correction's
+            pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",  # side: R or O
             pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))})
     for layout, rows_of, parents, ranks, new_line in plan.charge_jobs:
         placed = first[parents] >= 0
-        if not placed.all():
-            rows_of, parents, ranks, new_line = (a[placed] for a in
-                                                 (rows_of, parents, ranks, new_line))
-        if not len(rows_of):
-            continue
-        charge_cols.prepare(layout.fields + layout.group.fields)
         cap = layout.group.count
         line = first[parents] + plan.own[parents] + ranks // cap  # each charge's line
-        for part in np.array_split(np.arange(len(rows_of)), -(-len(rows_of) // BLOCK_ROWS)):
-            jobs.append(partial(_render_charges, layout, charge_cols, rows_of[part],
-                                line[part] * width, ranks[part] % cap, new_line[part], flat,
-                                fam.width, newline))
+        keep = np.flatnonzero(placed)
+        for b, sel in _by_batch(charge_starts, rows_of[keep]):
+            pick = keep[sel]
+            charge_cols[b].prepare(layout.fields + layout.group.fields)
+            jobs.append(partial(_render_charges, layout, charge_cols[b],
+                                rows_of[pick] - charge_starts[b], line[pick] * width,
+                                ranks[pick] % cap, new_line[pick], flat, fam.width, newline))
     _run(jobs)
     return body
 
 
-BLOCK_ROWS = 250_000  # records (or charges) rendered per job
+def _batches(table: pa.Table, extra: dict | None = None) -> tuple[np.ndarray, list[Columns]]:
+    """The table's record batches as :class:`Columns` (their columns are read without a
+    copy), and the row each batch starts at."""
+    batches = table.to_batches()
+    starts = np.concatenate(([0], np.cumsum([len(b) for b in batches])))
+    return starts, [Columns(pa.Table.from_batches([batch]),
+                            {k: v.slice(int(a), len(batch)) for k, v in (extra or {}).items()})
+                    for batch, a in zip(batches, starts, strict=False)]
+
+
+def _by_batch(starts: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(batch, positions in ``rows``) for each batch that holds some of ``rows``, at most
+    BLOCK_ROWS positions at a time (a job each)."""
+    batch = np.searchsorted(starts, rows, "right") - 1
+    order = np.argsort(batch, kind="stable")
+    bounds = np.searchsorted(batch[order], np.arange(len(starts)))
+    for b in range(len(starts) - 1):
+        for lo in range(int(bounds[b]), int(bounds[b + 1]), BLOCK_ROWS):
+            yield b, order[lo:min(lo + BLOCK_ROWS, int(bounds[b + 1]))]
+
+
+BLOCK_ROWS = 250_000  # records (or charges) rendered per job at most
+
+
 
 
 def _run(jobs: list) -> None:
@@ -386,7 +406,9 @@ class Columns:
 
     def column(self, name: str) -> pa.Array:
         col = self.extra[name] if name in self.extra else self.table.column(name)
-        return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if isinstance(col, pa.ChunkedArray):  # one chunk is read in place
+            return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+        return col
 
     def ints(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
         """(values, validity - None when there are no nulls)."""
