@@ -436,6 +436,145 @@ static PyObject *join_rows(PyObject *self, PyObject *args) {
     return result;
 }
 
+static uint8_t *put16(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    return p + 2;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v) {
+    p = put16(p, v & 0xFFFF);
+    return put16(p, v >> 16);
+}
+
+/* A zip header: local (central = 0) or central directory record, without the name. */
+static uint8_t *zip_header(uint8_t *p, int central, uint32_t dosdate, uint32_t crc,
+                           uint64_t packed, uint64_t size, Py_ssize_t name_len, uint64_t at) {
+    p = put32(p, central ? 0x02014B50u : 0x04034B50u);
+    if (central) p = put16(p, 20);  /* version made by */
+    p = put16(p, 20);               /* version needed */
+    p = put16(p, 0);                /* flags */
+    p = put16(p, 8);                /* deflate */
+    p = put16(p, 0);                /* time: midnight */
+    p = put16(p, dosdate);
+    p = put32(p, crc);
+    p = put32(p, (uint32_t)packed);
+    p = put32(p, (uint32_t)size);
+    p = put16(p, (uint32_t)name_len);
+    p = put16(p, 0);                /* extra field */
+    if (central) {
+        p = put16(p, 0);            /* comment */
+        p = put16(p, 0);            /* disk */
+        p = put16(p, 0);            /* internal attributes */
+        p = put32(p, 0);            /* external attributes */
+        p = put32(p, (uint32_t)at); /* local header offset */
+    }
+    return p;
+}
+
+/* zip_archive(entries, dosdate) -> bytes: a zip archive of deflated entries, each
+ * (name: bytes, crc32: int, size: int, data: sequence of bytes-like, the deflated stream in
+ * pieces); every entry is dated dosdate at midnight. No zip64: an archive of 4 GB or more, or
+ * of more than 65535 entries, is a ValueError. */
+static PyObject *zip_archive(PyObject *self, PyObject *args) {
+    PyObject *entries, *seq = NULL, *result = NULL;
+    unsigned int dosdate;
+    if (!PyArg_ParseTuple(args, "OI", &entries, &dosdate)) return NULL;
+    if (!(seq = PySequence_Fast(entries, "entries must be a sequence"))) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), n_pieces = 0, got = 0;
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    PyObject **data = PyMem_Calloc(n ? n : 1, sizeof(PyObject *));
+    Py_buffer *pieces = NULL;
+    uint32_t *crcs = PyMem_Calloc(n ? n : 1, sizeof(uint32_t));
+    uint64_t *sizes = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+    uint64_t *packed = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+    if (!data || !crcs || !sizes || !packed) { PyErr_NoMemory(); goto done; }
+    if (n > 0xFFFF) { PyErr_SetString(PyExc_ValueError, "over 65535 entries needs zip64"); goto done; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name, *chunks;
+        unsigned long crc;
+        unsigned long long size;
+        if (!PyTuple_Check(items[i])) {
+            PyErr_SetString(PyExc_TypeError, "an entry is (name, crc32, size, data)");
+            goto done;
+        }
+        if (!PyArg_ParseTuple(items[i], "SkKO", &name, &crc, &size, &chunks)) goto done;
+        if (!(data[i] = PySequence_Fast(chunks, "data must be a sequence"))) goto done;
+        crcs[i] = (uint32_t)crc;
+        sizes[i] = size;
+        n_pieces += PySequence_Fast_GET_SIZE(data[i]);
+    }
+    if (!(pieces = PyMem_Calloc(n_pieces ? n_pieces : 1, sizeof(Py_buffer)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint64_t total = 22, at = 0;  /* the end record */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t k = PySequence_Fast_GET_SIZE(data[i]), name_len = PyBytes_GET_SIZE(
+            PyTuple_GET_ITEM(items[i], 0));
+        for (Py_ssize_t j = 0; j < k; j++, got++) {
+            if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(data[i], j), &pieces[got],
+                                   PyBUF_SIMPLE) < 0) goto done;
+            packed[i] += (uint64_t)pieces[got].len;
+        }
+        if (sizes[i] >= 0xFFFFFFFFu || packed[i] >= 0xFFFFFFFFu || at >= 0xFFFFFFFFu) {
+            PyErr_SetString(PyExc_ValueError, "a part over 4 GB needs zip64");
+            goto done;
+        }
+        at += 30 + name_len + packed[i];
+        total += 30 + 46 + 2 * name_len + packed[i];
+    }
+    if (at >= 0xFFFFFFFFu || total >= 0xFFFFFFFFu) {
+        PyErr_SetString(PyExc_ValueError, "an archive over 4 GB needs zip64");
+        goto done;
+    }
+    if (!(result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total))) goto done;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(result), *p = out;
+    huge_pages(out, (Py_ssize_t)total);
+    got = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {  /* local headers and data */
+        PyObject *name = PyTuple_GET_ITEM(items[i], 0);
+        Py_ssize_t name_len = PyBytes_GET_SIZE(name);
+        p = zip_header(p, 0, dosdate, crcs[i], packed[i], sizes[i], name_len, 0);
+        memcpy(p, PyBytes_AS_STRING(name), name_len);
+        p += name_len;
+        for (Py_ssize_t j = 0; j < PySequence_Fast_GET_SIZE(data[i]); j++, got++) {
+            memcpy(p, pieces[got].buf, pieces[got].len);
+            p += pieces[got].len;
+        }
+    }
+    uint8_t *directory = p;
+    at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {  /* the central directory */
+        PyObject *name = PyTuple_GET_ITEM(items[i], 0);
+        Py_ssize_t name_len = PyBytes_GET_SIZE(name);
+        p = zip_header(p, 1, dosdate, crcs[i], packed[i], sizes[i], name_len, at);
+        memcpy(p, PyBytes_AS_STRING(name), name_len);
+        p += name_len;
+        at += 30 + name_len + packed[i];
+    }
+    uint64_t dir_len = (uint64_t)(p - directory);
+    p = put32(p, 0x06054B50u);
+    p = put16(p, 0);
+    p = put16(p, 0);
+    p = put16(p, (uint32_t)n);
+    p = put16(p, (uint32_t)n);
+    p = put32(p, (uint32_t)dir_len);
+    p = put32(p, (uint32_t)(directory - out));
+    p = put16(p, 0);
+done:
+    for (Py_ssize_t i = 0; i < got; i++) PyBuffer_Release(&pieces[i]);
+    if (data) for (Py_ssize_t i = 0; i < n; i++) Py_XDECREF(data[i]);
+    PyMem_Free(pieces);
+    PyMem_Free(data);
+    PyMem_Free(crcs);
+    PyMem_Free(sizes);
+    PyMem_Free(packed);
+    Py_DECREF(seq);
+    if (PyErr_Occurred()) Py_CLEAR(result);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"put_bytes", put_bytes, METH_VARARGS, "put_bytes(buf, base, start, value)"},
     {"put_values", put_values, METH_VARARGS,
@@ -444,6 +583,7 @@ static PyMethodDef methods[] = {
      "put_texts(buf, base, start, length, rows, entries, offsets, data)"},
     {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},
     {"join_rows", join_rows, METH_VARARGS, "join_rows(head, src, rows, width, tail) -> bytes"},
+    {"zip_archive", zip_archive, METH_VARARGS, "zip_archive(entries, dosdate) -> bytes"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,6 +10,8 @@ its error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -86,6 +88,13 @@ def put_texts(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows: 
                                     NONE if entries is None else _ints(entries),
                                     np.ascontiguousarray(offsets, np.int32),
                                     np.ascontiguousarray(data, np.uint8)))
+
+
+def zip_archive(entries: list[tuple[bytes, int, int, Sequence]], dosdate: int) -> bytes:
+    """A zip archive of deflated entries (name, crc32, size, the deflated stream in pieces),
+    each dated ``dosdate`` (MS-DOS date) at midnight: headers, data and central directory
+    written in one pass."""
+    return _kernels.zip_archive(entries, dosdate)
 
 
 def join_rows(head: bytes, lines: np.ndarray, rows: np.ndarray, tail: bytes) -> bytes:

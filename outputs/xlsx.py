@@ -10,7 +10,6 @@ several times faster than zlib at the same ratio).
 from __future__ import annotations
 
 import datetime as dt
-import struct
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -279,26 +278,14 @@ def zip_parts(parts: Sequence[tuple[str, list | bytes]], when: dt.date) -> bytes
     """A zip archive of ``parts``, deflated, every entry dated ``when``. A part is a list of
     byte pieces (leading :class:`Static` ones deflated once for all archives), or one ``bytes``
     object that repeats across archives (deflated once)."""
-    time_, date_ = 0, ((when.year - 1980) << 9) | (when.month << 5) | when.day
-    out: list = []
-    central: list[bytes] = []
-    pos = 0
-    for name, pieces in parts:
-        crc, size, data = _deflated(pieces)
-        packed = sum(map(len, data))
-        raw = name.encode()
-        if size >= 1 << 32 or packed >= 1 << 32 or pos >= 1 << 32:
-            raise ValueError(f"{name}: a part over 4 GB needs zip64")
-        fields = (20, 0, 8, time_, date_, crc, packed, size, len(raw))
-        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + raw
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0,
-                                   0, pos) + raw)
-        out += (local, *data)
-        pos += len(local) + packed
-    directory = b"".join(central)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts), len(directory),
-                      pos, 0)
-    return b"".join([*out, directory, end])
+    date = ((when.year - 1980) << 9) | (when.month << 5) | when.day
+    return kernels.zip_archive([(_encoded(name), *_deflated(pieces)) for name, pieces in parts],
+                               date)
+
+
+@lru_cache(maxsize=4096)
+def _encoded(name: str) -> bytes:
+    return name.encode()
 
 
 def _deflated(pieces: list | bytes) -> tuple[int, int, list]:

@@ -4,6 +4,9 @@ writer's errors for values a field cannot hold."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
+import zlib
 
 import numpy as np
 import pyarrow as pa
@@ -162,3 +165,34 @@ def test_format_rows_checks_its_arrays():
         kernels.format_rows(3, kernels.ints(np.zeros(2, np.int64)))
     with pytest.raises(IndexError):
         kernels.format_rows(3, kernels.when(np.ones(1, bool), kernels.lit("x")))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text("abcxyz/._", min_size=1, max_size=20), st.binary(max_size=3000),
+                          st.integers(0, 3)), max_size=8, unique_by=lambda e: e[0]))
+def test_zip_archive_reads_back_with_zipfile(entries):
+    """Each entry deflated in up to four pieces: zipfile finds the names, dates, bytes and
+    CRCs that went in."""
+    parts = []
+    for name, data, cuts in entries:
+        z = zlib.compressobj(6, zlib.DEFLATED, -15)
+        packed = z.compress(data) + z.flush()
+        step = max(1, len(packed) // (cuts + 1))
+        pieces = [packed[i:i + step] for i in range(0, len(packed), step)]
+        parts.append((name.encode(), zlib.crc32(data), len(data), pieces))
+    when = dt.date(2026, 11, 30)
+    archive = kernels.zip_archive(parts, ((when.year - 1980) << 9) | (when.month << 5) | when.day)
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        assert zf.testzip() is None
+        assert zf.namelist() == [name for name, _, _ in entries]
+        for (name, data, _), info in zip(entries, zf.infolist(), strict=True):
+            assert zf.read(name) == data and info.date_time == (2026, 11, 30, 0, 0, 0)
+
+
+def test_zip_archive_refuses_malformed_entries():
+    with pytest.raises(TypeError):
+        kernels.zip_archive([[b"a", 0, 0, []]], 0)
+    with pytest.raises(TypeError):
+        kernels.zip_archive([("a", 0, 0, [])], 0)  # a name must be bytes
+    with pytest.raises(TypeError):
+        kernels.zip_archive([(b"a", 0, 0, [1])], 0)  # data must be bytes-like
