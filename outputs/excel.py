@@ -195,7 +195,7 @@ class _Page:
                 name = sheet_names[s]
                 sheets.append(xlsx.Sheet(name, DETAIL_WIDTHS, [
                     self._detail_title(name), self.detail_head, detail.span(a, z)],
-                    HEADER_ROW, HEADER_ROW + z - a))
+                    HEADER_ROW, HEADER_ROW + z - a, tail_in_rows=True))
             yield code, xlsx.package(sheets, self.stylesheet, self.when)
 
     def _summary_rows(self, bills: pa.Table) -> xlsx.Rows:
@@ -263,7 +263,11 @@ class _Page:
                  *(self.money(_ints(lines, c)) for c in COMPONENTS),
                  self.money(_ints(lines, "net"), MONEY_BOLD),
                  xlsx.text_cells(source)]
-        return xlsx.rows(_row_numbers(sheet_runs), cells)
+        numbers = _row_numbers(sheet_runs)
+        last = np.zeros(len(numbers), np.bool_)
+        last[sheet_runs[1:] - 1] = True  # each sheet's last row ends the sheet
+        return xlsx.rows(numbers, cells, xlsx.sheet_tails(last, numbers, len(DETAIL_WIDTHS),
+                                                          HEADER_ROW))
 
 
 def _ints(table: pa.Table, column: str) -> np.ndarray:

@@ -30,6 +30,9 @@ PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "application/vnd.openxmlformats-officedocument."
 XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 SELECTED = ' tabSelected="1"'
+PAGE_END = ('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+            'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+            'fitToHeight="0"/></worksheet>')  # what follows a sheet's rows and autofilter
 FORBIDDEN_IN_NAMES = str.maketrans({c: "-" for c in "[]:*?/\\"})
 
 # cell styles (indices into cellXfs of :func:`styles`)
@@ -101,13 +104,26 @@ class Rows:
         return self.data[self.offsets[start]:self.offsets[stop]]
 
 
-def rows(row_numbers: np.ndarray, cells: Sequence[kernels.Ops]) -> Rows:
-    """``<row>`` elements of per-row cells (one program per column, as built above)."""
+def rows(row_numbers: np.ndarray, cells: Sequence[kernels.Ops], after: kernels.Ops | None = None
+         ) -> Rows:
+    """``<row>`` elements of per-row cells (one program per column, as built above); ``after``
+    writes what follows a row (see :func:`sheet_tails`)."""
     ops = kernels.lit('<row r="') + kernels.ints(row_numbers) + kernels.lit('">')
     for column in cells:
         ops += column
-    data, offsets = kernels.format_rows(len(row_numbers), ops + kernels.lit("</row>"))
+    ops += kernels.lit("</row>") + (after or [])
+    data, offsets = kernels.format_rows(len(row_numbers), ops)
     return Rows(memoryview(data), offsets)
+
+
+def sheet_tails(last: np.ndarray, row_numbers: np.ndarray, columns: int, header_row: int
+                ) -> kernels.Ops:
+    """After each row flagged ``last``, the end of its sheet (autofilter from the header row
+    down to that row): for the rows of many sheets rendered in one pass, each sheet's rows
+    then end its XML (a :class:`Sheet` with ``tail_in_rows``)."""
+    ref = f'</sheetData><autoFilter ref="A{header_row}:{column_letter(columns)}'
+    return kernels.when(last, kernels.lit(ref) + kernels.ints(row_numbers)
+                        + kernels.lit('"/>' + PAGE_END))
 
 
 def row(number: int, cells: Iterable[str]) -> bytes:
@@ -153,6 +169,7 @@ class Sheet:
     pieces: list
     header_row: int
     last_row: int
+    tail_in_rows: bool = False  # the last piece ends the sheet (see sheet_tails)
 
     def __post_init__(self) -> None:
         self.last_column = column_letter(len(self.widths))
@@ -160,13 +177,12 @@ class Sheet:
                            if self.last_row > self.header_row else "")
 
     def xml_pieces(self, selected: bool) -> list:
+        head = _sheet_head(self.widths, self.header_row, selected)
+        if self.tail_in_rows:
+            return [head, *self.pieces]
         ref = self.filter_ref
-        tail = ("</sheetData>" + (f'<autoFilter ref="{ref}"/>' if ref else "")
-                + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-                'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
-                'fitToHeight="0"/></worksheet>')
-        return [_sheet_head(self.widths, self.header_row, selected), *self.pieces,
-                tail.encode()]
+        tail = "</sheetData>" + (f'<autoFilter ref="{ref}"/>' if ref else "") + PAGE_END
+        return [head, *self.pieces, tail.encode()]
 
 
 @lru_cache(maxsize=64)
@@ -304,7 +320,7 @@ def _deflated(pieces: list | bytes) -> tuple[int, int, list]:
         if not rest:
             return crc, size, [head]
     if sum(map(len, rest)) < JOIN_BELOW:  # ISA-L deflates small pieces poorly
-        data = b"".join(rest)
+        data = rest[0] if len(rest) == 1 else b"".join(rest)
         c, n, chunks = zlib.crc32(data), len(data), [isal_zlib.compress(data, DEFLATE_LEVEL,
                                                                           -15)]
     else:
