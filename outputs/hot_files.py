@@ -3,6 +3,8 @@ written with the hand-off layouts of ``parsers.hot`` from the run's input record
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,7 +13,8 @@ from casslink.canonical import NET_TERMS, FileHeader
 from casslink.ordering import dense_rank, order_by, pack
 from outputs.source import RunData
 from parsers.hot import write_hot
-from parsers.hot.writer import columns_written, write_hot_splits
+from parsers.hot.layouts import FAMILIES
+from parsers.hot.writer import LinePlan, columns_written, write_hot_splits
 
 FAMILY = "handoff"
 
@@ -77,13 +80,17 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
             ) -> list[dict[str, bytes | memoryview]]:
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
     agent_code: agent HOT files), the records' lines rendered once for all (the first key's
-    files are views of one buffer)."""
-    records = _written(_with_net(run.read_records(_columns())))
-    splits = []
-    for key, order in zip(keys, _split_orders(records, keys), strict=True):
-        codes = pc.unique(records.column(key)).to_pylist()
-        splits.append((key, order, {c: _header(run, **{key: c}) for c in codes}))
-    return write_hot_splits(splits, records, run.charges)
+    files are views of one buffer). The charges are read, and their lines planned, while the
+    records are read and ordered (Arrow and numpy release the GIL)."""
+    with ThreadPoolExecutor(1) as pool:
+        charges = pool.submit(lambda: run.charges)
+        records = _written(_with_net(run.read_records(_columns())))
+        plan = pool.submit(LinePlan, FAMILIES[FAMILY], records, charges.result())
+        splits = []
+        for key, order in zip(keys, _split_orders(records, keys), strict=True):
+            codes = pc.unique(records.column(key)).to_pylist()
+            splits.append((key, order, {c: _header(run, **{key: c}) for c in codes}))
+        return write_hot_splits(splits, records, charges.result(), FAMILY, plan=plan.result())
 
 
 def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:

@@ -23,7 +23,7 @@ from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 HASH_MODULUS = 10 ** 12
-TYPES = ("AWB", *CORRECTION_TYPES)  # record types, as coded in _Plan.record_types
+TYPES = ("AWB", *CORRECTION_TYPES)  # record types, as coded in LinePlan.record_types
 
 
 class WriteError(ValueError):
@@ -44,7 +44,7 @@ def hash_total(serials: pa.Array | list) -> int:
 def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = None,
               family: str | None = None, newline: bytes = b"\r\n") -> bytes:
     fam = FAMILIES[family or header.family]
-    plan = _Plan(fam, records, charges)
+    plan = LinePlan(fam, records, charges)
     first = np.concatenate(([0], np.cumsum(plan.per_position)))  # records, then orphans
     body = _draw(plan, first[:-1], int(first[-1]), newline)
     trailer = compute_trailer(fam, header, records, plan.charge_lines)
@@ -57,8 +57,8 @@ Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, head
 
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
-                     family: str | None = None, newline: bytes = b"\r\n"
-                     ) -> list[dict[str, bytes | memoryview]]:
+                     family: str | None = None, newline: bytes = b"\r\n",
+                     plan: LinePlan | None = None) -> list[dict[str, bytes | memoryview]]:
     """Files of the same records split several ways, all lines rendered once. Each split is
     (key, a row order of ``records`` that sorts them by the key, header per key value) and
     gives one file per key value: the same bytes as :func:`write_hot` on that value's records
@@ -66,12 +66,12 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
 
     The lines are rendered straight into the first split's files, laid out one after the
     other in one buffer (its files are views of it, no copy); the other splits' files gather
-    their lines from there."""
+    their lines from there. ``plan`` is :class:`LinePlan` of these tables, if already made."""
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
     fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
-    plan = _Plan(fam, records, charges)
+    plan = plan or LinePlan(fam, records, charges)
     width = fam.width + len(newline)
     framed = fam.header.width == fam.width == fam.trailer.width  # head and tail lines fit
     groups = [_Groups(plan, records, key, np.asarray(order, np.int64), headers)
@@ -105,7 +105,7 @@ class _Groups:
     """The files of one split: the records in ``order`` grouped by ``key``, and what each
     file's header and trailer count."""
 
-    def __init__(self, plan: _Plan, records: pa.Table, key: str, order: np.ndarray,
+    def __init__(self, plan: LinePlan, records: pa.Table, key: str, order: np.ndarray,
                  headers: dict[str, FileHeader]) -> None:
         self.order, self.headers = order, headers
         values = records.column(key).take(pa.array(order))
@@ -138,7 +138,7 @@ class _Groups:
     def total_lines(self, frame: bool) -> int:
         return int(self.ends[-1]) + 2 * frame * len(self.codes)
 
-    def first_lines(self, plan: _Plan, frame: bool) -> np.ndarray:
+    def first_lines(self, plan: LinePlan, frame: bool) -> np.ndarray:
         """Each position's first line when the files are laid out in one buffer (head line,
         body, tail line each when framed); -1 for positions in no file (orphan charges)."""
         group = np.repeat(np.arange(len(self.codes)), np.diff(self.bounds))
@@ -179,10 +179,10 @@ def columns_written(family: str) -> set[str]:
         {"record_type", "airline_prefix", "awb_serial", "correction_number"}
 
 
-class _Plan:
-    """What lines the records and their charges make, before any is rendered: per position
-    (each record, then each missing parent of orphan charges) its own line and its charge
-    lines, and which charges go on which line."""
+class LinePlan:
+    """What lines the records and their charges make in ``fam``, before any is rendered: per
+    position (each record, then each missing parent of orphan charges) its own line and its
+    charge lines, and which charges go on which line."""
 
     def __init__(self, fam: Family, records: pa.Table, charges: pa.Table | None) -> None:
         charges = charges if charges is not None else pa.table({})
@@ -224,7 +224,7 @@ class _Plan:
         self.per_position = self.own + lines_of
 
 
-def _draw(plan: _Plan, first: np.ndarray, n_lines: int, newline: bytes) -> np.ndarray:
+def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes) -> np.ndarray:
     """A blank buffer of ``n_lines`` lines with every position's lines rendered from line
     ``first[position]`` on (positions at -1 are left out), each line ending in ``newline``.
     Blocks of lines render straight into place on two threads (the kernels release the
