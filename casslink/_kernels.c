@@ -10,6 +10,10 @@
  *
  * Return values: -1 done; i >= 0 item i holds a value the field cannot hold; -2 an index out
  * of range (the wrapper raises).
+ *
+ * Besides: format_rows (rows of text from a program of operations), join_rows (gathers
+ * fixed-width lines into new bytes) and zip_archive (a zip archive of deflated entries; it
+ * holds the GIL, its work is a few small copies).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -5,7 +5,8 @@ and writes it at byte ``base[i] + start`` of a flat ``uint8`` buffer ``buf``. Th
 without the GIL, so two threads fill blocks at once; every index is checked (a wrong one is
 an ``IndexError``). A validity of None means every row is valid. A kernel that meets a value
 its field cannot hold returns that item's index (else -1), for the caller to name the field in
-its error.
+its error. ``format_rows`` renders rows of text from a program of operations, ``join_rows``
+gathers fixed-width lines, ``zip_archive`` assembles a zip archive of deflated entries.
 """
 
 from __future__ import annotations
