@@ -11,8 +11,8 @@
  * Return values: -1 done; i >= 0 item i holds a value the field cannot hold; -2 an index out
  * of range (the wrapper raises).
  *
- * Besides: format_rows (rows of text from a program of operations), join_rows (gathers
- * fixed-width lines into new bytes) and zip_archive (a zip archive of deflated entries; it
+ * Besides: format_rows (rows of text from a program of operations), copy_rows (copies
+ * fixed-width lines) and zip_archive (a zip archive of deflated entries; it
  * holds the GIL, its work is a few small copies).
  */
 #define PY_SSIZE_T_CLEAN
@@ -411,33 +411,32 @@ done:
     return result;
 }
 
-/* join_rows(head, src, rows, width, tail) -> bytes: head, then the width-byte rows
- * src[rows[i] * width:][:width] one after the other, then tail - one copy into new bytes. */
-static PyObject *join_rows(PyObject *self, PyObject *args) {
-    Py_buffer head = {0}, src = {0}, rows = {0}, tail = {0};
+/* copy_rows(dst, dst_rows, src, src_rows, width): the width-byte row src_rows[i] of src
+ * into row dst_rows[i] of dst, for every i. */
+static PyObject *copy_rows(PyObject *self, PyObject *args) {
+    Py_buffer dst = {0}, dst_rows = {0}, src = {0}, src_rows = {0};
     Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "y*y*y*ny*", &head, &src, &rows, &width, &tail)) return NULL;
-    Py_buffer *views[] = {&head, &src, &rows, &tail};
-    PyObject *result = NULL;
-    const int64_t *row = rows.buf;
-    Py_ssize_t n = N_OF(rows, int64_t), count = width > 0 ? src.len / width : 0;
-    int bad = width <= 0;
-    for (Py_ssize_t i = 0; i < n && !bad; i++) bad = row[i] < 0 || row[i] >= count;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*n", &dst, &dst_rows, &src, &src_rows, &width))
+        return NULL;
+    Py_buffer *views[] = {&dst, &dst_rows, &src, &src_rows};
+    const int64_t *to = dst_rows.buf, *from = src_rows.buf;
+    Py_ssize_t n = N_OF(dst_rows, int64_t);
+    Py_ssize_t n_dst = width > 0 ? dst.len / width : 0, n_src = width > 0 ? src.len / width : 0;
+    int bad = width <= 0 || N_OF(src_rows, int64_t) != n;
+    for (Py_ssize_t i = 0; i < n && !bad; i++)
+        bad = to[i] < 0 || to[i] >= n_dst || from[i] < 0 || from[i] >= n_src;
     if (bad) {
         PyErr_SetString(PyExc_IndexError, "row out of range");
-    } else if ((result = PyBytes_FromStringAndSize(NULL, head.len + n * width + tail.len))) {
-        char *out = PyBytes_AS_STRING(result);
-        const char *from = src.buf;
-        huge_pages(out, head.len + n * width + tail.len);
-        Py_BEGIN_ALLOW_THREADS
-        memcpy(out, head.buf, head.len);
-        out += head.len;
-        for (Py_ssize_t i = 0; i < n; i++, out += width) memcpy(out, from + row[i] * width, width);
-        memcpy(out, tail.buf, tail.len);
-        Py_END_ALLOW_THREADS
+        release(views, 4);
+        return NULL;
     }
+    char *out = dst.buf;
+    const char *in = src.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) memcpy(out + to[i] * width, in + from[i] * width, width);
+    Py_END_ALLOW_THREADS
     release(views, 4);
-    return result;
+    Py_RETURN_NONE;
 }
 
 static uint8_t *put16(uint8_t *p, uint32_t v) {
@@ -586,7 +585,7 @@ static PyMethodDef methods[] = {
     {"put_texts", put_texts, METH_VARARGS,
      "put_texts(buf, base, start, length, rows, entries, offsets, data)"},
     {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},
-    {"join_rows", join_rows, METH_VARARGS, "join_rows(head, src, rows, width, tail) -> bytes"},
+    {"copy_rows", copy_rows, METH_VARARGS, "copy_rows(dst, dst_rows, src, src_rows, width)"},
     {"zip_archive", zip_archive, METH_VARARGS, "zip_archive(entries, dosdate) -> bytes"},
     {NULL, NULL, 0, NULL},
 };

@@ -58,15 +58,16 @@ Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, head
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
                      family: str | None = None, newline: bytes = b"\r\n",
-                     plan: LinePlan | None = None) -> list[dict[str, bytes | memoryview]]:
+                     plan: LinePlan | None = None) -> list[dict[str, memoryview | bytes]]:
     """Files of the same records split several ways, all lines rendered once. Each split is
     (key, a row order of ``records`` that sorts them by the key, header per key value) and
     gives one file per key value: the same bytes as :func:`write_hot` on that value's records
     and their charges. Charges whose parent is not among ``records`` are left out.
 
     The lines are rendered straight into the first split's files, laid out one after the
-    other in one buffer (its files are views of it, no copy); the other splits' files gather
-    their lines from there. ``plan`` is :class:`LinePlan` of these tables, if already made."""
+    other in one buffer; each other split's files copy their lines from there into a buffer
+    of their own. The files are views of these buffers (bytes where the family's header is
+    narrower than its records). ``plan`` is the tables' :class:`LinePlan`, if already made."""
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
@@ -78,27 +79,45 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
               for key, order, headers in splits]
     first = groups[0].first_lines(plan, frame=framed)  # each position's first line
     lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline)
+    if not framed:  # head and tail lines narrower than the body: each file joined
+        return [_joined(fam, g, lines, g.rows_in(first), newline) for g in groups]
+    out = [_framed(fam, groups[0], lines, newline)]
+    for g in groups[1:]:  # the other splits' files: their body lines copied from the first's
+        starts, ends = g.file_starts(frame=True), g.file_ends()
+        buf = np.empty((g.total_lines(frame=True), width), np.uint8)
+        frame = np.concatenate([starts, ends - 1])
+        buf[frame] = fw.SPACE
+        body = np.ones(len(buf), np.bool_)
+        body[frame] = False
+        dst, src = np.flatnonzero(body), g.rows_in(first)
+        _run([partial(kernels.copy_rows, buf, dst[a:z], lines, src[a:z])  # on two threads
+              for a, z in pairwise(np.linspace(0, len(dst), 3, dtype=np.int64))])
+        out.append(_framed(fam, g, buf, newline))
+    return out
+
+
+def _framed(fam: Family, g: _Groups, lines: np.ndarray, newline: bytes
+            ) -> dict[str, memoryview]:
+    """The files of a split whose lines are laid out in ``lines`` with a blank line before
+    and after each file's body: heads and tails rendered into those, the files are views."""
+    starts, ends = g.file_starts(frame=True), g.file_ends()
     flat = lines.reshape(-1)
+    width = lines.shape[1]
+    _render_many(fam.header, g.head_values(), flat, starts * width, newline)
+    _render_many(fam.trailer, g.tail_values(fam), flat, (ends - 1) * width, newline)
+    view = memoryview(flat)
+    return {code: view[a * width:z * width] for code, a, z in zip(g.codes, starts, ends,
+                                                                  strict=True)}
 
-    def in_place(g: _Groups) -> dict[str, memoryview]:
-        """Heads and tails into the lines kept for them: the files are views."""
-        starts, ends = g.file_starts(frame=True) * width, g.file_ends() * width
-        _render_many(fam.header, g.head_values(), flat, starts, newline)
-        _render_many(fam.trailer, g.tail_values(fam), flat, ends - width, newline)
-        view = memoryview(flat)
-        return {code: view[a:z] for code, a, z in zip(g.codes, starts, ends, strict=True)}
 
-    def gathered(g: _Groups) -> dict[str, bytes]:
-        rows = g.rows_in(first)
-        heads = [h + newline for h in _render_many(fam.header, g.head_values())]
-        tails = [t + newline for t in _render_many(fam.trailer, g.tail_values(fam))]
-        at = g.line_bounds()
-        return {code: kernels.join_rows(heads[k], lines, rows[at[k]:at[k + 1]], tails[k])
-                for k, code in enumerate(g.codes)}
-
-    with ThreadPoolExecutor(2) as pool:  # the gathers release the GIL
-        return list(pool.map(lambda i: (in_place if i == 0 and framed else gathered)(
-            groups[i]), range(len(groups))))
+def _joined(fam: Family, g: _Groups, lines: np.ndarray, rows: np.ndarray, newline: bytes
+            ) -> dict[str, bytes]:
+    """The files of a split, each joined from its head, body lines ``rows`` and tail."""
+    heads = _render_many(fam.header, g.head_values())
+    tails = _render_many(fam.trailer, g.tail_values(fam))
+    at = g.line_bounds()
+    return {code: b"".join((heads[k], newline, lines[rows[at[k]:at[k + 1]]].tobytes(),
+                            tails[k], newline)) for k, code in enumerate(g.codes)}
 
 
 class _Groups:
