@@ -175,6 +175,10 @@ class _Page:
         detail = self._detail_rows(lines, sheet_runs)
         first_sheet = np.searchsorted(sheet_runs, runs(lines.column(side.key)))
         sheet_names = self._sheet_names(lines, sheet_runs)
+        sizes = np.diff(sheet_runs).tolist()
+        deflated = xlsx.deflate_sheets(DETAIL_WIDTHS, HEADER_ROW, [
+            (self._detail_title(name), self.detail_head) for name in sheet_names],
+            detail, sheet_runs)  # every detail sheet of these workbooks, one pass
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
             if bills.num_rows else np.zeros(0, np.int64)
         for b, code in enumerate(owners):
@@ -191,11 +195,8 @@ class _Page:
                                  [self._title(title), self.summary_head, summary.span(a, z),
                                   footer], HEADER_ROW, last)]
             for s in range(first_sheet[b], first_sheet[b + 1]):
-                a, z = int(sheet_runs[s]), int(sheet_runs[s + 1])
-                name = sheet_names[s]
-                sheets.append(xlsx.Sheet(name, DETAIL_WIDTHS, [
-                    self._detail_title(name), self.detail_head, detail.span(a, z)],
-                    HEADER_ROW, HEADER_ROW + z - a, tail_in_rows=True))
+                sheets.append(xlsx.Sheet(sheet_names[s], DETAIL_WIDTHS, [], HEADER_ROW,
+                                         HEADER_ROW + sizes[s], deflated=deflated[s]))
             yield code, xlsx.package(sheets, self.stylesheet, self.when)
 
     def _summary_rows(self, bills: pa.Table) -> xlsx.Rows:

@@ -120,7 +120,7 @@ def sheet_tails(last: np.ndarray, row_numbers: np.ndarray, columns: int, header_
                 ) -> kernels.Ops:
     """After each row flagged ``last``, the end of its sheet (autofilter from the header row
     down to that row): for the rows of many sheets rendered in one pass, each sheet's rows
-    then end its XML (a :class:`Sheet` with ``tail_in_rows``)."""
+    then end its XML (see :func:`deflate_sheets`)."""
     ref = f'</sheetData><autoFilter ref="A{header_row}:{column_letter(columns)}'
     return kernels.when(last, kernels.lit(ref) + kernels.ints(row_numbers)
                         + kernels.lit('"/>' + PAGE_END))
@@ -161,25 +161,28 @@ def sheet_name(name: str) -> str:
 
 @dataclass
 class Sheet:
-    """A sheet: rows ``pieces`` (byte strings, in order), column widths, the header row (frozen
-    above the row after it, autofilter from it down to ``last_row``)."""
+    """A sheet: rows ``pieces`` (byte strings, in order) or its whole XML deflated beforehand
+    (``deflated``), column widths, the header row (frozen above the row after it, autofilter
+    from it down to ``last_row``)."""
 
     name: str
     widths: tuple[float, ...]
     pieces: list
     header_row: int
     last_row: int
-    tail_in_rows: bool = False  # the last piece ends the sheet (see sheet_tails)
+    deflated: Deflated | None = None  # the whole sheet XML, deflated (see deflate_sheets)
 
     def __post_init__(self) -> None:
         self.last_column = column_letter(len(self.widths))
         self.filter_ref = (f"A{self.header_row}:{self.last_column}{self.last_row}"
                            if self.last_row > self.header_row else "")
 
-    def xml_pieces(self, selected: bool) -> list:
+    def xml_pieces(self, selected: bool) -> list | Deflated:
+        if self.deflated is not None:
+            if selected:
+                raise ValueError("the first sheet of a workbook cannot come deflated")
+            return self.deflated
         head = _sheet_head(self.widths, self.header_row, selected)
-        if self.tail_in_rows:
-            return [head, *self.pieces]
         ref = self.filter_ref
         tail = "</sheetData>" + (f'<autoFilter ref="{ref}"/>' if ref else "") + PAGE_END
         return [head, *self.pieces, tail.encode()]
@@ -198,6 +201,35 @@ def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> S
         f'state="frozen"/><selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/>'
         f'</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{cols}'
         "</cols><sheetData>").encode())
+
+
+@dataclass(frozen=True)
+class Deflated:
+    """A part deflated beforehand: its crc32, size and deflated stream (in pieces)."""
+
+    crc: int
+    size: int
+    chunks: list
+
+
+def deflate_sheets(widths: tuple[float, ...], header_row: int,
+                   statics: Sequence[tuple[Static, ...]], rows: Rows, bounds: np.ndarray
+                   ) -> list[Deflated]:
+    """Sheets (not the first of their workbook) deflated in one pass: sheet ``s`` is its
+    static pieces ``statics[s]`` (title block, header row; deflated once each) then rows
+    ``bounds[s]:bounds[s + 1]`` of ``rows``, which end the sheet (see :func:`sheet_tails`)."""
+    head = _sheet_head(widths, header_row, False)
+    at = rows.offsets[bounds].tolist()
+    data, crc32, combine, compress = rows.data, zlib.crc32, isal_zlib.crc32_combine, \
+        isal_zlib.compress
+    out = []
+    for s, static in enumerate(statics):
+        crc, size, chunk = _packed((head, *static))
+        part = data[at[s]:at[s + 1]]
+        n = len(part)
+        out.append(Deflated(combine(crc, crc32(part), n), size + n,
+                            [chunk, compress(part, DEFLATE_LEVEL, -15)]))
+    return out
 
 
 def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
@@ -290,10 +322,10 @@ def _escape(text: str) -> str:
 
 # --- zip ---------------------------------------------------------------------------------------
 
-def zip_parts(parts: Sequence[tuple[str, list | bytes]], when: dt.date) -> bytes:
+def zip_parts(parts: Sequence[tuple[str, list | bytes | Deflated]], when: dt.date) -> bytes:
     """A zip archive of ``parts``, deflated, every entry dated ``when``. A part is a list of
-    byte pieces (leading :class:`Static` ones deflated once for all archives), or one ``bytes``
-    object that repeats across archives (deflated once)."""
+    byte pieces (leading :class:`Static` ones deflated once for all archives), one ``bytes``
+    object that repeats across archives (deflated once), or :class:`Deflated` already."""
     date = ((when.year - 1980) << 9) | (when.month << 5) | when.day
     return kernels.zip_archive([(_encoded(name), *_deflated(pieces)) for name, pieces in parts],
                                date)
@@ -304,10 +336,12 @@ def _encoded(name: str) -> bytes:
     return name.encode()
 
 
-def _deflated(pieces: list | bytes) -> tuple[int, int, list]:
+def _deflated(pieces: list | bytes | Deflated) -> tuple[int, int, list]:
     """(crc, size, deflated chunks) of a part. A part's leading :class:`Static` pieces are
     deflated once for every part that starts with them and full-flushed (the chunk stands
     alone), the rest is deflated as a stream of its own that ends the part."""
+    if isinstance(pieces, Deflated):
+        return pieces.crc, pieces.size, pieces.chunks
     if isinstance(pieces, bytes):
         crc, size, chunk = _packed((pieces,), final=True)
         return crc, size, [chunk]
