@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -203,8 +204,7 @@ def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> S
         "</cols><sheetData>").encode())
 
 
-@dataclass(frozen=True)
-class Deflated:
+class Deflated(NamedTuple):
     """A part deflated beforehand: its crc32, size and deflated stream (in pieces)."""
 
     crc: int
@@ -341,7 +341,7 @@ def _deflated(pieces: list | bytes | Deflated) -> tuple[int, int, list]:
     deflated once for every part that starts with them and full-flushed (the chunk stands
     alone), the rest is deflated as a stream of its own that ends the part."""
     if isinstance(pieces, Deflated):
-        return pieces.crc, pieces.size, pieces.chunks
+        return pieces
     if isinstance(pieces, bytes):
         crc, size, chunk = _packed((pieces,), final=True)
         return crc, size, [chunk]
