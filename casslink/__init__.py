@@ -4,4 +4,8 @@ Stage packages (``parsers``, ``validators``, ``settlement``, ``outputs``, ``sftp
 to each other only through what this package defines.
 """
 
+from casslink.memory import ordinary_pages
+
 __version__ = "0.1.0"
+
+ordinary_pages()  # every casslink process: large arrays without THP (see casslink.memory)

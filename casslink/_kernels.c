@@ -19,29 +19,12 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 #define OUT_OF_RANGE (-2)
 
 static void release(Py_buffer *views[], int n) {
     for (int i = 0; i < n; i++)
         if (views[i]->obj) PyBuffer_Release(views[i]);
-}
-
-/* Ask for transparent huge pages on a large new output buffer before it is first written:
- * one fault per 2 MB instead of per 4 KB (a hint; where it is not honoured nothing changes). */
-static void huge_pages(void *start, Py_ssize_t len) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const uintptr_t huge = (uintptr_t)1 << 21;
-    uintptr_t a = ((uintptr_t)start + huge - 1) & ~(huge - 1);
-    uintptr_t z = ((uintptr_t)start + (uintptr_t)len) & ~(huge - 1);
-    if (len >= (Py_ssize_t)(4 * huge) && z > a) madvise((void *)a, z - a, MADV_HUGEPAGE);
-#else
-    (void)start;
-    (void)len;
-#endif
 }
 
 #define N_OF(view, type) ((Py_ssize_t)((view).len / (Py_ssize_t)sizeof(type)))
@@ -399,7 +382,6 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
     result = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)off[n]);
     if (!result) goto done;
     uint8_t *data = (uint8_t *)PyByteArray_AS_STRING(result);
-    huge_pages(data, (Py_ssize_t)off[n]);
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t r = 0; r < n; r++) run_ops(ops, n_ops, r, data + off[r]);
     Py_END_ALLOW_THREADS
@@ -533,7 +515,6 @@ static PyObject *zip_archive(PyObject *self, PyObject *args) {
     }
     if (!(result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total))) goto done;
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(result), *p = out;
-    huge_pages(out, (Py_ssize_t)total);
     got = 0;
     for (Py_ssize_t i = 0; i < n; i++) {  /* local headers and data */
         PyObject *name = PyTuple_GET_ITEM(items[i], 0);
