@@ -79,8 +79,8 @@ def agent_hot(run: RunData, agent_code: str) -> bytes:
 def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code")
             ) -> list[dict[str, bytes | memoryview]]:
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
-    agent_code: agent HOT files), the records' lines rendered once for all (the first key's
-    files are views of one buffer). The charges are read, and their lines planned, while the
+    agent_code: agent HOT files), the records' lines rendered once for all (each key's files
+    are views of one buffer). The charges are read, and their lines planned, while the
     records are read and ordered (Arrow and numpy release the GIL)."""
     with ThreadPoolExecutor(1) as pool:
         charges = pool.submit(lambda: run.charges)

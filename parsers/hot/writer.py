@@ -132,9 +132,8 @@ class _Groups:
         self.codes = values.take(pa.array(self.bounds[:-1])).to_pylist()
         if len(set(self.codes)) != len(self.codes):
             raise ValueError(f"records are not sorted by {key}")
-        lines = plan.per_position[order]  # body lines of each record, in file order
-        self.ends = np.cumsum(lines)
-        self.sizes = lines
+        self.sizes = plan.per_position[order]  # body lines of each record, in file order
+        self.ends = np.cumsum(self.sizes)
         self.type_counts = {t: _per_group(plan.record_types[order] == i, self.bounds)
                             for i, t in enumerate(TYPES)}
         self.charge_counts = {rid: _per_group(per[order], self.bounds)
