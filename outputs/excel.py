@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -30,6 +29,7 @@ from casslink.money import format_amount, minor_unit
 from casslink.ordering import runs
 from outputs import xlsx
 from outputs.source import RunData, chunks, in_order
+from outputs.workers import map_chunks
 from outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 
 CATALOGUE = Path(__file__).parent / "catalogue"
@@ -42,7 +42,6 @@ LINE_COLUMNS = {"agent_code", "airline_prefix", "awb_serial", "record_type", "co
                 "source_line"}  # the ledger lines' columns a detail row shows
 HEADER_ROW = 8  # rows 1-6 title block, 7 empty, 8 header, data from 9
 CHUNK_LINES = 100_000  # detail rows rendered per pass (bounds the memory of the pass)
-THREADS = 2
 MAX_ROWS = 1_048_576  # rows of an Excel sheet
 
 
@@ -116,10 +115,10 @@ def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tupl
             owners[a:z], bills.slice(int(book_bills[a]), int(book_bills[z] - book_bills[a])),
             lines.slice(int(book_lines[a]), int(book_lines[z] - book_lines[a]))))
 
-    # Arrow kernels and deflate release the GIL: two chunks render at once
-    with ThreadPoolExecutor(THREADS) as pool:
-        for done in pool.map(render, chunks(book_lines, CHUNK_LINES)):
-            yield from done
+    # the agents' many small workbooks are mostly Python: worker processes; the airlines' few
+    # large ones mostly deflate, which releases the GIL: threads
+    for done in map_chunks(render, chunks(book_lines, CHUNK_LINES), processes=side is AGENT):
+        yield from done
 
 
 class _Page:

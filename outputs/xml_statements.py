@@ -19,7 +19,6 @@ kernel (``casslink.kernels.format_rows``), then split per statement.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from string import Formatter
 
@@ -32,6 +31,7 @@ from casslink.kernels import Ops, dec, format_rows, ints, lit, strs, when
 from casslink.money import minor_unit
 from casslink.ordering import runs
 from outputs.source import RunData, chunks, in_order
+from outputs.workers import map_chunks
 from parsers.onerecord.profile import LO_BASE
 from parsers.onerecord.writer import emit, write_nodes
 
@@ -40,7 +40,6 @@ PAIRED = (("WT", "weight"), ("VC", "valuation"), ("OC", "oc_carrier"), ("OA", "o
 LINE_DEPTH = 3  # BillingStatement (1) > cb:line > StatementLine
 MARK = "\x00lines\x00"
 CHUNK_BILLS = 20_000  # statement lines rendered per pass
-THREADS = 2
 
 
 def agent_statements(run: RunData, codes: list[str] | None = None) -> dict[str, bytes]:
@@ -102,9 +101,8 @@ def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[
                        bills.slice(int(starts[a]), int(starts[z] - starts[a])))
 
     out: dict[str, bytes] = {}
-    with ThreadPoolExecutor(THREADS) as pool:  # the row kernel releases the GIL
-        for done in pool.map(render, chunks(starts, CHUNK_BILLS)):
-            out.update(done)
+    for done in map_chunks(render, chunks(starts, CHUNK_BILLS)):  # threads: the row kernel
+        out.update(done)  # releases the GIL, and the files are large to send between processes
     return out
 
 

@@ -1,0 +1,36 @@
+"""Chunks of a batch render in order, on threads or on forked worker processes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from outputs.workers import map_chunks
+
+CHUNKS = [(0, 3), (3, 5), (5, 9), (9, 10)]
+
+
+def test_processes_render_every_chunk_in_order_in_other_processes():
+    table = list(range(100, 110))  # inherited by the forked workers, never sent to them
+    got = list(map_chunks(lambda c: (sum(table[c[0]:c[1]]), os.getpid()), CHUNKS,
+                          processes=True))
+    assert [s for s, _ in got] == [sum(table[a:z]) for a, z in CHUNKS]
+    assert os.getpid() not in {pid for _, pid in got}
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_a_failing_chunk_fails_the_batch(processes):
+    def render(chunk):
+        if chunk == (5, 9):
+            raise ValueError("bad chunk")
+        return chunk
+
+    with pytest.raises(ValueError, match="bad chunk"):
+        list(map_chunks(render, CHUNKS, processes=processes))
+
+
+def test_threads_and_a_single_chunk_stay_in_this_process():
+    assert {pid for pid in map_chunks(lambda c: os.getpid(), CHUNKS)} == {os.getpid()}
+    assert list(map_chunks(lambda c: os.getpid(), CHUNKS[:1], processes=True)) == \
+        [os.getpid()]
