@@ -49,16 +49,16 @@ class RunData:
         """The input records (only ``columns``, in schema order, if given), not kept."""
         schema = RECORDS_SCHEMA if columns is None else pa.schema(
             [f for f in RECORDS_SCHEMA if f.name in columns])
-        tables = [pq.read_table(r, columns=schema.names, schema=schema) for r, _ in self.parts]
-        return pa.concat_tables(tables) if tables else schema.empty_table()
+        paths = [str(r) for r, _ in self.parts]  # read side by side, kept in this order
+        return pq.read_table(paths, columns=schema.names, schema=schema) if paths else \
+            schema.empty_table()
 
     @property
     def charges(self) -> pa.Table:
         if "_charges" not in self.__dict__:
-            tables = [pq.read_table(c, schema=CHARGES_SCHEMA) for _, c in self.parts
-                      if c.exists()]
-            self.__dict__["_charges"] = pa.concat_tables(tables) if tables else \
-                CHARGES_SCHEMA.empty_table()
+            paths = [str(c) for _, c in self.parts if c.exists()]
+            self.__dict__["_charges"] = pq.read_table(paths, schema=CHARGES_SCHEMA) if paths \
+                else CHARGES_SCHEMA.empty_table()
         return self.__dict__["_charges"]
 
     @property
