@@ -80,11 +80,19 @@ def airflow_dags(world):
 
 
 def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monkeypatch):
-    from outputs import excel
+    from outputs import excel, workers
     from tests.test_gateway import PASSWORD
 
     monkeypatch.setattr(excel, "CHUNK_LINES", 40)  # agent workbooks on forked workers, as a
     # big period renders them, inside the DAG's delivery task
+    pools = []
+
+    class CountedPool(workers.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", CountedPool)
 
     gp, lh, af, agent = world["gp"], world["lh"], world["af"], world["agent"]
     uploads = [("lh-ops", "/inbox/LH_DE_2026-11_01.hot", write_hot(lh.header, lh.records,
@@ -124,6 +132,7 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monke
     settle = airflow_dags.dags["casslink_settlement"].test(
         run_conf={"operation": "DE", "period": "2026-11"})
     assert str(settle.state) == "success"
+    assert pools  # the agent workbooks went through worker processes
 
     t, s = gp.sftp("agent-ops", PASSWORD)
     names = sorted(s.listdir("/outbox"))

@@ -269,10 +269,9 @@ def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes) -> np
             pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",  # side: R or O
             pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))})
     for layout, rows_of, parents, ranks, new_line in plan.charge_jobs:
-        placed = first[parents] >= 0
         cap = layout.group.count
         line = first[parents] + plan.own[parents] + ranks // cap  # each charge's line
-        keep = np.flatnonzero(placed)
+        keep = np.flatnonzero(first[parents] >= 0)  # charges of a record in some file
         for b, sel in _by_batch(charge_starts, rows_of[keep]):
             pick = keep[sel]
             charge_cols[b].prepare(layout.fields + layout.group.fields)
@@ -307,8 +306,6 @@ def _by_batch(starts: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, np.nd
 BLOCK_ROWS = 250_000  # records (or charges) rendered per job at most
 
 
-
-
 def _run(jobs: list) -> None:
     with ThreadPoolExecutor(2) as pool:
         for _ in pool.map(lambda job: job(), jobs):
@@ -321,7 +318,7 @@ def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
     found = pc.value_counts(records.column("record_type")).to_pylist() \
         if records.num_rows else []
     got = {v["values"]: v["counts"] for v in found}
-    counts = {t: got.get(t, 0) for t in ("AWB", *CORRECTION_TYPES)}
+    counts = {t: got.get(t, 0) for t in TYPES}
     return _trailer_values(fam, header, counts, charge_lines,
                            records.column("awb_serial") if records.num_rows else None)
 
