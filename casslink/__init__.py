@@ -4,8 +4,9 @@ Stage packages (``parsers``, ``validators``, ``settlement``, ``outputs``, ``sftp
 to each other only through what this package defines.
 """
 
-from casslink.memory import ordinary_pages
+from casslink.memory import ordinary_pages, system_allocator
 
 __version__ = "0.1.0"
 
-ordinary_pages()  # every casslink process: large arrays without THP (see casslink.memory)
+ordinary_pages()  # every casslink process: large arrays without THP, Arrow on the C
+system_allocator()  # library's allocator (see casslink.memory)
