@@ -11,9 +11,8 @@
  * Return values: -1 done; i >= 0 item i holds a value the field cannot hold; -2 an index out
  * of range (the wrapper raises).
  *
- * Besides: format_rows (rows of text from a program of operations), copy_rows (copies
- * fixed-width lines) and zip_archive (a zip archive of deflated entries; it
- * holds the GIL, its work is a few small copies).
+ * Besides: format_rows (rows of text from a program of operations) and zip_archive (a zip
+ * archive of deflated entries; it holds the GIL, its work is a few small copies).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -393,34 +392,6 @@ done:
     return result;
 }
 
-/* copy_rows(dst, dst_rows, src, src_rows, width): the width-byte row src_rows[i] of src
- * into row dst_rows[i] of dst, for every i. */
-static PyObject *copy_rows(PyObject *self, PyObject *args) {
-    Py_buffer dst = {0}, dst_rows = {0}, src = {0}, src_rows = {0};
-    Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "w*y*y*y*n", &dst, &dst_rows, &src, &src_rows, &width))
-        return NULL;
-    Py_buffer *views[] = {&dst, &dst_rows, &src, &src_rows};
-    const int64_t *to = dst_rows.buf, *from = src_rows.buf;
-    Py_ssize_t n = N_OF(dst_rows, int64_t);
-    Py_ssize_t n_dst = width > 0 ? dst.len / width : 0, n_src = width > 0 ? src.len / width : 0;
-    int bad = width <= 0 || N_OF(src_rows, int64_t) != n;
-    for (Py_ssize_t i = 0; i < n && !bad; i++)
-        bad = to[i] < 0 || to[i] >= n_dst || from[i] < 0 || from[i] >= n_src;
-    if (bad) {
-        PyErr_SetString(PyExc_IndexError, "row out of range");
-        release(views, 4);
-        return NULL;
-    }
-    char *out = dst.buf;
-    const char *in = src.buf;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) memcpy(out + to[i] * width, in + from[i] * width, width);
-    Py_END_ALLOW_THREADS
-    release(views, 4);
-    Py_RETURN_NONE;
-}
-
 static uint8_t *put16(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
@@ -566,7 +537,6 @@ static PyMethodDef methods[] = {
     {"put_texts", put_texts, METH_VARARGS,
      "put_texts(buf, base, start, length, rows, entries, offsets, data)"},
     {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},
-    {"copy_rows", copy_rows, METH_VARARGS, "copy_rows(dst, dst_rows, src, src_rows, width)"},
     {"zip_archive", zip_archive, METH_VARARGS, "zip_archive(entries, dosdate) -> bytes"},
     {NULL, NULL, 0, NULL},
 };

@@ -5,8 +5,8 @@ and writes it at byte ``base[i] + start`` of a flat ``uint8`` buffer ``buf``. Th
 without the GIL, so two threads fill blocks at once; every index is checked (a wrong one is
 an ``IndexError``). A validity of None means every row is valid. A kernel that meets a value
 its field cannot hold returns that item's index (else -1), for the caller to name the field in
-its error. ``format_rows`` renders rows of text from a program of operations, ``copy_rows``
-copies fixed-width lines, ``zip_archive`` assembles a zip archive of deflated entries.
+its error. ``format_rows`` renders rows of text from a program of operations, ``zip_archive``
+assembles a zip archive of deflated entries.
 """
 
 from __future__ import annotations
@@ -96,16 +96,6 @@ def zip_archive(entries: list[tuple[bytes, int, int, Sequence]], dosdate: int) -
     each dated ``dosdate`` (MS-DOS date) at midnight: headers, data and central directory
     written in one pass."""
     return _kernels.zip_archive(entries, dosdate)
-
-
-def copy_rows(dst: np.ndarray, dst_rows: np.ndarray, src: np.ndarray, src_rows: np.ndarray
-              ) -> None:
-    """Row ``src_rows[i]`` of ``src`` into row ``dst_rows[i]`` of ``dst``, for every ``i`` (both
-    C-contiguous (n, width) byte matrices of the same width)."""
-    if dst.shape[1:] != src.shape[1:] or dst.ndim != 2:
-        raise ValueError("dst and src must be byte matrices of one width")
-    _kernels.copy_rows(dst.reshape(-1), _ints(dst_rows), np.ascontiguousarray(src).reshape(-1),
-                       _ints(src_rows), src.shape[1])
 
 
 # --- rows of text from a program of operations -------------------------------------------------

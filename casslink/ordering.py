@@ -88,6 +88,18 @@ def digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
     return np.asarray(pc.cast(column, pa.int64()), np.int64), 10 ** width
 
 
+def refine(order: np.ndarray, keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """``order`` (a row order) sorted stably by ``keys`` (sort keys in [0, bound), as
+    :func:`key_values` gives; the first key first): rows that tie on every key keep their
+    place in ``order``. One stable pass per key, last key first: a radix sort where a key
+    fits 16 bits (few distinct values, such as participants), so sorting a table already in
+    one order by a few small keys takes linear time."""
+    for values, bound in reversed(keys):
+        small = np.uint8 if bound <= 1 << 8 else np.uint16 if bound <= 1 << 16 else np.int64
+        order = order[np.argsort(values[order].astype(small, copy=False), kind="stable")]
+    return order
+
+
 def pack(keys: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:
     """Consecutive sort keys (values in [0, bound)) packed into as few int64 keys as fit."""
     packed, current, span = [], None, 1

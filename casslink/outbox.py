@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from casslink.settings import Settings
-from casslink.storage import atomic_write_bytes
+from casslink.storage import Data, atomic_write_bytes
 
 HOME_FOLDERS = ("inbox", "outbox", "sandbox")
 
@@ -31,7 +31,7 @@ def safe_name(name: str, limit: int = 200) -> str:
 
 
 def deliver(settings: Settings, participant_code: str, name: str,
-            data: bytes | memoryview) -> Path:
+            data: Data) -> Path:
     """Atomically put ``data`` as ``outbox/<name>`` of the participant; returns the path."""
     target = home_of(settings, participant_code) / "outbox" / safe_name(name)
     return atomic_write_bytes(target, data)

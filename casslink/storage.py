@@ -1,22 +1,82 @@
-"""Storage primitives: atomic writes (temp file + fsync + rename) and content addressing."""
+"""Storage primitives: atomic writes (temp file + fsync + rename), content addressing, and
+files held as pieces of other buffers."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
+IOV_MAX = 1024  # pieces per writev call (the POSIX minimum of IOV_MAX)
 
-def atomic_write_bytes(path: Path, data: bytes | memoryview, mode: int = 0o644) -> Path:
+
+class Pieces:
+    """A file's bytes held as pieces of other buffers, in order (memoryviews into rendered
+    buffers, say): no copy is made until the file is written (:func:`atomic_write_bytes`
+    writes the pieces as they are). ``bytes(p)`` joins them; a ``Pieces`` equals the bytes it
+    joins to."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, parts: Sequence[bytes | memoryview]) -> None:
+        self.parts = list(parts)
+        self.size = sum(map(len, self.parts))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Pieces | bytes | bytearray | memoryview):
+            return len(self) == len(other) and bytes(self) == bytes(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Pieces({len(self.parts)} parts, {self.size} bytes)"
+
+
+Data = bytes | memoryview | Pieces  # what a file to write can be
+
+
+def sha256_of(data: Data) -> str:
+    """The sha256 (hex) of ``data``, pieces hashed in place."""
+    h = hashlib.sha256()
+    for part in data.parts if isinstance(data, Pieces) else (data,):
+        h.update(part)
+    return h.hexdigest()
+
+
+def _write_all(fd: int, data: Data) -> None:
+    """Write every byte of ``data`` to ``fd``: pieces with writev, IOV_MAX at a time."""
+    parts = [memoryview(p).cast("B") for p in (data.parts if isinstance(data, Pieces)
+                                                else (data,)) if len(p)]
+    i = 0
+    while i < len(parts):
+        done = os.writev(fd, parts[i:i + IOV_MAX])
+        if not done:
+            raise OSError(errno.EIO, "a write made no progress")
+        while i < len(parts) and done >= len(parts[i]):
+            done -= len(parts[i])
+            i += 1
+        if done:  # a short write: go on from where it stopped
+            parts[i] = parts[i][done:]
+
+
+def atomic_write_bytes(path: Path, data: Data, mode: int = 0o644) -> Path:
     """Write ``data`` to ``path`` so readers see either the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        with os.fdopen(fd, "wb", buffering=0) as fh:
+            _write_all(fh.fileno(), data)
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)

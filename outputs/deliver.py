@@ -16,7 +16,6 @@ path, sha256, run id); delivering the same run again rewrites identical bytes an
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from casslink.db.models import Delivery, Participant
 from casslink.outbox import deliver
 from casslink.reference import ReferenceData, load_reference
 from casslink.settings import Settings
+from casslink.storage import Data, sha256_of
 from outputs import excel, hot_files, xml_statements
 from outputs.source import RunData, load_run
 
@@ -46,7 +46,7 @@ BATCHES = {  # every participant's file of a kind and format (HOT: see _rendered
 
 
 def _rendered(run: RunData, fmt: str, kinds: list[str]
-              ) -> Iterator[dict[str, bytes | memoryview]]:
+              ) -> Iterator[dict[str, Data]]:
     """Every participant's file of ``fmt``, one kind after the other (HOT: both kinds from
     one rendering of the records' lines)."""
     if fmt == "hot":
@@ -88,7 +88,7 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
                 name = f"{run.operation}_{run.period_id}_{code}_{label}.{ext}"
                 path = deliver(settings, code, name, data)
                 out.append({"participant": code, "kind": f"{label}-{ext}", "path": str(path),
-                            "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+                            "sha256": sha256_of(data), "size": len(data)})
     with session_scope(engine) as s:
         kinds = [f"{label}-{ext}" for (_, fmt), (label, ext) in FILES.items() if fmt in formats]
         s.execute(delete(Delivery).where(Delivery.run_id == run_id, Delivery.kind.in_(kinds)))

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import NET_TERMS, FileHeader
-from casslink.ordering import dense_rank, order_by, pack
+from casslink.ordering import dense_rank, order_by, refine
+from casslink.storage import Data
 from outputs.source import RunData
 from parsers.hot import write_hot
 from parsers.hot.layouts import FAMILIES
@@ -77,11 +78,12 @@ def agent_hot(run: RunData, agent_code: str) -> bytes:
 
 
 def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code")
-            ) -> list[dict[str, bytes | memoryview]]:
+            ) -> list[dict[str, Data]]:
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
-    agent_code: agent HOT files), the records' lines rendered once for all (each key's files
-    are views of one buffer). The charges are read, and their lines planned, while the
-    records are read and ordered (Arrow and numpy release the GIL)."""
+    agent_code: agent HOT files), the records' lines rendered once for all (the first key's
+    files are views of one buffer, the others' files pieces of it). The charges are read,
+    and their lines planned, while the records are read and ordered (Arrow and numpy release
+    the GIL)."""
     with ThreadPoolExecutor(1) as pool:
         charges = pool.submit(lambda: run.charges)
         records = _written(_with_net(run.read_records(_columns())))
@@ -95,14 +97,10 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
 
 def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:
     """For each key (agent_code or airline_prefix), the order of ``records`` by the key, then
-    the rest of ORDER: the keys after the first two are sorted once, and each split sorts by
-    the two participants' ranks and that position (same order as sorting by every key)."""
-    n = records.num_rows
-    position = np.empty(n, np.int64)
-    position[order_by(records, ORDER[2:])] = np.arange(n)
+    the rest of ORDER: the records are sorted by the keys after the first two once, and that
+    order is refined by each split's two participant ranks (same order as sorting by every
+    key)."""
+    rest = order_by(records, ORDER[2:])
     ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
-    orders = []
-    for key in keys:
-        first = (key, *(k for k in ORDER[:2] if k != key))
-        orders.append(np.lexsort(pack([*(ranks[k] for k in first), (position, n)])[::-1]))
-    return orders
+    return [refine(rest, [ranks[k] for k in (key, *(k for k in ORDER[:2] if k != key))])
+            for key in keys]

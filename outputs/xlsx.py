@@ -3,14 +3,13 @@
 Rows are rendered by a C kernel from per-column cell programs (one pass for many sheets), sheets are
 assembled from byte pieces, and the package is zipped with fixed timestamps, so the same input
 gives the same bytes. Cells carry no ``r`` reference (optional in ECMA-376: cells follow each
-other, ``<c/>`` is an empty cell), which keeps the XML small. Deflate is ISA-L's (python-isal,
-several times faster than zlib at the same ratio).
+other, ``<c/>`` is an empty cell), which keeps the XML small. Deflate and crc32 are ISA-L's
+(python-isal, several times faster than zlib's at the same ratio).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -220,7 +219,7 @@ def deflate_sheets(widths: tuple[float, ...], header_row: int,
     ``bounds[s]:bounds[s + 1]`` of ``rows``, which end the sheet (see :func:`sheet_tails`)."""
     head = _sheet_head(widths, header_row, False)
     at = rows.offsets[bounds].tolist()
-    data, crc32, combine, compress = rows.data, zlib.crc32, isal_zlib.crc32_combine, \
+    data, crc32, combine, compress = rows.data, isal_zlib.crc32, isal_zlib.crc32_combine, \
         isal_zlib.compress
     out = []
     for s, static in enumerate(statics):
@@ -355,13 +354,13 @@ def _deflated(pieces: list | bytes | Deflated) -> tuple[int, int, list]:
             return crc, size, [head]
     if sum(map(len, rest)) < JOIN_BELOW:  # ISA-L deflates small pieces poorly
         data = rest[0] if len(rest) == 1 else b"".join(rest)
-        c, n, chunks = zlib.crc32(data), len(data), [isal_zlib.compress(data, DEFLATE_LEVEL,
-                                                                          -15)]
+        c, n = isal_zlib.crc32(data), len(data)
+        chunks = [isal_zlib.compress(data, DEFLATE_LEVEL, -15)]
     else:
         c, n, chunks = 0, 0, []
         z = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
         for p in rest:
-            c, n = zlib.crc32(p, c), n + len(p)
+            c, n = isal_zlib.crc32(p, c), n + len(p)
             chunks.append(z.compress(p))
         chunks.append(z.flush())
     if not k:
@@ -382,4 +381,4 @@ def _packed(pieces: tuple[bytes, ...], final: bool = False) -> tuple[int, int, b
     data = b"".join(pieces)
     z = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
     chunk = z.compress(data) + (z.flush() if final else z.flush(isal_zlib.Z_FULL_FLUSH))
-    return zlib.crc32(data), len(data), chunk
+    return isal_zlib.crc32(data), len(data), chunk

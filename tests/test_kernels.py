@@ -196,27 +196,3 @@ def test_zip_archive_refuses_malformed_entries():
         kernels.zip_archive([("a", 0, 0, [])], 0)  # a name must be bytes
     with pytest.raises(TypeError):
         kernels.zip_archive([(b"a", 0, 0, [1])], 0)  # data must be bytes-like
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(1, 12), st.integers(1, 30), st.data())
-def test_copy_rows_equals_numpy_indexing(width, n_src, data):
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    src = rng.integers(0, 256, (n_src, width), dtype=np.uint8)
-    dst = np.zeros((n_src + 5, width), np.uint8)
-    to = rng.permutation(len(dst))[:data.draw(st.integers(0, n_src))]
-    from_ = rng.integers(0, n_src, len(to))
-    expected = dst.copy()
-    expected[to] = src[from_]
-    kernels.copy_rows(dst, to, src, from_)
-    assert np.array_equal(dst, expected)
-
-
-def test_copy_rows_checks_every_row_before_copying():
-    src, dst = np.ones((3, 4), np.uint8), np.zeros((2, 4), np.uint8)
-    for to, from_ in (([0, 2], [0, 1]), ([0, 1], [0, 3]), ([-1], [0]), ([0], [0, 1])):
-        with pytest.raises(IndexError):
-            kernels.copy_rows(dst, np.array(to), src, np.array(from_))
-        assert not dst.any()
-    with pytest.raises(ValueError):
-        kernels.copy_rows(np.zeros((2, 5), np.uint8), np.array([0]), src, np.array([0]))

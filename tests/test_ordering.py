@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casslink.ordering import digit_values, order_by
+from casslink.ordering import digit_values, key_values, order_by, refine
 
 codes = st.one_of(st.none(), st.sampled_from(["", "020", "176", "A1", "ZZ", "0201"]))
 serials = st.from_regex(r"[0-9]{8}", fullmatch=True)
@@ -51,3 +51,17 @@ def test_digit_values_are_the_numbers_of_same_width_digit_strings(values):
 @pytest.mark.parametrize("values", [["12", "123"], ["1a"], ["12", None], ["/0"], [""]])
 def test_digit_values_refuse_anything_else(values):
     assert digit_values(pa.array(values, pa.string())) is None
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 300), st.integers(0, 70_000),
+                          st.integers(0, 5)), max_size=80), st.permutations(range(4)))
+def test_refine_sorts_an_order_stably_by_more_keys(data, columns):
+    """Refining the order by the last keys by the first ones is the order by all keys; the
+    keys span each pass's kind (8-bit, 16-bit radix, wider)."""
+    names = [f"k{c}" for c in columns]
+    table = pa.table({f"k{c}": pa.array([r[c] for r in data], pa.int64()) for c in range(4)})
+    known: dict = {}
+    rest = order_by(table, names[2:], known)
+    got = refine(rest, [key_values(table.column(k)) for k in names[:2]])
+    assert got.tolist() == order_by(table, names, known).tolist()

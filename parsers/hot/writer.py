@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from casslink import kernels
 from casslink.canonical import CORRECTION_TYPES, FileHeader
 from casslink.ordering import codes, pack, runs
+from casslink.storage import Pieces
 from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
@@ -58,42 +59,32 @@ Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, head
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
                      family: str | None = None, newline: bytes = b"\r\n",
-                     plan: LinePlan | None = None) -> list[dict[str, memoryview | bytes]]:
+                     plan: LinePlan | None = None) -> list[dict[str, memoryview | Pieces]]:
     """Files of the same records split several ways, all lines rendered once. Each split is
     (key, a row order of ``records`` that sorts them by the key, header per key value) and
     gives one file per key value: the same bytes as :func:`write_hot` on that value's records
     and their charges. Charges whose parent is not among ``records`` are left out.
 
-    The lines are rendered straight into the first split's files, laid out one after the
-    other in one buffer; each other split's files copy their lines from there into a buffer
-    of their own. The files are views of these buffers (bytes where the family's header is
-    narrower than its records). ``plan`` is the tables' :class:`LinePlan`, if already made."""
+    The lines are rendered once, straight into the first split's files laid out one after
+    the other in one buffer: those files are views of it. Each other split's file is
+    :class:`~casslink.storage.Pieces` of that buffer (its head line, runs of its lines, its
+    tail line), so no line is copied before it is written. Where the family's header is
+    narrower than its records, every split's files are pieces. ``plan`` is the tables'
+    :class:`LinePlan`, if already made."""
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
     fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
     plan = plan or LinePlan(fam, records, charges)
-    width = fam.width + len(newline)
     framed = fam.header.width == fam.width == fam.trailer.width  # head and tail lines fit
     groups = [_Groups(plan, records, key, np.asarray(order, np.int64), headers)
               for key, order, headers in splits]
     first = groups[0].first_lines(plan, frame=framed)  # each position's first line
     lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline)
-    if not framed:  # head and tail lines narrower than the body: each file joined
-        return [_joined(fam, g, lines, g.rows_in(first), newline) for g in groups]
-    out = [_framed(fam, groups[0], lines, newline)]
-    for g in groups[1:]:  # the other splits' files: their body lines copied from the first's
-        starts, ends = g.file_starts(frame=True), g.file_ends()
-        buf = np.empty((g.total_lines(frame=True), width), np.uint8)
-        frame = np.concatenate([starts, ends - 1])
-        buf[frame] = fw.SPACE
-        body = np.ones(len(buf), np.bool_)
-        body[frame] = False
-        dst, src = np.flatnonzero(body), g.rows_in(first)
-        _run([partial(kernels.copy_rows, buf, dst[a:z], lines, src[a:z])  # on two threads
-              for a, z in pairwise(np.linspace(0, len(dst), 3, dtype=np.int64))])
-        out.append(_framed(fam, g, buf, newline))
-    return out
+    if not framed:  # head and tail lines narrower than the body: every file gathered
+        return [_gathered(fam, g, lines, g.rows_in(first), newline) for g in groups]
+    return [_framed(fam, groups[0], lines, newline),
+            *(_gathered(fam, g, lines, g.rows_in(first), newline) for g in groups[1:])]
 
 
 def _framed(fam: Family, g: _Groups, lines: np.ndarray, newline: bytes
@@ -110,14 +101,26 @@ def _framed(fam: Family, g: _Groups, lines: np.ndarray, newline: bytes
                                                                   strict=True)}
 
 
-def _joined(fam: Family, g: _Groups, lines: np.ndarray, rows: np.ndarray, newline: bytes
-            ) -> dict[str, bytes]:
-    """The files of a split, each joined from its head, body lines ``rows`` and tail."""
+def _gathered(fam: Family, g: _Groups, lines: np.ndarray, rows: np.ndarray, newline: bytes
+              ) -> dict[str, Pieces]:
+    """The files of a split whose body lines are rows ``rows`` of ``lines`` (in file order):
+    each file its head line, its body lines as views of ``lines`` (a view per run of
+    consecutive rows, no copy) and its tail line."""
     heads = _render_many(fam.header, g.head_values())
     tails = _render_many(fam.trailer, g.tail_values(fam))
-    at = g.line_bounds()
-    return {code: b"".join((heads[k], newline, lines[rows[at[k]:at[k + 1]]].tobytes(),
-                            tails[k], newline)) for k, code in enumerate(g.codes)}
+    at = g.line_bounds()  # file k's body lines: rows[at[k]:at[k + 1]]
+    starts = np.ones(len(rows), np.bool_)  # a run starts a file, or breaks the row sequence
+    starts[1:] = rows[1:] != rows[:-1] + 1
+    starts[at[:-1]] = True
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], len(rows)) - 1
+    width = lines.shape[1]
+    view = memoryview(lines.reshape(-1))
+    runs_ = [view[a:z] for a, z in zip((rows[first] * width).tolist(),
+                                       ((rows[last] + 1) * width).tolist(), strict=True)]
+    bounds = np.searchsorted(first, at).tolist()  # each file's runs
+    return {code: Pieces([heads[k] + newline, *runs_[bounds[k]:bounds[k + 1]],
+                          tails[k] + newline]) for k, code in enumerate(g.codes)}
 
 
 class _Groups:
