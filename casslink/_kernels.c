@@ -28,6 +28,27 @@ static void release(Py_buffer *views[], int n) {
 
 #define N_OF(view, type) ((Py_ssize_t)((view).len / (Py_ssize_t)sizeof(type)))
 
+static const char PAIRS[] =  /* "00" .. "99": two digits per division */
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* v as exactly length digits, zero-filled on the left (the caller checks v < 10^length). */
+static inline void put_fixed(uint8_t *dst, uint64_t v, Py_ssize_t length) {
+    Py_ssize_t k = length;
+    while (k >= 2 && v) {
+        uint64_t q = v / 100;
+        memcpy(dst + k - 2, PAIRS + 2 * (v - q * 100), 2);
+        v = q;
+        k -= 2;
+    }
+    if (k == 1) {
+        dst[0] = (uint8_t)('0' + v % 10);
+        return;
+    }
+    memset(dst, '0', (size_t)k);
+}
+
 static int64_t pow10_limit(Py_ssize_t length) {
     int64_t limit = 1;
     for (Py_ssize_t k = 0; k < length && k < 18; k++) limit *= 10;
@@ -111,10 +132,7 @@ static PyObject *put_values(PyObject *self, PyObject *args) {
                 continue;
             }
             if (v < 0 || v >= limit) { rc = (long)i; break; }
-            for (Py_ssize_t k = length - 1; k >= 0; k--) {
-                out[p + k] = (uint8_t)('0' + v % 10);
-                v /= 10;
-            }
+            put_fixed(out + p, (uint64_t)v, length);
             break;
         case PUT_MINUS:
             if (present && val[r] < 0) out[p] = '-';
@@ -123,15 +141,15 @@ static PyObject *put_values(PyObject *self, PyObject *args) {
             if (!present) continue;
             v = val[r];
             if (v < 0 || v >= 10000000000LL) { rc = (long)i; break; }
+            put_fixed(out + p, (uint64_t)(v / 100000), 5);
             out[p + 5] = '.';
-            for (int k = 10; k >= 6; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
-            for (int k = 4; k >= 0; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
+            put_fixed(out + p + 6, (uint64_t)(v % 100000), 5);
             break;
         case PUT_DATE:
             if (!present) continue;
             civil(val[r], &y, &mo, &d);
             v = ((y % 100) + 100) % 100 * 10000 + mo * 100 + d;
-            for (int k = 5; k >= 0; k--) { out[p + k] = (uint8_t)('0' + v % 10); v /= 10; }
+            put_fixed(out + p, (uint64_t)v, 6);
             break;
         }
     }
@@ -203,8 +221,8 @@ static int64_t pow10s[19] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
 
 static int count_digits(uint64_t u) {
     int d = 1;
-    while (u >= 10) { u /= 10; d++; }
-    return d;
+    while (d < 19 && u >= (uint64_t)pow10s[d]) d++;
+    return d == 19 && u >= 10000000000000000000ULL ? 20 : d;
 }
 
 /* The text of a fixed-point value (digits after the point), or of an integer (digits 0). */
@@ -219,11 +237,11 @@ static uint8_t *dec_write(uint8_t *out, int64_t v, int digits) {
     uint64_t whole = u / (uint64_t)pow10s[digits], frac = u % (uint64_t)pow10s[digits];
     if (v < 0) *out++ = '-';
     int d = count_digits(whole);
-    for (int k = d - 1; k >= 0; k--) { out[k] = (uint8_t)('0' + whole % 10); whole /= 10; }
+    put_fixed(out, whole, d);
     out += d;
     if (digits) {
         *out++ = '.';
-        for (int k = digits - 1; k >= 0; k--) { out[k] = (uint8_t)('0' + frac % 10); frac /= 10; }
+        put_fixed(out, frac, digits);
         out += digits;
     }
     return out;

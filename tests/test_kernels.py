@@ -27,20 +27,23 @@ def _blank(n: int, width: int) -> np.ndarray:
 
 
 @settings(deadline=None)
-@given(st.lists(st.one_of(st.none(), st.integers(0, 10**12)), min_size=1, max_size=40),
-       st.booleans())
-def test_digits_match_python_zero_fill(values, blank_null):
-    n, width = len(values), 14
+@given(st.integers(1, 19).flatmap(lambda length: st.tuples(
+    st.just(length), st.lists(st.one_of(st.none(), st.integers(0, 10 ** min(length, 18) - 1),
+                                        st.integers(0, 10 ** min(length, 3) - 1)),
+                              min_size=1, max_size=40))), st.booleans())
+def test_digits_match_python_zero_fill(case, blank_null):
+    length, values = case  # every field length, values up to its largest
+    n, width = len(values), length + 1
     buf = _blank(n, width)
     vals = np.array([v or 0 for v in values], np.int64)
     valid = np.array([v is not None for v in values])
     rows = np.arange(n)[::-1].copy()  # items read their rows in any order
-    assert kernels.put_digits(buf, np.arange(n) * width, 1, 13, rows, vals, valid,
+    assert kernels.put_digits(buf, np.arange(n) * width, 1, length, rows, vals, valid,
                               blank_null=blank_null) == -1
     got = bytes(buf).decode()
     for i, r in enumerate(rows):
         v = values[r]
-        want = " " * 13 if v is None and blank_null else f"{v or 0:013d}"
+        want = " " * length if v is None and blank_null else f"{v or 0:0{length}d}"
         assert got[i * width: (i + 1) * width] == " " + want
 
 

@@ -408,6 +408,7 @@ class Columns:
 
     def __init__(self, table: pa.Table, extra: dict[str, pa.Array] | None = None) -> None:
         self.table, self.extra, self.cache = table, extra or {}, {}
+        self.names = frozenset(table.column_names) | frozenset(self.extra)  # asked per field
 
     def prepare(self, fields) -> None:
         """Prepare the columns ``fields`` write, before threads share them."""
@@ -420,7 +421,7 @@ class Columns:
                 self.ints(f.name)
 
     def has(self, name: str) -> bool:
-        return name in self.extra or name in self.table.column_names
+        return name in self.names
 
     def column(self, name: str) -> pa.Array:
         col = self.extra[name] if name in self.extra else self.table.column(name)
