@@ -5,12 +5,16 @@ the GIL (row kernels, deflate of large sheets), threads run side by side. Where 
 Python per file (the agents' workbooks: about 120,000 small sheets), threads barely do;
 forked workers do, and they inherit the loaded tables (copy-on-write) instead of reading them
 again; only each chunk's rendered files travel back, so a batch of large files (the XML
-statements) is better kept on threads. Where ``fork`` is not available, or there is a single
-chunk, chunks render on threads.
+statements) is better kept on threads. The parent's objects are frozen out of the garbage
+collector while workers fork (``gc.freeze``, as the Python docs advise before ``fork``), and
+the workers, which live for one batch, do not collect at all: rendering makes no cycles, and
+collections would walk, and copy, the pages of what the workers inherited. Where ``fork`` is
+not available, or there is a single chunk, chunks render on threads.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
@@ -34,11 +38,14 @@ def map_chunks(render: Callable[[tuple[int, int]], T], chunks: Sequence[tuple[in
         return
     token = next(_TOKENS)
     _RENDERERS[token] = render  # registered before the workers fork, so they inherit it
+    gc.freeze()
     try:
         with ProcessPoolExecutor(min(workers, len(chunks)),
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
+                                 mp_context=multiprocessing.get_context("fork"),
+                                 initializer=gc.disable) as pool:
             yield from pool.map(_render, [(token, c) for c in chunks])
     finally:
+        gc.unfreeze()
         del _RENDERERS[token]
 
 

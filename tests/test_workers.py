@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -34,3 +35,12 @@ def test_threads_and_a_single_chunk_stay_in_this_process():
     assert {pid for pid in map_chunks(lambda c: os.getpid(), CHUNKS)} == {os.getpid()}
     assert list(map_chunks(lambda c: os.getpid(), CHUNKS[:1], processes=True)) == \
         [os.getpid()]
+
+
+def test_workers_do_not_collect_and_the_parent_is_left_as_it_was():
+    """Workers render with the collector off; the parent's objects are frozen only while the
+    workers fork, and its collector stays on."""
+    got = list(map_chunks(lambda c: (gc.isenabled(), gc.get_freeze_count() > 0), CHUNKS,
+                          processes=True))
+    assert got == [(False, True)] * len(CHUNKS)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
