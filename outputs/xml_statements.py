@@ -30,6 +30,7 @@ from casslink.canonical import AMOUNT_COLUMNS
 from casslink.kernels import Ops, dec, format_rows, ints, lit, strs, when
 from casslink.money import minor_unit
 from casslink.ordering import runs
+from casslink.storage import Pieces
 from outputs.source import RunData, chunks, in_order
 from outputs.workers import map_chunks
 from parsers.onerecord.profile import LO_BASE
@@ -42,23 +43,23 @@ MARK = "\x00lines\x00"
 CHUNK_BILLS = 20_000  # statement lines rendered per pass
 
 
-def agent_statements(run: RunData, codes: list[str] | None = None) -> dict[str, bytes]:
+def agent_statements(run: RunData, codes: list[str] | None = None) -> dict[str, Pieces]:
     """Agent code -> its billing statement, for every agent of the run (or ``codes``)."""
     return statements(run, "agent", codes)
 
 
-def airline_statements(run: RunData, codes: list[str] | None = None) -> dict[str, bytes]:
+def airline_statements(run: RunData, codes: list[str] | None = None) -> dict[str, Pieces]:
     """Airline prefix -> its settlement statement, for every airline of the run (or
     ``codes``)."""
     return statements(run, "airline", codes)
 
 
 def agent_statement(run: RunData, agent_code: str) -> bytes:
-    return statements(run, "agent", [agent_code])[agent_code]
+    return bytes(statements(run, "agent", [agent_code])[agent_code])
 
 
 def airline_statement(run: RunData, prefix: str) -> bytes:
-    return statements(run, "airline", [prefix])[prefix]
+    return bytes(statements(run, "airline", [prefix])[prefix])
 
 
 def _items(s: dict[str, int]) -> list[tuple[str, str | None, str]]:
@@ -83,8 +84,9 @@ def _party(kind: str, code: str, about: str) -> tuple:
                                      "cargo:iataCargoAgentLocationIdentifier": code[7:]})
 
 
-def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[str, bytes]:
-    """``kind`` agent (billing statements) or airline (settlement statements): code -> bytes."""
+def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[str, Pieces]:
+    """``kind`` agent (billing statements) or airline (settlement statements): code -> the
+    statement's bytes, as :class:`~casslink.storage.Pieces`."""
     key, other = _keys(kind)
     bills = run.ledger["bills"]
     if codes is not None:
@@ -95,29 +97,29 @@ def statements(run: RunData, kind: str, codes: list[str] | None = None) -> dict[
     starts = runs(bills.column(key))
     owners = bills.column(key).take(pa.array(starts[:-1])).to_pylist()
 
-    def render(chunk: tuple[int, int]) -> dict[str, bytes]:
+    def render(chunk: tuple[int, int]) -> dict[str, Pieces]:
         a, z = chunk
         return _render(run, kind, owners[a:z],
                        bills.slice(int(starts[a]), int(starts[z] - starts[a])))
 
-    out: dict[str, bytes] = {}
+    out: dict[str, Pieces] = {}
     for done in map_chunks(render, chunks(starts, CHUNK_BILLS)):  # threads: the row kernel
         out.update(done)  # releases the GIL, and the files are large to send between processes
     return out
 
 
-def _render(run: RunData, kind: str, codes: list[str], bills: pa.Table) -> dict[str, bytes]:
+def _render(run: RunData, kind: str, codes: list[str], bills: pa.Table) -> dict[str, Pieces]:
     """The statements of ``codes``, whose bills (sorted by owner, then counterparty) these
-    are."""
+    are: each its head, lines and tail, pieces of the buffers they were rendered into."""
     key, _ = _keys(kind)
     sums = _sums(bills)
     lines, offsets = _lines(run, kind, bills, sums)
     bounds = runs(bills.column(key))
     totals = {k: np.add.reduceat(v, bounds[:-1]) for k, v in sums.items()}
     heads, head_at, tails, tail_at = _frames(run, kind, codes, totals)
-    return {code: b"".join((heads[head_at[i]:head_at[i + 1]],
-                            lines[offsets[bounds[i]]:offsets[bounds[i + 1]]],
-                            tails[tail_at[i]:tail_at[i + 1]]))
+    return {code: Pieces((heads[head_at[i]:head_at[i + 1]],  # views, not copies
+                          lines[offsets[bounds[i]]:offsets[bounds[i + 1]]],
+                          tails[tail_at[i]:tail_at[i + 1]]))
             for i, code in enumerate(codes)}
 
 

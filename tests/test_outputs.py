@@ -343,7 +343,7 @@ def test_xml_statement_lines_carry_each_bill(settled):
     checked = 0
     for code, data in statements.items():
         assert data == _file(settled, code, "_statement.xml").read_bytes()
-        for line in etree.fromstring(data).iterfind(".//cb:StatementLine", ns):
+        for line in etree.fromstring(bytes(data)).iterfind(".//cb:StatementLine", ns):
             prefix = line.findtext("cb:counterparty/cargo:Carrier/cargo:prefix", namespaces=ns)
             b = bills[(code, prefix)]
 
