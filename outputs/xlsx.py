@@ -244,14 +244,6 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
     workbook = (f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView '
                 f'activeTab="0"/></bookViews><sheets>{names}</sheets>'
                 + (f"<definedNames>{defined}</definedNames>" if defined else "") + "</workbook>")
-    stamp = f"{when:%Y-%m-%d}T00:00:00Z"
-    core = ('<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
-            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/2001/'
-            f'XMLSchema-instance"><dc:creator>{escape(creator)}</dc:creator>'
-            f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
-            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
-            "</cp:coreProperties>")
     titles = "".join(f"<vt:lpstr>{_escape(s.name)}</vt:lpstr>" for s in sheets)
     app = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
            'extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/'
@@ -263,13 +255,28 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
     parts = [("[Content_Types].xml", _content_types(n)),
              ("_rels/.rels", _ROOT_RELS),
              ("docProps/app.xml", [XML_DECL, app.encode()]),
-             ("docProps/core.xml", [XML_DECL, core.encode()]),
+             ("docProps/core.xml", _core(when, creator)),
              ("xl/workbook.xml", [XML_DECL, workbook.encode()]),
              ("xl/_rels/workbook.xml.rels", _workbook_rels(n)),
              ("xl/styles.xml", stylesheet)]
     parts += [(f"xl/worksheets/sheet{i}.xml", s.xml_pieces(selected=i == 1))
               for i, s in enumerate(sheets, start=1)]
     return zip_parts(parts, when)
+
+
+@lru_cache(maxsize=16)
+def _core(when: dt.date, creator: str) -> bytes:
+    """docProps/core.xml: creator and timestamps (the same for every workbook of a run, so
+    deflated once)."""
+    stamp = f"{when:%Y-%m-%d}T00:00:00Z"
+    return XML_DECL + (
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
+        'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/2001/'
+        f'XMLSchema-instance"><dc:creator>{escape(creator)}</dc:creator>'
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+        "</cp:coreProperties>").encode()
 
 
 @lru_cache(maxsize=256)
