@@ -226,12 +226,6 @@ static int count_digits(uint64_t u) {
 }
 
 /* The text of a fixed-point value (digits after the point), or of an integer (digits 0). */
-static Py_ssize_t dec_len(int64_t v, int digits) {
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    uint64_t whole = u / (uint64_t)pow10s[digits];
-    return (v < 0) + count_digits(whole) + (digits ? 1 + digits : 0);
-}
-
 static uint8_t *dec_write(uint8_t *out, int64_t v, int digits) {
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     uint64_t whole = u / (uint64_t)pow10s[digits], frac = u % (uint64_t)pow10s[digits];
@@ -257,6 +251,10 @@ static const char *entity(uint8_t c) {
     }
 }
 
+static const uint8_t SPECIAL[256] = {['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1};
+#define ENTITY_MAX 6   /* the longest entity, &quot; */
+#define NUMBER_MAX 40  /* sign, 19 digits, point, 18 decimals (and some to spare) */
+
 /* Bytes of row r's string (escaped if asked); -1 when an index is out of range. */
 static Py_ssize_t str_span(const Op *op, Py_ssize_t r, Py_ssize_t *lo, Py_ssize_t *hi) {
     int64_t e = op->values ? op->values[r] : r;
@@ -268,35 +266,53 @@ static Py_ssize_t str_span(const Op *op, Py_ssize_t r, Py_ssize_t *lo, Py_ssize_
     return *hi - *lo;
 }
 
-/* Length of row r (write == NULL) or write it at write; -1 on an index out of range. */
+/* At most how long row r is (every operation counted, skipped or not): ``fixed`` (the
+ * literals and numbers) plus its strings, escaped at worst; -1 on an index out of range. */
+static Py_ssize_t row_bound(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, Py_ssize_t fixed) {
+    Py_ssize_t total = fixed, lo, hi;
+    for (Py_ssize_t j = 0; j < n_ops; j++) {
+        if (ops[j].kind != OP_STR) continue;
+        if (str_span(&ops[j], r, &lo, &hi) < 0) return -1;
+        total += (hi - lo) * (ops[j].escape ? ENTITY_MAX : 1);
+    }
+    return total;
+}
+
+/* Write row r at out (room for row_bound bytes); returns its length. */
 static Py_ssize_t run_ops(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, uint8_t *write) {
-    Py_ssize_t total = 0;
     uint8_t *out = write;
     for (Py_ssize_t j = 0; j < n_ops; j++) {
         const Op *op = &ops[j];
         switch (op->kind) {
         case OP_LIT:
-            if (out) { memcpy(out, op->bytes, op->len); out += op->len; }
-            total += op->len;
+            memcpy(out, op->bytes, op->len);
+            out += op->len;
             break;
         case OP_INT:
         case OP_DEC:
-            if (out) out = dec_write(out, op->values[r], op->digits);
-            else total += dec_len(op->values[r], op->digits);
+            out = dec_write(out, op->values[r], op->digits);
             break;
         case OP_STR: {
-            Py_ssize_t lo, hi;
-            if (str_span(op, r, &lo, &hi) < 0) return -1;
-            for (Py_ssize_t k = lo; k < hi; k++) {
-                const char *ent = op->escape ? entity(op->bytes[k]) : NULL;
-                if (ent) {
+            Py_ssize_t lo = 0, hi = 0;
+            str_span(op, r, &lo, &hi);  /* checked by row_bound */
+            const uint8_t *b = op->bytes;
+            if (!op->escape) {
+                memcpy(out, b + lo, hi - lo);
+                out += hi - lo;
+                break;
+            }
+            while (lo < hi) {  /* runs of plain bytes, an entity after each */
+                Py_ssize_t k = lo;
+                while (k < hi && !SPECIAL[b[k]]) k++;
+                memcpy(out, b + lo, k - lo);
+                out += k - lo;
+                if (k < hi) {
+                    const char *ent = entity(b[k++]);
                     size_t el = strlen(ent);
-                    if (out) { memcpy(out, ent, el); out += el; }
-                    total += el;
-                } else {
-                    if (out) *out++ = op->bytes[k];
-                    total += 1;
+                    memcpy(out, ent, el);
+                    out += el;
                 }
+                lo = k;
             }
             break;
         }
@@ -305,7 +321,7 @@ static Py_ssize_t run_ops(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, uint8_t
             break;
         }
     }
-    return out ? (Py_ssize_t)(out - write) : total;
+    return out - write;
 }
 
 static void release_ops(Py_buffer *views, Py_ssize_t n_views) {
@@ -386,22 +402,41 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
         }
     }
     int64_t *off = out_off.buf;
-    int bad = 0;
-    Py_BEGIN_ALLOW_THREADS
-    off[0] = 0;
-    for (Py_ssize_t r = 0; r < n; r++) {
-        Py_ssize_t len = run_ops(ops, n_ops, r, NULL);
-        if (len < 0) { bad = 1; break; }
-        off[r + 1] = off[r] + len;
-    }
-    Py_END_ALLOW_THREADS
-    if (bad) { PyErr_SetString(PyExc_IndexError, "string entry out of range"); goto done; }
-    result = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)off[n]);
+    Py_ssize_t fixed = 0;  /* every row's literals and numbers, at most */
+    for (Py_ssize_t j = 0; j < n_ops; j++)
+        fixed += ops[j].kind == OP_LIT ? ops[j].len
+                 : ops[j].kind == OP_INT || ops[j].kind == OP_DEC ? NUMBER_MAX : 0;
+    /* one pass: rows written one after the other into a buffer that grows when the next
+     * row might not fit (untouched room costs no memory), cut to size at the end */
+    Py_ssize_t cap = (n * (fixed + 16) < (1 << 26) ? n * (fixed + 16) : (1 << 26)) + 1024;
+    Py_ssize_t used = 0;
+    result = PyByteArray_FromStringAndSize(NULL, cap);
     if (!result) goto done;
     uint8_t *data = (uint8_t *)PyByteArray_AS_STRING(result);
+    int bad = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < n; r++) run_ops(ops, n_ops, r, data + off[r]);
+    for (Py_ssize_t r = 0; r < n; r++) {
+        Py_ssize_t bound = row_bound(ops, n_ops, r, fixed);
+        if (bound < 0) { bad = 1; break; }
+        if (used + bound > cap) {
+            Py_BLOCK_THREADS
+            Py_ssize_t want = cap * 2 > used + bound ? cap * 2 : used + bound;
+            bad = PyByteArray_Resize(result, want) < 0 ? 2 : 0;
+            Py_UNBLOCK_THREADS
+            if (bad) break;
+            cap = want;
+            data = (uint8_t *)PyByteArray_AS_STRING(result);
+        }
+        off[r] = used;
+        used += run_ops(ops, n_ops, r, data + used);
+    }
+    off[n] = used;
     Py_END_ALLOW_THREADS
+    if (bad == 1) PyErr_SetString(PyExc_IndexError, "string entry out of range");
+    if (bad || PyByteArray_Resize(result, used) < 0) {
+        Py_CLEAR(result);
+        goto done;
+    }
 done:
     if (views) release_ops(views, 3 * n_ops);
     PyMem_Free(views);

@@ -163,11 +163,30 @@ def test_format_rows_reads_dictionary_strings_through_their_indices():
     assert bytes(data) == b"b;;a;b;" and list(offsets) == [0, 2, 3, 5, 7]
 
 
+def test_format_rows_grows_its_buffer_for_long_and_escaped_rows():
+    """Rows far longer than the literals and numbers suggest (long strings, every byte an
+    entity) make the buffer grow while rows are written; the text is still exact."""
+    rng = np.random.default_rng(7)
+    texts = ["".join(rng.choice(list('ab&<>"'), int(rng.integers(0, 3000)))) for _ in range(300)]
+    texts[5] = '"' * 40_000  # one row alone outgrows the first buffer
+    values = rng.integers(-10**15, 10**15, len(texts))
+    data, offsets = kernels.format_rows(len(texts), kernels.lit("<r>") + kernels.strs(
+        pa.array(texts)) + kernels.dec(values, 2) + kernels.lit("</r>"))
+    entity = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+    want = [f"<r>{''.join(entity.get(c, c) for c in t)}{'-' if v < 0 else ''}"
+            f"{abs(v) // 100}.{abs(v) % 100:02d}</r>" for t, v in zip(texts, values, strict=True)]
+    assert bytes(data).decode() == "".join(want)
+    assert np.array_equal(np.diff(offsets), [len(w) for w in want])
+
+
 def test_format_rows_checks_its_arrays():
     with pytest.raises(IndexError):  # 2 values for 3 rows
         kernels.format_rows(3, kernels.ints(np.zeros(2, np.int64)))
     with pytest.raises(IndexError):
         kernels.format_rows(3, kernels.when(np.ones(1, bool), kernels.lit("x")))
+    with pytest.raises(IndexError):  # row 2's entry points past the strings
+        kernels.format_rows(3, kernels.strs((np.array([0, 1, 5]), np.array([0, 1, 2], np.int32),
+                                             np.frombuffer(b"ab", np.uint8))))
 
 
 @settings(max_examples=60, deadline=None)
