@@ -249,13 +249,24 @@ def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes) -> np
     """A blank buffer of ``n_lines`` lines with every position's lines rendered from line
     ``first[position]`` on (positions at -1 are left out), each line ending in ``newline``.
     Blocks of lines render straight into place on two threads (the kernels release the
-    GIL)."""
-    fam, records, charges = plan.fam, plan.records, plan.charges
-    width = fam.width + len(newline)
+    GIL); the buffer is blanked on two threads while the blocks are planned."""
+    width = plan.fam.width + len(newline)
     body = np.empty((n_lines, width), np.uint8)
     flat = body.reshape(-1)
-    _run([partial(flat[a:b].fill, fw.SPACE)  # blank, in four parts on two threads
-          for a, b in pairwise(np.linspace(0, len(flat), 5, dtype=np.int64))])
+    with ThreadPoolExecutor(2) as pool:
+        blanks = [pool.submit(flat[a:b].fill, fw.SPACE)  # in four parts
+                  for a, b in pairwise(np.linspace(0, len(flat), 5, dtype=np.int64))]
+        jobs = _jobs(plan, first, flat, width, newline)
+        for done in blanks:
+            done.result()
+    _run(jobs)
+    return body
+
+
+def _jobs(plan: LinePlan, first: np.ndarray, flat: np.ndarray, width: int, newline: bytes
+          ) -> list:
+    """The blocks of lines to render (see :func:`_draw`), their columns prepared."""
+    fam, records, charges = plan.fam, plan.records, plan.charges
     jobs: list = []
     record_starts, record_cols = _batches(records)
     for code, canonical in enumerate(TYPES):
@@ -281,8 +292,7 @@ def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes) -> np
             jobs.append(partial(_render_charges, layout, charge_cols[b],
                                 rows_of[pick] - charge_starts[b], line[pick] * width,
                                 ranks[pick] % cap, new_line[pick], flat, fam.width, newline))
-    _run(jobs)
-    return body
+    return jobs
 
 
 def _batches(table: pa.Table, extra: dict | None = None) -> tuple[np.ndarray, list[Columns]]:
