@@ -41,7 +41,7 @@ LINE_COLUMNS = {"agent_code", "airline_prefix", "awb_serial", "record_type", "co
                 "currency", "exchange_rate_e5", *COMPONENTS, "net", "source_file",
                 "source_line"}  # the ledger lines' columns a detail row shows
 HEADER_ROW = 8  # rows 1-6 title block, 7 empty, 8 header, data from 9
-CHUNK_LINES = 100_000  # detail rows rendered per pass (bounds the memory of the pass)
+CHUNK_LINES = 50_000  # detail rows rendered per pass (bounds the memory of the pass)
 MAX_ROWS = 1_048_576  # rows of an Excel sheet
 
 
