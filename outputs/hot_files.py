@@ -82,8 +82,8 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
     """Every participant's file for each of ``keys`` (airline_prefix: hand-off files,
     agent_code: agent HOT files), the records' lines rendered once for all (the first key's
     files are views of one buffer, the others' files pieces of it). The charges are read,
-    and their lines planned, while the records are read and ordered (Arrow and numpy release
-    the GIL)."""
+    and their lines planned, while the records are read, ordered and their columns prepared
+    (Arrow and numpy release the GIL)."""
     with ThreadPoolExecutor(1) as pool:
         charges = pool.submit(lambda: run.charges)
         records = _written(_with_net(run.read_records(_columns())))
@@ -92,7 +92,7 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
         for key, order in zip(keys, _split_orders(records, keys), strict=True):
             codes = pc.unique(records.column(key)).to_pylist()
             splits.append((key, order, {c: _header(run, **{key: c}) for c in codes}))
-        return write_hot_splits(splits, records, charges.result(), FAMILY, plan=plan.result())
+        return write_hot_splits(splits, records, charges.result(), FAMILY, plan=plan)
 
 
 def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:

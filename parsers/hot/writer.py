@@ -8,7 +8,7 @@ file; trailer. The same tables always give the same bytes, so write -> read -> w
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from itertools import pairwise
 
@@ -59,7 +59,8 @@ Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, head
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
                      family: str | None = None, newline: bytes = b"\r\n",
-                     plan: LinePlan | None = None) -> list[dict[str, memoryview | Pieces]]:
+                     plan: LinePlan | Future[LinePlan] | None = None
+                     ) -> list[dict[str, memoryview | Pieces]]:
     """Files of the same records split several ways, all lines rendered once. Each split is
     (key, a row order of ``records`` that sorts them by the key, header per key value) and
     gives one file per key value: the same bytes as :func:`write_hot` on that value's records
@@ -70,17 +71,19 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     :class:`~casslink.storage.Pieces` of that buffer (its head line, runs of its lines, its
     tail line), so no line is copied before it is written. Where the family's header is
     narrower than its records, every split's files are pieces. ``plan`` is the tables'
-    :class:`LinePlan`, if already made."""
+    :class:`LinePlan`, if already made, or a future of it (being made on another thread: the
+    records' columns are prepared meanwhile)."""
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
     fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
-    plan = plan or LinePlan(fam, records, charges)
+    batches = _prepared(fam, records)  # needs no plan
+    plan = plan.result() if isinstance(plan, Future) else plan or LinePlan(fam, records, charges)
     framed = fam.header.width == fam.width == fam.trailer.width  # head and tail lines fit
     groups = [_Groups(plan, records, key, np.asarray(order, np.int64), headers)
               for key, order, headers in splits]
     first = groups[0].first_lines(plan, frame=framed)  # each position's first line
-    lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline)
+    lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline, batches)
     if not framed:  # head and tail lines narrower than the body: every file gathered
         return [_gathered(fam, g, lines, g.rows_in(first), newline) for g in groups]
     return [_framed(fam, groups[0], lines, newline),
@@ -137,9 +140,13 @@ class _Groups:
             raise ValueError(f"records are not sorted by {key}")
         self.sizes = plan.per_position[order]  # body lines of each record, in file order
         self.ends = np.cumsum(self.sizes)
-        self.type_counts = {t: _per_group(plan.record_types[order] == i, self.bounds)
-                            for i, t in enumerate(TYPES)}
-        self.charge_counts = {rid: _per_group(per[order], self.bounds)
+        self.group = np.repeat(np.arange(len(self.codes)), np.diff(self.bounds))  # per record
+        types = plan.record_types[order]
+        known = types >= 0
+        by_type = np.bincount(self.group[known] * len(TYPES) + types[known],
+                              minlength=len(self.codes) * len(TYPES)).reshape(-1, len(TYPES))
+        self.type_counts = {t: by_type[:, i] for i, t in enumerate(TYPES)}
+        self.charge_counts = {rid: np.add.reduceat(per[order], self.bounds[:-1])
                               for rid, per in plan.lines_by_kind.items()}
         self.serials = records.column("awb_serial").take(pa.array(order)) \
             if plan.fam.name == "billing" else None
@@ -162,9 +169,8 @@ class _Groups:
     def first_lines(self, plan: LinePlan, frame: bool) -> np.ndarray:
         """Each position's first line when the files are laid out in one buffer (head line,
         body, tail line each when framed); -1 for positions in no file (orphan charges)."""
-        group = np.repeat(np.arange(len(self.codes)), np.diff(self.bounds))
         first = np.full(len(plan.per_position), -1, np.int64)
-        first[self.order] = self.ends - self.sizes + (2 * group + 1) * frame
+        first[self.order] = self.ends - self.sizes + (2 * self.group + 1) * frame
         return first
 
     def rows_in(self, first: np.ndarray) -> np.ndarray:
@@ -184,12 +190,6 @@ class _Groups:
             serials = self.serials.slice(a, z - a) if self.serials is not None else None
             out.append(_trailer_values(fam, self.headers[code], counts, lines_of, serials))
         return out
-
-
-def _per_group(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """The sum of ``values`` (counts or flags) over each group ``bounds[g]:bounds[g + 1]``."""
-    total = np.concatenate(([0], np.cumsum(values)))
-    return total[bounds[1:]] - total[bounds[:-1]]
 
 
 def columns_written(family: str) -> set[str]:
@@ -245,30 +245,32 @@ class LinePlan:
         self.per_position = self.own + lines_of
 
 
-def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes) -> np.ndarray:
+def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes,
+          batches: Batches | None = None) -> np.ndarray:
     """A blank buffer of ``n_lines`` lines with every position's lines rendered from line
     ``first[position]`` on (positions at -1 are left out), each line ending in ``newline``.
     Blocks of lines render straight into place on two threads (the kernels release the
-    GIL); the buffer is blanked on two threads while the blocks are planned."""
+    GIL); the buffer is blanked on two threads while the blocks are planned. ``batches``
+    are the records' batches, if already made (see :func:`_prepared`)."""
     width = plan.fam.width + len(newline)
     body = np.empty((n_lines, width), np.uint8)
     flat = body.reshape(-1)
     with ThreadPoolExecutor(2) as pool:
         blanks = [pool.submit(flat[a:b].fill, fw.SPACE)  # in four parts
                   for a, b in pairwise(np.linspace(0, len(flat), 5, dtype=np.int64))]
-        jobs = _jobs(plan, first, flat, width, newline)
+        jobs = _jobs(plan, first, flat, width, newline, batches or _batches(plan.records))
         for done in blanks:
             done.result()
     _run(jobs)
     return body
 
 
-def _jobs(plan: LinePlan, first: np.ndarray, flat: np.ndarray, width: int, newline: bytes
-          ) -> list:
+def _jobs(plan: LinePlan, first: np.ndarray, flat: np.ndarray, width: int, newline: bytes,
+          batches: Batches) -> list:
     """The blocks of lines to render (see :func:`_draw`), their columns prepared."""
     fam, records, charges = plan.fam, plan.records, plan.charges
     jobs: list = []
-    record_starts, record_cols = _batches(records)
+    record_starts, record_cols = batches
     for code, canonical in enumerate(TYPES):
         idx = np.flatnonzero((plan.record_types == code) & (first[:records.num_rows] >= 0))
         layout = fam.layout_for(canonical) if len(idx) else None
@@ -295,7 +297,18 @@ def _jobs(plan: LinePlan, first: np.ndarray, flat: np.ndarray, width: int, newli
     return jobs
 
 
-def _batches(table: pa.Table, extra: dict | None = None) -> tuple[np.ndarray, list[Columns]]:
+def _prepared(fam: Family, records: pa.Table) -> Batches:
+    """The records' batches (see :func:`_batches`), each with the columns of the layouts of
+    the record types it holds prepared."""
+    starts, cols = _batches(records)
+    for c in cols:
+        for t in pc.unique(c.column("record_type")).to_pylist():
+            if t in TYPES:
+                c.prepare(fam.layout_for(t).fields)
+    return starts, cols
+
+
+def _batches(table: pa.Table, extra: dict | None = None) -> Batches:
     """The table's record batches as :class:`Columns` (their columns are read without a
     copy), and the row each batch starts at."""
     batches = table.to_batches()
@@ -410,6 +423,9 @@ def _render_many(layout: RecordLayout, rows: list[dict], buf: np.ndarray | None 
     _render(layout, Columns(table), np.arange(len(rows)), out.reshape(-1),
             np.arange(len(rows)) * layout.width, layout.width)
     return [bytes(line) for line in out]
+
+
+Batches = tuple[np.ndarray, list["Columns"]]  # where each batch starts, its columns
 
 
 class Columns:
