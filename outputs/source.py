@@ -7,6 +7,7 @@ sha256, so outputs can never be rendered from anything but what was settled.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from casslink.ordering import order_by
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
 from casslink.storage import sha256_file
-from settlement.run import read_ledger
+from settlement.run import LedgerTables
 
 
 class StaleInputs(RuntimeError):
@@ -30,12 +31,13 @@ class StaleInputs(RuntimeError):
 
 @dataclass
 class RunData:
-    """A settlement run's ledger, manifest and reference data; its input records and charges
-    are read on first use (only the HOT files need them), from parts already checked."""
+    """A settlement run's ledger, manifest and reference data; its ledger tables, input
+    records and charges are read on first use (only the HOT files need the inputs, only the
+    Excel reports the ledger lines), from parts already checked."""
 
     folder: Path
     manifest: dict
-    ledger: dict[str, pa.Table]
+    ledger: Mapping[str, pa.Table]  # read on first use where loaded (LedgerTables)
     reference: ReferenceData
     parts: list[tuple[Path, Path]] = field(default_factory=list)  # records, charges
 
@@ -130,7 +132,7 @@ def load_run(settings: Settings, folder: Path, reference: ReferenceData) -> RunD
         if sha256_file(part) != item["part_sha256"]:
             raise StaleInputs(f"{part} changed since the run")
         parts.append((part, base / "charges" / item["part"]))
-    return RunData(folder, manifest, read_ledger(folder), reference, parts)
+    return RunData(folder, manifest, LedgerTables(folder), reference, parts)
 
 
 def partition(table: pa.Table, key: str) -> dict[str, pa.Table]:

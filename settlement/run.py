@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -309,6 +309,27 @@ def latest_ledger(engine: Engine, operation: str, period_id: str) -> Path:
 
 def read_ledger(folder: Path) -> dict[str, pa.Table]:
     return {name: pq.read_table(folder / f"{name}.parquet") for name in LEDGER_FILES}
+
+
+class LedgerTables(Mapping[str, pa.Table]):
+    """The ledger tables of the run in ``folder`` (as :func:`read_ledger` reads them), each
+    read on first use: a task that needs only the bills never reads the lines."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self._read = Path(folder), {}
+
+    def __getitem__(self, name: str) -> pa.Table:
+        if name not in LEDGER_FILES:
+            raise KeyError(name)
+        if name not in self._read:
+            self._read[name] = pq.read_table(self.folder / f"{name}.parquet")
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LEDGER_FILES)
+
+    def __len__(self) -> int:
+        return len(LEDGER_FILES)
 
 
 def trace(engine: Engine, folder: Path, agent: str | None, airline: str | None

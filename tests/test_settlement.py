@@ -4,6 +4,7 @@ generated periods, idempotence (byte-identical ledgers), re-bill rules and linea
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from casslink.synthetic.generator import generate_billing
 from settlement.ledger import bills, convert, ledger_lines, totals
 from settlement.run import (
     ConservationError,
+    LedgerTables,
     SettlementError,
     check_conservation,
     latest_ledger,
@@ -116,6 +118,26 @@ def test_hand_computed_period(system):
     from casslink.reference import ReferenceData
 
     assert ReferenceData.from_db(engine).period("DE", "2026-11").status == "billed"
+
+
+def test_ledger_tables_are_read_on_first_use(system, tmp_path):
+    """LedgerTables reads each table when first asked (as read_ledger reads them all)."""
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 1, lh)
+    store(s, 2, af)
+    folder = Path(settle(s, engine, "DE", "2026-11").ledger_dir)
+    whole = read_ledger(folder)
+    copy = tmp_path / "ledger"
+    shutil.copytree(folder, copy)
+    tables = LedgerTables(copy)
+    (copy / "lines.parquet").unlink()  # never asked for: never read
+    assert tables["bills"].equals(whole["bills"]) and tables["agents"].equals(whole["agents"])
+    assert sorted(tables) == sorted(whole) and len(tables) == 4
+    with pytest.raises(FileNotFoundError):
+        tables["lines"]
+    with pytest.raises(KeyError):
+        tables["records"]
 
 
 def test_same_inputs_give_byte_identical_ledger(system):
