@@ -308,12 +308,13 @@ def latest_ledger(engine: Engine, operation: str, period_id: str) -> Path:
 
 
 def read_ledger(folder: Path) -> dict[str, pa.Table]:
-    return {name: pq.read_table(folder / f"{name}.parquet") for name in LEDGER_FILES}
+    """Every ledger table of the run in ``folder``."""
+    return dict(LedgerTables(folder))
 
 
 class LedgerTables(Mapping[str, pa.Table]):
-    """The ledger tables of the run in ``folder`` (as :func:`read_ledger` reads them), each
-    read on first use: a task that needs only the bills never reads the lines."""
+    """The ledger tables of the run in ``folder``, each read on first use: a task that needs
+    only the bills never reads the lines."""
 
     def __init__(self, folder: Path) -> None:
         self.folder, self._read = Path(folder), {}

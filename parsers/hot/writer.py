@@ -94,7 +94,7 @@ def _framed(fam: Family, g: _Groups, lines: np.ndarray, newline: bytes
             ) -> dict[str, memoryview]:
     """The files of a split whose lines are laid out in ``lines`` with a blank line before
     and after each file's body: heads and tails rendered into those, the files are views."""
-    starts, ends = g.file_starts(frame=True), g.file_ends()
+    starts, ends = g.file_starts(), g.file_ends()
     flat = lines.reshape(-1)
     width = lines.shape[1]
     _render_many(fam.header, g.head_values(), flat, starts * width, newline)
@@ -155,9 +155,9 @@ class _Groups:
         """Where each file's body lines start among the split's body lines, plus the end."""
         return np.concatenate(([0], self.ends))[self.bounds]
 
-    def file_starts(self, frame: bool) -> np.ndarray:
-        """Each file's first line (its head line when framed) in a buffer of every file."""
-        return self.line_bounds()[:-1] + 2 * frame * np.arange(len(self.codes))
+    def file_starts(self) -> np.ndarray:
+        """Where each file (its head line) starts in a buffer of every file, framed."""
+        return self.line_bounds()[:-1] + 2 * np.arange(len(self.codes))
 
     def file_ends(self) -> np.ndarray:
         """Where each file ends in a buffer of every file, framed."""
