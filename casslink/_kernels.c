@@ -11,8 +11,9 @@
  * Return values: -1 done; i >= 0 item i holds a value the field cannot hold; -2 an index out
  * of range (the wrapper raises).
  *
- * Besides: format_rows (rows of text from a program of operations) and zip_archive (a zip
- * archive of deflated entries; it holds the GIL, its work is a few small copies).
+ * Besides: format_rows (rows of text from a program of operations), zip_archive (a zip
+ * archive of deflated entries; it holds the GIL, its work is a few small copies) and
+ * first_index (a hash join of int64 keys).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -583,6 +584,64 @@ done:
     return result;
 }
 
+/* first_index(keys, probes, out): out[j] = the first i with keys[i] == probes[j], else -1.
+ * An open-addressing table of the keys (linear probing, at most two thirds full); both passes
+ * prefetch the slot of the item AHEAD items on, as the table is larger than the caches. */
+typedef struct {
+    int64_t key;
+    int64_t at; /* -1: empty */
+} slot_t;
+
+#define AHEAD 16
+
+static inline size_t slot_of(int64_t key, int shift) {
+    return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> shift);
+}
+
+static PyObject *first_index(PyObject *self, PyObject *args) {
+    Py_buffer k = {0}, p = {0}, o = {0};
+    Py_buffer *views[] = {&k, &p, &o};
+    if (!PyArg_ParseTuple(args, "y*y*w*", &k, &p, &o)) return NULL;
+    Py_ssize_t n = N_OF(k, int64_t), m = N_OF(p, int64_t);
+    if (N_OF(o, int64_t) != m) {
+        release(views, 3);
+        PyErr_SetString(PyExc_ValueError, "out must hold one int64 per probe");
+        return NULL;
+    }
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < n + n / 2 + 1) bits++;
+    size_t size = (size_t)1 << bits, mask = size - 1;
+    int shift = 64 - bits;
+    slot_t *table = PyMem_RawMalloc(size * sizeof(slot_t));
+    if (!table) {
+        release(views, 3);
+        return PyErr_NoMemory();
+    }
+    const int64_t *keys = k.buf, *probes = p.buf;
+    int64_t *out = o.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t s = 0; s < size; s++) table[s].at = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) __builtin_prefetch(&table[slot_of(keys[i + AHEAD], shift)]);
+        size_t s = slot_of(keys[i], shift);
+        while (table[s].at >= 0 && table[s].key != keys[i]) s = (s + 1) & mask;
+        if (table[s].at < 0) {  /* a repeated key keeps its first position */
+            table[s].key = keys[i];
+            table[s].at = i;
+        }
+    }
+    for (Py_ssize_t j = 0; j < m; j++) {
+        if (j + AHEAD < m) __builtin_prefetch(&table[slot_of(probes[j + AHEAD], shift)]);
+        size_t s = slot_of(probes[j], shift);
+        while (table[s].at >= 0 && table[s].key != probes[j]) s = (s + 1) & mask;
+        out[j] = table[s].at;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(table);
+    release(views, 3);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"put_bytes", put_bytes, METH_VARARGS, "put_bytes(buf, base, start, value)"},
     {"put_values", put_values, METH_VARARGS,
@@ -591,6 +650,7 @@ static PyMethodDef methods[] = {
      "put_texts(buf, base, start, length, rows, entries, offsets, data)"},
     {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},
     {"zip_archive", zip_archive, METH_VARARGS, "zip_archive(entries, dosdate) -> bytes"},
+    {"first_index", first_index, METH_VARARGS, "first_index(keys, probes, out)"},
     {NULL, NULL, 0, NULL},
 };
 

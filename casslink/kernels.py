@@ -6,7 +6,7 @@ without the GIL, so two threads fill blocks at once; every index is checked (a w
 an ``IndexError``). A validity of None means every row is valid. A kernel that meets a value
 its field cannot hold returns that item's index (else -1), for the caller to name the field in
 its error. ``format_rows`` renders rows of text from a program of operations, ``zip_archive``
-assembles a zip archive of deflated entries.
+assembles a zip archive of deflated entries, ``first_index`` joins integer keys.
 """
 
 from __future__ import annotations
@@ -35,6 +35,14 @@ def _done(rc: int) -> int:
     if rc == -2:
         raise IndexError("kernel index out of range")
     return rc
+
+
+def first_index(keys: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """For each probe, the position of the first key equal to it, else -1 (a hash join of
+    int64 keys, without the GIL)."""
+    out = np.empty(len(probes), np.int64)
+    _kernels.first_index(_ints(keys), _ints(probes), out)
+    return out
 
 
 DIGITS, MINUS, RATE, DATE = range(4)  # the kinds of _kernels.put_values

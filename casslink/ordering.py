@@ -61,15 +61,23 @@ def dense_rank(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
 
 def codes(*columns: pa.ChunkedArray | pa.Array) -> tuple[list[np.ndarray], int]:
     """Equal values get equal integer codes across ``columns`` (in ``[0, bound)``; null and
-    "" are one value): digit strings of one width are their own value, other strings an
-    index into the distinct values of all the columns."""
-    cols = [pc.fill_null(c.cast(pa.string()), "") for c in columns]
+    "" are one value, code 0): digit strings of one width are their own value, other strings
+    1 + an index into the distinct non-empty values of all the columns (only those are
+    hashed: cheap for a mostly null column such as correction numbers)."""
+    cols = [c.cast(pa.string()) for c in columns]
     cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols]
     digits = [digit_values(c) for c in cols]
     if all(d is not None for d in digits) and len({d[1] for d in digits}) == 1:
         return [d[0] for d in digits], digits[0][1]
-    values = pc.unique(pa.chunked_array(cols, pa.string()))
-    return [np.asarray(pc.index_in(c, value_set=values), np.int64) for c in cols], len(values)
+    present = [np.asarray(pc.fill_null(pc.not_equal(c, ""), False), np.bool_) for c in cols]
+    kept = [c.filter(pa.array(p)) for c, p in zip(cols, present, strict=True)]
+    values = pc.unique(pa.chunked_array(kept, pa.string()))
+    out = []
+    for p, k in zip(present, kept, strict=True):
+        code = np.zeros(len(p), np.int64)
+        code[p] = np.asarray(pc.index_in(k, value_set=values), np.int64) + 1
+        out.append(code)
+    return out, len(values) + 1
 
 
 def digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:

@@ -51,16 +51,13 @@ class RunData:
         """The input records (only ``columns``, in schema order, if given), not kept."""
         schema = RECORDS_SCHEMA if columns is None else pa.schema(
             [f for f in RECORDS_SCHEMA if f.name in columns])
-        paths = [str(r) for r, _ in self.parts]  # read side by side, kept in this order
-        return pq.read_table(paths, columns=schema.names, schema=schema) if paths else \
-            schema.empty_table()
+        return read_parts([r for r, _ in self.parts], schema)
 
     @property
     def charges(self) -> pa.Table:
         if "_charges" not in self.__dict__:
-            paths = [str(c) for _, c in self.parts if c.exists()]
-            self.__dict__["_charges"] = pq.read_table(paths, schema=CHARGES_SCHEMA) if paths \
-                else CHARGES_SCHEMA.empty_table()
+            self.__dict__["_charges"] = read_parts([c for _, c in self.parts if c.exists()],
+                                                   CHARGES_SCHEMA)
         return self.__dict__["_charges"]
 
     @property
@@ -133,6 +130,14 @@ def load_run(settings: Settings, folder: Path, reference: ReferenceData) -> RunD
             raise StaleInputs(f"{part} changed since the run")
         parts.append((part, base / "charges" / item["part"]))
     return RunData(folder, manifest, LedgerTables(folder), reference, parts)
+
+
+def read_parts(paths: list[Path], schema: pa.Schema) -> pa.Table:
+    """The parts' rows in this order, as ``schema``; each part read whole, its columns side
+    by side (no dataset layer: nothing to discover)."""
+    tables = [pq.ParquetFile(p).read(columns=schema.names) for p in paths]
+    tables = [t if t.schema == schema else t.cast(schema) for t in tables]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
 def partition(table: pa.Table, key: str) -> dict[str, pa.Table]:

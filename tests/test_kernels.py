@@ -218,3 +218,14 @@ def test_zip_archive_refuses_malformed_entries():
         kernels.zip_archive([("a", 0, 0, [])], 0)  # a name must be bytes
     with pytest.raises(TypeError):
         kernels.zip_archive([(b"a", 0, 0, [1])], 0)  # data must be bytes-like
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(0, 20), max_size=300),
+       st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(0, 25), max_size=300))
+def test_first_index_finds_the_first_equal_key(keys, probes):
+    first: dict[int, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    got = kernels.first_index(np.array(keys, np.int64), np.array(probes, np.int64))
+    assert got.tolist() == [first.get(p, -1) for p in probes]

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casslink import ordering
 from casslink.ordering import digit_values, key_values, order_by, refine
 
 codes = st.one_of(st.none(), st.sampled_from(["", "020", "176", "A1", "ZZ", "0201"]))
@@ -65,3 +66,17 @@ def test_refine_sorts_an_order_stably_by_more_keys(data, columns):
     rest = order_by(table, names[2:], known)
     got = refine(rest, [key_values(table.column(k)) for k in names[:2]])
     assert got.tolist() == order_by(table, names, known).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.none() | st.sampled_from(["", "C1", "C01", "D9", "0001"]), max_size=40),
+       st.lists(st.none() | st.sampled_from(["", "C1", "X", "0001", "0002"]), max_size=40))
+def test_codes_are_equal_exactly_where_values_are(a, b):
+    """Across both columns equal codes mean equal values (null and "" alike: code 0)."""
+    (ca, cb), bound = ordering.codes(pa.array(a, pa.string()), pa.array(b, pa.string()))
+    values = [v or "" for v in a + b]
+    got = np.concatenate([ca, cb]).tolist()
+    assert all(0 <= c < bound for c in got)
+    assert all((got[i] == got[j]) == (values[i] == values[j])
+               for i in range(len(got)) for j in range(len(got)))
+    assert all(c == 0 for c, v in zip(got, values, strict=True) if not v)

@@ -217,12 +217,13 @@ class LinePlan:
         self.lines_by_kind: dict[str, np.ndarray] = {}
         self.charge_jobs: list = []  # (layout, charges in line order, parents, ranks, new line)
         if charges.num_rows:
-            parent_pos = _parent_positions(records, charges)
+            parent_types = np.asarray(pc.fill_null(pc.index_in(
+                charges.column("parent_type"), pa.array(TYPES)), -1))
+            parent_pos = _parent_positions(records, charges, self.record_types, parent_types)
             order = np.argsort(parent_pos, kind="stable")
             pos_sorted = parent_pos[order]
             lines_of = np.zeros(max(n_rec, int(pos_sorted[-1]) + 1), np.int64)
-            ptypes = np.asarray(pc.fill_null(pc.index_in(
-                charges.column("parent_type"), pa.array(TYPES)), -1))[order]
+            ptypes = parent_types[order]
             new_group = np.ones(len(order), bool)
             new_group[1:] = pos_sorted[1:] != pos_sorted[:-1]
             group_id = np.cumsum(new_group) - 1
@@ -377,15 +378,23 @@ def _header_values(header: FileHeader) -> dict:
     return values
 
 
-def _parent_positions(records: pa.Table, charges: pa.Table) -> np.ndarray:
+def _parent_positions(records: pa.Table, charges: pa.Table, record_types: np.ndarray,
+                      parent_types: np.ndarray) -> np.ndarray:
     """Row position of each charge's parent record (records.num_rows and above for orphans,
     one position per missing parent). Each key column is coded alike in both tables and the
-    codes packed into int64, then looked up among the records' keys."""
+    codes packed into int64, then looked up among the records' keys. The types come coded
+    (index in TYPES, -1 for any other), as LinePlan has them."""
     n = records.num_rows
     keys: list[list] = [[], []]
-    for rec_col, ch_col in (("record_type", "parent_type"), ("airline_prefix",) * 2,
-                            ("awb_serial",) * 2, ("correction_number",) * 2):
-        (rec, ch), bound = codes(records.column(rec_col), charges.column(ch_col))
+    if (record_types >= 0).all() and (parent_types >= 0).all():
+        keys[0].append((record_types, len(TYPES)))
+        keys[1].append((parent_types, len(TYPES)))
+    else:  # other types: coded by their text
+        (rec, ch), bound = codes(records.column("record_type"), charges.column("parent_type"))
+        keys[0].append((rec, bound))
+        keys[1].append((ch, bound))
+    for col in ("airline_prefix", "awb_serial", "correction_number"):
+        (rec, ch), bound = codes(records.column(col), charges.column(col))
         keys[0].append((rec, bound))
         keys[1].append((ch, bound))
     rec_keys, ch_keys = (pack(k) for k in keys)
@@ -395,9 +404,8 @@ def _parent_positions(records: pa.Table, charges: pa.Table) -> np.ndarray:
         ids = ids.ravel().astype(np.int64)
         rec_keys, ch_keys = [ids[:n]], [ids[n:]]
     rec_keys, ch_keys = rec_keys[0], ch_keys[0]
-    at = pc.index_in(ch_keys, value_set=pa.array(rec_keys))  # a hash join: first record
-    found = np.asarray(at.is_valid(), bool)
-    pos = np.asarray(pc.fill_null(at, 0), np.int64)
+    pos = kernels.first_index(rec_keys, ch_keys)  # a hash join: the first such record
+    found = pos >= 0
     if not found.all():  # each missing parent its own position after every record, in the
         _, seen, codes_ = np.unique(ch_keys[~found], return_index=True,  # order first seen
                                     return_inverse=True)
