@@ -95,13 +95,12 @@ def airline_report(run: RunData, prefix: str) -> bytes:
 # --- rendering ---------------------------------------------------------------------------------
 
 def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tuple[str, bytes]]:
-    bills, lines = run.ledger["bills"], run.ledger["lines"]
+    bills, lines = run.ledger["bills"], run.ledger_columns("lines", LINE_COLUMNS)
     if codes is not None:
         bills = bills.filter(pc.is_in(bills.column(side.key), pa.array(codes, pa.string())))
         lines = lines.filter(pc.is_in(lines.column(side.key), pa.array(codes, pa.string())))
     bills = in_order(bills, [side.key, side.other])
-    lines = in_order(lines.select([c for c in lines.column_names if c in LINE_COLUMNS]),
-                     [side.key] if side is AIRLINE else [side.key, side.other])
+    lines = in_order(lines, [side.key] if side is AIRLINE else [side.key, side.other])
     book_bills = runs(bills.column(side.key))
     book_lines = runs(lines.column(side.key))
     owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]

@@ -53,6 +53,13 @@ class RunData:
             [f for f in RECORDS_SCHEMA if f.name in columns])
         return read_parts([r for r, _ in self.parts], schema)
 
+    def ledger_columns(self, name: str, columns: set[str]) -> pa.Table:
+        """Only ``columns`` of ledger table ``name`` (a LedgerTables reads no other)."""
+        if isinstance(self.ledger, LedgerTables):
+            return self.ledger.select(name, columns)
+        table = self.ledger[name]
+        return table.select([c for c in table.column_names if c in columns])
+
     @property
     def charges(self) -> pa.Table:
         if "_charges" not in self.__dict__:

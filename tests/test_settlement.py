@@ -140,6 +140,25 @@ def test_ledger_tables_are_read_on_first_use(system, tmp_path):
         tables["records"]
 
 
+def test_ledger_tables_read_a_selection_of_columns(system, tmp_path):
+    """A selection is the whole table's columns of those names, in the file's order, read
+    alone until the whole table is read."""
+    s, engine = system
+    lh, _ = hand_period()
+    store(s, 1, lh)
+    folder = Path(settle(s, engine, "DE", "2026-11").ledger_dir)
+    whole = read_ledger(folder)["lines"]
+    tables = LedgerTables(folder)
+    picked = tables.select("lines", {"net", "agent_code", "no_such_column"})
+    assert picked.column_names == ["agent_code", "net"]
+    assert picked.equals(whole.select(["agent_code", "net"]))
+    assert tables.select("lines", ["no_such_column", "net", "agent_code"]) is picked  # once
+    tables["lines"]
+    assert tables.select("lines", ["net", "agent_code"]).equals(picked)
+    with pytest.raises(KeyError):
+        tables.select("records", ["net"])
+
+
 def test_same_inputs_give_byte_identical_ledger(system):
     s, engine = system
     lh, af = hand_period()
