@@ -47,7 +47,39 @@ static inline void put_fixed(uint8_t *dst, uint64_t v, Py_ssize_t length) {
         dst[0] = (uint8_t)('0' + v % 10);
         return;
     }
-    memset(dst, '0', (size_t)k);
+    for (; k >= 2; k -= 2) memcpy(dst + k - 2, "00", 2);  /* the zero fill: a few stores, */
+    if (k) dst[0] = '0';                                  /* not a call to memset */
+}
+
+/* n bytes from src to dst (no overlap) without a call for the short copies of row rendering:
+ * overlapping loads, then stores, of 8 (or 4) bytes; nothing read or written outside. */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n) {
+    uint64_t a, b, e, f;
+    uint32_t c, d;
+    if (n > 16 && n <= 32) {
+        memcpy(&a, src, 8);
+        memcpy(&b, src + 8, 8);
+        memcpy(&e, src + n - 16, 8);
+        memcpy(&f, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + 8, &b, 8);
+        memcpy(dst + n - 16, &e, 8);
+        memcpy(dst + n - 8, &f, 8);
+    } else if (n >= 8 && n <= 16) {
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(&c, src, 4);
+        memcpy(&d, src + n - 4, 4);
+        memcpy(dst, &c, 4);
+        memcpy(dst + n - 4, &d, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    } else {
+        memcpy(dst, src, n);
+    }
 }
 
 static int64_t pow10_limit(Py_ssize_t length) {
@@ -71,7 +103,7 @@ static PyObject *put_bytes(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t p = at[i] + start;
         if (p < 0 || p + width > size) { rc = OUT_OF_RANGE; break; }
-        memcpy(out + p, v, width);
+        copy_short(out + p, v, (size_t)width);
     }
     Py_END_ALLOW_THREADS
     release(views, 3);
@@ -286,7 +318,7 @@ static Py_ssize_t run_ops(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, uint8_t
         const Op *op = &ops[j];
         switch (op->kind) {
         case OP_LIT:
-            memcpy(out, op->bytes, op->len);
+            copy_short(out, op->bytes, (size_t)op->len);
             out += op->len;
             break;
         case OP_INT:
@@ -298,14 +330,14 @@ static Py_ssize_t run_ops(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, uint8_t
             str_span(op, r, &lo, &hi);  /* checked by row_bound */
             const uint8_t *b = op->bytes;
             if (!op->escape) {
-                memcpy(out, b + lo, hi - lo);
+                copy_short(out, b + lo, (size_t)(hi - lo));
                 out += hi - lo;
                 break;
             }
             while (lo < hi) {  /* runs of plain bytes, an entity after each */
                 Py_ssize_t k = lo;
                 while (k < hi && !SPECIAL[b[k]]) k++;
-                memcpy(out, b + lo, k - lo);
+                copy_short(out, b + lo, (size_t)(k - lo));
                 out += k - lo;
                 if (k < hi) {
                     const char *ent = entity(b[k++]);
