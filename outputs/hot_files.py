@@ -83,10 +83,11 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
     agent_code: agent HOT files), the records' lines rendered once for all (the first key's
     files are views of one buffer, the others' files pieces of it). The charges are read,
     and their lines planned, while the records are read, ordered and their columns prepared
-    (Arrow and numpy release the GIL)."""
+    (Arrow and numpy release the GIL); both are read with their strings dictionary-encoded
+    (as Parquet stores them: the kernels write them through the indices)."""
     with ThreadPoolExecutor(1) as pool:
-        charges = pool.submit(lambda: run.charges)
-        records = _written(_with_net(run.read_records(_columns())))
+        charges = pool.submit(run.read_charges, True)  # strings dictionary-encoded
+        records = _written(_with_net(run.read_records(_columns(), dictionary=True)))
         plan = pool.submit(LinePlan, FAMILIES[FAMILY], records, charges.result())
         splits = []
         for key, order in zip(keys, _split_orders(records, keys), strict=True):
