@@ -193,7 +193,8 @@ static PyObject *put_values(PyObject *self, PyObject *args) {
 
 /* put_texts(buf, base, start, length, rows, entries, offsets, data): strings cut to length,
  * row r's string data[offsets[e]:offsets[e + 1]] (int32 offsets, as Arrow's) with
- * e = entries[r] (null where e < 0), or e = r where entries is empty.
+ * e = entries[r] (int32, as Arrow's dictionary indices; null where e < 0), or e = r where
+ * entries is empty.
  * The rest of the field is left as it is (blank). Returns the first item with a non-ASCII
  * byte. */
 static PyObject *put_texts(PyObject *self, PyObject *args) {
@@ -203,12 +204,12 @@ static PyObject *put_texts(PyObject *self, PyObject *args) {
                           &entries, &offsets, &data)) return NULL;
     Py_buffer *views[] = {&buf, &base, &rows, &entries, &offsets, &data};
     uint8_t *out = buf.buf;
-    const int64_t *at = base.buf, *row = rows.buf, *ent = entries.buf;
-    const int32_t *off = offsets.buf;
+    const int64_t *at = base.buf, *row = rows.buf;
+    const int32_t *off = offsets.buf, *ent = entries.buf;
     const uint8_t *src = data.buf;
     int identity = entries.len == 0;  /* no entries given: row r is string r */
     Py_ssize_t k_off = N_OF(offsets, int32_t), size = buf.len, dlen = data.len;
-    Py_ssize_t n = N_OF(base, int64_t), m = identity ? k_off - 1 : N_OF(entries, int64_t);
+    Py_ssize_t n = N_OF(base, int64_t), m = identity ? k_off - 1 : N_OF(entries, int32_t);
     long rc = -1;
     if (N_OF(rows, int64_t) < n) rc = OUT_OF_RANGE;
     Py_BEGIN_ALLOW_THREADS
@@ -240,7 +241,8 @@ typedef struct {
     int kind;
     const uint8_t *bytes;  /* OP_LIT: the literal; OP_STR: string data */
     Py_ssize_t len;        /* OP_LIT: its length; OP_STR: data length */
-    const int64_t *values; /* OP_INT/OP_DEC: values; OP_STR: entries (NULL: row r is r) */
+    const int64_t *values; /* OP_INT/OP_DEC: values */
+    const int32_t *entries; /* OP_STR: entries (NULL: row r is string r) */
     const int32_t *offsets;
     const uint8_t *flags;  /* OP_IF */
     Py_ssize_t count;      /* rows the arrays hold (checked against n) */
@@ -290,7 +292,7 @@ static const uint8_t SPECIAL[256] = {['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1}
 
 /* Bytes of row r's string (escaped if asked); -1 when an index is out of range. */
 static Py_ssize_t str_span(const Op *op, Py_ssize_t r, Py_ssize_t *lo, Py_ssize_t *hi) {
-    int64_t e = op->values ? op->values[r] : r;
+    int64_t e = op->entries ? op->entries[r] : r;
     if (e < 0) { *lo = *hi = 0; return 0; }
     if (e + 1 >= op->count) return -1;
     *lo = op->offsets[e];
@@ -364,7 +366,7 @@ static void release_ops(Py_buffer *views, Py_ssize_t n_views) {
 
 /* format_rows(n, ops, offsets) -> bytearray. ops: tuples
  *   ("lit", bytes) | ("int", int64[n]) | ("dec", int64[n], digits)
- *   | ("str", entries int64[n] or empty, int32 offsets, data, escape)
+ *   | ("str", entries int32[n] or empty, int32 offsets, data, escape)
  *   | ("if", uint8[n], skip, negate): unless flags[r] (or, negated, unless not flags[r])
  *     skip the next `skip` operations.
  * offsets (int64[n + 1], filled): where each row starts in the result. */
@@ -411,12 +413,12 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
             op->kind = OP_STR;
             if (!PyArg_ParseTuple(t, "sy*y*y*p", &kind, &v[0], &v[1], &v[2], &op->escape))
                 goto done;
-            op->values = v[0].len ? v[0].buf : NULL;
+            op->entries = v[0].len ? v[0].buf : NULL;
             op->offsets = v[1].buf;
             op->count = N_OF(v[1], int32_t);
             op->bytes = v[2].buf;
             op->len = v[2].len;
-            if ((op->values && N_OF(v[0], int64_t) < n) || (!op->values && op->count < n + 1)) {
+            if ((op->entries && N_OF(v[0], int32_t) < n) || (!op->entries && op->count < n + 1)) {
                 PyErr_SetString(PyExc_IndexError, "strings must hold n rows");
                 goto done;
             }

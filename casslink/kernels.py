@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from casslink import _kernels
 
@@ -29,6 +28,11 @@ def _flags(a: np.ndarray | None) -> np.ndarray:
 
 
 NONE = np.zeros(0, np.int64)  # no validity (every row valid) / no entries (row r is entry r)
+
+
+def _entries(a: np.ndarray | None) -> np.ndarray:
+    """String entries as the kernels read them: int32, as Arrow's dictionary indices."""
+    return NONE if a is None else np.ascontiguousarray(a, np.int32)
 
 
 def _done(rc: int) -> int:
@@ -94,7 +98,7 @@ def put_texts(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows: 
     null where ``e < 0`` (``entries`` None: ``e = r``). Returns the first item with a
     non-ASCII byte, else -1."""
     return _done(_kernels.put_texts(buf, _ints(base), start, length, _ints(rows),
-                                    NONE if entries is None else _ints(entries),
+                                    _entries(entries),
                                     np.ascontiguousarray(offsets, np.int32),
                                     np.ascontiguousarray(data, np.uint8)))
 
@@ -133,7 +137,8 @@ def strs(column: pa.Array | pa.ChunkedArray | StringParts, escape: bool = True) 
     """Each row's string (null: nothing), XML-escaped (``&<>"``) unless ``escape`` is off;
     ``column`` may be given as its :func:`string_parts`."""
     entries, offsets, data = column if isinstance(column, tuple) else string_parts(column)
-    return [("str", NONE if entries is None else entries, offsets, data, escape)]
+    return [("str", _entries(entries), np.ascontiguousarray(offsets, np.int32),
+             np.ascontiguousarray(data, np.uint8), escape)]
 
 
 def when(flags: np.ndarray, then: Ops, otherwise: Ops = ()) -> Ops:
@@ -152,19 +157,39 @@ def format_rows(n: int, ops: Ops) -> tuple[bytearray, np.ndarray]:
     return _kernels.format_rows(n, list(ops), offsets), offsets
 
 
+def _indices(column: pa.DictionaryArray) -> np.ndarray:
+    """A dictionary array's indices as int32, -1 where null: a view of its buffer if they
+    are int32 and none is null."""
+    n, at = len(column), column.offset
+    width = column.type.index_type.bit_width // 8
+    raw = np.frombuffer(column.buffers()[1], np.dtype(f"<i{width}"))[at: at + n]
+    if raw.dtype == np.int32 and not column.null_count:
+        return raw
+    return _nulls_out(raw.astype(np.int32), column)
+
+
+def _nulls_out(entries: np.ndarray, column: pa.Array) -> np.ndarray:
+    """``entries`` (one per row of ``column``) with -1 at the column's nulls."""
+    if column.null_count:
+        n, at = len(column), column.offset
+        bits = np.unpackbits(np.frombuffer(column.buffers()[0], np.uint8), bitorder="little")
+        entries[bits[at: at + n] == 0] = -1
+    return entries
+
+
 def string_parts(column: pa.Array | pa.ChunkedArray) -> StringParts:
-    """A string column as the kernels read it: (entry of each row, -1 for null, or None when
-    row r is string r; int32 offsets; data)."""
+    """A string column as the kernels read it: (int32 entry of each row, -1 for null, or
+    None when row r is string r; int32 offsets; data)."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     entries = None
     if pa.types.is_dictionary(column.type):
-        entries = np.asarray(pc.fill_null(column.indices.cast(pa.int64()), -1))
+        entries = _indices(column)
         column = column.dictionary
     if not pa.types.is_string(column.type):
         column = column.cast(pa.string())
-    if column.null_count and entries is None:
-        column = pc.fill_null(column, "")  # a null writes nothing either way
+    if column.null_count and entries is None:  # a null writes nothing: entry -1
+        entries = _nulls_out(np.arange(len(column), dtype=np.int32), column)
     n = len(column)
     offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset: column.offset + n + 1]
     data = column.buffers()[2]

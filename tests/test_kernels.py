@@ -229,3 +229,20 @@ def test_first_index_finds_the_first_equal_key(keys, probes):
         first.setdefault(k, i)
     got = kernels.first_index(np.array(keys, np.int64), np.array(probes, np.int64))
     assert got.tolist() == [first.get(p, -1) for p in probes]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.none() | st.text(alphabet="ab&", max_size=3), min_size=1, max_size=40),
+       st.integers(0, 5), st.sampled_from([pa.int8(), pa.int16(), pa.int32(), pa.int64()]))
+def test_strings_with_nulls_plain_or_dictionary_sliced_write_nothing_for_nulls(values, cut,
+                                                                              index_type):
+    plain = pa.array(values, pa.string())
+    coded = pa.DictionaryArray.from_arrays(
+        pa.array([None if v is None else sorted(set(filter(None.__ne__, values))).index(v)
+                  for v in values], index_type),
+        pa.array(sorted(set(filter(None.__ne__, values))), pa.string()))
+    for column in (plain, coded):
+        part = column.slice(min(cut, len(values) - 1))
+        data, _ = kernels.format_rows(len(part), kernels.strs(part) + kernels.lit("|"))
+        want = "".join((v or "").replace("&", "&amp;") + "|" for v in part.to_pylist())
+        assert bytes(data).decode() == want
