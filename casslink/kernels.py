@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from casslink import _kernels
 
@@ -157,6 +158,49 @@ def format_rows(n: int, ops: Ops) -> tuple[bytearray, np.ndarray]:
     return _kernels.format_rows(n, list(ops), offsets), offsets
 
 
+def int_values(column: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """An integer (or date) array's values as int64, nulls 0 (a view of its buffer where it
+    is int64 without nulls), and its validity (None when no row is null). Read from the
+    buffers: Arrow's fill_null costs ~100 us a call on a batch, and allocates."""
+    values, valid = int_buffer(column)
+    if valid is None:
+        return (values if values.dtype == np.int64 else values.astype(np.int64)), None
+    return np.where(valid, values, 0).astype(np.int64, copy=False), valid
+
+
+def int_buffer(column: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """An integer (or date) array's values buffer as it is (a view: a null row's value is
+    whatever is there) and its validity (None when no row is null)."""
+    n, at = len(column), column.offset
+    kind = "u" if pa.types.is_unsigned_integer(column.type) else "i"
+    raw = np.frombuffer(column.buffers()[1], np.dtype(f"<{kind}{column.type.bit_width // 8}"))
+    return raw[at: at + n], _validity(column) if column.null_count else None
+
+
+def _validity(column: pa.Array) -> np.ndarray:
+    """Whether each row of ``column`` (which has a validity bitmap) is valid."""
+    n, at = len(column), column.offset
+    bits = np.frombuffer(column.buffers()[0], np.uint8)
+    return np.unpackbits(bits, count=at + n, bitorder="little")[at:].view(np.bool_)
+
+
+def equals(column: pa.ChunkedArray | pa.Array, value: str) -> np.ndarray:
+    """Where a string column (dictionary-encoded or not) is ``value`` (a null is not): a
+    dictionary chunk's indices compared with the value's, nothing decoded."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    out = np.zeros(len(column), np.bool_)
+    at = 0
+    for chunk in chunks:
+        if pa.types.is_dictionary(chunk.type):
+            hit = chunk.dictionary.index(value).as_py()
+            if hit >= 0:
+                np.equal(_indices(chunk), hit, out=out[at: at + len(chunk)])
+        else:
+            out[at: at + len(chunk)] = np.asarray(pc.fill_null(pc.equal(chunk, value), False))
+        at += len(chunk)
+    return out
+
+
 def _indices(column: pa.DictionaryArray) -> np.ndarray:
     """A dictionary array's indices as int32, -1 where null: a view of its buffer if they
     are int32 and none is null."""
@@ -171,9 +215,7 @@ def _indices(column: pa.DictionaryArray) -> np.ndarray:
 def _nulls_out(entries: np.ndarray, column: pa.Array) -> np.ndarray:
     """``entries`` (one per row of ``column``) with -1 at the column's nulls."""
     if column.null_count:
-        n, at = len(column), column.offset
-        bits = np.unpackbits(np.frombuffer(column.buffers()[0], np.uint8), bitorder="little")
-        entries[bits[at: at + n] == 0] = -1
+        entries[~_validity(column)] = -1
     return entries
 
 

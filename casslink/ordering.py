@@ -112,12 +112,13 @@ def pack(keys: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:
     """Consecutive sort keys (values in [0, bound)) packed into as few int64 keys as fit."""
     packed, current, span = [], None, 1
     for values, bound in keys:
-        if current is not None and span * bound < 2**62:
-            current, span = current * bound + values, span * bound
+        if current is not None and span * bound < 2**62:  # in place: no temporaries
+            np.add(np.multiply(current, bound, out=current), values, out=current)
+            span *= bound
         else:
             if current is not None:
                 packed.append(current)
-            current, span = values.astype(np.int64), bound
+            current, span = values.astype(np.int64), bound  # a copy: the keys stay as given
     return [*packed, current] if current is not None else packed
 
 

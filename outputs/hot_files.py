@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from casslink import kernels
 from casslink.canonical import NET_TERMS, FileHeader
 from casslink.ordering import dense_rank, order_by, refine
 from casslink.storage import Data
@@ -23,10 +24,17 @@ FAMILY = "handoff"
 def _with_net(records: pa.Table) -> pa.Table:
     """AWM columns 170-182: the agent net of each AWB in the record's own currency."""
     net = np.zeros(records.num_rows, np.int64)
-    for c, sign in NET_TERMS.items():
-        net += sign * np.asarray(pc.fill_null(records.column(c), 0), dtype=np.int64)
-    is_awb = pc.equal(records.column("record_type"), "AWB")
-    value = pc.if_else(is_awb, pa.array(net, pa.int64()), pa.scalar(None, pa.int64()))
+    for c, sign in NET_TERMS.items():  # chunk by chunk, in place: no column-long temporaries
+        add = np.add if sign > 0 else np.subtract
+        at = 0
+        for chunk in records.column(c).chunks:
+            part = net[at:at + len(chunk)]
+            values, valid = kernels.int_buffer(chunk)
+            add(part, values, out=part, where=True if valid is None else valid)
+            at += len(chunk)
+    is_awb = kernels.equals(records.column("record_type"), "AWB")
+    value = pa.Array.from_buffers(pa.int64(), len(net), [  # net where an AWB, else null
+        pa.py_buffer(np.packbits(is_awb, bitorder="little")), pa.py_buffer(net)])
     return records.set_column(records.schema.get_field_index("net_amount"), "net_amount", value)
 
 

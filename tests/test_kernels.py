@@ -246,3 +246,18 @@ def test_strings_with_nulls_plain_or_dictionary_sliced_write_nothing_for_nulls(v
         data, _ = kernels.format_rows(len(part), kernels.strs(part) + kernels.lit("|"))
         want = "".join((v or "").replace("&", "&amp;") + "|" for v in part.to_pylist())
         assert bytes(data).decode() == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.none() | st.integers(-100, 100), min_size=1, max_size=40), st.integers(0, 5),
+       st.sampled_from([pa.int8(), pa.int32(), pa.int64(), pa.uint16(), pa.date32()]))
+def test_int_values_read_integers_and_dates_with_nulls_as_zero(values, cut, kind):
+    if kind in (pa.uint16(), pa.date32()):
+        values = [None if v is None else abs(v) for v in values]
+    column = pa.array(values, pa.int32() if kind == pa.date32() else pa.int64()).cast(kind)
+    column = column.slice(min(cut, len(values) - 1))
+    got, valid = kernels.int_values(column)
+    want = values[min(cut, len(values) - 1):]
+    assert got.dtype == np.int64 and got.tolist() == [v or 0 for v in want]
+    assert (valid is None) == (None not in want)
+    assert valid is None or valid.tolist() == [v is not None for v in want]

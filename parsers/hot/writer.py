@@ -466,14 +466,7 @@ class Columns:
     def ints(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
         """(values, validity - None when there are no nulls)."""
         if ("i", name) not in self.cache:
-            col = self.column(name)
-            if pa.types.is_date(col.type):
-                col = col.cast(pa.int32())
-            if col.null_count:
-                self.cache[("i", name)] = (np.asarray(pc.fill_null(col, 0), np.int64),
-                                           np.asarray(pc.is_valid(col), np.bool_))
-            else:
-                self.cache[("i", name)] = (np.asarray(col, np.int64), None)
+            self.cache[("i", name)] = kernels.int_values(self.column(name))  # dates: days
         return self.cache[("i", name)]
 
     def split(self, f) -> tuple[np.ndarray, None]:
