@@ -7,7 +7,10 @@ in major units, written as exact decimal strings from the ledger's minor units, 
 settlement currency's decimals as the number format; labels come from
 ``outputs/catalogue/<lang>.json``. All reports of one kind are rendered together: each
 table's rows for many workbooks in one column-wise pass (:mod:`outputs.xlsx`), then split.
-Timestamps are the billing date, so the same ledger always gives the same bytes.
+The detail rows are the same in both kinds (agent, AWB, ...: a ledger line each) and are
+rendered once for both: an airline's detail and an agent's sheet of one airline are runs of
+the ledger's lines. Timestamps are the billing date, so the same ledger always gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import pyarrow.compute as pc
 
 from casslink import kernels
 from casslink.money import format_amount, minor_unit
-from casslink.ordering import runs
+from casslink.ordering import order_by, runs
 from outputs import xlsx
 from outputs.source import RunData, chunks, in_order
 from outputs.workers import map_chunks
@@ -100,24 +103,80 @@ def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tupl
         bills = bills.filter(pc.is_in(bills.column(side.key), pa.array(codes, pa.string())))
         lines = lines.filter(pc.is_in(lines.column(side.key), pa.array(codes, pa.string())))
     bills = in_order(bills, [side.key, side.other])
-    lines = in_order(lines, [side.key] if side is AIRLINE else [side.key, side.other])
-    book_bills = runs(bills.column(side.key))
-    book_lines = runs(lines.column(side.key))
-    owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]
-    if owners != [lines.column(side.key)[int(i)].as_py() for i in book_lines[:-1]]:
-        raise ValueError("the ledger's bills and lines disagree on the participants")
+    lines = in_order(lines, list(LEDGER_ORDER))  # the ledger's own order: no copy
     page = _Page(run, side)
+    detail = _detail(run, page, lines, shared=codes is None)
+    sheets = page.detail_sheets(lines)
+    book_bills = runs(bills.column(side.key))
+    owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]
+    if owners != sheets.owners:
+        raise ValueError("the ledger's bills and lines disagree on the participants")
 
     def render(chunk: tuple[int, int]) -> list[tuple[str, bytes]]:
         a, z = chunk
         return list(page.workbooks(
             owners[a:z], bills.slice(int(book_bills[a]), int(book_bills[z] - book_bills[a])),
-            lines.slice(int(book_lines[a]), int(book_lines[z] - book_lines[a]))))
+            sheets, a, detail))
 
     # the agents' many small workbooks are mostly Python: worker processes; the airlines' few
     # large ones mostly deflate, which releases the GIL: threads
-    for done in map_chunks(render, chunks(book_lines, CHUNK_LINES), processes=side is AGENT):
+    for done in map_chunks(render, chunks(sheets.owner_lines(), CHUNK_LINES),
+                           processes=side is AGENT):
         yield from done
+
+
+LEDGER_ORDER = ("airline_prefix", "agent_code")  # the ledger lines' order (settlement.ledger)
+
+
+@dataclass
+class _Detail:
+    """Every ledger line's detail row, rendered once for both kinds of report: the ledger
+    is in airline, agent order, so an airline's detail sheet and an agent's sheet of one
+    airline are each a run of consecutive rows. Rows carry no row number (optional in
+    ECMA-376: a row follows the one before), in pieces of whole airlines."""
+
+    starts: np.ndarray  # the first line of each piece, and the end
+    rows: list[xlsx.Rows]
+
+    def span(self, a: int, z: int) -> memoryview:
+        """Rows of lines ``a:z`` (never across two airlines)."""
+        k = int(np.searchsorted(self.starts, a, "right")) - 1
+        base = int(self.starts[k])
+        return self.rows[k].span(a - base, z - base)
+
+
+def _detail(run: RunData, page: _Page, lines: pa.Table, shared: bool) -> _Detail:
+    """The detail rows of ``lines`` (in the ledger's order), rendered in pieces of whole
+    airlines side by side; kept in the run (``shared``: every line) for the other kind."""
+    if shared and "_excel_detail" in run.__dict__:
+        return run.__dict__["_excel_detail"]
+    bounds = runs(lines.column("airline_prefix"))
+    pieces = [(int(bounds[a]), int(bounds[z])) for a, z in chunks(bounds, CHUNK_LINES)]
+    rows = list(map_chunks(lambda p: page.detail_rows(lines.slice(p[0], p[1] - p[0])),
+                           pieces))
+    detail = _Detail(np.array([a for a, _ in pieces] + [lines.num_rows], np.int64), rows)
+    if shared:
+        run.__dict__["_excel_detail"] = detail
+    return detail
+
+
+@dataclass
+class _Sheets:
+    """The detail sheets of a batch of workbooks in workbook order: each one's lines
+    (``start:end`` of the ledger-ordered lines) and name; ``first[b]`` is workbook b's first
+    sheet (and ``first[-1]`` the end)."""
+
+    owners: list[str]
+    first: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    names: list[str]
+
+    def owner_lines(self) -> np.ndarray:
+        """Where each workbook's lines start, counted in workbook order, and the end."""
+        sizes = np.add.reduceat(self.end - self.start, self.first[:-1]) if len(self.owners) \
+            else np.zeros(0, np.int64)
+        return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
 
 
 class _Page:
@@ -143,8 +202,8 @@ class _Page:
             [L[counter[0]], L[counter[1]], L["col_awbs"], L["col_cca"], L["col_dcm"],
              *(L[f"col_{c}"] for c in COMPONENTS), L["col_net_billing"],
              L["col_corrections"], L["col_net"]])
-        self.detail_head = self._header(
-            [L[counter[0]], L["col_awb"], L["col_type"], L["col_number"], L["col_currency"],
+        self.detail_head = self._header(  # the same detail rows for both kinds
+            [L["col_agent"], L["col_awb"], L["col_type"], L["col_number"], L["col_currency"],
              L["col_rate"], *(L[f"col_{c}"] for c in COMPONENTS), L["col_net"],
              L["col_source"]])
 
@@ -165,18 +224,17 @@ class _Page:
     def money(self, minor: np.ndarray, style: int = MONEY) -> kernels.Ops:
         return xlsx.number_cells(minor, self.digits, style)
 
-    def workbooks(self, owners: list[str], bills: pa.Table, lines: pa.Table
-                  ) -> Iterator[tuple[str, bytes]]:
+    def workbooks(self, owners: list[str], bills: pa.Table, sheets: _Sheets, first: int,
+                  detail: _Detail) -> Iterator[tuple[str, bytes]]:
+        """The workbooks of ``owners`` (workbooks ``first`` on of ``sheets``), their bills."""
         side, L, run = self.side, self.L, self.run
         summary, bill_runs = self._summary_rows(bills), runs(bills.column(side.key))
-        sheet_runs = self._sheet_runs(lines)
-        detail = self._detail_rows(lines, sheet_runs)
-        first_sheet = np.searchsorted(sheet_runs, runs(lines.column(side.key)))
-        sheet_names = self._sheet_names(lines, sheet_runs)
-        sizes = np.diff(sheet_runs).tolist()
+        lo, hi = int(sheets.first[first]), int(sheets.first[first + len(owners)])
+        starts, ends = sheets.start[lo:hi].tolist(), sheets.end[lo:hi].tolist()
+        names = sheets.names[lo:hi]
         deflated = xlsx.deflate_sheets(DETAIL_WIDTHS, HEADER_ROW, [
-            (self._detail_title(name), self.detail_head) for name in sheet_names],
-            detail, sheet_runs)  # every detail sheet of these workbooks, one pass
+            ((self._detail_title(name), self.detail_head), detail.span(a, z),
+             HEADER_ROW + z - a) for name, a, z in zip(names, starts, ends, strict=True)])
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
             if bills.num_rows else np.zeros(0, np.int64)
         for b, code in enumerate(owners):
@@ -189,13 +247,14 @@ class _Page:
             due = xlsx.number(format_amount(total, run.currency), MONEY_BOLD)
             footer = xlsx.row(last + 2, [xlsx.text(label, BOLD), *(["<c/>"] * 14), due])
             footer += xlsx.row(last + 3, [xlsx.text(L["sign_note"])])
-            sheets = [xlsx.Sheet(L["summary"], SUMMARY_WIDTHS,
-                                 [self._title(title), self.summary_head, summary.span(a, z),
-                                  footer], HEADER_ROW, last)]
-            for s in range(first_sheet[b], first_sheet[b + 1]):
-                sheets.append(xlsx.Sheet(sheet_names[s], DETAIL_WIDTHS, [], HEADER_ROW,
-                                         HEADER_ROW + sizes[s], deflated=deflated[s]))
-            yield code, xlsx.package(sheets, self.stylesheet, self.when)
+            book = [xlsx.Sheet(L["summary"], SUMMARY_WIDTHS,
+                               [self._title(title), self.summary_head, summary.span(a, z),
+                                footer], HEADER_ROW, last)]
+            for s in range(int(sheets.first[first + b]) - lo,
+                           int(sheets.first[first + b + 1]) - lo):
+                book.append(xlsx.Sheet(names[s], DETAIL_WIDTHS, [], HEADER_ROW,
+                                       HEADER_ROW + ends[s] - starts[s], deflated=deflated[s]))
+            yield code, xlsx.package(book, self.stylesheet, self.when)
 
     def _summary_rows(self, bills: pa.Table) -> xlsx.Rows:
         """One row per bill: counterparty, its name, counts, components, net."""
@@ -212,47 +271,51 @@ class _Page:
                  self.money(_ints(bills, "net"), MONEY_BOLD)]
         return xlsx.rows(_row_numbers(runs(bills.column(side.key))), cells)
 
-    def _sheet_runs(self, lines: pa.Table) -> np.ndarray:
-        """Where each detail sheet starts: one per agent and airline (agent side), one per
-        airline; a sheet that would pass Excel's last row continues on the next sheet."""
-        keys = [self.side.key, self.side.other] if self.side is AGENT else [self.side.key]
+    def detail_sheets(self, lines: pa.Table) -> _Sheets:
+        """The detail sheets of the workbooks of ``lines`` (in the ledger's order): one per
+        airline (airline side) or per agent and airline, named after the airline (agent
+        side: in the agent's workbook by airline); a sheet that would pass Excel's last row
+        continues on the next, numbered "(2)", "(3)", ..."""
+        side = self.side
+        keys = ["airline_prefix"] if side is AIRLINE else list(LEDGER_ORDER)
         bounds = runs(*(lines.column(k) for k in keys))
+        starts, ends = bounds[:-1], bounds[1:]
         limit = MAX_ROWS - HEADER_ROW
-        if not (np.diff(bounds) > limit).any():
-            return bounds
-        cuts = [np.arange(a, b, limit) for a, b in pairwise(bounds)]
-        return np.concatenate([*cuts, bounds[-1:]])
-
-    def _sheet_names(self, lines: pa.Table, sheet_runs: np.ndarray) -> list[str]:
-        """A detail sheet is named after its airline (agent side) or "Detail"; the sheets
-        that continue one are numbered "(2)", "(3)", ..."""
-        starts = pa.array(sheet_runs[:-1])
-        if self.side is AGENT:  # each airline's name made once, for every agent's sheet
-            other = lines.column(self.side.other).take(starts)
-            uniq = pc.unique(other)
+        if (ends - starts > limit).any():
+            starts = np.concatenate([np.arange(a, b, limit) for a, b in pairwise(bounds)])
+            ends = np.minimum(starts + limit, bounds[np.searchsorted(bounds, starts, "right")])
+        at = pa.array(starts)
+        owner, other = lines.column(side.key).take(at), lines.column(side.other).take(at)
+        if side is AGENT:  # workbook order: agent, then airline (continuations in turn)
+            order = pa.array(order_by(pa.table({"o": owner, "p": other}), ["o", "p"]))
+            starts, ends = starts[order], ends[order]
+            owner, other = owner.take(order), other.take(order)
+            uniq = pc.unique(other)  # each airline's name made once, for every agent
             named = pa.array([xlsx.sheet_name(f"{p} {self.run.airline_name(p)}")
                               for p in uniq.to_pylist()], pa.string())
             names = named.take(pc.index_in(other, uniq)).to_pylist()
         else:
             names = [xlsx.sheet_name(self.L["detail"])] * len(starts)
-        owners = lines.column(self.side.key).take(starts)
-        if len(runs(owners, pa.array(names, pa.string()))) == len(names) + 1:
-            return names  # no sheet continues another (the usual case)
-        out, seen = [], {}
-        for owner, name in zip(owners.to_pylist(), names, strict=True):
-            n = seen[(owner, name)] = seen.get((owner, name), 0) + 1
-            out.append(name if n == 1 else name[:25] + f" ({n})")
-        return out
+        books = runs(owner)
+        codes = owner.take(pa.array(books[:-1])).to_pylist()
+        if len(runs(owner, pa.array(names, pa.string()))) != len(names) + 1:
+            out, seen = [], {}  # some sheet continues another
+            for code, name in zip(owner.to_pylist(), names, strict=True):
+                n = seen[(code, name)] = seen.get((code, name), 0) + 1
+                out.append(name if n == 1 else name[:25] + f" ({n})")
+            names = out
+        return _Sheets(codes, books, np.asarray(starts, np.int64), np.asarray(ends, np.int64),
+                       names)
 
-    def _detail_rows(self, lines: pa.Table, sheet_runs: np.ndarray) -> xlsx.Rows:
-        """One row per ledger line: counterparty, AWB, record, correction number, currency,
-        rate, components, net, source file and line."""
-        side = self.side
+    def detail_rows(self, lines: pa.Table) -> xlsx.Rows:
+        """One row per ledger line, the same in both kinds of report: agent, AWB (the
+        airline's prefix and the serial), record, correction number, currency, rate,
+        components, net, source file and line."""
         rate = _ints(lines, "exchange_rate_e5")
         source = pc.binary_join_element_wise(
             pc.utf8_slice_codeunits(pc.fill_null(lines.column("source_file"), ""), 0, 12),
             lines.column("source_line").cast(pa.string()), ":")
-        cells = [xlsx.text_cells(lines.column(side.other)),
+        cells = [xlsx.text_cells(lines.column("agent_code")),
                  xlsx.text_cells(pc.binary_join_element_wise(
                      lines.column("airline_prefix"), lines.column("awb_serial"), "-")),
                  xlsx.text_cells(lines.column("record_type")),
@@ -262,11 +325,7 @@ class _Page:
                  *(self.money(_ints(lines, c)) for c in COMPONENTS),
                  self.money(_ints(lines, "net"), MONEY_BOLD),
                  xlsx.text_cells(source)]
-        numbers = _row_numbers(sheet_runs)
-        last = np.zeros(len(numbers), np.bool_)
-        last[sheet_runs[1:] - 1] = True  # each sheet's last row ends the sheet
-        return xlsx.rows(numbers, cells, xlsx.sheet_tails(last, numbers, len(DETAIL_WIDTHS),
-                                                          HEADER_ROW))
+        return xlsx.rows(lines.num_rows, cells)
 
 
 def _ints(table: pa.Table, column: str) -> np.ndarray:

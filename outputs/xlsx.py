@@ -1,10 +1,12 @@
 """A small SpreadsheetML (.xlsx) writer for large, regular reports.
 
-Rows are rendered by a C kernel from per-column cell programs (one pass for many sheets), sheets are
-assembled from byte pieces, and the package is zipped with fixed timestamps, so the same input
-gives the same bytes. Cells carry no ``r`` reference (optional in ECMA-376: cells follow each
-other, ``<c/>`` is an empty cell), which keeps the XML small. Deflate and crc32 are ISA-L's
-(python-isal, several times faster than zlib's at the same ratio).
+Rows are rendered by a C kernel from per-column cell programs (one pass for many sheets),
+sheets are assembled from byte pieces, and the package is zipped with fixed timestamps, so
+the same input gives the same bytes. Cells carry no ``r`` reference, nor need rows (optional
+in ECMA-376: cells follow each other, ``<c/>`` is an empty cell; a row without one follows
+the row before), which keeps the XML small and lets the same rows serve several sheets.
+Deflate and crc32 are ISA-L's (python-isal, several times faster than zlib's at the same
+ratio).
 """
 
 from __future__ import annotations
@@ -107,26 +109,18 @@ class Rows:
         return self.data[self.offsets[start]:self.offsets[stop]]
 
 
-def rows(row_numbers: np.ndarray, cells: Sequence[kernels.Ops], after: kernels.Ops | None = None
-         ) -> Rows:
-    """``<row>`` elements of per-row cells (one program per column, as built above); ``after``
-    writes what follows a row (see :func:`sheet_tails`)."""
-    ops = kernels.lit('<row r="') + kernels.ints(row_numbers) + kernels.lit('">')
+def rows(numbers: np.ndarray | int, cells: Sequence[kernels.Ops]) -> Rows:
+    """``<row>`` elements of per-row cells (one program per column, as built above): rows
+    numbered ``numbers`` (``r``), or ``numbers`` rows without a number (each follows the
+    row before it)."""
+    if isinstance(numbers, int):
+        n, ops = numbers, kernels.lit("<row>")
+    else:
+        n, ops = len(numbers), kernels.lit('<row r="') + kernels.ints(numbers) + kernels.lit('">')
     for column in cells:
         ops += column
-    ops += kernels.lit("</row>") + (after or [])
-    data, offsets = kernels.format_rows(len(row_numbers), ops)
+    data, offsets = kernels.format_rows(n, ops + kernels.lit("</row>"))
     return Rows(memoryview(data), offsets)
-
-
-def sheet_tails(last: np.ndarray, row_numbers: np.ndarray, columns: int, header_row: int
-                ) -> kernels.Ops:
-    """After each row flagged ``last``, the end of its sheet (autofilter from the header row
-    down to that row): for the rows of many sheets rendered in one pass, each sheet's rows
-    then end its XML (see :func:`deflate_sheets`)."""
-    ref = f'</sheetData><autoFilter ref="A{header_row}:{column_letter(columns)}'
-    return kernels.when(last, kernels.lit(ref) + kernels.ints(row_numbers)
-                        + kernels.lit('"/>' + PAGE_END))
 
 
 def row(number: int, cells: Iterable[str]) -> bytes:
@@ -215,22 +209,18 @@ class Deflated(NamedTuple):
 
 
 def deflate_sheets(widths: tuple[float, ...], header_row: int,
-                   statics: Sequence[tuple[Static, ...]], rows: Rows, bounds: np.ndarray
+                   sheets: Sequence[tuple[tuple[Static, ...], memoryview, int]]
                    ) -> list[Deflated]:
-    """Sheets (not the first of their workbook) deflated in one pass: sheet ``s`` is its
-    static pieces ``statics[s]`` (title block, header row; deflated once each) then rows
-    ``bounds[s]:bounds[s + 1]`` of ``rows``, which end the sheet (see :func:`sheet_tails`)."""
+    """Sheets (not the first of their workbook) deflated: each its static pieces (title
+    block, header row; deflated once each), its rows, then the end of the sheet (autofilter
+    from the header row down to its last row)."""
     head = _sheet_head(widths, header_row, False)
-    at = rows.offsets[bounds].tolist()
-    data, crc32, combine, compress = rows.data, isal_zlib.crc32, isal_zlib.crc32_combine, \
-        isal_zlib.compress
+    ref = f'</sheetData><autoFilter ref="A{header_row}:{column_letter(len(widths))}'
     out = []
-    for s, static in enumerate(statics):
+    for static, body, last in sheets:
         crc, size, chunk = _packed((head, *static))
-        part = data[at[s]:at[s + 1]]
-        n = len(part)
-        out.append(Deflated(combine(crc, crc32(part), n), size + n,
-                            [chunk, compress(part, _level(n), -15)]))
+        c, n, chunks = _stream([body, f'{ref}{last}"/>{PAGE_END}'.encode()])
+        out.append(Deflated(isal_zlib.crc32_combine(crc, c, n), size + n, [chunk, *chunks]))
     return out
 
 
@@ -362,20 +352,26 @@ def _deflated(pieces: list | bytes | Deflated) -> tuple[int, int, list]:
         crc, size, head = _packed(tuple(pieces[:k]), final=not rest)
         if not rest:
             return crc, size, [head]
-    if sum(map(len, rest)) < JOIN_BELOW:  # ISA-L deflates small pieces poorly
-        data = rest[0] if len(rest) == 1 else b"".join(rest)
-        c, n = isal_zlib.crc32(data), len(data)
-        chunks = [isal_zlib.compress(data, _level(n), -15)]
-    else:
-        c, n, chunks = 0, 0, []
-        z = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
-        for p in rest:
-            c, n = isal_zlib.crc32(p, c), n + len(p)
-            chunks.append(z.compress(p))
-        chunks.append(z.flush())
+    c, n, chunks = _stream(rest)
     if not k:
         return c, n, chunks
     return isal_zlib.crc32_combine(crc, c, n), size + n, [head, *chunks]
+
+
+def _stream(pieces: Sequence) -> tuple[int, int, list]:
+    """(crc, size, deflated chunks) of ``pieces`` as a stream of its own that ends a part:
+    joined first unless large (ISA-L deflates small pieces poorly)."""
+    if sum(map(len, pieces)) < JOIN_BELOW:
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        n = len(data)
+        return isal_zlib.crc32(data), n, [isal_zlib.compress(data, _level(n), -15)]
+    c, n, chunks = 0, 0, []
+    z = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
+    for p in pieces:
+        c, n = isal_zlib.crc32(p, c), n + len(p)
+        chunks.append(z.compress(p))
+    chunks.append(z.flush())
+    return c, n, chunks
 
 
 def _level(size: int) -> int:

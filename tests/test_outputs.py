@@ -192,6 +192,7 @@ def test_excel_layout_and_every_detail_line(settled):
         assert len(rows) == len(mine)
         for row, line in zip(rows, mine, strict=True):
             cells = {c.column_letter: c for c in row}
+            assert cells["A"].value == agent  # the same detail rows as the airline's
             assert cells["B"].value == f"{prefix}-{line['awb_serial']}"
             assert cells["C"].value == line["record_type"]
             assert cells["D"].value == (line["correction_number"] or None)
@@ -201,6 +202,13 @@ def test_excel_layout_and_every_detail_line(settled):
             assert cells["P"].value == f"{line['source_file'][:12]}:{line['source_line']}"
             rate = line["exchange_rate_e5"]
             assert cells["F"].value == (None if not rate else float(Decimal(rate).scaleb(-5)))
+    wb.close()
+    prefix = prefixes[0]  # the airline's detail: every line of the airline, in ledger order
+    wb = openpyxl.load_workbook(_file(settled, prefix, "_settlement.xlsx"), read_only=True)
+    mine = ledger["lines"].filter(pc.equal(ledger["lines"].column("airline_prefix"), prefix))
+    rows = list(wb["Detail"].iter_rows(min_row=9, values_only=True))
+    assert [(r[0], r[1], _minor(r[14])) for r in rows] == \
+        [(x["agent_code"], f"{prefix}-{x['awb_serial']}", x["net"]) for x in mine.to_pylist()]
     wb.close()
 
 

@@ -117,22 +117,19 @@ def test_same_input_same_bytes():
 
 
 def test_sheets_deflated_in_one_pass_equal_sheets_from_pieces():
-    """Three sheets rendered in one pass of rows (each ending its sheet) and deflated by
-    deflate_sheets: the package holds the same XML as sheets built from pieces, and reads
-    back with openpyxl."""
+    """Three sheets of one pass of unnumbered rows, deflated by deflate_sheets (each its
+    rows and the end of the sheet): the package holds the same XML as sheets built from
+    pieces, and reads back with openpyxl, each row after the header row in turn."""
     sizes = [3, 1, 5]
     bounds = np.concatenate(([0], np.cumsum(sizes)))
-    numbers = np.concatenate([np.arange(3, 3 + k) for k in sizes])
-    last = np.zeros(len(numbers), np.bool_)
-    last[bounds[1:] - 1] = True
-    cells = [xlsx.number_cells(np.arange(len(numbers)) * 7, 2, xlsx.MONEY)]
-    ends = xlsx.rows(numbers, cells, xlsx.sheet_tails(last, numbers, 2, 2))
-    plain = xlsx.rows(numbers, cells)
+    cells = [xlsx.number_cells(np.arange(bounds[-1]) * 7, 2, xlsx.MONEY)]
+    body = xlsx.rows(int(bounds[-1]), cells)
     title, header = xlsx.Static(xlsx.row(1, [xlsx.text("T")])), \
         xlsx.Static(xlsx.row(2, [xlsx.text("H", xlsx.HEADER)]))
     first = xlsx.Sheet("first", (10, 12), [], 2, 2)
-    done = xlsx.deflate_sheets((10, 12), 2, [(title, header)] * 3, ends, bounds)
-    sheets = [xlsx.Sheet(f"s{i}", (10, 12), [title, header, plain.span(a, z)], 2, 2 + z - a)
+    done = xlsx.deflate_sheets((10, 12), 2, [((title, header), body.span(a, z), 2 + z - a)
+                                            for a, z in pairwise(bounds)])
+    sheets = [xlsx.Sheet(f"s{i}", (10, 12), [title, header, body.span(a, z)], 2, 2 + z - a)
               for i, (a, z) in enumerate(pairwise(bounds))]
     data = xlsx.package([first, *(xlsx.Sheet(s.name, s.widths, [], 2, s.last_row, deflated=d)
                                   for s, d in zip(sheets, done, strict=True))],
@@ -145,6 +142,7 @@ def test_sheets_deflated_in_one_pass_equal_sheets_from_pieces():
         assert ours.read(name) == theirs.read(name), name
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert [c.value for c in book["s2"]["A"][2:]] == [v * 7 / 100 for v in range(4, 9)]
+    assert [c.row for c in book["s2"]["A"][2:]] == list(range(3, 8))
     with pytest.raises(ValueError):
         xlsx.package([xlsx.Sheet("s", (10, 12), [], 2, 3, deflated=done[0])],
                      xlsx.styles("0.00"), WHEN)
