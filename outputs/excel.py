@@ -138,11 +138,17 @@ class _Detail:
     starts: np.ndarray  # the first line of each piece, and the end
     rows: list[xlsx.Rows]
 
-    def span(self, a: int, z: int) -> memoryview:
-        """Rows of lines ``a:z`` (never across two airlines)."""
-        k = int(np.searchsorted(self.starts, a, "right")) - 1
-        base = int(self.starts[k])
-        return self.rows[k].span(a - base, z - base)
+    def spans(self, starts: np.ndarray, ends: np.ndarray) -> list[memoryview]:
+        """Rows of lines ``starts[i]:ends[i]`` (never across two airlines), for each i."""
+        piece = np.searchsorted(self.starts, starts, "right") - 1
+        lo, hi = np.empty(len(starts), np.int64), np.empty(len(starts), np.int64)
+        for k in np.unique(piece).tolist():  # byte offsets within each piece, at once
+            mine = piece == k
+            base, offsets = int(self.starts[k]), self.rows[k].offsets
+            lo[mine], hi[mine] = offsets[starts[mine] - base], offsets[ends[mine] - base]
+        data = [r.data for r in self.rows]
+        return [data[k][a:z] for k, a, z in zip(piece.tolist(), lo.tolist(), hi.tolist(),
+                                                strict=True)]
 
 
 def _detail(run: RunData, page: _Page, lines: pa.Table, shared: bool) -> _Detail:
@@ -230,11 +236,12 @@ class _Page:
         side, L, run = self.side, self.L, self.run
         summary, bill_runs = self._summary_rows(bills), runs(bills.column(side.key))
         lo, hi = int(sheets.first[first]), int(sheets.first[first + len(owners)])
-        starts, ends = sheets.start[lo:hi].tolist(), sheets.end[lo:hi].tolist()
+        bodies = detail.spans(sheets.start[lo:hi], sheets.end[lo:hi])
+        sizes = (sheets.end[lo:hi] - sheets.start[lo:hi]).tolist()
         names = sheets.names[lo:hi]
         deflated = xlsx.deflate_sheets(DETAIL_WIDTHS, HEADER_ROW, [
-            ((self._detail_title(name), self.detail_head), detail.span(a, z),
-             HEADER_ROW + z - a) for name, a, z in zip(names, starts, ends, strict=True)])
+            ((self._detail_title(name), self.detail_head), body, HEADER_ROW + size)
+            for name, body, size in zip(names, bodies, sizes, strict=True)])
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
             if bills.num_rows else np.zeros(0, np.int64)
         for b, code in enumerate(owners):
@@ -253,7 +260,7 @@ class _Page:
             for s in range(int(sheets.first[first + b]) - lo,
                            int(sheets.first[first + b + 1]) - lo):
                 book.append(xlsx.Sheet(names[s], DETAIL_WIDTHS, [], HEADER_ROW,
-                                       HEADER_ROW + ends[s] - starts[s], deflated=deflated[s]))
+                                       HEADER_ROW + sizes[s], deflated=deflated[s]))
             yield code, xlsx.package(book, self.stylesheet, self.when)
 
     def _summary_rows(self, bills: pa.Table) -> xlsx.Rows:

@@ -228,16 +228,14 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
             creator: str = "casslink") -> bytes:
     """The .xlsx bytes of ``sheets``; every timestamp is ``when`` (so bytes are reproducible)."""
     n = len(sheets)
-    names = "".join(f"<sheet name={_quoteattr(s.name)} sheetId=\"{i}\" r:id=\"rId{i}\"/>"
-                    for i, s in enumerate(sheets, start=1))
-    defined = "".join(
-        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f"{_escape(_quoted(s.name))}!$A${s.header_row}:${s.last_column}${s.last_row}"
-        "</definedName>" for i, s in enumerate(sheets) if s.filter_ref)
+    frags = [_fragments(s.name, i, s.header_row, s.last_column) for i, s in enumerate(sheets)]
+    names = "".join(f[0] for f in frags)
+    defined = "".join(f"{f[1]}{s.last_row}</definedName>"
+                      for f, s in zip(frags, sheets, strict=True) if s.filter_ref)
     workbook = (f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView '
                 f'activeTab="0"/></bookViews><sheets>{names}</sheets>'
                 + (f"<definedNames>{defined}</definedNames>" if defined else "") + "</workbook>")
-    titles = "".join(f"<vt:lpstr>{_escape(s.name)}</vt:lpstr>" for s in sheets)
+    titles = "".join(f[2] for f in frags)
     app = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
            'extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/'
            f'2006/docPropsVTypes"><Application>{escape(creator)}</Application><HeadingPairs>'
@@ -252,9 +250,21 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
              ("xl/workbook.xml", [XML_DECL, workbook.encode()]),
              ("xl/_rels/workbook.xml.rels", _workbook_rels(n)),
              ("xl/styles.xml", stylesheet)]
-    parts += [(f"xl/worksheets/sheet{i}.xml", s.xml_pieces(selected=i == 1))
-              for i, s in enumerate(sheets, start=1)]
+    parts += [(f[3], s.xml_pieces(selected=not i))
+              for i, (f, s) in enumerate(zip(frags, sheets, strict=True))]
     return zip_parts(parts, when)
+
+
+@lru_cache(maxsize=1 << 14)
+def _fragments(name: str, i: int, header_row: int, last_column: str
+               ) -> tuple[str, str, str, str]:
+    """What the package says of sheet ``i`` (from 0) named ``name``: its workbook entry,
+    the start of its filter range's defined name (the last row follows), its title in the
+    document properties, its part name (the same for many workbooks: made once)."""
+    return (f"<sheet name={quoteattr(name)} sheetId=\"{i + 1}\" r:id=\"rId{i + 1}\"/>",
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+            f"{escape(_quoted(name))}!$A${header_row}:${last_column}$",
+            f"<vt:lpstr>{escape(name)}</vt:lpstr>", f"xl/worksheets/sheet{i + 1}.xml")
 
 
 @lru_cache(maxsize=16)
@@ -307,16 +317,6 @@ _ROOT_RELS = XML_DECL + (
 
 def _quoted(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
-
-
-@lru_cache(maxsize=4096)
-def _quoteattr(text: str) -> str:
-    return quoteattr(text)
-
-
-@lru_cache(maxsize=4096)
-def _escape(text: str) -> str:
-    return escape(text)
 
 
 # --- zip ---------------------------------------------------------------------------------------
