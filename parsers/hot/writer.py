@@ -372,10 +372,9 @@ def _trailer_values(fam: Family, header: FileHeader, count: dict[str, int],
 
 
 def _header_values(header: FileHeader) -> dict:
-    values = dict(header.as_dict())
-    for k in ("period_start", "period_end", "billing_date"):
-        values[k] = getattr(header, k)
-    return values
+    """The header's fields as the layouts write them (dates as dates): read off the
+    instance, as ``as_dict`` does without its ISO dates (~1 us instead of ~15)."""
+    return {**vars(header), "extra": dict(header.extra)}
 
 
 def _parent_positions(records: pa.Table, charges: pa.Table, record_types: np.ndarray,
@@ -421,9 +420,9 @@ def _render_many(layout: RecordLayout, rows: list[dict], buf: np.ndarray | None 
                  base: np.ndarray | None = None, tail: bytes = b"") -> list[bytes]:
     """Header or trailer lines, one per dict (None and "" render as blanks): as bytes, or
     into the blank buffer ``buf`` at ``base`` (each followed by ``tail``)."""
-    names = [k for k in rows[0] if any(r.get(k) not in (None, "") for r in rows)]
-    table = pa.table({k: pa.array([r.get(k) if r.get(k) != "" else None for r in rows])
-                      for k in names})
+    columns = {k: [None if (v := r.get(k)) == "" else v for r in rows] for k in rows[0]}
+    table = pa.table({k: pa.array(v) for k, v in columns.items()
+                      if any(x is not None for x in v)})
     if buf is not None:
         _render(layout, Columns(table), np.arange(len(rows)), buf, base, layout.width, tail)
         return []
