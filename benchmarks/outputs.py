@@ -6,7 +6,10 @@ one format after the other in one process, then the three formats in three proce
 once, as the settlement DAG's delivery tasks run.
 
     .venv/bin/python benchmarks/settlement.py      # builds the period once
-    .venv/bin/python benchmarks/outputs.py [--awbs 1000000]
+    .venv/bin/python benchmarks/outputs.py [--awbs 1000000] [--repeat 3]
+
+Each repeat is a fresh process (settle, then render), so noise on a shared machine shows as
+spread between runs; the summary line gives the medians.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -111,16 +115,27 @@ def side_by_side() -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--awbs", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="fresh processes that settle and render (the summary gives the "
+                         "median of each figure and of the ratio; default 3)")
     args = ap.parse_args()
     home = OUT / f"settle_home_{args.awbs}"
     if not (home / "warehouse").exists():
         raise SystemExit("run benchmarks/settlement.py first (it builds the period)")
     os.environ["CASSLINK_HOME"] = str(home)
-    out = run_child(CHILD)
-    out["outputs_over_settle"] = round(out["outputs_s"] / out["settle_s"], 2)
-    print(json.dumps(out))
+    runs = []
+    for _ in range(max(1, args.repeat)):
+        out = run_child(CHILD)
+        out["outputs_over_settle"] = round(out["outputs_s"] / out["settle_s"], 2)
+        print(json.dumps(out))
+        runs.append(out)
+    print(json.dumps({"median_of_runs": {k: statistics.median(r[k] for r in runs) for k in (
+        "settle_s", "outputs_s", "outputs_over_settle", "peak_rss_mb")} | {
+        "per_format_s": {f: statistics.median(r["per_format_s"][f] for r in runs)
+                         for f in runs[0]["per_format_s"]}, "runs": len(runs)}}))
     side = side_by_side()
-    side["over_settle"] = round(side["wall_s"] / out["settle_s"], 2)
+    side["over_settle"] = round(side["wall_s"] / statistics.median(r["settle_s"] for r in runs),
+                                2)
     print(json.dumps({"formats_side_by_side": side}))
 
 
