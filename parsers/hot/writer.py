@@ -216,8 +216,9 @@ class LinePlan:
         lines_of = np.zeros(n_rec, np.int64)  # charge lines per position (orphans appended)
         self.lines_by_kind: dict[str, np.ndarray] = {}
         self.charge_jobs: list = []  # (layout, charges in line order, parents, ranks, new line)
+        self.parent_types = np.zeros(0, np.int64)  # each charge's parent type, coded
         if charges.num_rows:
-            parent_types = np.asarray(pc.fill_null(pc.index_in(
+            parent_types = self.parent_types = np.asarray(pc.fill_null(pc.index_in(
                 charges.column("parent_type"), pa.array(TYPES)), -1))
             parent_pos = _parent_positions(records, charges, self.record_types, parent_types)
             order = np.argsort(parent_pos, kind="stable")
@@ -281,10 +282,11 @@ def _jobs(plan: LinePlan, first: np.ndarray, flat: np.ndarray, width: int, newli
             jobs.append(partial(_render, layout, record_cols[b], rows - record_starts[b], flat,
                                 first[rows] * width, fam.width, newline))
     if plan.charge_jobs:
-        ptype = charges.column("parent_type")
-        charge_starts, charge_cols = _batches(charges, {"side": pc.if_else(  # a correction's
-            pc.is_in(ptype, pa.array(["CCR", "DCR"])), "R",  # side: R or O
-            pc.if_else(pc.is_in(ptype, pa.array(["CCO", "DCO"])), "O", ""))})
+        side = np.zeros(len(TYPES) + 1, np.int32)  # a correction's side, R or O, by type
+        side[[TYPES.index(t) for t in ("CCR", "DCR")]] = 2
+        side[[TYPES.index(t) for t in ("CCO", "DCO")]] = 1  # (index -1: another type, "")
+        charge_starts, charge_cols = _batches(charges, {"side": pa.DictionaryArray.from_arrays(
+            side[plan.parent_types], pa.array(["", "O", "R"]))})
     for layout, rows_of, parents, ranks, new_line in plan.charge_jobs:
         cap = layout.group.count
         line = first[parents] + plan.own[parents] + ranks // cap  # each charge's line
@@ -474,8 +476,8 @@ class Columns:
         if ("s", f.name) not in self.cache:
             m = self.table.num_rows
             zero = np.zeros(m, np.int64)
-            collect = np.asarray(pc.fill_null(pc.equal(self.column(f.split), "C"), False),
-                                 np.bool_) if self.has(f.split) else np.zeros(m, np.bool_)
+            collect = kernels.equals(self.column(f.split), "C") if self.has(f.split) else \
+                np.zeros(m, np.bool_)
             pp, cc = (self.ints(n)[0] if self.has(n) else zero
                       for n in (f"{f.name}_pp", f"{f.name}_cc"))
             self.cache[("s", f.name)] = (np.where(collect, cc, pp), None)
