@@ -12,8 +12,8 @@
  * of range (the wrapper raises).
  *
  * Besides: format_rows (rows of text from a program of operations), zip_archive (a zip
- * archive of deflated entries; it holds the GIL, its work is a few small copies) and
- * first_index (a hash join of int64 keys).
+ * archive of deflated entries; it holds the GIL, its work is a few small copies),
+ * first_index (a hash join of int64 keys) and digit_values (digit strings as numbers).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -714,6 +714,37 @@ static PyObject *first_index(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* digit_values(offsets, data, out) -> bool: out[i] = the number written by string i
+ * (data[offsets[i]:offsets[i + 1]], int32 offsets as Arrow's), if every string is 1-18 ASCII
+ * digits of one width; False (out undefined) otherwise. */
+static PyObject *digit_values(PyObject *self, PyObject *args) {
+    Py_buffer o = {0}, d = {0}, out = {0};
+    Py_buffer *views[] = {&o, &d, &out};
+    if (!PyArg_ParseTuple(args, "y*y*w*", &o, &d, &out)) return NULL;
+    const int32_t *off = o.buf;
+    const uint8_t *data = d.buf;
+    int64_t *dst = out.buf;
+    Py_ssize_t n = N_OF(o, int32_t) - 1, size = d.len;
+    int ok = n >= 0 && N_OF(out, int64_t) == n;
+    Py_BEGIN_ALLOW_THREADS
+    int32_t width = n > 0 ? off[1] - off[0] : 0;
+    if (width < 1 || width > 18) ok = 0;
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        int32_t lo = off[i], hi = off[i + 1];
+        if (hi - lo != width || lo < 0 || hi > size) { ok = 0; break; }
+        int64_t v = 0;
+        for (int32_t k = lo; k < hi; k++) {
+            uint8_t c = (uint8_t)(data[k] - '0');
+            if (c > 9) { ok = 0; break; }
+            v = v * 10 + c;
+        }
+        dst[i] = v;
+    }
+    Py_END_ALLOW_THREADS
+    release(views, 3);
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
     {"put_bytes", put_bytes, METH_VARARGS, "put_bytes(buf, base, start, value)"},
     {"put_values", put_values, METH_VARARGS,
@@ -723,6 +754,7 @@ static PyMethodDef methods[] = {
     {"format_rows", format_rows, METH_VARARGS, "format_rows(n, ops, offsets) -> bytearray"},
     {"zip_archive", zip_archive, METH_VARARGS, "zip_archive(entries, dosdate) -> bytes"},
     {"first_index", first_index, METH_VARARGS, "first_index(keys, probes, out)"},
+    {"digit_values", digit_values, METH_VARARGS, "digit_values(offsets, data, out) -> bool"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -50,6 +50,12 @@ def first_index(keys: np.ndarray, probes: np.ndarray) -> np.ndarray:
     return out
 
 
+def digit_values(offsets: np.ndarray, data, out: np.ndarray) -> bool:
+    """``out[i]``: the number string ``i`` writes (int32 ``offsets`` into ``data``, as
+    Arrow's), if every string is 1-18 ASCII digits of one width; else False."""
+    return _kernels.digit_values(np.ascontiguousarray(offsets, np.int32), data, out)
+
+
 DIGITS, MINUS, RATE, DATE = range(4)  # the kinds of _kernels.put_values
 
 
@@ -200,14 +206,14 @@ def equals(column: pa.ChunkedArray | pa.Array, value: str) -> np.ndarray:
         if pa.types.is_dictionary(chunk.type):
             hit = chunk.dictionary.index(value).as_py()
             if hit >= 0:
-                np.equal(_indices(chunk), hit, out=out[at: at + len(chunk)])
+                np.equal(dictionary_indices(chunk), hit, out=out[at: at + len(chunk)])
         else:
             out[at: at + len(chunk)] = np.asarray(pc.fill_null(pc.equal(chunk, value), False))
         at += len(chunk)
     return out
 
 
-def _indices(column: pa.DictionaryArray) -> np.ndarray:
+def dictionary_indices(column: pa.DictionaryArray) -> np.ndarray:
     """A dictionary array's indices as int32, -1 where null: a view of its buffer if they
     are int32 and none is null."""
     n, at = len(column), column.offset
@@ -232,7 +238,7 @@ def string_parts(column: pa.Array | pa.ChunkedArray) -> StringParts:
         column = column.combine_chunks()
     entries = None
     if pa.types.is_dictionary(column.type):
-        entries = _indices(column)
+        entries = dictionary_indices(column)
         column = column.dictionary
     if not pa.types.is_string(column.type):
         column = column.cast(pa.string())

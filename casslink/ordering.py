@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from casslink import kernels
+
 
 def order_by(table: pa.Table, keys: Sequence[str],
              known: dict[str, tuple[np.ndarray, int]] | None = None) -> np.ndarray:
@@ -64,11 +66,11 @@ def codes(*columns: pa.ChunkedArray | pa.Array) -> tuple[list[np.ndarray], int]:
     "" are one value, code 0): digit strings of one width are their own value, other strings
     1 + an index into the distinct non-empty values of all the columns (only those are
     hashed: cheap for a mostly null column such as correction numbers)."""
-    cols = [c.cast(pa.string()) for c in columns]
-    cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols]
-    digits = [digit_values(c) for c in cols]
+    cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    digits = [_digits(c) for c in cols]
     if all(d is not None for d in digits) and len({d[1] for d in digits}) == 1:
         return [d[0] for d in digits], digits[0][1]
+    cols = [c.cast(pa.string()) for c in cols]
     present = [np.asarray(pc.fill_null(pc.not_equal(c, ""), False), np.bool_) for c in cols]
     kept = [c.filter(pa.array(p)) for c, p in zip(cols, present, strict=True)]
     values = pc.unique(pa.chunked_array(kept, pa.string()))
@@ -80,6 +82,14 @@ def codes(*columns: pa.ChunkedArray | pa.Array) -> tuple[list[np.ndarray], int]:
     return out, len(values) + 1
 
 
+def _digits(column: pa.Array) -> tuple[np.ndarray, int] | None:
+    """:func:`digit_values`, of a dictionary-encoded column through its dictionary."""
+    if not pa.types.is_dictionary(column.type):
+        return digit_values(column)
+    found = digit_values(column.dictionary) if not column.null_count else None
+    return None if found is None else (found[0][kernels.dictionary_indices(column)], found[1])
+
+
 def digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
     """Values of a string column whose rows are all digit strings of one length (else None):
     ordering them as numbers is ordering them as strings."""
@@ -87,13 +97,11 @@ def digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
     if not n or column.null_count or not pa.types.is_string(column.type):
         return None
     off = np.frombuffer(column.buffers()[1], np.int32)[column.offset: column.offset + n + 1]
-    width = int(off[1] - off[0])
-    if not 0 < width <= 18 or not (np.diff(off) == width).all():
+    data = column.buffers()[2]
+    values = np.empty(n, np.int64)
+    if data is None or not kernels.digit_values(off, data, values):
         return None
-    d = np.frombuffer(column.buffers()[2], np.uint8)[off[0]: off[-1]].reshape(n, width) - 48
-    if (d > 9).any():
-        return None
-    return np.asarray(pc.cast(column, pa.int64()), np.int64), 10 ** width
+    return values, 10 ** int(off[1] - off[0])
 
 
 def refine(order: np.ndarray, keys: list[tuple[np.ndarray, int]]) -> np.ndarray:

@@ -73,10 +73,18 @@ def test_refine_sorts_an_order_stably_by_more_keys(data, columns):
        st.lists(st.none() | st.sampled_from(["", "C1", "X", "0001", "0002"]), max_size=40))
 def test_codes_are_equal_exactly_where_values_are(a, b):
     """Across both columns equal codes mean equal values (null and "" alike: code 0)."""
-    (ca, cb), bound = ordering.codes(pa.array(a, pa.string()), pa.array(b, pa.string()))
+    (ca, cb), bound = ordering.codes(pa.array(a, pa.string()).dictionary_encode(),
+                                     pa.array(b, pa.string()))
     values = [v or "" for v in a + b]
     got = np.concatenate([ca, cb]).tolist()
     assert all(0 <= c < bound for c in got)
     assert all((got[i] == got[j]) == (values[i] == values[j])
                for i in range(len(got)) for j in range(len(got)))
     assert all(c == 0 for c, v in zip(got, values, strict=True) if not v)
+
+
+def test_codes_of_digit_strings_are_their_numbers_dictionary_encoded_or_not():
+    prefixes = pa.chunked_array([pa.array(["020", "176"]).dictionary_encode(),
+                                 pa.array(["020"]).dictionary_encode()])
+    (a, b), bound = ordering.codes(prefixes, pa.array(["176", "999"]))
+    assert a.tolist() == [20, 176, 20] and b.tolist() == [176, 999] and bound == 1000
