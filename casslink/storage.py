@@ -53,7 +53,7 @@ def sha256_of(data: Data) -> str:
     return h.hexdigest()
 
 
-def _write_all(fd: int, data: Data) -> None:
+def write_all(fd: int, data: Data) -> None:
     """Write every byte of ``data`` to ``fd``: pieces with writev, IOV_MAX at a time."""
     parts = [memoryview(p).cast("B") for p in (data.parts if isinstance(data, Pieces)
                                                 else (data,)) if len(p)]
@@ -76,7 +76,7 @@ def atomic_write_bytes(path: Path, data: Data, mode: int = 0o644) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb", buffering=0) as fh:
-            _write_all(fh.fileno(), data)
+            write_all(fh.fileno(), data)
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from casslink import kernels
 from casslink.money import format_amount, minor_unit
 from casslink.ordering import order_by, runs
+from casslink.storage import Data
 from outputs import xlsx
 from outputs.source import RunData, chunks, in_order
 from outputs.workers import map_chunks
@@ -76,12 +77,13 @@ AGENT = Side("agent", "agent_code", "airline_prefix")
 AIRLINE = Side("airline", "airline_prefix", "agent_code")
 
 
-def agent_reports(run: RunData, codes: list[str] | None = None) -> dict[str, bytes]:
-    """Agent code -> its billing statement, for every agent of the run (or ``codes``)."""
+def agent_reports(run: RunData, codes: list[str] | None = None) -> dict[str, Data]:
+    """Agent code -> its billing statement, for every agent of the run (or ``codes``): bytes,
+    or read-only views of the memory the worker processes rendered them in."""
     return dict(_reports(run, AGENT, codes))
 
 
-def airline_reports(run: RunData, codes: list[str] | None = None) -> dict[str, bytes]:
+def airline_reports(run: RunData, codes: list[str] | None = None) -> dict[str, Data]:
     """Airline prefix -> its settlement statement, for every airline of the run (or
     ``codes``)."""
     return dict(_reports(run, AIRLINE, codes))
@@ -97,7 +99,7 @@ def airline_report(run: RunData, prefix: str) -> bytes:
 
 # --- rendering ---------------------------------------------------------------------------------
 
-def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tuple[str, bytes]]:
+def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tuple[str, Data]]:
     bills, lines = run.ledger["bills"], run.ledger_columns("lines", LINE_COLUMNS)
     if codes is not None:
         bills = bills.filter(pc.is_in(bills.column(side.key), pa.array(codes, pa.string())))

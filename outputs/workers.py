@@ -8,18 +8,25 @@ again; only each chunk's rendered files travel back, so a batch of large files (
 statements) is better kept on threads. The parent's objects are frozen out of the garbage
 collector while workers fork (``gc.freeze``, as the Python docs advise before ``fork``), and
 the workers, which live for one batch, do not collect at all: rendering makes no cycles, and
-collections would walk, and copy, the pages of what the workers inherited. Where ``fork`` is
-not available, or there is a single chunk, chunks render on threads.
+collections would walk, and copy, the pages of what the workers inherited. A chunk rendered to
+files (a list of (key, bytes)) comes back in shared memory: the worker writes the files to a
+memfd, the parent maps it (through /proc/<worker>/fd) and hands out views, instead of
+pickling them through a pipe (three copies of every byte: a quarter of the agents' workbooks'
+time). Where ``fork`` is not available, or there is a single chunk, chunks render on threads.
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
+import mmap
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
+
+from casslink.storage import Pieces, write_all
 
 T = TypeVar("T")
 WORKERS = 2  # threads or worker processes per batch
@@ -43,7 +50,8 @@ def map_chunks(render: Callable[[tuple[int, int]], T], chunks: Sequence[tuple[in
         with ProcessPoolExecutor(min(workers, len(chunks)),
                                  mp_context=multiprocessing.get_context("fork"),
                                  initializer=gc.disable) as pool:
-            yield from pool.map(_render, [(token, c) for c in chunks])
+            for done in pool.map(_render, [(token, c) for c in chunks]):
+                yield _unshared(done)
     finally:
         gc.unfreeze()
         del _RENDERERS[token]
@@ -51,4 +59,44 @@ def map_chunks(render: Callable[[tuple[int, int]], T], chunks: Sequence[tuple[in
 
 def _render(job: tuple[int, tuple[int, int]]):
     token, chunk = job
-    return _RENDERERS[token](chunk)
+    return _shared(_RENDERERS[token](chunk))
+
+
+class _Shared(NamedTuple):
+    """A chunk's files in a worker's memfd (kept open while the worker lives)."""
+
+    pid: int
+    fd: int
+    keys: list
+    sizes: list[int]
+
+
+def _shared(out):
+    """A worker's chunk: files (a list of (key, bytes)) written to a memfd, else as it is."""
+    if not (out and isinstance(out, list) and hasattr(os, "memfd_create")
+            and os.path.isdir(f"/proc/{os.getpid()}/fd")
+            and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], bytes)
+                    for x in out)):
+        return out
+    fd = os.memfd_create("casslink-chunk", os.MFD_CLOEXEC)
+    write_all(fd, Pieces([data for _, data in out]))
+    return _Shared(os.getpid(), fd, [k for k, _ in out], [len(data) for _, data in out])
+
+
+def _unshared(done):
+    """The parent's side of :func:`_shared`: (key, view) pairs of the worker's memfd, mapped
+    read-only (it is freed when the views are)."""
+    if not isinstance(done, _Shared):
+        return done
+    fd = os.open(f"/proc/{done.pid}/fd/{done.fd}", os.O_RDONLY)
+    try:
+        total = sum(done.sizes)
+        view = memoryview(mmap.mmap(fd, total, prot=mmap.PROT_READ)) if total else \
+            memoryview(b"")
+    finally:
+        os.close(fd)
+    out, at = [], 0
+    for key, size in zip(done.keys, done.sizes, strict=True):
+        out.append((key, view[at:at + size]))
+        at += size
+    return out

@@ -44,3 +44,17 @@ def test_workers_do_not_collect_and_the_parent_is_left_as_it_was():
                           processes=True))
     assert got == [(False, True)] * len(CHUNKS)
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_files_come_back_from_the_workers_in_shared_memory():
+    """A chunk rendered to files, (key, bytes) pairs, comes back as read-only views of the
+    same bytes (shared memory, not pickled); anything else comes back as it was."""
+    def render(chunk):
+        return [(f"f{i}", bytes([i % 256]) * (i * 1000)) for i in range(*chunk)]
+
+    got = [pair for done in map_chunks(render, CHUNKS, processes=True) for pair in done]
+    assert [k for k, _ in got] == [f"f{i}" for i in range(10)]
+    assert all(isinstance(v, memoryview) and v.readonly for _, v in got)
+    assert [bytes(v) for _, v in got] == [bytes([i]) * (i * 1000) for i in range(10)]
+    mixed = list(map_chunks(lambda c: [("k", "not bytes")], CHUNKS, processes=True))
+    assert mixed == [[("k", "not bytes")]] * len(CHUNKS)
