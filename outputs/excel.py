@@ -338,7 +338,11 @@ class _Page:
 
 
 def _ints(table: pa.Table, column: str) -> np.ndarray:
-    return np.asarray(pc.fill_null(table.column(column), 0), np.int64)
+    """An integer column as int64, nulls 0 (a view of its buffer where it can be)."""
+    col = table.column(column)
+    chunks = [kernels.int_values(c)[0] for c in col.chunks]
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks) if chunks else \
+        np.zeros(0, np.int64)
 
 
 def _row_numbers(runs: np.ndarray) -> np.ndarray:
