@@ -257,6 +257,35 @@ def test_excel_detail_longer_than_a_sheet_continues_on_the_next(settled, monkeyp
                     for m in mine.to_pylist()]
 
 
+def test_an_agents_sheet_longer_than_a_sheet_continues_on_the_next(settled, monkeypatch):
+    """On the agent's side too: its lines of one airline past Excel's last row continue on
+    "<prefix> <name> (2)", ..., right after that airline's first sheet, in ledger order."""
+    from outputs import excel
+
+    run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
+                   load_reference(settled["settings"]))
+    lines = settled["ledger"]["lines"]
+    pairs = {}
+    for m in lines.to_pylist():
+        pairs.setdefault((m["agent_code"], m["airline_prefix"]), []).append(m)
+    (agent, prefix), mine = max(pairs.items(), key=lambda kv: len(kv[1]))
+    limit = max(1, len(mine) // 3)
+    monkeypatch.setattr(excel, "MAX_ROWS", excel.HEADER_ROW + limit)
+    path = Path(settled["settings"].home) / "agent-split.xlsx"
+    path.write_bytes(excel.agent_report(run, agent))
+    wb = openpyxl.load_workbook(path, read_only=True)
+    names = [n for n in wb.sheetnames if n.split(" ")[0] == prefix]
+    pages = -(-len(mine) // limit)
+    assert len(mine) > limit and len(names) == pages
+    assert names[1:] == [f"{names[0][:25]} ({i})" for i in range(2, pages + 1)]
+    at = wb.sheetnames.index(names[0])
+    assert wb.sheetnames[at:at + pages] == names
+    seen = [(r[0], r[1], _minor(r[14])) for name in names
+            for r in wb[name].iter_rows(min_row=9, values_only=True)]
+    wb.close()
+    assert seen == [(agent, f"{prefix}-{m['awb_serial']}", m["net"]) for m in mine]
+
+
 def test_redelivery_is_byte_identical_and_formats_are_per_participant(settled):
     s, engine, result = settled["settings"], settled["engine"], settled["result"]
     before = {d["path"]: d["sha256"] for d in settled["delivered"]}
