@@ -296,9 +296,9 @@ class _Page:
         at = pa.array(starts)
         owner, other = lines.column(side.key).take(at), lines.column(side.other).take(at)
         if side is AGENT:  # workbook order: agent, then airline (continuations in turn)
-            order = pa.array(order_by(pa.table({"o": owner, "p": other}), ["o", "p"]))
+            order = order_by(pa.table({"o": owner, "p": other}), ["o", "p"])
             starts, ends = starts[order], ends[order]
-            owner, other = owner.take(order), other.take(order)
+            owner, other = owner.take(pa.array(order)), other.take(pa.array(order))
             uniq = pc.unique(other)  # each airline's name made once, for every agent
             named = pa.array([xlsx.sheet_name(f"{p} {self.run.airline_name(p)}")
                               for p in uniq.to_pylist()], pa.string())
