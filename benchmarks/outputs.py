@@ -28,6 +28,7 @@ from benchmarks._common import OUT, REPO, run_child
 
 CHILD = """
 import json, sys, time
+import pandas  # pyarrow imports it on first use (~0.3 s): before the clock, for both stages
 from pathlib import Path
 from casslink.settings import get_settings
 from benchmarks.settlement import big_world
