@@ -21,7 +21,15 @@ def order_by(table: pa.Table, keys: Sequence[str],
     for k in keys:
         if k not in known:
             known[k] = key_values(table.column(k))
-    return np.lexsort(pack([known[k] for k in keys])[::-1])
+    packed = pack([known[k] for k in keys])
+    if not packed:
+        return np.arange(table.num_rows)
+    order = np.argsort(packed[0], kind="stable")
+    if len(packed) > 1:
+        first = packed[0][order]
+        if (first[1:] == first[:-1]).any():  # the first key ties somewhere: all keys decide
+            order = np.lexsort(packed[::-1])
+    return order
 
 
 def key_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:

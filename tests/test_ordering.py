@@ -88,3 +88,18 @@ def test_codes_of_digit_strings_are_their_numbers_dictionary_encoded_or_not():
                                  pa.array(["020"]).dictionary_encode()])
     (a, b), bound = ordering.codes(prefixes, pa.array(["176", "999"]))
     assert a.tolist() == [20, 176, 20] and b.tolist() == [176, 999] and bound == 1000
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**12), st.integers(0, 10**12), st.integers(0, 3)),
+                max_size=50), st.booleans())
+def test_order_by_keys_packed_into_two_ints_ties_or_not(rows, spread):
+    """Keys too wide for one int64: ordered by the first packed key alone when it has no
+    ties, by every key when it has."""
+    if spread:  # the first key unique: it decides every place
+        rows = [(i * 10**9 + a % 10**9, b, c) for i, (a, b, c) in enumerate(rows)]
+    table = pa.table({"a": [r[0] for r in rows], "b": [r[1] for r in rows],
+                      "c": [r[2] for r in rows]}, schema=pa.schema(
+        [("a", pa.int64()), ("b", pa.int64()), ("c", pa.int64())]))
+    got = order_by(table, ["a", "b", "c"]).tolist()
+    assert got == sorted(range(len(rows)), key=lambda i: (rows[i], i))
