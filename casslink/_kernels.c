@@ -235,14 +235,13 @@ static PyObject *put_texts(PyObject *self, PyObject *args) {
 
 /* --- format_rows: rows of text from a program of operations ----------------------------- */
 
-enum { OP_LIT, OP_INT, OP_DEC, OP_STR, OP_IF, OP_SPAN };
+enum { OP_LIT, OP_INT, OP_DEC, OP_STR, OP_IF };
 
 typedef struct {
     int kind;
     const uint8_t *bytes;  /* OP_LIT: the literal; OP_STR: string data */
     Py_ssize_t len;        /* OP_LIT: its length; OP_STR: data length */
-    const int64_t *values; /* OP_INT/OP_DEC: values; OP_SPAN: each row's span (-1: none) */
-    const int64_t *spans;  /* OP_SPAN: int64 offsets of the spans in bytes */
+    const int64_t *values; /* OP_INT/OP_DEC: values */
     const int32_t *entries; /* OP_STR: entries (NULL: row r is string r) */
     const int32_t *offsets;
     const uint8_t *flags;  /* OP_IF */
@@ -291,17 +290,6 @@ static const uint8_t SPECIAL[256] = {['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1}
 #define ENTITY_MAX 6   /* the longest entity, &quot; */
 #define NUMBER_MAX 40  /* sign, 19 digits, point, 18 decimals (and some to spare) */
 
-/* Bytes of row r's span; -1 when an index is out of range. */
-static Py_ssize_t span_of(const Op *op, Py_ssize_t r, Py_ssize_t *lo, Py_ssize_t *hi) {
-    int64_t e = op->values[r];
-    if (e < 0) { *lo = *hi = 0; return 0; }
-    if (e + 1 >= op->count) return -1;
-    *lo = op->spans[e];
-    *hi = op->spans[e + 1];
-    if (*lo < 0 || *hi < *lo || *hi > op->len) return -1;
-    return *hi - *lo;
-}
-
 /* Bytes of row r's string (escaped if asked); -1 when an index is out of range. */
 static Py_ssize_t str_span(const Op *op, Py_ssize_t r, Py_ssize_t *lo, Py_ssize_t *hi) {
     int64_t e = op->entries ? op->entries[r] : r;
@@ -318,10 +306,6 @@ static Py_ssize_t str_span(const Op *op, Py_ssize_t r, Py_ssize_t *lo, Py_ssize_
 static Py_ssize_t row_bound(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, Py_ssize_t fixed) {
     Py_ssize_t total = fixed, lo, hi;
     for (Py_ssize_t j = 0; j < n_ops; j++) {
-        if (ops[j].kind == OP_SPAN) {
-            if (span_of(&ops[j], r, &lo, &hi) < 0) return -1;
-            total += hi - lo;
-        }
         if (ops[j].kind != OP_STR) continue;
         if (str_span(&ops[j], r, &lo, &hi) < 0) return -1;
         total += (hi - lo) * (ops[j].escape ? ENTITY_MAX : 1);
@@ -370,13 +354,6 @@ static Py_ssize_t run_ops(const Op *ops, Py_ssize_t n_ops, Py_ssize_t r, uint8_t
         case OP_IF:
             if ((op->flags[r] != 0) == (op->negate != 0)) j += op->skip;
             break;
-        case OP_SPAN: {
-            Py_ssize_t lo = 0, hi = 0;
-            span_of(op, r, &lo, &hi);  /* checked by row_bound */
-            memcpy(out, op->bytes + lo, (size_t)(hi - lo));
-            out += hi - lo;
-            break;
-        }
         }
     }
     return out - write;
@@ -391,10 +368,7 @@ static void release_ops(Py_buffer *views, Py_ssize_t n_views) {
  *   ("lit", bytes) | ("int", int64[n]) | ("dec", int64[n], digits)
  *   | ("str", entries int32[n] or empty, int32 offsets, data, escape)
  *   | ("if", uint8[n], skip, negate): unless flags[r] (or, negated, unless not flags[r])
- *     skip the next `skip` operations
- *   | ("span", entries int64[n], int64 offsets, data): row r copies the span e = entries[r]
- *     (nothing where e < 0), data[offsets[e]:offsets[e + 1]], as it is (rows rendered
- *     before, by another call).
+ *     skip the next `skip` operations.
  * offsets (int64[n + 1], filled): where each row starts in the result. */
 static PyObject *format_rows(PyObject *self, PyObject *args) {
     Py_ssize_t n;
@@ -457,18 +431,6 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
                 PyErr_SetString(PyExc_IndexError, "flags must hold n rows, skip stay inside");
                 goto done;
             }
-        } else if (!strcmp(kind, "span")) {
-            op->kind = OP_SPAN;
-            if (!PyArg_ParseTuple(t, "sy*y*y*", &kind, &v[0], &v[1], &v[2])) goto done;
-            op->values = v[0].buf;
-            op->spans = v[1].buf;
-            op->count = N_OF(v[1], int64_t);
-            op->bytes = v[2].buf;
-            op->len = v[2].len;
-            if (N_OF(v[0], int64_t) < n) {
-                PyErr_SetString(PyExc_IndexError, "spans must hold n rows");
-                goto done;
-            }
         } else {
             PyErr_Format(PyExc_ValueError, "unknown operation %s", kind);
             goto done;
@@ -505,7 +467,7 @@ static PyObject *format_rows(PyObject *self, PyObject *args) {
     }
     off[n] = used;
     Py_END_ALLOW_THREADS
-    if (bad == 1) PyErr_SetString(PyExc_IndexError, "string or span entry out of range");
+    if (bad == 1) PyErr_SetString(PyExc_IndexError, "string entry out of range");
     if (bad || PyByteArray_Resize(result, used) < 0) {
         Py_CLEAR(result);
         goto done;

@@ -148,12 +148,6 @@ def strs(column: pa.Array | pa.ChunkedArray | StringParts, escape: bool = True) 
              np.ascontiguousarray(data, np.uint8), escape)]
 
 
-def spans(entries: np.ndarray, offsets: np.ndarray, data) -> Ops:
-    """Each row's span ``e = entries[r]`` of rows rendered before (``data``, int64
-    ``offsets``, as :func:`format_rows` gives them), copied as it is; nothing where e < 0."""
-    return [("span", _ints(entries), _ints(offsets), data)]
-
-
 def when(flags: np.ndarray, then: Ops, otherwise: Ops = ()) -> Ops:
     """``then`` in the rows where ``flags`` is set, ``otherwise`` in the others."""
     flags = _flags(flags)
