@@ -180,9 +180,7 @@ class Sheet:
                 raise ValueError("the first sheet of a workbook cannot come deflated")
             return self.deflated
         head = _sheet_head(self.widths, self.header_row, selected)
-        ref = self.filter_ref
-        tail = "</sheetData>" + (f'<autoFilter ref="{ref}"/>' if ref else "") + PAGE_END
-        return [head, *self.pieces, tail.encode()]
+        return [head, *self.pieces, _sheet_end(self.filter_ref)]
 
 
 @lru_cache(maxsize=64)
@@ -200,6 +198,13 @@ def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> S
         "</cols><sheetData>").encode())
 
 
+def _sheet_end(filter_ref: str) -> bytes:
+    """What follows a sheet's rows: the autofilter over ``filter_ref`` (if any), margins and
+    page setup."""
+    return ("</sheetData>" + (f'<autoFilter ref="{filter_ref}"/>' if filter_ref else "")
+            + PAGE_END).encode()
+
+
 class Deflated(NamedTuple):
     """A part deflated beforehand: its crc32, size and deflated stream (in pieces)."""
 
@@ -215,11 +220,11 @@ def deflate_sheets(widths: tuple[float, ...], header_row: int,
     block, header row; deflated once each), its rows, then the end of the sheet (autofilter
     from the header row down to its last row)."""
     head = _sheet_head(widths, header_row, False)
-    ref = f'</sheetData><autoFilter ref="A{header_row}:{column_letter(len(widths))}'
+    corner = f"A{header_row}:{column_letter(len(widths))}"
     out = []
     for static, body, last in sheets:
         crc, size, chunk = _packed((head, *static))
-        c, n, chunks = _stream([body, f'{ref}{last}"/>{PAGE_END}'.encode()])
+        c, n, chunks = _stream([body, _sheet_end(f"{corner}{last}")])
         out.append(Deflated(isal_zlib.crc32_combine(crc, c, n), size + n, [chunk, *chunks]))
     return out
 
