@@ -156,16 +156,14 @@ class _Detail:
 def _detail(run: RunData, page: _Page, lines: pa.Table, shared: bool) -> _Detail:
     """The detail rows of ``lines`` (in the ledger's order), rendered in pieces of whole
     airlines side by side; kept in the run (``shared``: every line) for the other kind."""
-    if shared and "_excel_detail" in run.__dict__:
-        return run.__dict__["_excel_detail"]
-    bounds = runs(lines.column("airline_prefix"))
-    pieces = [(int(bounds[a]), int(bounds[z])) for a, z in chunks(bounds, CHUNK_LINES)]
-    rows = list(map_chunks(lambda p: page.detail_rows(lines.slice(p[0], p[1] - p[0])),
-                           pieces))
-    detail = _Detail(np.array([a for a, _ in pieces] + [lines.num_rows], np.int64), rows)
-    if shared:
-        run.__dict__["_excel_detail"] = detail
-    return detail
+    def render() -> _Detail:
+        bounds = runs(lines.column("airline_prefix"))
+        pieces = [(int(bounds[a]), int(bounds[z])) for a, z in chunks(bounds, CHUNK_LINES)]
+        rows = list(map_chunks(lambda p: page.detail_rows(lines.slice(p[0], p[1] - p[0])),
+                               pieces))
+        return _Detail(np.array([a for a, _ in pieces] + [lines.num_rows], np.int64), rows)
+
+    return run.kept("excel detail rows", render) if shared else render()
 
 
 @dataclass

@@ -7,9 +7,10 @@ sha256, so outputs can never be rendered from anything but what was settled.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +24,8 @@ from casslink.reference import ReferenceData
 from casslink.settings import Settings
 from casslink.storage import sha256_file
 from settlement.run import LedgerTables
+
+T = TypeVar("T")
 
 
 class StaleInputs(RuntimeError):
@@ -54,6 +57,14 @@ class RunData:
         schema = RECORDS_SCHEMA if columns is None else pa.schema(
             [f for f in RECORDS_SCHEMA if f.name in columns])
         return read_parts([r for r, _ in self.parts], schema, dictionary)
+
+    def kept(self, name: str, make: Callable[[], T]) -> T:
+        """A value derived from the run (``make()``), made on first use and kept with the
+        run, so renderings of several kinds share it."""
+        cache = self.__dict__.setdefault("_kept", {})
+        if name not in cache:
+            cache[name] = make()
+        return cache[name]
 
     def ledger_columns(self, name: str, columns: set[str]) -> pa.Table:
         """Only ``columns`` of ledger table ``name`` (a LedgerTables reads no other)."""

@@ -210,16 +210,13 @@ class LinePlan:
         n_rec = records.num_rows
         self.fam, self.records, self.charges = fam, records, charges
         self.charge_lines: dict[str, int] = {"AW1": 0, "CC3": 0, "DC3": 0}
-        self.record_types = np.asarray(pc.fill_null(pc.index_in(
-            records.column("record_type"), pa.array(TYPES)), -1)) if n_rec else \
-            np.zeros(0, np.int64)
+        self.record_types = _type_codes(records.column("record_type"))
         lines_of = np.zeros(n_rec, np.int64)  # charge lines per position (orphans appended)
         self.lines_by_kind: dict[str, np.ndarray] = {}
         self.charge_jobs: list = []  # (layout, charges in line order, parents, ranks, new line)
         self.parent_types = np.zeros(0, np.int64)  # each charge's parent type, coded
         if charges.num_rows:
-            parent_types = self.parent_types = np.asarray(pc.fill_null(pc.index_in(
-                charges.column("parent_type"), pa.array(TYPES)), -1))
+            parent_types = self.parent_types = _type_codes(charges.column("parent_type"))
             parent_pos = _parent_positions(records, charges, self.record_types, parent_types)
             order = np.argsort(parent_pos, kind="stable")
             pos_sorted = parent_pos[order]
@@ -245,6 +242,13 @@ class LinePlan:
         self.own = np.zeros(len(lines_of), np.int64)
         self.own[:n_rec] = 1  # a record's own line (orphan positions have none)
         self.per_position = self.own + lines_of
+
+
+def _type_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Each row's record type as its index in TYPES, -1 for any other (or null)."""
+    if not len(column):
+        return np.zeros(0, np.int64)
+    return np.asarray(pc.fill_null(pc.index_in(column, pa.array(TYPES)), -1), np.int64)
 
 
 def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes,
