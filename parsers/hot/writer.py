@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from casslink import kernels
 from casslink.canonical import CORRECTION_TYPES, FileHeader
-from casslink.ordering import codes, pack, runs
+from casslink.ordering import codes, dense_rank, pack
 from casslink.storage import Pieces
 from parsers.hot import fixedwidth as fw
 from parsers.hot.layouts import FAMILIES, Family, RecordLayout
@@ -133,21 +133,27 @@ class _Groups:
     def __init__(self, plan: LinePlan, records: pa.Table, key: str, order: np.ndarray,
                  headers: dict[str, FileHeader]) -> None:
         self.order, self.headers = order, headers
-        values = records.column(key).take(pa.array(order))
-        self.bounds = runs(values)
-        self.codes = values.take(pa.array(self.bounds[:-1])).to_pylist()
-        if len(set(self.codes)) != len(self.codes):
+        rank, bound = dense_rank(records.column(key))  # counted unordered, in key order
+        in_order = rank[order]
+        if (in_order[1:] < in_order[:-1]).any():
             raise ValueError(f"records are not sorted by {key}")
+        counts = np.bincount(rank, minlength=bound)
+        present = counts > 0
+        self.bounds = np.concatenate(([0], np.cumsum(counts[present])))
+        self.codes = records.column(key).take(pa.array(order[self.bounds[:-1]])).to_pylist()
         self.sizes = plan.per_position[order]  # body lines of each record, in file order
         self.ends = np.cumsum(self.sizes)
         self.group = np.repeat(np.arange(len(self.codes)), np.diff(self.bounds))  # per record
-        types = plan.record_types[order]
-        known = types >= 0
-        by_type = np.bincount(self.group[known] * len(TYPES) + types[known],
-                              minlength=len(self.codes) * len(TYPES)).reshape(-1, len(TYPES))
+        group = (np.cumsum(present) - 1)[rank]  # each record's file, records unordered
+        keyed = group * len(TYPES) + plan.record_types
+        if (plan.record_types < 0).any():  # another type: not counted
+            keyed = keyed[plan.record_types >= 0]
+        by_type = np.bincount(keyed, minlength=len(self.codes) * len(TYPES)
+                              ).reshape(-1, len(TYPES))
         self.type_counts = {t: by_type[:, i] for i, t in enumerate(TYPES)}
-        self.charge_counts = {rid: np.add.reduceat(per[order], self.bounds[:-1])
-                              for rid, per in plan.lines_by_kind.items()}
+        self.charge_counts = {  # (float weights: exact for counts)
+            rid: np.bincount(group, weights=per[:len(group)], minlength=len(self.codes)
+                             ).astype(np.int64) for rid, per in plan.lines_by_kind.items()}
         self.serials = records.column("awb_serial").take(pa.array(order)) \
             if plan.fam.name == "billing" else None
 
@@ -246,9 +252,16 @@ class LinePlan:
 
 def _type_codes(column: pa.ChunkedArray) -> np.ndarray:
     """Each row's record type as its index in TYPES, -1 for any other (or null)."""
-    if not len(column):
-        return np.zeros(0, np.int64)
-    return np.asarray(pc.fill_null(pc.index_in(column, pa.array(TYPES)), -1), np.int64)
+    out = np.empty(len(column), np.int64)
+    at = 0
+    for chunk in column.chunks:  # a dictionary chunk: its few values coded, then looked up
+        if pa.types.is_dictionary(chunk.type):
+            coded = np.append(_type_codes(pa.chunked_array([chunk.dictionary])), -1)
+            out[at:at + len(chunk)] = coded[kernels.dictionary_indices(chunk)]  # null: -1
+        else:
+            out[at:at + len(chunk)] = pc.fill_null(pc.index_in(chunk, pa.array(TYPES)), -1)
+        at += len(chunk)
+    return out
 
 
 def _draw(plan: LinePlan, first: np.ndarray, n_lines: int, newline: bytes,
@@ -319,7 +332,7 @@ def _batches(table: pa.Table, extra: dict | None = None) -> Batches:
     """The table's record batches as :class:`Columns` (their columns are read without a
     copy), and the row each batch starts at."""
     batches = table.to_batches()
-    starts = np.concatenate(([0], np.cumsum([len(b) for b in batches])))
+    starts = np.concatenate(([0], np.cumsum([len(b) for b in batches]))).astype(np.int64)
     return starts, [Columns(pa.Table.from_batches([batch]),
                             {k: v.slice(int(a), len(batch)) for k, v in (extra or {}).items()})
                     for batch, a in zip(batches, starts, strict=False)]
@@ -328,9 +341,10 @@ def _batches(table: pa.Table, extra: dict | None = None) -> Batches:
 def _by_batch(starts: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """(batch, positions in ``rows``) for each batch that holds some of ``rows``, at most
     BLOCK_ROWS positions at a time (a job each)."""
-    batch = np.searchsorted(starts, rows, "right") - 1
-    order = np.argsort(batch, kind="stable")
-    bounds = np.searchsorted(batch[order], np.arange(len(starts)))
+    small = np.uint16 if len(starts) <= np.iinfo(np.uint16).max else np.int64
+    batch = np.repeat(np.arange(len(starts) - 1, dtype=small), np.diff(starts))[rows]
+    order = np.argsort(batch, kind="stable")  # 16-bit keys: a radix sort
+    bounds = np.searchsorted(batch[order], np.arange(len(starts), dtype=small))
     for b in range(len(starts) - 1):
         for lo in range(int(bounds[b]), int(bounds[b + 1]), BLOCK_ROWS):
             yield b, order[lo:min(lo + BLOCK_ROWS, int(bounds[b + 1]))]
