@@ -193,6 +193,7 @@ class _Page:
         self.run, self.side, self.L = run, side, L
         self.digits = minor_unit(run.currency)
         self.titles: dict[str, xlsx.Static] = {}
+        self.names: tuple[pa.Array, pa.Array] | None = None
         self.when = dt.date.fromisoformat(m["billing_date"])
         self.stylesheet = xlsx.styles(money_format(run.currency))
         info = ((L["operation"], run.operation),
@@ -212,6 +213,15 @@ class _Page:
             [L["col_agent"], L["col_awb"], L["col_type"], L["col_number"], L["col_currency"],
              L["col_rate"], *(L[f"col_{c}"] for c in COMPONENTS), L["col_net"],
              L["col_source"]])
+
+    def counterparties(self) -> tuple[pa.Array, pa.Array]:
+        """Every counterparty of the run's bills and its name, looked up once (the airlines'
+        summaries name the same agents fifty times over)."""
+        if self.names is None:
+            codes = pc.unique(self.run.ledger["bills"].column(self.side.other))
+            self.names = codes, pa.array([self.side.name(self.run, c, counterparty=True)
+                                          for c in codes.to_pylist()], pa.string())
+        return self.names
 
     @staticmethod
     def _header(names: list[str]) -> xlsx.Static:
@@ -267,10 +277,8 @@ class _Page:
         """One row per bill: counterparty, its name, counts, components, net."""
         side = self.side
         other = bills.column(side.other)
-        uniq = pc.unique(other)
-        names = pa.array([side.name(self.run, c, counterparty=True) for c in uniq.to_pylist()],
-                         pa.string())
-        cells = [xlsx.text_cells(other), xlsx.text_cells(names.take(pc.index_in(other, uniq))),
+        codes, names = self.counterparties()
+        cells = [xlsx.text_cells(other), xlsx.text_cells(names.take(pc.index_in(other, codes))),
                  *(xlsx.number_cells(_ints(bills, c)) for c in
                    ("awb_count", "cca_records", "dcm_records")),
                  *(self.money(_ints(bills, c)) for c in
