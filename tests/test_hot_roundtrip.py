@@ -84,6 +84,24 @@ def test_read_returns_what_was_written(generated, family):
         assert lines[r["source_line"] - 1][3:].find(r["awb_serial"].encode()) >= 0
 
 
+def test_charges_of_missing_records_are_still_written(generated):
+    """write_hot keeps charges whose parent record is not in the batch (orphans): their lines
+    come after the records, the same lines as in the file with the parents."""
+    f = max(generated, key=lambda g: g.charges.num_rows)
+    keep = np.ones(f.records.num_rows, bool)
+    keep[::5] = False
+    charge_ids = (b"AW1", b"CC3", b"DC3")
+
+    def charge_lines(data: bytes) -> list[bytes]:
+        return sorted(line for line in data.split(b"\r\n") if line[:3] in charge_ids)
+
+    full = write_hot(f.header, f.records, f.charges)
+    part = write_hot(f.header, f.records.filter(pa.array(keep)), f.charges)
+    assert charge_lines(part) == charge_lines(full) != []
+    lines = part.split(b"\r\n")
+    assert len(lines) == len(full.split(b"\r\n")) - int((~keep).sum())
+
+
 def test_trailer_counts_and_hash_are_computed(generated):
     f = generated[0]
     batch = read_hot(write_hot(f.header, f.records, f.charges))

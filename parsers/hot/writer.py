@@ -306,9 +306,9 @@ def _jobs(plan: LinePlan, first: np.ndarray, flat: np.ndarray, width: int, newli
             side[plan.parent_types], pa.array(["", "O", "R"]))})
     for layout, rows_of, parents, ranks, new_line in plan.charge_jobs:
         cap = layout.group.count
-        line = first[parents]  # each charge's line: after its parent's own line (a record
-        keep = np.flatnonzero(line >= 0)  # in some file: charges of the others are left out)
-        line += 1 + ranks // cap
+        line = first[parents]  # each charge's line: after its parent's own line, if any
+        keep = np.flatnonzero(line >= 0)  # charges of a record in some file
+        line += plan.own[parents] + ranks // cap
         for b, sel in _by_batch(charge_starts, rows_of[keep]):
             pick = keep[sel]
             charge_cols[b].prepare(layout.fields + layout.group.fields)
