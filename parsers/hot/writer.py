@@ -97,8 +97,8 @@ def _framed(fam: Family, g: _Groups, lines: np.ndarray, newline: bytes
     starts, ends = g.file_starts(), g.file_ends()
     flat = lines.reshape(-1)
     width = lines.shape[1]
-    _render_many(fam.header, g.head_values(), flat, starts * width, newline)
-    _render_many(fam.trailer, g.tail_values(fam), flat, (ends - 1) * width, newline)
+    _render_columns(fam.header, g.head_columns(), flat, starts * width, newline)
+    _render_columns(fam.trailer, g.tail_columns(fam), flat, (ends - 1) * width, newline)
     view = memoryview(flat)
     return {code: view[a * width:z * width] for code, a, z in zip(g.codes, starts, ends,
                                                                   strict=True)}
@@ -109,8 +109,8 @@ def _gathered(fam: Family, g: _Groups, lines: np.ndarray, rows: np.ndarray, newl
     """The files of a split whose body lines are rows ``rows`` of ``lines`` (in file order):
     each file its head line, its body lines as views of ``lines`` (a view per run of
     consecutive rows, no copy) and its tail line."""
-    heads = _render_many(fam.header, g.head_values())
-    tails = _render_many(fam.trailer, g.tail_values(fam))
+    heads = _render_columns(fam.header, g.head_columns())
+    tails = _render_columns(fam.trailer, g.tail_columns(fam))
     at = g.line_bounds()  # file k's body lines: rows[at[k]:at[k + 1]]
     starts = np.ones(len(rows), np.bool_)  # a run starts a file, or breaks the row sequence
     starts[1:] = rows[1:] != rows[:-1] + 1
@@ -184,17 +184,36 @@ class _Groups:
         sizes, ends = self.sizes, self.ends
         return np.repeat(first[self.order] - (ends - sizes), sizes) + np.arange(int(ends[-1]))
 
-    def head_values(self) -> list[dict]:
-        return [_header_values(self.headers[c]) for c in self.codes]
+    def head_columns(self) -> dict[str, list]:
+        """Every file's header values (as :func:`_header_values` gives one file's), by field."""
+        values = [vars(self.headers[c]) for c in self.codes]
+        return {k: [v[k] for v in values] for k in values[0]} | {
+            "extra": [dict(v["extra"]) for v in values]}
 
-    def tail_values(self, fam: Family) -> list[dict]:
-        out = []
-        for g, code in enumerate(self.codes):
-            counts = {t: int(c[g]) for t, c in self.type_counts.items()}
-            lines_of = {k: int(c[g]) for k, c in self.charge_counts.items()}
-            a, z = int(self.bounds[g]), int(self.bounds[g + 1])
-            serials = self.serials.slice(a, z - a) if self.serials is not None else None
-            out.append(_trailer_values(fam, self.headers[code], counts, lines_of, serials))
+    def tail_columns(self, fam: Family) -> dict[str, list | np.ndarray]:
+        """Every file's trailer values (as :func:`_trailer_values` gives one file's), by
+        field: the counts as arrays, straight from the split's counts."""
+        heads = [self.headers[c] for c in self.codes]
+        count = self.type_counts
+        awb, cca, dcm = count["AWB"], count["CCO"] + count["CCR"], count["DCO"] + count["DCR"]
+        if fam.name == "adjustment":
+            return {"record_count": awb + cca + dcm}
+        none = np.zeros(len(heads), np.int64)
+        out = {"operation": [h.operation for h in heads],
+               "airline_prefix": [h.airline_prefix for h in heads],
+               "branch_indicator": [h.branch_indicator for h in heads],
+               "awb_count": awb, "cca_count": cca, "dcm_count": dcm,
+               "total_count": awb + cca + dcm,
+               **{f"{k.lower()}_count": self.charge_counts.get(k, none)
+                  for k in ("AW1", "CC3", "DC3")}}
+        if fam.name == "billing":
+            out["hash_total"] = [
+                f"{hash_total(self.serials.slice(a, z - a)):012d}" if z > a else "0" * 12
+                for a, z in pairwise(self.bounds.tolist())]
+        else:
+            out.update(office_code=[h.office_code for h in heads], awm_count=awb,
+                       aw4_count=none, aw5_count=none, ccr_count=count["CCR"],
+                       cco_count=count["CCO"], dcr_count=count["DCR"], dco_count=count["DCO"])
         return out
 
 
@@ -434,22 +453,26 @@ def _parent_positions(records: pa.Table, charges: pa.Table, record_types: np.nda
 
 
 def _render_single(layout: RecordLayout, values: dict) -> bytes:
-    return _render_many(layout, [values])[0]
+    return _render_columns(layout, {k: [v] for k, v in values.items()})[0]
 
 
-def _render_many(layout: RecordLayout, rows: list[dict], buf: np.ndarray | None = None,
-                 base: np.ndarray | None = None, tail: bytes = b"") -> list[bytes]:
-    """Header or trailer lines, one per dict (None and "" render as blanks): as bytes, or
-    into the blank buffer ``buf`` at ``base`` (each followed by ``tail``)."""
-    columns = {k: [None if (v := r.get(k)) == "" else v for r in rows] for k in rows[0]}
+def _render_columns(layout: RecordLayout, columns: dict[str, list | np.ndarray],
+                    buf: np.ndarray | None = None, base: np.ndarray | None = None,
+                    tail: bytes = b"") -> list[bytes]:
+    """Header or trailer lines of the values given by field (lists, or integer arrays; None
+    and "" render as blanks): as bytes, or into the blank buffer ``buf`` at ``base`` (each
+    followed by ``tail``)."""
+    columns = {k: v if isinstance(v, np.ndarray) else [None if x == "" else x for x in v]
+               for k, v in columns.items()}
+    n = len(next(iter(columns.values())))
     table = pa.table({k: pa.array(v) for k, v in columns.items()
-                      if any(x is not None for x in v)})
+                      if isinstance(v, np.ndarray) or any(x is not None for x in v)})
     if buf is not None:
-        _render(layout, Columns(table), np.arange(len(rows)), buf, base, layout.width, tail)
+        _render(layout, Columns(table), np.arange(n), buf, base, layout.width, tail)
         return []
-    out = np.full((len(rows), layout.width), fw.SPACE, np.uint8)
-    _render(layout, Columns(table), np.arange(len(rows)), out.reshape(-1),
-            np.arange(len(rows)) * layout.width, layout.width)
+    out = np.full((n, layout.width), fw.SPACE, np.uint8)
+    _render(layout, Columns(table), np.arange(n), out.reshape(-1), np.arange(n) * layout.width,
+            layout.width)
     return [bytes(line) for line in out]
 
 
