@@ -48,9 +48,9 @@ def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = 
     plan = LinePlan(fam, records, charges)
     first = np.concatenate(([0], np.cumsum(plan.per_position)))  # records, then orphans
     body = _draw(plan, first[:-1], int(first[-1]), newline)
-    trailer = compute_trailer(fam, header, records, plan.charge_lines)
     head_line = _render_single(fam.header, _header_values(header))
-    tail_line = _render_single(fam.trailer, trailer)
+    tail_line = _render_columns(fam.trailer,
+                                compute_trailer(fam, header, records, plan.charge_lines))[0]
     return b"".join((head_line, newline, memoryview(body), tail_line, newline))
 
 
@@ -185,36 +185,16 @@ class _Groups:
         return np.repeat(first[self.order] - (ends - sizes), sizes) + np.arange(int(ends[-1]))
 
     def head_columns(self) -> dict[str, list]:
-        """Every file's header values (as :func:`_header_values` gives one file's), by field."""
-        values = [vars(self.headers[c]) for c in self.codes]
-        return {k: [v[k] for v in values] for k in values[0]} | {
-            "extra": [dict(v["extra"]) for v in values]}
+        """Every file's header values (:func:`_header_values`), by field."""
+        values = [_header_values(self.headers[c]) for c in self.codes]
+        return {k: [v[k] for v in values] for k in values[0]}
 
     def tail_columns(self, fam: Family) -> dict[str, list | np.ndarray]:
-        """Every file's trailer values (as :func:`_trailer_values` gives one file's), by
-        field: the counts as arrays, straight from the split's counts."""
-        heads = [self.headers[c] for c in self.codes]
-        count = self.type_counts
-        awb, cca, dcm = count["AWB"], count["CCO"] + count["CCR"], count["DCO"] + count["DCR"]
-        if fam.name == "adjustment":
-            return {"record_count": awb + cca + dcm}
-        none = np.zeros(len(heads), np.int64)
-        out = {"operation": [h.operation for h in heads],
-               "airline_prefix": [h.airline_prefix for h in heads],
-               "branch_indicator": [h.branch_indicator for h in heads],
-               "awb_count": awb, "cca_count": cca, "dcm_count": dcm,
-               "total_count": awb + cca + dcm,
-               **{f"{k.lower()}_count": self.charge_counts.get(k, none)
-                  for k in ("AW1", "CC3", "DC3")}}
-        if fam.name == "billing":
-            out["hash_total"] = [
-                f"{hash_total(self.serials.slice(a, z - a)):012d}" if z > a else "0" * 12
-                for a, z in pairwise(self.bounds.tolist())]
-        else:
-            out.update(office_code=[h.office_code for h in heads], awm_count=awb,
-                       aw4_count=none, aw5_count=none, ccr_count=count["CCR"],
-                       cco_count=count["CCO"], dcr_count=count["DCR"], dco_count=count["DCO"])
-        return out
+        """Every file's trailer values, by field: the counts straight from the split's."""
+        serials = None if self.serials is None else [
+            self.serials.slice(a, z - a) for a, z in pairwise(self.bounds.tolist())]
+        return _trailer_columns(fam, [self.headers[c] for c in self.codes], self.type_counts,
+                                self.charge_counts, serials)
 
 
 def columns_written(family: str) -> set[str]:
@@ -380,34 +360,36 @@ def _run(jobs: list) -> None:
 
 
 def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
-                    charge_lines: dict[str, int]) -> dict:
-    """Trailer values computed from the data (never typed in)."""
+                    charge_lines: dict[str, int]) -> dict[str, list | np.ndarray]:
+    """Trailer values computed from the data (never typed in), by field (one file's)."""
     found = pc.value_counts(records.column("record_type")).to_pylist() \
         if records.num_rows else []
     got = {v["values"]: v["counts"] for v in found}
-    counts = {t: got.get(t, 0) for t in TYPES}
-    return _trailer_values(fam, header, counts, charge_lines,
-                           records.column("awb_serial") if records.num_rows else None)
+    return _trailer_columns(fam, [header], {t: np.array([got.get(t, 0)]) for t in TYPES},
+                            {k: np.array([v]) for k, v in charge_lines.items()},
+                            [records.column("awb_serial")] if fam.name == "billing" else None)
 
 
-def _trailer_values(fam: Family, header: FileHeader, count: dict[str, int],
-                    charge_lines: dict[str, int], serials) -> dict:
-    awb, cca = count["AWB"], count["CCO"] + count["CCR"]
-    dcm = count["DCO"] + count["DCR"]
-    base = {"operation": header.operation, "airline_prefix": header.airline_prefix,
-            "branch_indicator": header.branch_indicator}
+def _trailer_columns(fam: Family, headers: list[FileHeader], count: dict[str, np.ndarray],
+                     charge_lines: dict[str, np.ndarray], serials: list | None
+                     ) -> dict[str, list | np.ndarray]:
+    """The trailer values of files (their headers, counts of each record type and of each
+    kind of charge line, AWB serials: billing family only), by field."""
+    awb, cca, dcm = count["AWB"], count["CCO"] + count["CCR"], count["DCO"] + count["DCR"]
     if fam.name == "adjustment":
         return {"record_count": awb + cca + dcm}
-    out = {**base, "awb_count": awb, "cca_count": cca, "dcm_count": dcm,
-           "total_count": awb + cca + dcm, "aw1_count": charge_lines.get("AW1", 0),
-           "cc3_count": charge_lines.get("CC3", 0), "dc3_count": charge_lines.get("DC3", 0)}
+    none = np.zeros(len(headers), np.int64)
+    out = {"operation": [h.operation for h in headers],
+           "airline_prefix": [h.airline_prefix for h in headers],
+           "branch_indicator": [h.branch_indicator for h in headers],
+           "awb_count": awb, "cca_count": cca, "dcm_count": dcm, "total_count": awb + cca + dcm,
+           **{f"{k.lower()}_count": charge_lines.get(k, none) for k in ("AW1", "CC3", "DC3")}}
     if fam.name == "billing":
-        out["hash_total"] = f"{hash_total(serials):012d}" if serials is not None \
-            and len(serials) else "0" * 12
+        out["hash_total"] = [f"{hash_total(s):012d}" if len(s) else "0" * 12 for s in serials]
     else:
-        out.update(office_code=header.office_code, awm_count=awb, aw4_count=0, aw5_count=0,
-                   ccr_count=count["CCR"], cco_count=count["CCO"], dcr_count=count["DCR"],
-                   dco_count=count["DCO"])
+        out.update(office_code=[h.office_code for h in headers], awm_count=awb,
+                   aw4_count=none, aw5_count=none, ccr_count=count["CCR"],
+                   cco_count=count["CCO"], dcr_count=count["DCR"], dco_count=count["DCO"])
     return out
 
 
