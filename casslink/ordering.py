@@ -24,9 +24,12 @@ def order_by(table: pa.Table, keys: Sequence[str],
     packed = pack([known[k] for k in keys])
     if not packed:
         return np.arange(table.num_rows)
-    order = np.argsort(packed[0], kind="stable")
+    first = packed[0]
+    if len(packed) == 1 and (first[1:] >= first[:-1]).all():
+        return np.arange(table.num_rows)  # already in order: no sort
+    order = np.argsort(first, kind="stable")
     if len(packed) > 1:
-        first = packed[0][order]
+        first = first[order]
         if (first[1:] == first[:-1]).any():  # the first key ties somewhere: all keys decide
             order = np.lexsort(packed[::-1])
     return order

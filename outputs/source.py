@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from casslink import warehouse
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
-from casslink.ordering import key_values, order_by, pack
+from casslink.ordering import order_by
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
 from casslink.storage import sha256_file
@@ -189,11 +189,7 @@ def in_order(table: pa.Table, keys: list[str]) -> pa.Table:
     """``table`` stably sorted by ``keys``: the ledger's own order is kept within a group."""
     if table.num_rows == 0:
         return table
-    known = {k: key_values(table.column(k)) for k in keys}
-    packed = pack([known[k] for k in keys])
-    if len(packed) == 1 and (packed[0][1:] >= packed[0][:-1]).all():
-        return table  # already in order (the keys fit one int64: checked without a sort)
-    order = order_by(table, keys, known)
+    order = order_by(table, keys)
     if np.array_equal(order, np.arange(len(order))):
         return table
     return table.take(pa.array(order))

@@ -32,6 +32,22 @@ def test_order_by_is_a_stable_sort_with_nulls_first(data):
     assert order_by(table, ["code", "serial", "line"]).tolist() == expected
 
 
+@settings(deadline=None)
+@given(rows)
+def test_order_by_of_rows_already_in_order(data):
+    """A table already in the order of its key (ties and nulls included) keeps its rows in
+    place; one row out of place sorts as Python sorts."""
+    data = sorted(data, key=lambda r: (r[2] is not None, r[2] or 0))
+    table = pa.table({"line": pa.array([r[2] for r in data], pa.int64())})
+    assert order_by(table, ["line"]).tolist() == list(range(len(data)))
+    if len(data) > 1:
+        moved = data[1:] + data[:1]
+        table = pa.table({"line": pa.array([r[2] for r in moved], pa.int64())})
+        expected = sorted(range(len(moved)), key=lambda i: (moved[i][2] is not None,
+                                                              moved[i][2] or 0))
+        assert order_by(table, ["line"]).tolist() == expected
+
+
 def test_digit_strings_of_one_length_sort_as_strings():
     table = pa.table({"s": ["00000010", "00000002", "99999999", "00000002"]})
     assert order_by(table, ["s"]).tolist() == [1, 3, 0, 2]
