@@ -193,7 +193,7 @@ class _Page:
         self.run, self.side, self.L = run, side, L
         self.digits = minor_unit(run.currency)
         self.titles: dict[str, xlsx.Static] = {}
-        self.names: tuple[pa.Array, pa.Array] | None = None
+        self._counterparties: tuple[pa.Array, pa.Array] | None = None
         self.when = dt.date.fromisoformat(m["billing_date"])
         self.stylesheet = xlsx.styles(money_format(run.currency))
         info = ((L["operation"], run.operation),
@@ -217,11 +217,11 @@ class _Page:
     def counterparties(self) -> tuple[pa.Array, pa.Array]:
         """Every counterparty of the run's bills and its name, looked up once (the airlines'
         summaries name the same agents fifty times over)."""
-        if self.names is None:
+        if self._counterparties is None:
             codes = pc.unique(self.run.ledger["bills"].column(self.side.other))
-            self.names = codes, pa.array([self.side.name(self.run, c, counterparty=True)
-                                          for c in codes.to_pylist()], pa.string())
-        return self.names
+            names = [self.side.name(self.run, c, counterparty=True) for c in codes.to_pylist()]
+            self._counterparties = codes, pa.array(names, pa.string())
+        return self._counterparties
 
     @staticmethod
     def _header(names: list[str]) -> xlsx.Static:
