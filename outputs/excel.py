@@ -192,7 +192,7 @@ class _Page:
         L, m = labels(), run.manifest
         self.run, self.side, self.L = run, side, L
         self.digits = minor_unit(run.currency)
-        self.titles: dict[str, xlsx.Static] = {}
+        self.statics: dict[str, tuple[xlsx.Static, xlsx.Static]] = {}
         self._counterparties: tuple[pa.Array, pa.Array] | None = None
         self.when = dt.date.fromisoformat(m["billing_date"])
         self.stylesheet = xlsx.styles(money_format(run.currency))
@@ -230,12 +230,13 @@ class _Page:
     def _title(self, title: str) -> bytes:
         return xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block
 
-    def _detail_title(self, name: str) -> xlsx.Static:
-        """A detail sheet's title block, deflated once: detail sheets repeat the airlines'
-        names."""
-        if name not in self.titles:
-            self.titles[name] = xlsx.Static(self._title(name))
-        return self.titles[name]
+    def _detail_static(self, name: str) -> tuple[xlsx.Static, xlsx.Static]:
+        """What a detail sheet named ``name`` starts with, deflated once: its title block and
+        the header row (detail sheets repeat the airlines' names)."""
+        static = self.statics.get(name)
+        if static is None:
+            static = self.statics[name] = (xlsx.Static(self._title(name)), self.detail_head)
+        return static
 
     def money(self, minor: np.ndarray, style: int = MONEY) -> kernels.Ops:
         return xlsx.number_cells(minor, self.digits, style)
@@ -250,7 +251,7 @@ class _Page:
         sizes = (sheets.end[lo:hi] - sheets.start[lo:hi]).tolist()
         names = sheets.names[lo:hi]
         deflated = xlsx.deflate_sheets(DETAIL_WIDTHS, HEADER_ROW, [
-            ((self._detail_title(name), self.detail_head), body, HEADER_ROW + size)
+            (self._detail_static(name), body, HEADER_ROW + size)
             for name, body, size in zip(names, bodies, sizes, strict=True)])
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
             if bills.num_rows else np.zeros(0, np.int64)

@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -156,7 +155,7 @@ def sheet_name(name: str) -> str:
     return name.translate(FORBIDDEN_IN_NAMES).strip("'")[:31] or "Sheet"
 
 
-@dataclass
+@dataclass(slots=True)
 class Sheet:
     """A sheet: rows ``pieces`` (byte strings, in order) or its whole XML deflated beforehand
     (``deflated``), column widths, the header row (frozen above the row after it, autofilter
@@ -169,18 +168,15 @@ class Sheet:
     last_row: int
     deflated: Deflated | None = None  # the whole sheet XML, deflated (see deflate_sheets)
 
-    def __post_init__(self) -> None:
-        self.last_column = column_letter(len(self.widths))
-        self.filter_ref = (f"A{self.header_row}:{self.last_column}{self.last_row}"
-                           if self.last_row > self.header_row else "")
-
     def xml_pieces(self, selected: bool) -> list | Deflated:
         if self.deflated is not None:
             if selected:
                 raise ValueError("the first sheet of a workbook cannot come deflated")
             return self.deflated
         head = _sheet_head(self.widths, self.header_row, selected)
-        return [head, *self.pieces, _sheet_end(self.filter_ref)]
+        filter_ref = (f"A{self.header_row}:{column_letter(len(self.widths))}{self.last_row}"
+                      if self.last_row > self.header_row else "")
+        return [head, *self.pieces, _sheet_end(filter_ref)]
 
 
 @lru_cache(maxsize=64)
@@ -205,12 +201,8 @@ def _sheet_end(filter_ref: str) -> bytes:
             + PAGE_END).encode()
 
 
-class Deflated(NamedTuple):
-    """A part deflated beforehand: its crc32, size and deflated stream (in pieces)."""
-
-    crc: int
-    size: int
-    chunks: list
+Deflated = tuple[int, int, list]  # a part deflated beforehand: crc32, size, deflated pieces
+# (a plain tuple: made for every one of the agents' ~115,000 sheets)
 
 
 def deflate_sheets(widths: tuple[float, ...], header_row: int,
@@ -218,14 +210,30 @@ def deflate_sheets(widths: tuple[float, ...], header_row: int,
                    ) -> list[Deflated]:
     """Sheets (not the first of their workbook) deflated: each its static pieces (title
     block, header row; deflated once each), its rows, then the end of the sheet (autofilter
-    from the header row down to its last row)."""
+    from the header row down to its last row). Many small sheets (an agent's sheet of one
+    airline): the loop makes no call it can spare."""
     head = _sheet_head(widths, header_row, False)
     corner = f"A{header_row}:{column_letter(len(widths))}"
+    heads: dict[tuple, tuple[int, int, bytes]] = {}
+    ends: dict[int, bytes] = {}
+    crc32, compress, combine = isal_zlib.crc32, isal_zlib.compress, isal_zlib.crc32_combine
     out = []
     for static, body, last in sheets:
-        crc, size, chunk = _packed((head, *static))
-        c, n, chunks = _stream([body, _sheet_end(f"{corner}{last}")])
-        out.append(Deflated(isal_zlib.crc32_combine(crc, c, n), size + n, [chunk, *chunks]))
+        packed = heads.get(static)
+        if packed is None:
+            packed = heads[static] = _packed((head, *static))
+        end = ends.get(last)
+        if end is None:
+            end = ends[last] = _sheet_end(f"{corner}{last}")
+        crc, size, chunk = packed
+        n = len(body) + len(end)
+        if n < JOIN_BELOW:
+            data = b"".join((body, end))
+            c, chunks = crc32(data), [chunk, compress(data, _level(n), -15)]
+        else:
+            c, n, rest = _stream([body, end])
+            chunks = [chunk, *rest]
+        out.append((combine(crc, c, n), size + n, chunks))
     return out
 
 
@@ -233,43 +241,46 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
             creator: str = "casslink") -> bytes:
     """The .xlsx bytes of ``sheets``; every timestamp is ``when`` (so bytes are reproducible)."""
     n = len(sheets)
-    frags = [_fragments(s.name, i, s.header_row, s.last_column) for i, s in enumerate(sheets)]
-    names = "".join(f[0] for f in frags)
-    defined = "".join(f"{f[1]}{s.last_row}</definedName>"
-                      for f, s in zip(frags, sheets, strict=True) if s.filter_ref)
+    names, defined, titles, parts = [], [], [], []
+    for i, s in enumerate(sheets):
+        entry, filter_start, title, part = _fragments(s.name, i, s.header_row, len(s.widths))
+        names.append(entry)
+        titles.append(title)
+        if s.last_row > s.header_row:
+            defined.append(f"{filter_start}{s.last_row}</definedName>")
+        parts.append((part, *_deflated(s.xml_pieces(selected=not i))))
     workbook = (f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView '
-                f'activeTab="0"/></bookViews><sheets>{names}</sheets>'
-                + (f"<definedNames>{defined}</definedNames>" if defined else "") + "</workbook>")
-    titles = "".join(f[2] for f in frags)
+                f'activeTab="0"/></bookViews><sheets>{"".join(names)}</sheets>'
+                + (f"<definedNames>{''.join(defined)}</definedNames>" if defined else "")
+                + "</workbook>")
     app = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
            'extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/'
            f'2006/docPropsVTypes"><Application>{escape(creator)}</Application><HeadingPairs>'
            '<vt:vector size="2" baseType="variant"><vt:variant><vt:lpstr>Worksheets</vt:lpstr>'
            f'</vt:variant><vt:variant><vt:i4>{n}</vt:i4></vt:variant></vt:vector></HeadingPairs>'
-           f'<TitlesOfParts><vt:vector size="{n}" baseType="lpstr">{titles}</vt:vector>'
-           "</TitlesOfParts></Properties>")
-    parts = [("[Content_Types].xml", _content_types(n)),
+           f'<TitlesOfParts><vt:vector size="{n}" baseType="lpstr">{"".join(titles)}'
+           "</vt:vector></TitlesOfParts></Properties>")
+    fixed = [("[Content_Types].xml", _content_types(n)),
              ("_rels/.rels", _ROOT_RELS),
              ("docProps/app.xml", [XML_DECL, app.encode()]),
              ("docProps/core.xml", _core(when, creator)),
              ("xl/workbook.xml", [XML_DECL, workbook.encode()]),
              ("xl/_rels/workbook.xml.rels", _workbook_rels(n)),
              ("xl/styles.xml", stylesheet)]
-    parts += [(f[3], s.xml_pieces(selected=not i))
-              for i, (f, s) in enumerate(zip(frags, sheets, strict=True))]
-    return zip_parts(parts, when)
+    return kernels.zip_archive([(_encoded(name), *_deflated(pieces)) for name, pieces in fixed]
+                               + parts, _dos_date(when))
 
 
 @lru_cache(maxsize=1 << 14)
-def _fragments(name: str, i: int, header_row: int, last_column: str
-               ) -> tuple[str, str, str, str]:
+def _fragments(name: str, i: int, header_row: int, columns: int
+               ) -> tuple[str, str, str, bytes]:
     """What the package says of sheet ``i`` (from 0) named ``name``: its workbook entry,
     the start of its filter range's defined name (the last row follows), its title in the
     document properties, its part name (the same for many workbooks: made once)."""
     return (f"<sheet name={quoteattr(name)} sheetId=\"{i + 1}\" r:id=\"rId{i + 1}\"/>",
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-            f"{escape(_quoted(name))}!$A${header_row}:${last_column}$",
-            f"<vt:lpstr>{escape(name)}</vt:lpstr>", f"xl/worksheets/sheet{i + 1}.xml")
+            f"{escape(_quoted(name))}!$A${header_row}:${column_letter(columns)}$",
+            f"<vt:lpstr>{escape(name)}</vt:lpstr>", f"xl/worksheets/sheet{i + 1}.xml".encode())
 
 
 @lru_cache(maxsize=16)
@@ -329,10 +340,13 @@ def _quoted(name: str) -> str:
 def zip_parts(parts: Sequence[tuple[str, list | bytes | Deflated]], when: dt.date) -> bytes:
     """A zip archive of ``parts``, deflated, every entry dated ``when``. A part is a list of
     byte pieces (leading :class:`Static` ones deflated once for all archives), one ``bytes``
-    object that repeats across archives (deflated once), or :class:`Deflated` already."""
-    date = ((when.year - 1980) << 9) | (when.month << 5) | when.day
+    object that repeats across archives (deflated once), or a tuple :data:`Deflated`."""
     return kernels.zip_archive([(_encoded(name), *_deflated(pieces)) for name, pieces in parts],
-                               date)
+                               _dos_date(when))
+
+
+def _dos_date(when: dt.date) -> int:
+    return ((when.year - 1980) << 9) | (when.month << 5) | when.day
 
 
 @lru_cache(maxsize=4096)
@@ -344,7 +358,7 @@ def _deflated(pieces: list | bytes | Deflated) -> tuple[int, int, list]:
     """(crc, size, deflated chunks) of a part. A part's leading :class:`Static` pieces are
     deflated once for every part that starts with them and full-flushed (the chunk stands
     alone), the rest is deflated as a stream of its own that ends the part."""
-    if isinstance(pieces, Deflated):
+    if isinstance(pieces, tuple):  # Deflated
         return pieces
     if isinstance(pieces, bytes):
         crc, size, chunk = _packed((pieces,), final=True)
