@@ -1,6 +1,7 @@
 """Row orders of tables by several columns: string keys become integer ranks (same-length
 digit strings, like AWB serials, their own value), packed into as few int64 keys as fit, for
-one numpy ``lexsort`` - much faster than comparing strings key by key."""
+one radix sort (or, where they tie, one numpy ``lexsort``) - much faster than comparing
+strings key by key."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def order_by(table: pa.Table, keys: Sequence[str],
     first = packed[0]
     if len(packed) == 1 and (first[1:] >= first[:-1]).all():
         return np.arange(table.num_rows)  # already in order: no sort
-    order = np.argsort(first, kind="stable")
+    order = kernels.radix_order(first)  # stable
     if len(packed) > 1:
         first = first[order]
         if (first[1:] == first[:-1]).any():  # the first key ties somewhere: all keys decide
@@ -122,8 +123,10 @@ def refine(order: np.ndarray, keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
     fits 16 bits (few distinct values, such as participants), so sorting a table already in
     one order by a few small keys takes linear time."""
     for values, bound in reversed(keys):
-        small = np.uint8 if bound <= 1 << 8 else np.uint16 if bound <= 1 << 16 else np.int64
-        order = order[np.argsort(values[order].astype(small, copy=False), kind="stable")]
+        small = np.uint8 if bound <= 1 << 8 else np.uint16 if bound <= 1 << 16 else None
+        keys = values[order]
+        order = order[kernels.radix_order(keys) if small is None else
+                      np.argsort(keys.astype(small, copy=False), kind="stable")]
     return order
 
 

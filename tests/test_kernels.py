@@ -231,6 +231,21 @@ def test_first_index_finds_the_first_equal_key(keys, probes):
     assert got.tolist() == [first.get(p, -1) for p in probes]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 2**63 - 1) | st.integers(0, 5) | st.integers(2**40, 2**40 + 3),
+                max_size=400))
+def test_radix_order_is_a_stable_sort(keys):
+    """Keys of every width (one to six 11-bit digits, shared digits skipped) sort as Python's
+    stable sort orders their positions."""
+    got = kernels.radix_order(np.array(keys, np.int64))
+    assert got.tolist() == sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def test_radix_order_refuses_negative_keys():
+    with pytest.raises(ValueError, match="0 and above"):
+        kernels.radix_order(np.array([3, -1], np.int64))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.none() | st.text(alphabet="ab&", max_size=3), min_size=1, max_size=40),
        st.integers(0, 5), st.sampled_from([pa.int8(), pa.int16(), pa.int32(), pa.int64()]))

@@ -223,7 +223,7 @@ class LinePlan:
         if charges.num_rows:
             parent_types = self.parent_types = _type_codes(charges.column("parent_type"))
             parent_pos = _parent_positions(records, charges, self.record_types, parent_types)
-            order = np.argsort(parent_pos, kind="stable")
+            order = kernels.radix_order(parent_pos)  # stable
             pos_sorted = parent_pos[order]
             lines_of = np.zeros(max(n_rec, int(pos_sorted[-1]) + 1), np.int64)
             ptypes = parent_types[order]
