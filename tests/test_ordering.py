@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from casslink import ordering
 from casslink.ordering import digit_values, key_values, order_by, refine
+from outputs.source import in_order
 
 codes = st.one_of(st.none(), st.sampled_from(["", "020", "176", "A1", "ZZ", "0201"]))
 serials = st.from_regex(r"[0-9]{8}", fullmatch=True)
@@ -47,6 +48,24 @@ def test_order_by_of_rows_already_in_order(data):
                                                               moved[i][2] or 0))
         assert order_by(table, ["line"]).tolist() == expected
 
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["020", "176", "2", "A"]),
+                          st.sampled_from(["x", "y", "ab"]), st.integers(0, 3)), max_size=30),
+       st.booleans())
+def test_in_order_keeps_ordered_tables_and_sorts_others(data, presort):
+    """in_order gives the stable sort by its keys whether the table comes in order (kept as
+    it is) or not (sorted)."""
+    if presort:
+        data = sorted(data, key=lambda r: (r[0], r[1]))
+    table = pa.table({"a": pa.array([r[0] for r in data], pa.string()),
+                      "b": pa.array([r[1] for r in data], pa.string()),
+                      "n": pa.array([r[2] for r in data], pa.int64())})
+    got = in_order(table, ["a", "b"])
+    expected = sorted(range(len(data)), key=lambda i: (data[i][0], data[i][1]))
+    assert got.to_pylist() == table.take(pa.array(expected, pa.int64())).to_pylist()
+    assert (got is table) == (expected == list(range(len(data))))
 
 def test_digit_strings_of_one_length_sort_as_strings():
     table = pa.table({"s": ["00000010", "00000002", "99999999", "00000002"]})
