@@ -709,10 +709,32 @@ static PyObject *digit_values(PyObject *self, PyObject *args) {
 }
 
 /* radix_order(keys, out): out = the stable ascending order of int64 keys, all in [0, 2^63):
- * an LSD radix sort by 11-bit digits (the counts of a digit fit the L1 cache), with (key,
- * position) pairs carried from pass to pass; a digit every key shares is skipped. */
+ * an LSD radix sort by 11-bit digits (the counts of a digit fit the L1 cache). A digit every
+ * key shares is skipped; the first pass reads the keys in place, the last writes the order
+ * straight into out, and the passes between carry (key, position) pairs in 32-bit scratch
+ * where keys and positions fit (half the fresh memory: page faults are much of the cost). */
 #define RADIX_BITS 11
 #define RADIX (1 << RADIX_BITS)
+
+#define RADIX_PASSES(KT, IT)                                                                 \
+    do {                                                                                     \
+        KT *ksrc = NULL, *kdst = (KT *)scratch;                                              \
+        IT *isrc = NULL, *idst = (IT *)((KT *)scratch + 2 * n);                              \
+        for (int j = 0; j < m; j++) {                                                        \
+            Py_ssize_t *c = counts + (Py_ssize_t)use[j] * RADIX;                             \
+            int shift = use[j] * RADIX_BITS, last = j == m - 1;                              \
+            for (Py_ssize_t i = 0; i < n; i++) {                                             \
+                uint64_t v = j ? (uint64_t)ksrc[i] : (uint64_t)keys[i];                      \
+                int64_t at = j ? (int64_t)isrc[i] : (int64_t)i;                              \
+                Py_ssize_t to = c[(v >> shift) & (RADIX - 1)]++;                             \
+                if (last) out[to] = at;                                                      \
+                else { kdst[to] = (KT)v; idst[to] = (IT)at; }                                \
+            }                                                                                \
+            ksrc = kdst; isrc = idst;                                                        \
+            kdst = (j & 1) ? (KT *)scratch : (KT *)scratch + n;                              \
+            idst = (j & 1) ? (IT *)((KT *)scratch + 2 * n) : (IT *)((KT *)scratch + 2 * n) + n; \
+        }                                                                                    \
+    } while (0)
 
 static PyObject *radix_order(PyObject *self, PyObject *args) {
     Py_buffer k = {0}, o = {0};
@@ -726,28 +748,22 @@ static PyObject *radix_order(PyObject *self, PyObject *args) {
     }
     const int64_t *keys = k.buf;
     int64_t *out = o.buf;
-    int passes = 0, negative = 0;
     uint64_t top = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (keys[i] < 0) { negative = 1; break; }
+        if (keys[i] < 0) {
+            release(views, 2);
+            PyErr_SetString(PyExc_ValueError, "radix_order sorts keys of 0 and above");
+            return NULL;
+        }
         top |= (uint64_t)keys[i];
     }
-    if (negative) {
-        release(views, 2);
-        PyErr_SetString(PyExc_ValueError, "radix_order sorts keys of 0 and above");
-        return NULL;
-    }
+    int passes = 0, m = 0, use[8];
     while (passes * RADIX_BITS < 64 && (top >> (passes * RADIX_BITS))) passes++;
-    uint64_t *ka = NULL, *kb = NULL;
-    int64_t *ib = NULL;
-    Py_ssize_t *counts = PyMem_RawCalloc((size_t)(passes ? passes : 1) * RADIX, sizeof(Py_ssize_t));
-    if (passes > 0) {
-        ka = PyMem_RawMalloc((size_t)n * sizeof(uint64_t));
-        kb = PyMem_RawMalloc((size_t)n * sizeof(uint64_t));
-        ib = PyMem_RawMalloc((size_t)n * sizeof(int64_t));
-    }
-    if (!counts || (passes > 0 && (!ka || !kb || !ib))) {
-        PyMem_RawFree(counts); PyMem_RawFree(ka); PyMem_RawFree(kb); PyMem_RawFree(ib);
+    int narrow = top <= 0xFFFFFFFFu && n <= 0x7FFFFFFF;
+    Py_ssize_t *counts = PyMem_RawCalloc((size_t)(passes ? passes : 1) * RADIX,
+                                         sizeof(Py_ssize_t));
+    void *scratch = NULL;
+    if (!counts) {
         release(views, 2);
         return PyErr_NoMemory();
     }
@@ -756,33 +772,36 @@ static PyObject *radix_order(PyObject *self, PyObject *args) {
         uint64_t v = (uint64_t)keys[i];
         for (int p = 0; p < passes; p++)
             counts[p * RADIX + ((v >> (p * RADIX_BITS)) & (RADIX - 1))]++;
-        out[i] = i;
     }
-    if (passes > 0) memcpy(ka, keys, (size_t)n * sizeof(uint64_t));
-    uint64_t *ksrc = ka, *kdst = kb;
-    int64_t *isrc = out, *idst = ib;
-    for (int p = 0; p < passes; p++) {
+    for (int p = 0; p < passes; p++) {  /* counts -> first slot of each digit */
         Py_ssize_t *c = counts + p * RADIX, at = 0;
-        int shift = p * RADIX_BITS, trivial = 0;
+        int trivial = 0;
         for (int d = 0; d < RADIX; d++) {
-            if (c[d] == n) trivial = 1;
+            if (c[d] == n) trivial = 1;  /* every key has this digit: the pass changes nothing */
             Py_ssize_t here = c[d];
             c[d] = at;
             at += here;
         }
-        if (trivial) continue;  /* every key has this digit: the order stands */
-        for (Py_ssize_t i = 0; i < n; i++) {
-            uint64_t v = ksrc[i];
-            Py_ssize_t to = c[(v >> shift) & (RADIX - 1)]++;
-            kdst[to] = v;
-            idst[to] = isrc[i];
-        }
-        uint64_t *kt = ksrc; ksrc = kdst; kdst = kt;
-        int64_t *it = isrc; isrc = idst; idst = it;
+        if (!trivial) use[m++] = p;
     }
-    if (isrc != out) memcpy(out, isrc, (size_t)n * sizeof(int64_t));
+    if (m > 1)  /* two key arrays, two position arrays */
+        scratch = PyMem_RawMalloc((size_t)n * 2 * (narrow ? 8 : 16));
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(counts); PyMem_RawFree(ka); PyMem_RawFree(kb); PyMem_RawFree(ib);
+    if (m > 1 && !scratch) {
+        PyMem_RawFree(counts);
+        release(views, 2);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (m == 0)
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = i;
+    else if (narrow)
+        RADIX_PASSES(uint32_t, uint32_t);
+    else
+        RADIX_PASSES(uint64_t, int64_t);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(counts);
+    PyMem_RawFree(scratch);
     release(views, 2);
     Py_RETURN_NONE;
 }
