@@ -78,10 +78,10 @@ def codes(*columns: pa.ChunkedArray | pa.Array) -> tuple[list[np.ndarray], int]:
     "" are one value, code 0): digit strings of one width are their own value, other strings
     1 + an index into the distinct non-empty values of all the columns (only those are
     hashed: cheap for a mostly null column such as correction numbers)."""
-    cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
-    digits = [_digits(c) for c in cols]
+    digits = [_chunked_digits(c) for c in columns]
     if all(d is not None for d in digits) and len({d[1] for d in digits}) == 1:
         return [d[0] for d in digits], digits[0][1]
+    cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
     cols = [c.cast(pa.string()) for c in cols]
     present = [np.asarray(pc.fill_null(pc.not_equal(c, ""), False), np.bool_) for c in cols]
     kept = [c.filter(pa.array(p)) for c, p in zip(cols, present, strict=True)]
@@ -92,6 +92,20 @@ def codes(*columns: pa.ChunkedArray | pa.Array) -> tuple[list[np.ndarray], int]:
         code[p] = np.asarray(pc.index_in(k, value_set=values), np.int64) + 1
         out.append(code)
     return out, len(values) + 1
+
+
+def _chunked_digits(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int] | None:
+    """:func:`_digits` of every chunk, where all are digit strings of one width (the chunks'
+    values side by side: no copy of the strings into one array)."""
+    if not isinstance(column, pa.ChunkedArray):
+        return _digits(column)
+    found = [_digits(c) for c in column.chunks if len(c)]
+    if not found:
+        return None
+    if any(f is None for f in found) or len({f[1] for f in found}) != 1:
+        return None
+    return (found[0][0] if len(found) == 1 else np.concatenate([f[0] for f in found]),
+            found[0][1])
 
 
 def _digits(column: pa.Array) -> tuple[np.ndarray, int] | None:

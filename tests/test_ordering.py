@@ -105,11 +105,20 @@ def test_refine_sorts_an_order_stably_by_more_keys(data, columns):
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.none() | st.sampled_from(["", "C1", "C01", "D9", "0001"]), max_size=40),
-       st.lists(st.none() | st.sampled_from(["", "C1", "X", "0001", "0002"]), max_size=40))
-def test_codes_are_equal_exactly_where_values_are(a, b):
-    """Across both columns equal codes mean equal values (null and "" alike: code 0)."""
-    (ca, cb), bound = ordering.codes(pa.array(a, pa.string()).dictionary_encode(),
+       st.lists(st.none() | st.sampled_from(["", "C1", "X", "0001", "0002"]), max_size=40),
+       st.integers(0, 40), st.booleans())
+def test_codes_are_equal_exactly_where_values_are(a, b, cut, digits_only):
+    """Across both columns equal codes mean equal values (null and "" alike: code 0), the
+    first column in two chunks (one may be empty); digit strings of one width take their own
+    value."""
+    if digits_only:
+        a, b = [v if v in ("0001", "0002") else "0003" for v in a], \
+            [v if v in ("0001", "0002") else "0004" for v in b]
+    first = pa.array(a, pa.string()).dictionary_encode()
+    (ca, cb), bound = ordering.codes(pa.chunked_array([first[:cut], first[cut:]]),
                                      pa.array(b, pa.string()))
+    if digits_only and a and b:
+        assert np.concatenate([ca, cb]).tolist() == [int(v) for v in a + b]
     values = [v or "" for v in a + b]
     got = np.concatenate([ca, cb]).tolist()
     assert all(0 <= c < bound for c in got)
