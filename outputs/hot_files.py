@@ -73,6 +73,14 @@ def _columns() -> set[str]:
     return columns_written(FAMILY) | set(ORDER) | set(NET_TERMS)
 
 
+def _charge_columns() -> set[str]:
+    """The input charge columns the HOT files are written from: a charge line's fields, and
+    the parent's key."""
+    layouts = [r for r in FAMILIES[FAMILY].records if r.role == "charges"]
+    return {f.name for r in layouts for f in (*r.fields, *r.group.fields) if f.name} | {
+        "parent_type", "airline_prefix", "awb_serial", "correction_number"}
+
+
 def airline_handoff(run: RunData, prefix: str) -> bytes:
     records = _sorted(_with_net(run.rows("records", "airline_prefix", prefix)))
     charges = run.rows("charges", "airline_prefix", prefix).drop_columns(["agent_code"])
@@ -94,7 +102,8 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
     (Arrow and numpy release the GIL); both are read with their strings dictionary-encoded
     (as Parquet stores them: the kernels write them through the indices)."""
     with ThreadPoolExecutor(1) as pool:
-        charges = pool.submit(run.read_charges, True)  # strings dictionary-encoded
+        charges = pool.submit(run.read_charges, _charge_columns(), True)  # strings
+        # dictionary-encoded
         records = _written(_with_net(run.read_records(_columns(), dictionary=True)))
         plan = pool.submit(LinePlan, FAMILIES[FAMILY], records, charges.result())
         splits = []

@@ -54,9 +54,8 @@ class RunData:
                      ) -> pa.Table:
         """The input records (only ``columns``, in schema order, if given), not kept
         (``dictionary``: see :func:`read_parts`)."""
-        schema = RECORDS_SCHEMA if columns is None else pa.schema(
-            [f for f in RECORDS_SCHEMA if f.name in columns])
-        return read_parts([r for r, _ in self.parts], schema, dictionary)
+        return read_parts([r for r, _ in self.parts], _only(RECORDS_SCHEMA, columns),
+                          dictionary)
 
     def kept(self, name: str, make: Callable[[], T]) -> T:
         """A value derived from the run (``make()``), made on first use and kept with the
@@ -79,9 +78,12 @@ class RunData:
             self.__dict__["_charges"] = self.read_charges()
         return self.__dict__["_charges"]
 
-    def read_charges(self, dictionary: bool = False) -> pa.Table:
-        """The input charges, not kept (``dictionary``: see :func:`read_parts`)."""
-        return read_parts([c for _, c in self.parts if c.exists()], CHARGES_SCHEMA, dictionary)
+    def read_charges(self, columns: set[str] | None = None, dictionary: bool = False
+                     ) -> pa.Table:
+        """The input charges (only ``columns``, in schema order, if given), not kept
+        (``dictionary``: see :func:`read_parts`)."""
+        return read_parts([c for _, c in self.parts if c.exists()],
+                          _only(CHARGES_SCHEMA, columns), dictionary)
 
     @property
     def operation(self) -> str:
@@ -153,6 +155,10 @@ def load_run(settings: Settings, folder: Path, reference: ReferenceData) -> RunD
             raise StaleInputs(f"{part} changed since the run")
         parts.append((part, base / "charges" / item["part"]))
     return RunData(folder, manifest, LedgerTables(folder), reference, parts)
+
+
+def _only(schema: pa.Schema, columns: set[str] | None) -> pa.Schema:
+    return schema if columns is None else pa.schema([f for f in schema if f.name in columns])
 
 
 SPARSE = frozenset({"awb_serial", "correction_number"})  # nearly a value per row
