@@ -36,6 +36,8 @@ from settlement.ledger import DICTIONARY_COLUMNS, INPUT_COLUMNS
 from settlement.run import settle_records
 from casslink import warehouse
 from casslink.storage import sha256_file
+from outputs.source import load_run  # both stages' code imported before the clocks
+from outputs import excel, hot_files, xml_statements
 s = get_settings()
 t0 = time.perf_counter()
 records = warehouse.read(s, "DE", "2026-11", columns=INPUT_COLUMNS, dictionary=DICTIONARY_COLUMNS)
@@ -51,8 +53,6 @@ manifest = {"operation": "DE", "period": "2026-11", "settlement_currency": "EUR"
                        for f in warehouse.parts(s, "DE", "2026-11")]}
 (folder / "manifest.json").write_text(json.dumps(manifest))
 t1 = time.perf_counter()
-from outputs.source import load_run
-from outputs import excel, hot_files, xml_statements
 run = load_run(s, folder, ref)
 t2 = time.perf_counter()
 timing, sizes = {}, {}
