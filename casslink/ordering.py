@@ -138,9 +138,9 @@ def refine(order: np.ndarray, keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
     one order by a few small keys takes linear time."""
     for values, bound in reversed(keys):
         small = np.uint8 if bound <= 1 << 8 else np.uint16 if bound <= 1 << 16 else None
-        keys = values[order]
-        order = order[kernels.radix_order(keys) if small is None else
-                      np.argsort(keys.astype(small, copy=False), kind="stable")]
+        in_turn = values[order]
+        order = order[kernels.radix_order(in_turn) if small is None else
+                      np.argsort(in_turn.astype(small, copy=False), kind="stable")]
     return order
 
 

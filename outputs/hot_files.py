@@ -102,8 +102,7 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
     (Arrow and numpy release the GIL); both are read with their strings dictionary-encoded
     (as Parquet stores them: the kernels write them through the indices)."""
     with ThreadPoolExecutor(1) as pool:
-        charges = pool.submit(run.read_charges, _charge_columns(), True)  # strings
-        # dictionary-encoded
+        charges = pool.submit(run.read_charges, _charge_columns(), dictionary=True)
         records = _written(_with_net(run.read_records(_columns(), dictionary=True)))
         plan = pool.submit(LinePlan, FAMILIES[FAMILY], records, charges.result())
         splits = []

@@ -207,8 +207,8 @@ def _ascending(table: pa.Table, keys: list[str]) -> bool:
     are in order, and this check takes a fraction of ranking the keys to sort them; False
     where it cannot tell."""
     cols = [table.column(k) for k in keys]
-    if any(c.null_count or not (pa.types.is_string(c.type) or pa.types.is_integer(c.type))
-           for c in cols):
+    if not cols or any(c.null_count or not (pa.types.is_string(c.type)
+                                            or pa.types.is_integer(c.type)) for c in cols):
         return False
     heads = pa.array(runs(*cols)[:-1])
     m = len(heads)

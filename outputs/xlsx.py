@@ -248,7 +248,7 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
         titles.append(title)
         if s.last_row > s.header_row:
             defined.append(f"{filter_start}{s.last_row}</definedName>")
-        parts.append((part, *_deflated(s.xml_pieces(selected=not i))))
+        parts.append((part, s.xml_pieces(selected=not i)))
     workbook = (f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView '
                 f'activeTab="0"/></bookViews><sheets>{"".join(names)}</sheets>'
                 + (f"<definedNames>{''.join(defined)}</definedNames>" if defined else "")
@@ -267,20 +267,19 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
              ("xl/workbook.xml", [XML_DECL, workbook.encode()]),
              ("xl/_rels/workbook.xml.rels", _workbook_rels(n)),
              ("xl/styles.xml", stylesheet)]
-    return kernels.zip_archive([(_encoded(name), *_deflated(pieces)) for name, pieces in fixed]
-                               + parts, _dos_date(when))
+    return zip_parts(fixed + parts, when)
 
 
 @lru_cache(maxsize=1 << 14)
 def _fragments(name: str, i: int, header_row: int, columns: int
-               ) -> tuple[str, str, str, bytes]:
+               ) -> tuple[str, str, str, str]:
     """What the package says of sheet ``i`` (from 0) named ``name``: its workbook entry,
     the start of its filter range's defined name (the last row follows), its title in the
     document properties, its part name (the same for many workbooks: made once)."""
     return (f"<sheet name={quoteattr(name)} sheetId=\"{i + 1}\" r:id=\"rId{i + 1}\"/>",
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
             f"{escape(_quoted(name))}!$A${header_row}:${column_letter(columns)}$",
-            f"<vt:lpstr>{escape(name)}</vt:lpstr>", f"xl/worksheets/sheet{i + 1}.xml".encode())
+            f"<vt:lpstr>{escape(name)}</vt:lpstr>", f"xl/worksheets/sheet{i + 1}.xml")
 
 
 @lru_cache(maxsize=16)
@@ -341,12 +340,9 @@ def zip_parts(parts: Sequence[tuple[str, list | bytes | Deflated]], when: dt.dat
     """A zip archive of ``parts``, deflated, every entry dated ``when``. A part is a list of
     byte pieces (leading :class:`Static` ones deflated once for all archives), one ``bytes``
     object that repeats across archives (deflated once), or a tuple :data:`Deflated`."""
+    date = ((when.year - 1980) << 9) | (when.month << 5) | when.day
     return kernels.zip_archive([(_encoded(name), *_deflated(pieces)) for name, pieces in parts],
-                               _dos_date(when))
-
-
-def _dos_date(when: dt.date) -> int:
-    return ((when.year - 1980) << 9) | (when.month << 5) | when.day
+                               date)
 
 
 @lru_cache(maxsize=4096)
