@@ -89,6 +89,18 @@ def test_digit_values_refuse_anything_else(values):
     assert digit_values(pa.array(values, pa.string())) is None
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text("0123456789", min_size=8, max_size=8), st.integers(0, 7),
+       st.sampled_from(["/", ":", " ", "A", "\x00", "\x7f", "é"]))
+def test_eight_digit_strings_are_read_at_once_and_any_other_byte_refused(serial, at, other):
+    """AWB serials (eight digits) are read eight bytes at once: every value comes out, and a
+    byte just below '0', just above '9' or far off, at any place, refuses the column."""
+    assert digit_values(pa.array([serial, "00000001"]))[0].tolist() == [int(serial), 1]
+    bad = serial[:at] + other + serial[at + 1:]
+    if len(bad.encode()) == 8:
+        assert digit_values(pa.array(["12345678", bad])) is None
+
+
 @settings(deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 300), st.integers(0, 70_000),
                           st.integers(0, 5)), max_size=80), st.permutations(range(4)))

@@ -232,8 +232,9 @@ class LinePlan:
             group_id = np.cumsum(new_group) - 1
             rank_in_group = np.arange(len(order)) - np.flatnonzero(new_group)[group_id]
             for layout in (r for r in fam.records if r.role == "charges"):
-                sel = np.flatnonzero(np.isin(ptypes, [TYPES.index(t) for t in
-                                                      layout.parents.values() if t in TYPES]))
+                takes = np.zeros(len(TYPES) + 1, np.bool_)  # by type code (-1: the last)
+                takes[[TYPES.index(t) for t in layout.parents.values() if t in TYPES]] = True
+                sel = np.flatnonzero(takes[ptypes])
                 if not len(sel):
                     continue
                 new_line = rank_in_group[sel] % layout.group.count == 0  # sel keeps each
