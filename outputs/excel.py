@@ -110,7 +110,7 @@ def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tupl
     detail = _detail(run, page, lines, shared=codes is None)
     sheets = page.detail_sheets(lines)
     book_bills = runs(bills.column(side.key))
-    owners = [bills.column(side.key)[int(i)].as_py() for i in book_bills[:-1]]
+    owners = bills.column(side.key).take(pa.array(book_bills[:-1])).to_pylist()
     if owners != sheets.owners:
         raise ValueError("the ledger's bills and lines disagree on the participants")
 
