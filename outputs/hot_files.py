@@ -35,7 +35,9 @@ def _with_net(records: pa.Table) -> pa.Table:
     is_awb = kernels.equals(records.column("record_type"), "AWB")
     value = pa.Array.from_buffers(pa.int64(), len(net), [  # net where an AWB, else null
         pa.py_buffer(np.packbits(is_awb, bitorder="little")), pa.py_buffer(net)])
-    return records.set_column(records.schema.get_field_index("net_amount"), "net_amount", value)
+    at = records.schema.get_field_index("net_amount")
+    return records.set_column(at, "net_amount", value) if at >= 0 else \
+        records.append_column("net_amount", value)
 
 
 def _header(run: RunData, airline_prefix: str = "", agent_code: str = "") -> FileHeader:
@@ -69,8 +71,9 @@ def _written(records: pa.Table) -> pa.Table:
 
 
 def _columns() -> set[str]:
-    """The input record columns the HOT files are written from."""
-    return columns_written(FAMILY) | set(ORDER) | set(NET_TERMS)
+    """The input record columns the HOT files are written from (the net amount is not read:
+    :func:`_with_net` computes it)."""
+    return (columns_written(FAMILY) | set(ORDER) | set(NET_TERMS)) - {"net_amount"}
 
 
 def _charge_columns() -> set[str]:
