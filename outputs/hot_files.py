@@ -118,9 +118,16 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
 def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:
     """For each key (agent_code or airline_prefix), the order of ``records`` by the key, then
     the rest of ORDER: the records are sorted by the keys after the first two once, and that
-    order is refined by each split's two participant ranks (same order as sorting by every
-    key)."""
+    order is refined by the first split's two participant ranks (same order as sorting by
+    every key). A later split's order is the one before refined by its own key alone: sorted
+    stably by agent, records in airline, agent, ... order are in agent, airline, ... order."""
     rest = order_by(records, ORDER[2:])
     ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
-    return [refine(rest, [ranks[k] for k in (key, *(k for k in ORDER[:2] if k != key))])
-            for key in keys]
+    orders: list[np.ndarray] = []
+    for key in keys:
+        if orders and set(keys[:2]) == set(ORDER[:2]) and key == keys[1]:
+            orders.append(refine(orders[0], [ranks[key]]))
+        else:
+            orders.append(refine(rest, [ranks[k] for k in (key, *(k for k in ORDER[:2]
+                                                                   if k != key))]))
+    return orders
