@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from casslink import warehouse
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
-from casslink.ordering import order_by, runs
+from casslink.ordering import key_values, order_by, refine, runs
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
 from casslink.storage import sha256_file
@@ -192,10 +192,15 @@ def partition(table: pa.Table, key: str) -> dict[str, pa.Table]:
 
 
 def in_order(table: pa.Table, keys: list[str]) -> pa.Table:
-    """``table`` stably sorted by ``keys``: the ledger's own order is kept within a group."""
+    """``table`` stably sorted by ``keys``: the ledger's own order is kept within a group.
+    A table already in order by the last keys (the bills, by agent then airline, wanted by
+    airline then agent) is only sorted stably by the first ones: one radix pass."""
     if table.num_rows == 0 or _ascending(table, keys):
         return table
-    order = order_by(table, keys)
+    done = next((j for j in range(1, len(keys)) if _ascending(table, keys[j:])), None)
+    order = refine(np.arange(table.num_rows), [key_values(table.column(k))
+                                                for k in keys[:done]]) \
+        if done is not None else order_by(table, keys)
     if np.array_equal(order, np.arange(len(order))):
         return table
     return table.take(pa.array(order))

@@ -53,12 +53,12 @@ def test_order_by_of_rows_already_in_order(data):
 @settings(deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["020", "176", "2", "A"]),
                           st.sampled_from(["x", "y", "ab"]), st.integers(0, 3)), max_size=30),
-       st.booleans())
+       st.sampled_from(["none", "all", "last"]))
 def test_in_order_keeps_ordered_tables_and_sorts_others(data, presort):
     """in_order gives the stable sort by its keys whether the table comes in order (kept as
-    it is) or not (sorted)."""
-    if presort:
-        data = sorted(data, key=lambda r: (r[0], r[1]))
+    it is), in order by the last key only (sorted by the first alone) or not at all."""
+    if presort != "none":
+        data = sorted(data, key=lambda r: (r[0], r[1]) if presort == "all" else r[1])
     table = pa.table({"a": pa.array([r[0] for r in data], pa.string()),
                       "b": pa.array([r[1] for r in data], pa.string()),
                       "n": pa.array([r[2] for r in data], pa.int64())})
