@@ -123,11 +123,7 @@ def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:
     stably by agent, records in airline, agent, ... order are in agent, airline, ... order."""
     rest = order_by(records, ORDER[2:])
     ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
-    orders: list[np.ndarray] = []
-    for key in keys:
-        if orders and set(keys[:2]) == set(ORDER[:2]) and key == keys[1]:
-            orders.append(refine(orders[0], [ranks[key]]))
-        else:
-            orders.append(refine(rest, [ranks[k] for k in (key, *(k for k in ORDER[:2]
-                                                                   if k != key))]))
-    return orders
+    if not keys:
+        return []
+    first = refine(rest, [ranks[k] for k in (keys[0], *(k for k in ORDER[:2] if k != keys[0]))])
+    return [first, *(refine(first, [ranks[key]]) for key in keys[1:])]
