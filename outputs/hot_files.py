@@ -121,9 +121,9 @@ def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:
     order is refined by the first split's two participant ranks (same order as sorting by
     every key). A later split's order is the one before refined by its own key alone: sorted
     stably by agent, records in airline, agent, ... order are in agent, airline, ... order."""
-    rest = order_by(records, ORDER[2:])
-    ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
     if not keys:
         return []
+    rest = order_by(records, ORDER[2:])
+    ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
     first = refine(rest, [ranks[k] for k in (keys[0], *(k for k in ORDER[:2] if k != keys[0]))])
     return [first, *(refine(first, [ranks[key]]) for key in keys[1:])]
