@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 IOV_MAX = 1024  # pieces per writev call (the POSIX minimum of IOV_MAX)
 
 
@@ -17,13 +19,34 @@ class Pieces:
     """A file's bytes held as pieces of other buffers, in order (memoryviews into rendered
     buffers, say): no copy is made until the file is written (:func:`atomic_write_bytes`
     writes the pieces as they are). ``bytes(p)`` joins them; a ``Pieces`` equals the bytes it
-    joins to."""
+    joins to. :meth:`runs` holds runs of one buffer as offsets, not views."""
 
-    __slots__ = ("parts", "size")
+    __slots__ = ("_parts", "_runs", "size")
 
     def __init__(self, parts: Sequence[bytes | memoryview]) -> None:
-        self.parts = list(parts)
-        self.size = sum(map(len, self.parts))
+        self._parts: list | None = list(parts)
+        self._runs: tuple | None = None
+        self.size = sum(map(len, self._parts))
+
+    @classmethod
+    def runs(cls, head: bytes, buffer: memoryview, starts: np.ndarray, ends: np.ndarray,
+             tail: bytes) -> Pieces:
+        """``head``, each run ``buffer[starts[i]:ends[i]]``, then ``tail``. The runs' views
+        are made each time the parts are asked for, and dropped after: thousands of files of
+        many runs each would otherwise hold an object per run, which the garbage collector
+        walks over and over."""
+        p = cls.__new__(cls)
+        p._parts, p._runs = None, (head, buffer, starts, ends, tail)
+        p.size = len(head) + len(tail) + int(ends.sum() - starts.sum())
+        return p
+
+    @property
+    def parts(self) -> list[bytes | memoryview]:
+        if self._parts is not None:
+            return self._parts
+        head, buffer, starts, ends, tail = self._runs
+        return [head, *(buffer[a:z] for a, z in zip(starts.tolist(), ends.tolist(),
+                                                     strict=True)), tail]
 
     def __len__(self) -> int:
         return self.size

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from casslink import kernels
 from casslink.canonical import NET_TERMS, FileHeader
@@ -108,10 +107,9 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
         charges = pool.submit(run.read_charges, _charge_columns(), dictionary=True)
         records = _written(_with_net(run.read_records(_columns(), dictionary=True)))
         plan = pool.submit(LinePlan, FAMILIES[FAMILY], records, charges.result())
-        splits = []
-        for key, order in zip(keys, _split_orders(records, keys), strict=True):
-            codes = pc.unique(records.column(key)).to_pylist()
-            splits.append((key, order, {c: _header(run, **{key: c}) for c in codes}))
+        header = _header(run)  # each file's code goes in the field named as its key
+        splits = [(key, order, header)
+                  for key, order in zip(keys, _split_orders(records, keys), strict=True)]
         return write_hot_splits(splits, records, charges.result(), FAMILY, plan=plan)
 
 

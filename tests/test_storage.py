@@ -37,6 +37,21 @@ def test_pieces_are_the_bytes_they_join_to():
     assert sha256_of(p) == hashlib.sha256(joined).hexdigest() == sha256_of(joined)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2 * IOV_MAX + 3])
+def test_runs_of_one_buffer_are_the_bytes_they_join_to(tmp_path, n):
+    """Pieces.runs: a head, runs of a buffer (given as offsets, empty ones too), a tail."""
+    rng = np.random.default_rng(n)
+    buf = rng.integers(0, 256, 10_000, dtype=np.uint8)
+    starts = rng.integers(0, 9_000, n)
+    ends = starts + rng.integers(0, 1_000, n)
+    body = b"".join(buf[a:z].tobytes() for a, z in zip(starts, ends, strict=True))
+    joined = b"head" + body + b"tail"
+    p = Pieces.runs(b"head", memoryview(buf), starts, ends, b"tail")
+    assert len(p) == len(joined) and bytes(p) == joined and p == Pieces([joined])
+    assert len(p.parts) == n + 2 and sha256_of(p) == hashlib.sha256(joined).hexdigest()
+    assert atomic_write_bytes(tmp_path / "f", p).read_bytes() == joined
+
+
 @pytest.mark.parametrize("n", [0, 1, IOV_MAX - 1, IOV_MAX, 3 * IOV_MAX + 5])
 def test_pieces_are_written_whole(tmp_path, n):
     p, joined = _pieces(n)

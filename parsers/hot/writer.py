@@ -54,7 +54,7 @@ def write_hot(header: FileHeader, records: pa.Table, charges: pa.Table | None = 
     return b"".join((head_line, newline, memoryview(body), tail_line, newline))
 
 
-Split = tuple[str, np.ndarray, dict[str, FileHeader]]  # key, record order, header per value
+Split = tuple[str, np.ndarray, FileHeader]  # key, record order, header (see write_hot_splits)
 
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
@@ -62,9 +62,10 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
                      plan: LinePlan | Future[LinePlan] | None = None
                      ) -> list[dict[str, memoryview | Pieces]]:
     """Files of the same records split several ways, all lines rendered once. Each split is
-    (key, a row order of ``records`` that sorts them by the key, header per key value) and
-    gives one file per key value: the same bytes as :func:`write_hot` on that value's records
-    and their charges. Charges whose parent is not among ``records`` are left out.
+    (key, a row order of ``records`` that sorts them by the key, a header) and gives one file
+    per key value: the same bytes as :func:`write_hot` on that value's records and their
+    charges, with the header's field named ``key`` (if it has one) set to the value. Charges
+    whose parent is not among ``records`` are left out.
 
     The lines are rendered once, straight into the first split's files laid out one after
     the other in one buffer: those files are views of it. Each other split's file is
@@ -76,12 +77,12 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
-    fam = FAMILIES[family or next(iter(splits[0][2].values())).family]
+    fam = FAMILIES[family or splits[0][2].family]
     batches = _prepared(fam, records)  # needs no plan
     plan = plan.result() if isinstance(plan, Future) else plan or LinePlan(fam, records, charges)
     framed = fam.header.width == fam.width == fam.trailer.width  # head and tail lines fit
-    groups = [_Groups(plan, records, key, np.asarray(order, np.int64), headers)
-              for key, order, headers in splits]
+    groups = [_Groups(plan, records, key, np.asarray(order, np.int64), header)
+              for key, order, header in splits]
     first = groups[0].first_lines(plan, frame=framed)  # each position's first line
     lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline, batches)
     if not framed:  # head and tail lines narrower than the body: every file gathered
@@ -107,8 +108,8 @@ def _framed(fam: Family, g: _Groups, lines: np.ndarray, newline: bytes
 def _gathered(fam: Family, g: _Groups, lines: np.ndarray, rows: np.ndarray, newline: bytes
               ) -> dict[str, Pieces]:
     """The files of a split whose body lines are rows ``rows`` of ``lines`` (in file order):
-    each file its head line, its body lines as views of ``lines`` (a view per run of
-    consecutive rows, no copy) and its tail line."""
+    each file its head line, its body lines as runs of consecutive rows of ``lines`` (no
+    copy) and its tail line."""
     heads = _render_columns(fam.header, g.head_columns())
     tails = _render_columns(fam.trailer, g.tail_columns(fam))
     at = g.line_bounds()  # file k's body lines: rows[at[k]:at[k + 1]]
@@ -119,11 +120,11 @@ def _gathered(fam: Family, g: _Groups, lines: np.ndarray, rows: np.ndarray, newl
     last = np.append(first[1:], len(rows)) - 1
     width = lines.shape[1]
     view = memoryview(lines.reshape(-1))
-    runs_ = [view[a:z] for a, z in zip((rows[first] * width).tolist(),
-                                       ((rows[last] + 1) * width).tolist(), strict=True)]
+    lo, hi = rows[first] * width, (rows[last] + 1) * width  # each run's bytes
     bounds = np.searchsorted(first, at).tolist()  # each file's runs
-    return {code: Pieces([heads[k] + newline, *runs_[bounds[k]:bounds[k + 1]],
-                          tails[k] + newline]) for k, code in enumerate(g.codes)}
+    return {code: Pieces.runs(heads[k] + newline, view, lo[bounds[k]:bounds[k + 1]],
+                              hi[bounds[k]:bounds[k + 1]], tails[k] + newline)
+            for k, code in enumerate(g.codes)}
 
 
 class _Groups:
@@ -131,8 +132,8 @@ class _Groups:
     file's header and trailer count."""
 
     def __init__(self, plan: LinePlan, records: pa.Table, key: str, order: np.ndarray,
-                 headers: dict[str, FileHeader]) -> None:
-        self.order, self.headers = order, headers
+                 header: FileHeader) -> None:
+        self.key, self.order, self.header = key, order, header
         rank, bound = dense_rank(records.column(key))  # counted unordered, in key order
         in_order = rank[order]
         if (in_order[1:] < in_order[:-1]).any():
@@ -185,16 +186,20 @@ class _Groups:
         return np.repeat(first[self.order] - (ends - sizes), sizes) + np.arange(int(ends[-1]))
 
     def head_columns(self) -> dict[str, list]:
-        """Every file's header values (:func:`_header_values`), by field."""
-        values = [_header_values(self.headers[c]) for c in self.codes]
-        return {k: [v[k] for v in values] for k in values[0]}
+        """Every file's header values (:func:`_header_values`), by field: the split's
+        header, its field named as the key (if any) each file's value."""
+        n = len(self.codes)
+        columns = {k: [v] * n for k, v in _header_values(self.header).items()}
+        if self.key in columns:
+            columns[self.key] = self.codes
+        return columns
 
     def tail_columns(self, fam: Family) -> dict[str, list | np.ndarray]:
         """Every file's trailer values, by field: the counts straight from the split's."""
         serials = None if self.serials is None else [
             self.serials.slice(a, z - a) for a, z in pairwise(self.bounds.tolist())]
-        return _trailer_columns(fam, [self.headers[c] for c in self.codes], self.type_counts,
-                                self.charge_counts, serials)
+        return _trailer_columns(fam, self.head_columns(), self.type_counts, self.charge_counts,
+                                serials)
 
 
 def columns_written(family: str) -> set[str]:
@@ -366,29 +371,28 @@ def compute_trailer(fam: Family, header: FileHeader, records: pa.Table,
     found = pc.value_counts(records.column("record_type")).to_pylist() \
         if records.num_rows else []
     got = {v["values"]: v["counts"] for v in found}
-    return _trailer_columns(fam, [header], {t: np.array([got.get(t, 0)]) for t in TYPES},
+    return _trailer_columns(fam, {k: [v] for k, v in _header_values(header).items()},
+                            {t: np.array([got.get(t, 0)]) for t in TYPES},
                             {k: np.array([v]) for k, v in charge_lines.items()},
                             [records.column("awb_serial")] if fam.name == "billing" else None)
 
 
-def _trailer_columns(fam: Family, headers: list[FileHeader], count: dict[str, np.ndarray],
+def _trailer_columns(fam: Family, heads: dict[str, list], count: dict[str, np.ndarray],
                      charge_lines: dict[str, np.ndarray], serials: list | None
                      ) -> dict[str, list | np.ndarray]:
-    """The trailer values of files (their headers, counts of each record type and of each
-    kind of charge line, AWB serials: billing family only), by field."""
+    """The trailer values of files (their header values by field, counts of each record
+    type and of each kind of charge line, AWB serials: billing family only), by field."""
     awb, cca, dcm = count["AWB"], count["CCO"] + count["CCR"], count["DCO"] + count["DCR"]
     if fam.name == "adjustment":
         return {"record_count": awb + cca + dcm}
-    none = np.zeros(len(headers), np.int64)
-    out = {"operation": [h.operation for h in headers],
-           "airline_prefix": [h.airline_prefix for h in headers],
-           "branch_indicator": [h.branch_indicator for h in headers],
+    none = np.zeros(len(heads["operation"]), np.int64)
+    out = {**{k: heads[k] for k in ("operation", "airline_prefix", "branch_indicator")},
            "awb_count": awb, "cca_count": cca, "dcm_count": dcm, "total_count": awb + cca + dcm,
            **{f"{k.lower()}_count": charge_lines.get(k, none) for k in ("AW1", "CC3", "DC3")}}
     if fam.name == "billing":
         out["hash_total"] = [f"{hash_total(s):012d}" if len(s) else "0" * 12 for s in serials]
     else:
-        out.update(office_code=[h.office_code for h in headers], awm_count=awb,
+        out.update(office_code=heads["office_code"], awm_count=awb,
                    aw4_count=none, aw5_count=none, ccr_count=count["CCR"],
                    cco_count=count["CCO"], dcr_count=count["DCR"], dco_count=count["DCO"])
     return out
