@@ -108,20 +108,24 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
         records = _written(_with_net(run.read_records(_columns(), dictionary=True)))
         plan = pool.submit(LinePlan, FAMILIES[FAMILY], records, charges.result())
         header = _header(run)  # each file's code goes in the field named as its key
-        splits = [(key, order, header)
-                  for key, order in zip(keys, _split_orders(records, keys), strict=True)]
-        return write_hot_splits(splits, records, charges.result(), FAMILY, plan=plan)
+        ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
+        splits = [(key, order, header) for key, order in
+                  zip(keys, _split_orders(records, keys, ranks), strict=True)]
+        return write_hot_splits(splits, records, charges.result(), FAMILY, plan=plan,
+                                ranks=ranks)
 
 
-def _split_orders(records: pa.Table, keys: tuple[str, ...]) -> list[np.ndarray]:
+def _split_orders(records: pa.Table, keys: tuple[str, ...],
+                  ranks: dict[str, tuple[np.ndarray, int]] | None = None) -> list[np.ndarray]:
     """For each key (agent_code or airline_prefix), the order of ``records`` by the key, then
     the rest of ORDER: the records are sorted by the keys after the first two once, and that
     order is refined by the first split's two participant ranks (same order as sorting by
     every key). A later split's order is the one before refined by its own key alone: sorted
-    stably by agent, records in airline, agent, ... order are in agent, airline, ... order."""
+    stably by agent, records in airline, agent, ... order are in agent, airline, ... order.
+    ``ranks``: the participants' :func:`dense_rank`, where already made."""
     if not keys:
         return []
     rest = order_by(records, ORDER[2:])
-    ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
+    ranks = ranks or {k: dense_rank(records.column(k)) for k in ORDER[:2]}
     first = refine(rest, [ranks[k] for k in (keys[0], *(k for k in ORDER[:2] if k != keys[0]))])
     return [first, *(refine(first, [ranks[key]]) for key in keys[1:])]

@@ -59,7 +59,8 @@ Split = tuple[str, np.ndarray, FileHeader]  # key, record order, header (see wri
 
 def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table | None,
                      family: str | None = None, newline: bytes = b"\r\n",
-                     plan: LinePlan | Future[LinePlan] | None = None
+                     plan: LinePlan | Future[LinePlan] | None = None,
+                     ranks: dict[str, tuple[np.ndarray, int]] | None = None
                      ) -> list[dict[str, memoryview | Pieces]]:
     """Files of the same records split several ways, all lines rendered once. Each split is
     (key, a row order of ``records`` that sorts them by the key, a header) and gives one file
@@ -73,7 +74,8 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     tail line), so no line is copied before it is written. Where the family's header is
     narrower than its records, every split's files are pieces. ``plan`` is the tables'
     :class:`LinePlan`, if already made, or a future of it (being made on another thread: the
-    records' columns are prepared meanwhile)."""
+    records' columns are prepared meanwhile); ``ranks`` the keys' :func:`dense_rank`, where
+    already made."""
     n = records.num_rows
     if not n or not splits:
         return [{} for _ in splits]
@@ -81,7 +83,9 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
     batches = _prepared(fam, records)  # needs no plan
     plan = plan.result() if isinstance(plan, Future) else plan or LinePlan(fam, records, charges)
     framed = fam.header.width == fam.width == fam.trailer.width  # head and tail lines fit
-    groups = [_Groups(plan, records, key, np.asarray(order, np.int64), header)
+    ranks = ranks or {}
+    groups = [_Groups(plan, records, key, np.asarray(order, np.int64), header,
+                      ranks.get(key) or dense_rank(records.column(key)))
               for key, order, header in splits]
     first = groups[0].first_lines(plan, frame=framed)  # each position's first line
     lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline, batches)
@@ -132,9 +136,9 @@ class _Groups:
     file's header and trailer count."""
 
     def __init__(self, plan: LinePlan, records: pa.Table, key: str, order: np.ndarray,
-                 header: FileHeader) -> None:
+                 header: FileHeader, ranked: tuple[np.ndarray, int]) -> None:
         self.key, self.order, self.header = key, order, header
-        rank, bound = dense_rank(records.column(key))  # counted unordered, in key order
+        rank, bound = ranked  # the key's dense rank: counted unordered, in key order
         in_order = rank[order]
         if (in_order[1:] < in_order[:-1]).any():
             raise ValueError(f"records are not sorted by {key}")
