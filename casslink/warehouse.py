@@ -9,6 +9,7 @@ one immutable part per accepted input file (so a re-run reads exactly the same i
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -65,10 +66,12 @@ def parts(settings: Settings, operation: str, period_id: str | None = None,
 def read(settings: Settings, operation: str, period_id: str | None = None,
          kind: str = "records", airline_prefix: str | None = None,
          exclude_file_id: int | None = None, with_period: bool = False,
-         columns: list[str] | None = None, dictionary: tuple[str, ...] = ()) -> pa.Table:
+         columns: list[str] | None = None, dictionary: tuple[str, ...] = (),
+         only: Sequence[str] | None = None) -> pa.Table:
     """The stored rows of an operation (one period or all), optionally of one airline and
     only some ``columns``, the ``dictionary`` ones dictionary-encoded as Parquet stores them
-    (cheaper to read and to group); ``with_period`` appends the partition's ``period_id``."""
+    (cheaper to read and to group); ``with_period`` appends the partition's ``period_id``.
+    ``only``: the parts named so (in their order, each must exist), not every stored one."""
     schema = CHARGES_SCHEMA if kind == "charges" else RECORDS_SCHEMA
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
@@ -77,7 +80,16 @@ def read(settings: Settings, operation: str, period_id: str | None = None,
         schema = schema.set(i, pa.field(name, pa.dictionary(pa.int32(), schema.field(i).type)))
     dictionary = list(dictionary) or None
     skip = part_name(exclude_file_id) if exclude_file_id is not None else None
-    files = [f for f in parts(settings, operation, period_id, kind) if f.name != skip]
+    if only is not None:
+        if period_id is None:
+            raise ValueError("parts are named within one period")
+        folder = partition(settings, operation, period_id)
+        files = [folder / kind / name for name in only]
+        if missing := [f.name for f in files if not f.is_file()]:
+            raise FileNotFoundError(f"{kind} parts gone from {folder}: {missing}")
+    else:
+        files = parts(settings, operation, period_id, kind)
+    files = [f for f in files if f.name != skip]
     if with_period:
         schema = schema.append(pa.field("period_id", pa.string()))
     if not files:

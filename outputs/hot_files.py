@@ -109,23 +109,42 @@ def hot_all(run: RunData, keys: tuple[str, ...] = ("airline_prefix", "agent_code
         plan = pool.submit(LinePlan, FAMILIES[FAMILY], records, charges.result())
         header = _header(run)  # each file's code goes in the field named as its key
         ranks = {k: dense_rank(records.column(k)) for k in ORDER[:2]}
+        known = _ledger_order(run, records.num_rows) if keys[:1] == ("airline_prefix",) \
+            else None
         splits = [(key, order, header) for key, order in
-                  zip(keys, _split_orders(records, keys, ranks), strict=True)]
+                  zip(keys, _split_orders(records, keys, ranks, known), strict=True)]
         return write_hot_splits(splits, records, charges.result(), FAMILY, plan=plan,
                                 ranks=ranks)
 
 
 def _split_orders(records: pa.Table, keys: tuple[str, ...],
-                  ranks: dict[str, tuple[np.ndarray, int]] | None = None) -> list[np.ndarray]:
+                  ranks: dict[str, tuple[np.ndarray, int]] | None = None,
+                  first: np.ndarray | None = None) -> list[np.ndarray]:
     """For each key (agent_code or airline_prefix), the order of ``records`` by the key, then
     the rest of ORDER: the records are sorted by the keys after the first two once, and that
     order is refined by the first split's two participant ranks (same order as sorting by
-    every key). A later split's order is the one before refined by its own key alone: sorted
-    stably by agent, records in airline, agent, ... order are in agent, airline, ... order.
-    ``ranks``: the participants' :func:`dense_rank`, where already made."""
+    every key) - unless that ``first`` order is known. A later split's order is the one
+    before refined by its own key alone: sorted stably by agent, records in airline, agent,
+    ... order are in agent, airline, ... order. ``ranks``: the participants'
+    :func:`dense_rank`, where already made."""
     if not keys:
         return []
-    rest = order_by(records, ORDER[2:])
     ranks = ranks or {k: dense_rank(records.column(k)) for k in ORDER[:2]}
-    first = refine(rest, [ranks[k] for k in (keys[0], *(k for k in ORDER[:2] if k != keys[0]))])
+    if first is None:
+        first = refine(order_by(records, ORDER[2:]),
+                       [ranks[k] for k in (keys[0], *(k for k in ORDER[:2] if k != keys[0]))])
     return [first, *(refine(first, [ranks[key]]) for key in keys[1:])]
+
+
+def _ledger_order(run: RunData, n: int) -> np.ndarray | None:
+    """The input records in the order of the run's ledger lines (airline, agent, AWB,
+    correction number, record type, source file and line: the hand-off files' order) from
+    the lines' ``input_row``; None for a ledger written before lines kept it."""
+    lines = run.ledger_columns("lines", {"input_row"})
+    if "input_row" not in lines.column_names:
+        return None
+    rows = lines.column("input_row").to_numpy().astype(np.int64, copy=False)
+    if len(rows) != n or (n and (rows.min() < 0 or rows.max() >= n
+                                 or np.bincount(rows, minlength=n).max() > 1)):
+        raise ValueError("the ledger's lines are not the run's input records")
+    return rows

@@ -107,11 +107,13 @@ def _plain_strings(table: pa.Table) -> pa.Table:
 def ledger_lines(records: pa.Table, operation: str, period_id: str,
                  settlement_currency: str) -> pa.Table:
     """One signed, converted line per input record, in a deterministic order (airline, agent,
-    AWB, correction number, record type, source file, source line). String columns may come
-    dictionary-encoded (cheaper to read and to sort); the lines hold plain strings."""
+    AWB, correction number, record type, source file, source line); ``input_row`` is the
+    line's row in ``records``. String columns may come dictionary-encoded (cheaper to read
+    and to sort); the lines hold plain strings."""
     records = records.select(INPUT_COLUMNS).unify_dictionaries().combine_chunks()
+    order = _order(records) if records.num_rows else np.zeros(0, np.int64)
     if records.num_rows:
-        records = records.take(pa.array(_order(records)))
+        records = records.take(pa.array(order))
     records = _plain_strings(records)
     n = records.num_rows
     types = _codes(records.column("record_type"), tuple(SIGN))
@@ -160,6 +162,7 @@ def ledger_lines(records: pa.Table, operation: str, period_id: str,
         "late": pc.equal(pc.fill_null(records.column("late_indicator"), ""), "L"),
         "source_file": records.column("source_file"),
         "source_line": records.column("source_line"),
+        "input_row": pa.array(order, pa.int64()),
     })
 
 

@@ -257,7 +257,8 @@ def settle_records(records: pa.Table, operation: str, period_id: str, currency: 
 def _compute_and_write(settings, operation, period, currency, inputs, digest, ref, kind
                        ) -> SettlementResult:
     records = warehouse.read(settings, operation, period.period_id, columns=INPUT_COLUMNS,
-                             dictionary=DICTIONARY_COLUMNS)
+                             dictionary=DICTIONARY_COLUMNS,  # exactly the manifest's parts
+                             only=[i["part"] for i in inputs])
     folder = ledger_root(settings, operation, period.period_id) / f"run-{digest[:16]}"
     tables, outputs = settle_records(records, operation, period.period_id, currency, folder)
     lines, agents, airlines = tables["lines"], tables["agents"], tables["airlines"]

@@ -10,6 +10,7 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -137,6 +138,28 @@ def test_split_orders_equal_a_sort_by_every_key(settled):
         got = hot_files._split_orders(records, keys)  # the second refines the first
         for key, order in zip(keys, got, strict=True):
             assert list(order) == wants[key]
+
+
+def test_hand_off_order_is_the_ledgers_and_equals_a_sort(settled, monkeypatch):
+    """The records' hand-off order is read off the ledger's lines (their input rows): the
+    order sorting gives, and the same files; a ledger that does not match is refused."""
+    s = settled["settings"]
+    run = load_run(s, Path(settled["result"].ledger_dir), load_reference(s))
+    known = hot_files._ledger_order(run, run.records.num_rows)
+    assert list(known) == list(hot_files._split_orders(run.records, ("airline_prefix",))[0])
+    from_ledger = hot_files.hot_all(run)
+    monkeypatch.setattr(hot_files, "_ledger_order", lambda run, n: None)  # an older ledger
+    assert hot_files.hot_all(run) == from_ledger
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="not the run's input records"):
+        hot_files._ledger_order(run, run.records.num_rows + 1)
+    lines = run.ledger_columns("lines", {"input_row"})
+    doubled = np.asarray(lines.column("input_row")).copy()
+    doubled[1] = doubled[0]  # not a permutation
+    monkeypatch.setattr(run, "ledger_columns", lambda name, columns: pa.table(
+        {"input_row": doubled}))
+    with pytest.raises(ValueError, match="not the run's input records"):
+        hot_files._ledger_order(run, run.records.num_rows)
 
 
 def test_excel_statements_read_back_to_the_ledger(settled):

@@ -4,6 +4,7 @@ generated periods, idempotence (byte-identical ledgers), re-bill rules and linea
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 from casslink import warehouse
 from casslink.canonical import RECORDS_SCHEMA, empty_charges
 from casslink.synthetic.generator import generate_billing
+from settlement import run as settlement_run
 from settlement.ledger import bills, convert, ledger_lines, totals
 from settlement.run import (
     ConservationError,
@@ -199,6 +202,41 @@ def test_lineage_lists_input_lines(system):
     assert [(f["sha256"], f["lines"], f["net"]) for f in out] == [("file-a", [2, 4, 5], 11950)]
     both = trace(engine, folder, A2, None)
     assert {f["sha256"]: f["lines"] for f in both} == {"file-a": [3], "file-b": [3, 4]}
+
+
+def test_each_line_names_its_input_row(system):
+    """input_row: each line's record among the run's inputs (the manifest's parts in order,
+    each part's rows in turn) - the record it came from, each record once."""
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 2, af)
+    store(s, 1, lh)
+    settle(s, engine, "DE", "2026-11")
+    folder = latest_ledger(engine, "DE", "2026-11")
+    lines = read_ledger(folder)["lines"]
+    parts = [i["part"] for i in json.loads((folder / "manifest.json").read_text())["inputs"]]
+    rows = [r for p in parts for r in pq.read_table(
+        warehouse.partition(s, "DE", "2026-11") / "records" / p).to_pylist()]
+    assert sorted(lines.column("input_row").to_pylist()) == list(range(len(rows)))
+    for line, i in zip(lines.to_pylist(), lines.column("input_row").to_pylist(), strict=True):
+        assert (rows[i]["source_file"], rows[i]["source_line"], rows[i]["awb_serial"]) == (
+            line["source_file"], line["source_line"], line["awb_serial"])
+
+
+def test_a_run_reads_exactly_the_parts_its_manifest_lists(system, monkeypatch):
+    """A part stored after the run listed its inputs is not read (nor in the manifest)."""
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 1, lh)
+    listed = settlement_run._inputs(s, engine, "DE", "2026-11")
+    store(s, 2, af)  # lands while the run starts
+    monkeypatch.setattr(settlement_run, "_inputs", lambda *args: listed)
+    settle(s, engine, "DE", "2026-11")
+    lines = read_ledger(latest_ledger(engine, "DE", "2026-11"))["lines"]
+    assert set(lines.column("source_file").to_pylist()) == {"file-a"}
+    assert lines.num_rows == len(lh)
+    with pytest.raises(FileNotFoundError, match="parts gone"):
+        warehouse.read(s, "DE", "2026-11", only=[warehouse.part_name(3)])
 
 
 def test_foreign_currency_without_rate_fails_loudly(system):
