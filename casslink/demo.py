@@ -134,7 +134,10 @@ def run(settings: Settings, engine: Engine, ref: ReferenceData, sftp_port: int,
     state = {"value": None}
 
     def settled() -> bool:
-        r = client.call(f"/api/v2/dags/casslink_settlement/dagRuns/{run_id}")
+        try:
+            r = client.call(f"/api/v2/dags/casslink_settlement/dagRuns/{run_id}")
+        except (OSError, ValueError):  # a server error for a moment: asked again
+            return False
         state["value"] = r.get("state")
         return state["value"] in ("success", "failed")
 

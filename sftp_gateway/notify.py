@@ -48,19 +48,29 @@ class AirflowClient:
             self._token = out["access_token"]
         return self._token
 
-    def trigger(self, dag_id: str, conf: dict, run_id: str, note: str = "") -> dict:
+    def trigger(self, dag_id: str, conf: dict, run_id: str, note: str = "",
+                attempts: int = 4, backoff_s: float = 1.0) -> dict:
+        """Start DAG run ``run_id`` (once: a run that exists already is reported so). An
+        expired token is renewed; a server error (say, Airflow's SQLite metadata database
+        locked for a moment) is tried again, up to ``attempts`` times in all - safe, as the
+        run id makes the call idempotent."""
         body = {"dag_run_id": run_id, "logical_date": None, "conf": conf}
         if note:
             body["note"] = note
-        try:
-            return self.call(f"/api/v2/dags/{dag_id}/dagRuns", body)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 401:  # token expired: once more with a new one
-                self._token = None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
                 return self.call(f"/api/v2/dags/{dag_id}/dagRuns", body)
-            if exc.code == 409:  # this run exists already: the file is being ingested
-                return {"dag_run_id": run_id, "exists": True}
-            raise
+            except urllib.error.HTTPError as exc:
+                if exc.code == 409:  # this run exists already: the file is being ingested
+                    return {"dag_run_id": run_id, "exists": True}
+                if attempt >= attempts or not (exc.code == 401 or exc.code >= 500):
+                    raise
+                if exc.code == 401:  # token expired: a new one
+                    self._token = None
+                else:
+                    time.sleep(backoff_s * attempt)
 
     @classmethod
     def for_install(cls, settings: Settings) -> AirflowClient | None:
@@ -97,7 +107,8 @@ class Notifier:
                     client = client or AirflowClient.for_install(self.settings)
                     if client is None:
                         raise RuntimeError("Airflow has no admin password yet")
-                    client.trigger(INGEST_DAG, {"file_id": file_id}, ingest_run_id(file_id))
+                    client.trigger(INGEST_DAG, {"file_id": file_id}, ingest_run_id(file_id),
+                                   attempts=1)  # this loop tries again, with back-off
                     log.info("ingest of file %s triggered", file_id)
                     break
                 except Exception as exc:
