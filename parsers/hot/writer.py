@@ -81,12 +81,13 @@ def write_hot_splits(splits: list[Split], records: pa.Table, charges: pa.Table |
         return [{} for _ in splits]
     fam = FAMILIES[family or splits[0][2].family]
     batches = _prepared(fam, records)  # needs no plan
+    ranks, types = ranks or {}, _type_codes(records.column("record_type"))
+    groups = [_Groups(records, key, np.asarray(order, np.int64), header,
+                      ranks.get(key) or dense_rank(records.column(key)), types)
+              for key, order, header in splits]  # nor do these, but for their counts:
     plan = plan.result() if isinstance(plan, Future) else plan or LinePlan(fam, records, charges)
+    groups = [g.count(plan) for g in groups]
     framed = fam.header.width == fam.width == fam.trailer.width  # head and tail lines fit
-    ranks = ranks or {}
-    groups = [_Groups(plan, records, key, np.asarray(order, np.int64), header,
-                      ranks.get(key) or dense_rank(records.column(key)))
-              for key, order, header in splits]
     first = groups[0].first_lines(plan, frame=framed)  # each position's first line
     lines = _draw(plan, first, groups[0].total_lines(frame=framed), newline, batches)
     if not framed:  # head and tail lines narrower than the body: every file gathered
@@ -133,10 +134,11 @@ def _gathered(fam: Family, g: _Groups, lines: np.ndarray, rows: np.ndarray, newl
 
 class _Groups:
     """The files of one split: the records in ``order`` grouped by ``key``, and what each
-    file's header and trailer count."""
+    file's header and trailer count. What needs no :class:`LinePlan` is counted when made
+    (while the plan may still be in the making), the rest by :meth:`count`."""
 
-    def __init__(self, plan: LinePlan, records: pa.Table, key: str, order: np.ndarray,
-                 header: FileHeader, ranked: tuple[np.ndarray, int]) -> None:
+    def __init__(self, records: pa.Table, key: str, order: np.ndarray, header: FileHeader,
+                 ranked: tuple[np.ndarray, int], types: np.ndarray) -> None:
         self.key, self.order, self.header = key, order, header
         rank, bound = ranked  # the key's dense rank: counted unordered, in key order
         in_order = rank[order]
@@ -146,21 +148,27 @@ class _Groups:
         present = counts > 0
         self.bounds = np.concatenate(([0], np.cumsum(counts[present])))
         self.codes = records.column(key).take(pa.array(order[self.bounds[:-1]])).to_pylist()
-        self.sizes = plan.per_position[order]  # body lines of each record, in file order
-        self.ends = np.cumsum(self.sizes)
         self.group = np.repeat(np.arange(len(self.codes)), np.diff(self.bounds))  # per record
-        group = (np.cumsum(present) - 1)[rank]  # each record's file, records unordered
-        keyed = group * len(TYPES) + plan.record_types
-        if (plan.record_types < 0).any():  # another type: not counted
-            keyed = keyed[plan.record_types >= 0]
+        self.file_of = (np.cumsum(present) - 1)[rank]  # each record's file, records unordered
+        keyed = self.file_of * len(TYPES) + types  # types: as LinePlan.record_types
+        if (types < 0).any():  # another type: not counted
+            keyed = keyed[types >= 0]
         by_type = np.bincount(keyed, minlength=len(self.codes) * len(TYPES)
                               ).reshape(-1, len(TYPES))
         self.type_counts = {t: by_type[:, i] for i, t in enumerate(TYPES)}
+        self.serials = records.column("awb_serial")  # in file order, if counted (billing)
+
+    def count(self, plan: LinePlan) -> _Groups:
+        """The files' lines, and their charge lines of each kind, from the tables' plan."""
+        self.sizes = plan.per_position[self.order]  # body lines of each record, in file order
+        self.ends = np.cumsum(self.sizes)
         self.charge_counts = {  # (float weights: exact for counts)
-            rid: np.bincount(group, weights=per[:len(group)], minlength=len(self.codes)
-                             ).astype(np.int64) for rid, per in plan.lines_by_kind.items()}
-        self.serials = records.column("awb_serial").take(pa.array(order)) \
+            rid: np.bincount(self.file_of, weights=per[:len(self.file_of)],
+                             minlength=len(self.codes)).astype(np.int64)
+            for rid, per in plan.lines_by_kind.items()}
+        self.serials = self.serials.take(pa.array(self.order)) \
             if plan.fam.name == "billing" else None
+        return self
 
     def line_bounds(self) -> np.ndarray:
         """Where each file's body lines start among the split's body lines, plus the end."""
