@@ -191,13 +191,18 @@ def test_new_input_preview_then_billed_period_needs_rebill(system):
     assert rebill.kind == "rebill" and rebill.total == 79859 + 100
 
 
-def test_lineage_lists_input_lines(system):
+def _settled_hand_period(system) -> Path:
+    """The hand period's two files stored and settled: the run's ledger folder."""
     s, engine = system
     lh, af = hand_period()
     store(s, 1, lh)
     store(s, 2, af)
     settle(s, engine, "DE", "2026-11")
-    folder = latest_ledger(engine, "DE", "2026-11")
+    return latest_ledger(engine, "DE", "2026-11")
+
+
+def test_lineage_lists_input_lines(system):
+    engine, folder = system[1], _settled_hand_period(system)
     out = trace(engine, folder, A1, "020")
     assert [(f["sha256"], f["lines"], f["net"]) for f in out] == [("file-a", [2, 4, 5], 11950)]
     both = trace(engine, folder, A2, None)
@@ -207,12 +212,7 @@ def test_lineage_lists_input_lines(system):
 def test_each_line_names_its_input_row(system):
     """input_row: each line's record among the run's inputs (the manifest's parts in order,
     each part's rows in turn) - the record it came from, each record once."""
-    s, engine = system
-    lh, af = hand_period()
-    store(s, 2, af)
-    store(s, 1, lh)
-    settle(s, engine, "DE", "2026-11")
-    folder = latest_ledger(engine, "DE", "2026-11")
+    s, folder = system[0], _settled_hand_period(system)
     lines = read_ledger(folder)["lines"]
     parts = [i["part"] for i in json.loads((folder / "manifest.json").read_text())["inputs"]]
     rows = [r for p in parts for r in pq.read_table(
