@@ -728,8 +728,8 @@ static PyObject *digit_values(PyObject *self, PyObject *args) {
 
 #define RADIX_PASSES(KT, IT)                                                                 \
     do {                                                                                     \
-        KT *ksrc = NULL, *kdst = (KT *)scratch;                                              \
-        IT *isrc = NULL, *idst = (IT *)((KT *)scratch + 2 * n);                              \
+        KT *ksrc = NULL, *kdst = scratch ? (KT *)scratch : NULL;                             \
+        IT *isrc = NULL, *idst = scratch ? (IT *)((KT *)scratch + 2 * n) : NULL;             \
         for (int j = 0; j < m; j++) {                                                        \
             Py_ssize_t *c = counts + (Py_ssize_t)use[j] * RADIX;                             \
             int shift = use[j] * RADIX_BITS, last = j == m - 1;                              \
@@ -740,6 +740,7 @@ static PyObject *digit_values(PyObject *self, PyObject *args) {
                 if (last) out[to] = at;                                                      \
                 else { kdst[to] = (KT)v; idst[to] = (IT)at; }                                \
             }                                                                                \
+            if (last) break;  /* the order is written: no scratch to swap */                 \
             ksrc = kdst; isrc = idst;                                                        \
             kdst = (j & 1) ? (KT *)scratch : (KT *)scratch + n;                              \
             idst = (j & 1) ? (IT *)((KT *)scratch + 2 * n) : (IT *)((KT *)scratch + 2 * n) + n; \

@@ -49,7 +49,6 @@ def test_order_by_of_rows_already_in_order(data):
         assert order_by(table, ["line"]).tolist() == expected
 
 
-
 @settings(deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["020", "176", "2", "A"]),
                           st.sampled_from(["x", "y", "ab"]), st.integers(0, 3)), max_size=30),
@@ -66,6 +65,7 @@ def test_in_order_keeps_ordered_tables_and_sorts_others(data, presort):
     expected = sorted(range(len(data)), key=lambda i: (data[i][0], data[i][1]))
     assert got.to_pylist() == table.take(pa.array(expected, pa.int64())).to_pylist()
     assert (got is table) == (expected == list(range(len(data))))
+
 
 def test_digit_strings_of_one_length_sort_as_strings():
     table = pa.table({"s": ["00000010", "00000002", "99999999", "00000002"]})

@@ -156,7 +156,7 @@ class _Groups:
         by_type = np.bincount(keyed, minlength=len(self.codes) * len(TYPES)
                               ).reshape(-1, len(TYPES))
         self.type_counts = {t: by_type[:, i] for i, t in enumerate(TYPES)}
-        self.serials = records.column("awb_serial")  # in file order, if counted (billing)
+        self.awb_serials = records.column("awb_serial")
 
     def count(self, plan: LinePlan) -> _Groups:
         """The files' lines, and their charge lines of each kind, from the tables' plan."""
@@ -166,8 +166,8 @@ class _Groups:
             rid: np.bincount(self.file_of, weights=per[:len(self.file_of)],
                              minlength=len(self.codes)).astype(np.int64)
             for rid, per in plan.lines_by_kind.items()}
-        self.serials = self.serials.take(pa.array(self.order)) \
-            if plan.fam.name == "billing" else None
+        self.serials = self.awb_serials.take(pa.array(self.order)) \
+            if plan.fam.name == "billing" else None  # in file order (billing trailers' hash)
         return self
 
     def line_bounds(self) -> np.ndarray:
