@@ -29,6 +29,16 @@ def make_engine(url: str) -> Engine:
 
 
 @contextmanager
+def engine_for(url: str) -> Iterator[Engine]:
+    """An engine for one unit of work (a command, a task, a test), disposed of afterwards."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A transaction: commit on success, roll back on error."""
     factory = sessionmaker(engine, expire_on_commit=False)
@@ -57,9 +67,5 @@ def upgrade(url: str, revision: str = "head") -> None:
 def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
+    with engine_for(url) as engine, engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
