@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from parsers.hot.docs import DOCS
-from parsers.hot.layouts import FAMILIES
+from casslink.parsers.hot.docs import DOCS
+from casslink.parsers.hot.layouts import FAMILIES
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))

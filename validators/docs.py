@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from validators.ack import ACK_LAYOUT
-from validators.catalogue import RULES
+from casslink.validators.ack import ACK_LAYOUT
+from casslink.validators.catalogue import RULES
 
 SEVERITY_TEXT = {"file": "file rejected", "record": "record rejected", "warning": "warning"}
 DOC_PATH = "docs/validation-rules.md"

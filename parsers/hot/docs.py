@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parsers.hot.layouts import FAMILIES, INDICATORS, Field, RecordLayout
+from casslink.parsers.hot.layouts import FAMILIES, INDICATORS, Field, RecordLayout
 
 KIND_TEXT = {
     "id": "record id", "A": "A", "AN": "AN", "N": "N (digits as text)", "int": "N integer",

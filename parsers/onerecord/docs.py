@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parsers.onerecord.profile import (
+from casslink.parsers.onerecord.profile import (
     CB,
     CLASSES,
     CODES,

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from parsers.onerecord.profile import CLASSES, CODELIST_FILE, CODES
+from casslink.parsers.onerecord.profile import CLASSES, CODELIST_FILE, CODES
 
 USED = sorted({p.code_list for props in CLASSES.values() for p in props if p.code_list}
               - {"CurrencyCode"} | {"ChargeIdentifier"})

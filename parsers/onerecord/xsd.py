@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parsers.onerecord.profile import CLASSES, LITERALS, NSMAP, ROOT_CHILDREN, XSD, Prop
+from casslink.parsers.onerecord.profile import CLASSES, LITERALS, NSMAP, ROOT_CHILDREN, XSD, Prop
 
 SCHEMAS = Path(__file__).with_name("schemas")
 FILES = {"rdf": "rdf.xsd", "cargo": "cargo.xsd", "api": "api.xsd", "cb": "cb.xsd"}
