@@ -32,4 +32,5 @@ def test_record_widths():
 
 @pytest.mark.parametrize("rel", list(DOCS))
 def test_generated_docs_are_current(repo, rel):
-    assert (repo / rel).read_text() == DOCS[rel](), f"run: python -m parsers.hot.docs ({rel})"
+    assert (repo / rel).read_text() == DOCS[rel](), \
+        f"run: python -m casslink.parsers.hot.docs ({rel})"

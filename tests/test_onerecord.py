@@ -56,7 +56,8 @@ def test_generated_documents_are_xsd_valid_and_schemas_current(ref, repo):
     schema = xsd.schema()
     assert schema.validate(doc), schema.error_log
     for name, text in xsd.all_files().items():
-        assert (xsd.SCHEMAS / name).read_text() == text, "run python -m parsers.onerecord.xsd"
+        assert (xsd.SCHEMAS / name).read_text() == text, \
+            "run python -m casslink.parsers.onerecord.xsd"
 
 
 def test_codelists_are_derived_from_the_iata_ontology():
@@ -250,4 +251,5 @@ def test_xsd_violation_and_unknown_code_reject_the_record_with_its_line(ref):
 def test_xml_format_doc_is_current(repo):
     from casslink.parsers.onerecord.docs import DOC_PATH, render
 
-    assert (repo / DOC_PATH).read_text() == render(), "run: python -m parsers.onerecord.docs"
+    assert (repo / DOC_PATH).read_text() == render(), \
+        "run: python -m casslink.parsers.onerecord.docs"

@@ -495,6 +495,6 @@ def test_generator_faults_give_their_codes(world):
 def test_rules_doc_is_current(repo):
     from casslink.validators.docs import DOC_PATH, render
 
-    assert (repo / DOC_PATH).read_text() == render(), "run: python -m validators.docs"
+    assert (repo / DOC_PATH).read_text() == render(), "run: python -m casslink.validators.docs"
     text = render()
     assert all(f"`{r.code}`" in text for r in RULES)

@@ -15,8 +15,8 @@ def render() -> str:
     out = [
         "# Validation rules",
         "",
-        "_Generated from `validators/catalogue.py` by `python -m validators.docs`; do not edit "
-        "by hand (a test checks it is current)._",
+        "_Generated from `validators/catalogue.py` by `python -m casslink.validators.docs`; "
+        "do not edit by hand (a test checks it is current)._",
         "",
         "Every problem casslink reports on an input file has a stable code. Codes never change "
         "meaning and retired codes are not reused. Severities:",

@@ -1,7 +1,7 @@
 """Derive ``codelists.json`` from IATA's code-list ontology (rdflib; run by hand, checked by a
 test): every closed code list the profile uses, with its individuals' codes.
 
-    .venv/bin/python -m parsers.onerecord.make_codelists \
+    .venv/bin/python -m casslink.parsers.onerecord.make_codelists \
         ../shared/data/onerecord/IATA-1R-CL-Ontology.ttl
 """
 

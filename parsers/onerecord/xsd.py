@@ -7,7 +7,7 @@ content is then the same wherever it is used). ``rdf:datatype`` is restricted to
 datatype IRIs of the profile; the property-to-datatype pairing and code-list membership are
 checked by the reader (XSD 1.0 cannot express them, see shared/spec/xml-formats.md 5.4).
 
-    .venv/bin/python -m parsers.onerecord.xsd
+    .venv/bin/python -m casslink.parsers.onerecord.xsd
 """
 
 from __future__ import annotations
