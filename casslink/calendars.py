@@ -336,14 +336,16 @@ class Extension:
     added: int = 0
     updated: int = 0
     calendar_end: dt.date | None = None
+    conflicts: list[str] = field(default_factory=list)  # generated periods not published
 
 
 def extend(engine: Engine, day: dt.date | None = None, months: int = HORIZON_MONTHS,
            session=None) -> dict[str, Extension]:
     """Publish each operation's calendar from its rules through ``months`` after ``day``.
 
-    Missing periods are added (source ``generated``); an open generated period whose rules
-    now give other dates is updated. Corrected, published (CSV) and closed or billed periods
+    Missing periods are added (source ``generated``) unless they overlap a stored period of
+    another id (reported in ``conflicts``); an open generated period whose rules now give
+    other dates is updated. Corrected, published (CSV) and closed or billed periods
     are never changed, and no period id or status is. Idempotent."""
     if session is None:
         with session_scope(engine) as s:
@@ -357,7 +359,14 @@ def extend(engine: Engine, day: dt.date | None = None, months: int = HORIZON_MON
             select(BillingPeriod).where(BillingPeriod.operation_code == op))}
         for p in generate(op_rules, until):
             row = rows.get(p.period_id)
-            if row is None:
+            clash = None if row is not None else next(
+                (r for r in rows.values()
+                 if r.start_date <= p.end_date and p.start_date <= r.end_date), None)
+            if row is None and clash is not None:
+                ext.conflicts.append(
+                    f"{op} {p.period_id} ({p.start_date}..{p.end_date}) not published: it "
+                    f"overlaps the stored period {clash.period_id}")
+            elif row is None:
                 row = BillingPeriod(operation_code=op, period_id=p.period_id, status="open",
                                     source="generated", note=p.note)
                 _set_dates(row, p)

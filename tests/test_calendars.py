@@ -257,6 +257,25 @@ def test_load_publishes_18_months_and_never_overwrites_corrections(engine, ref_d
     assert check(ReferenceData.from_db(engine)) == []
 
 
+def test_a_rule_change_never_publishes_overlapping_periods(engine, ref_dir):
+    load_into_db(engine, ref_dir, TODAY)
+    with session_scope(engine) as s:  # weekly periods from Monday 2028-05-01 on
+        s.add(CalendarRuleRow(operation_code="DE", valid_from=D(2028, 5, 1), frequency="weekly",
+                              cutoff_days=1, billing_days=2, remittance_days=4,
+                              weekend="Sat;Sun", holidays="DE", holiday_subdivision="",
+                              source="test"))
+    result = calendars.extend(engine, TODAY)["DE"]
+    assert result.added == 0 and len(result.conflicts) == 6  # weeks from 1 May to 11 June
+    assert "DE 2028-05-1 (2028-05-01..2028-05-07) not published: it overlaps the stored " \
+        "period 2028-05" in result.conflicts
+    result = calendars.extend(engine, D(2027, 3, 1))["DE"]  # 18 months on: 2028-09-01
+    assert len(result.conflicts) == 9 and result.calendar_end == D(2028, 9, 3)  # weeks from 3 Jul
+    # nothing overlaps; the check names the gap (1-2 July) and the frequency change
+    assert check(ReferenceData.from_db(engine)) == [
+        "DE calendar rule from 2028-05-01: frequency weekly, the operation's is monthly",
+        "DE 2028-07-1: not contiguous with 2028-06"]
+
+
 def test_corrections_are_checked(engine, ref_dir):
     load_into_db(engine, ref_dir, TODAY)
     with pytest.raises(CalendarError, match="note"):

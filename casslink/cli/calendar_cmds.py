@@ -104,6 +104,10 @@ def extend(
     for op, ext in result.items():
         typer.echo(f"{op}: {ext.added} periods added, {ext.updated} updated; published "
                    f"through {ext.calendar_end}")
+        for text in ext.conflicts:
+            typer.echo(f"WARNING  {text}", err=True)
+    if any(ext.conflicts for ext in result.values()):
+        raise typer.Exit(1)
 
 
 @calendar_app.command("correct")

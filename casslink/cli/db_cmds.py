@@ -36,7 +36,8 @@ def reference_load(
     directory: str = typer.Option("", help="Folder of reference CSVs "
                                   "(default: fixtures/reference)."),
 ):
-    """Load (upsert) the reference world into the project database; migrates it first."""
+    """Load (upsert) the reference world into the project database and publish every CASS
+    calendar from its rules 18 months ahead (docs/calendars.md); migrates it first."""
     s = get_settings().ensure_dirs()
     upgrade(s.db_url)
     folder = Path(directory) if directory else s.fixtures_dir / "reference"
