@@ -33,9 +33,6 @@ FILES = ("operations.csv", "calendar_rules.csv", "airlines.csv", "agents.csv")
 """The fixed reference files; the published calendars are every ``calendar_<year>.csv``."""
 CALENDAR_GLOB = "calendar_[0-9]*.csv"
 
-__all__ = ["AgentInfo", "AirlineInfo", "CalendarRule", "OperationInfo", "PeriodInfo",
-           "ReferenceData", "ReferenceError", "check", "load_into_db", "load_reference"]
-
 
 @dataclass(frozen=True)
 class OperationInfo:

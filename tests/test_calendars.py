@@ -379,15 +379,16 @@ def test_cli_check_show_extend_correct(cli_home, monkeypatch):
 
 def test_reference_sync_dag_fails_its_check_task_when_the_calendar_runs_short(
         home, monkeypatch, tmp_path_factory):
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk.exceptions import AirflowFailException
-
     from casslink.settings import get_settings
     from tests.conftest import airflow_environ
 
     s = get_settings().with_home(tmp_path_factory.mktemp("af"))
-    with airflow_environ(s, 18081):
+    with airflow_environ(s, 18081):  # before Airflow is imported: it reads its config once
+        from airflow.dag_processing.dagbag import DagBag
+        from airflow.sdk.exceptions import AirflowFailException
+
         bag = DagBag(dag_folder=str(s.dags_dir))
+        assert bag.import_errors == {}
         dag = bag.dags["casslink_reference_sync"]
         monkeypatch.setattr(calendars, "today", lambda: TODAY)
         counts = dag.get_task("load_reference").python_callable()
