@@ -152,7 +152,7 @@ def test_bad_rules_are_named():
 
 @settings(max_examples=60, deadline=None)
 @given(freq=st.sampled_from(calendars.FREQUENCIES),
-       start=st.dates(D(2020, 1, 1), D(2035, 12, 1)),
+       start=st.dates(D(2020, 1, 1), D(2034, 6, 1)),  # the holidays of IN: 2001-2035
        cutoff=st.integers(1, 20), billing=st.integers(1, 20), extra=st.integers(0, 40),
        weekend=st.sampled_from([frozenset(), frozenset({5, 6}), frozenset({4, 5}),
                                 frozenset({6})]),
