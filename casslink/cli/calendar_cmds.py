@@ -80,7 +80,8 @@ def show(
                f"{'remittance':10} {'status':6} {'source':9} note")
     for p in periods:
         typer.echo(f"{p.period_id:10} {p.start_date} {p.end_date} {p.correction_cutoff} "
-                   f"{p.billing_date} {p.remittance_date} {p.status:6} {p.source:9} {p.note}")
+                   f"{p.billing_date} {p.remittance_date} {p.status:6} {p.source:9} "
+                   f"{p.note}".rstrip())
     for a in alerts:
         typer.echo(f"WARNING  {a}", err=True)
 
