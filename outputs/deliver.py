@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from casslink.outputs import excel, hot_files, xml_statements
+from casslink.outputs.source import RunData, load_run
 from sqlalchemy import Engine, delete, select
 
 from casslink.db.engine import session_scope
@@ -27,8 +29,6 @@ from casslink.outbox import deliver
 from casslink.reference import ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import Data, sha256_of
-from outputs import excel, hot_files, xml_statements
-from outputs.source import RunData, load_run
 
 FORMATS = ("hot", "xlsx", "xml")
 KINDS = ("airline", "agent")

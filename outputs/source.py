@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from casslink.settlement.run import LedgerTables
 
 from casslink import warehouse
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
@@ -23,7 +24,6 @@ from casslink.ordering import key_values, order_by, refine, runs
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
 from casslink.storage import sha256_file
-from settlement.run import LedgerTables
 
 T = TypeVar("T")
 

@@ -22,6 +22,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from casslink.settlement.ledger import (
+    DICTIONARY_COLUMNS,
+    INPUT_COLUMNS,
+    MissingRate,
+    bills,
+    ledger_lines,
+    totals,
+)
 from sqlalchemy import Engine, select
 
 from casslink import __version__, warehouse
@@ -30,14 +38,6 @@ from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes, sha256_file
-from settlement.ledger import (
-    DICTIONARY_COLUMNS,
-    INPUT_COLUMNS,
-    MissingRate,
-    bills,
-    ledger_lines,
-    totals,
-)
 
 LEDGER_FILES = ("lines", "bills", "agents", "airlines")
 

@@ -10,8 +10,7 @@ import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from sftp_gateway.notify import AirflowClient
+from casslink.sftp_gateway.notify import AirflowClient
 
 
 @pytest.fixture

@@ -322,7 +322,7 @@ def test_outside_the_calendar_there_is_no_period(ref_dir):
     assert ref.resolve_period("DE", (last.end_date + dt.timedelta(days=1)).isoformat()) is None
     assert ref.next_open_period("DE", last) is None
     assert ref.next_open_period("DE", ref.period("DE", "2026-11")).period_id == "2026-12"
-    from casslink.synthetic.generator import today_period
+    from casslink.app.synthetic.generator import today_period
 
     with pytest.raises(ValueError, match="published calendar ends 2028-06-30"):
         today_period(ref, "DE", D(2028, 7, 1))
@@ -332,7 +332,7 @@ def test_outside_the_calendar_there_is_no_period(ref_dir):
 
 @pytest.fixture
 def cli_home(home, monkeypatch):
-    from casslink.cli.main import app
+    from casslink.app.cli.main import app
 
     monkeypatch.setattr(calendars, "today", lambda: TODAY)
     runner = CliRunner()
@@ -410,12 +410,13 @@ def test_reference_sync_dag_fails_its_check_task_when_the_calendar_runs_short(
 def test_demo_period_exists_and_settles_on_a_later_day(home, repo, monkeypatch, tmp_path, day):
     """What `casslink run`'s demo does with the date: load the reference world, take the DE
     period holding today, bill it from generated files, settle it."""
+    from casslink.app.ingest import land_and_ingest
+    from casslink.app.synthetic.generator import generate_billing, today_period
+    from casslink.parsers.hot import write_hot
+    from casslink.settlement.run import settle
+
     from casslink.participants import resolve
     from casslink.settings import get_settings
-    from casslink.synthetic.generator import generate_billing, today_period
-    from parsers.hot import write_hot
-    from settlement.run import settle
-    from validators.ingest import land_and_ingest
 
     monkeypatch.setattr(calendars, "today", lambda: day)
     settings = get_settings().ensure_dirs()

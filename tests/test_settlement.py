@@ -14,15 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from casslink import warehouse
-from casslink.canonical import RECORDS_SCHEMA, empty_charges
-from casslink.synthetic.generator import generate_billing
-from settlement import run as settlement_run
-from settlement.ledger import bills, convert, ledger_lines, totals
-from settlement.run import (
+from casslink.app.synthetic.generator import generate_billing
+from casslink.settlement import run as settlement_run
+from casslink.settlement.ledger import bills, convert, ledger_lines, totals
+from casslink.settlement.run import (
     ConservationError,
     LedgerTables,
     SettlementError,
@@ -32,6 +27,11 @@ from settlement.run import (
     settle,
     trace,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casslink import warehouse
+from casslink.canonical import RECORDS_SCHEMA, empty_charges
 
 A1, A2 = "23156130152", "23658656000"  # DE agents of the fixture world
 DAY = dt.date(2026, 11, 12)
@@ -297,9 +297,9 @@ def test_conservation_on_generated_periods(ref, seed):
 
 
 def test_totals_identical_whether_inputs_came_as_hot_or_xml(ref):
-    from parsers.hot import read_hot, write_hot
-    from parsers.onerecord.reader import read_xml
-    from parsers.onerecord.writer import write_xml
+    from casslink.parsers.hot import read_hot, write_hot
+    from casslink.parsers.onerecord.reader import read_xml
+    from casslink.parsers.onerecord.writer import write_xml
 
     period = ref.period("DE", "2026-11")
     via_hot, via_xml = [], []

@@ -15,6 +15,15 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 
 import pyarrow as pa
+from casslink.parsers.onerecord.profile import (
+    CLASSES,
+    RATINGS_COMPONENT,
+    RDF,
+    XSD,
+    clark,
+    code_allowed,
+    split_code_iri,
+)
 from lxml import etree
 
 from casslink.canonical import (
@@ -27,15 +36,6 @@ from casslink.canonical import (
 )
 from casslink.identifiers import InvalidComponent, InvalidFormat
 from casslink.money import is_currency, to_minor
-from parsers.onerecord.profile import (
-    CLASSES,
-    RATINGS_COMPONENT,
-    RDF,
-    XSD,
-    clark,
-    code_allowed,
-    split_code_iri,
-)
 
 X_NOT_WELL_FORMED = "XML-S001"
 X_FORBIDDEN = "XML-S002"
@@ -57,7 +57,7 @@ _KINDS = {p.clark: p for props in CLASSES.values() for p in props}
 
 @cache
 def _schema():
-    from parsers.onerecord.xsd import schema
+    from casslink.parsers.onerecord.xsd import schema
 
     return schema()
 
@@ -273,7 +273,7 @@ def _take(elem, rows: list[dict], charges: list[dict], problems: list[Problem],
 def _amounts_of(family: str, record_type: str) -> tuple[str, ...]:
     """The money columns the HOT layout of this record carries (absent: null, not 0), so a
     HOT -> XML -> canonical round trip gives back exactly the same table."""
-    from parsers.hot.layouts import FAMILIES
+    from casslink.parsers.hot.layouts import FAMILIES
 
     fam = FAMILIES.get(family) or FAMILIES["billing"]
     try:

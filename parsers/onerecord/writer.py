@@ -16,10 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from casslink.canonical import FileHeader
-from casslink.money import format_amount
-from parsers.onerecord.profile import (
+from casslink.parsers.onerecord.profile import (
     CLASSES,
     COMPONENT_RATINGS,
     LO_BASE,
@@ -27,6 +24,9 @@ from parsers.onerecord.profile import (
     XSD,
     code_iri,
 )
+
+from casslink.canonical import FileHeader
+from casslink.money import format_amount
 
 Node = tuple  # (class qname, about IRI, {prop qname: value | [values]})
 

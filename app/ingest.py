@@ -16,6 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow.compute as pc
+from casslink.parsers import read_any, read_any_file
+from casslink.validators import ack
+from casslink.validators.context import History, ValidationContext
+from casslink.validators.engine import REJECTED, Finding, Verdict, validate
 from sqlalchemy import Engine, or_, select
 
 from casslink import registry, warehouse
@@ -27,10 +31,6 @@ from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
-from parsers import read_any, read_any_file
-from validators import ack
-from validators.context import History, ValidationContext
-from validators.engine import REJECTED, Finding, Verdict, validate
 
 
 def parse(data: bytes, source_file: str) -> tuple[str, BillingBatch | None]:

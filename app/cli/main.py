@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
+from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
+from casslink.app.cli.calendar_cmds import calendar_app
 
 from casslink import __version__
-from casslink.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
-from casslink.cli.calendar_cmds import calendar_app
 from casslink.settings import get_settings
 
 app = typer.Typer(
