@@ -20,17 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import paramiko
+from sqlalchemy import Engine
+
 from casslink.app.synthetic.generator import corrupt_bytes, generate_billing, today_period
 from casslink.parsers.hot import write_hot
 from casslink.parsers.onerecord.writer import write_xml
-from casslink.sftp_gateway import accounts
-from casslink.sftp_gateway.notify import AirflowClient
-from sqlalchemy import Engine
-
 from casslink.participants import resolve
 from casslink.reference import ReferenceData
 from casslink.secrets import _write_private
 from casslink.settings import Settings
+from casslink.sftp_gateway import accounts
+from casslink.sftp_gateway.notify import AirflowClient
 
 DEMO_USERS = (("demo-lh", "LH"), ("demo-af", "AF"), ("demo-qf", "QF"), ("demo-cx", "CX"))
 

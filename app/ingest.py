@@ -16,10 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow.compute as pc
-from casslink.parsers import read_any, read_any_file
-from casslink.validators import ack
-from casslink.validators.context import History, ValidationContext
-from casslink.validators.engine import REJECTED, Finding, Verdict, validate
 from sqlalchemy import Engine, or_, select
 
 from casslink import registry, warehouse
@@ -27,10 +23,14 @@ from casslink.canonical import BillingBatch, FileHeader, empty_charges, empty_re
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
 from casslink.outbox import deliver
+from casslink.parsers import read_any, read_any_file
 from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
+from casslink.validators import ack
+from casslink.validators.context import History, ValidationContext
+from casslink.validators.engine import REJECTED, Finding, Verdict, validate
 
 
 def parse(data: bytes, source_file: str) -> tuple[str, BillingBatch | None]:

@@ -31,10 +31,9 @@ def _engine(settings: Settings):
 
 def ingest(file_id: int, settings: Settings | None = None) -> dict:
     """Parse, validate, store, acknowledge, archive/quarantine one landed file."""
+    from casslink import registry
     from casslink.app.ingest import ingest_file
     from casslink.validators.ack import accepted_totals
-
-    from casslink import registry
 
     settings = settings or get_settings()
     engine = _engine(settings)

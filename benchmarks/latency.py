@@ -25,9 +25,9 @@ from benchmarks._common import REPO
 
 def main() -> None:
     import paramiko
+
     from casslink.app.synthetic.generator import generate_billing, today_period
     from casslink.parsers.hot import write_hot
-
     from casslink.reference import ReferenceData
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -125,9 +125,9 @@ def big_world():
 
 def build(n_awbs: int, home: Path) -> None:
     import pyarrow as pa
-    from casslink.app.synthetic.generator import generate_billing
 
     from casslink import warehouse
+    from casslink.app.synthetic.generator import generate_billing
     from casslink.settings import get_settings
 
     ref = big_world()

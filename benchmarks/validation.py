@@ -40,7 +40,6 @@ print(json.dumps({"records": batch.records.num_rows, "charges": batch.charges.nu
 def one_airline_file(n_awbs: int, prefix: str = "020") -> Path:
     from casslink.app.synthetic.generator import generate_billing
     from casslink.parsers.hot import write_hot
-
     from casslink.reference import ReferenceData
 
     path = OUT / f"billing_DE_{prefix}_{n_awbs}.hot"

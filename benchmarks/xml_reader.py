@@ -38,7 +38,6 @@ def files(n_awbs: int) -> tuple[Path, Path]:
     from casslink.app.synthetic.generator import generate_billing
     from casslink.parsers.hot import write_hot
     from casslink.parsers.onerecord.writer import write_xml
-
     from casslink.reference import ReferenceData
 
     hot, xml = OUT / f"xmlbench_{n_awbs}.hot", OUT / f"xmlbench_{n_awbs}.xml"

@@ -1,8 +1,12 @@
 """Reference data: operations, CASS calendars, airlines and agents.
 
 The demo world lives in ``fixtures/reference/*.csv``. :func:`load_into_db` upserts it into the
-project database (``casslink reference load``); :class:`ReferenceData` is the read-only snapshot
-every stage uses, built from the database or straight from the CSV files (offline tools).
+project database and publishes the calendars from their rules (``casslink reference load``);
+:class:`ReferenceData` is the read-only snapshot every stage uses, built from the database or
+straight from the CSV files (offline tools). Calendars: the published calendar files
+(``calendar_<year>.csv``) overlaid on what the rules (``calendar_rules.csv``,
+:mod:`casslink.calendars`) generate. A date outside the published calendar has no period:
+the lookups return None, never a neighbouring period.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from casslink import calendars
+from casslink.calendars import CalendarRule, PeriodInfo
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, Operation, Participant, ReferenceVersion
 from casslink.identifiers import agent_code as agent_code_id
@@ -23,7 +29,9 @@ from casslink.identifiers import airline as airline_id
 from casslink.identifiers import period as period_id_mod
 from casslink.money import minor_unit
 
-FILES = ("operations.csv", "calendar_2026.csv", "airlines.csv", "agents.csv")
+FILES = ("operations.csv", "calendar_rules.csv", "airlines.csv", "agents.csv")
+"""The fixed reference files; the published calendars are every ``calendar_<year>.csv``."""
+CALENDAR_GLOB = "calendar_[0-9]*.csv"
 
 
 @dataclass(frozen=True)
@@ -34,21 +42,6 @@ class OperationInfo:
     billing_frequency: str
     office_code: str
     vat_rate_bp: int
-
-
-@dataclass(frozen=True)
-class PeriodInfo:
-    operation: str
-    period_id: str
-    start_date: dt.date
-    end_date: dt.date
-    correction_cutoff: dt.date
-    billing_date: dt.date
-    remittance_date: dt.date
-    status: str = "open"
-
-    def contains(self, day: dt.date) -> bool:
-        return self.start_date <= day <= self.end_date
 
 
 @dataclass(frozen=True)
@@ -75,6 +68,7 @@ class ReferenceData:
     airlines: dict[str, AirlineInfo] = field(default_factory=dict)  # by prefix
     agents: dict[str, AgentInfo] = field(default_factory=dict)  # by 11-digit code
     digest: str = ""
+    rules: dict[str, tuple[CalendarRule, ...]] = field(default_factory=dict)  # calendar rules
 
     # --- lookups ------------------------------------------------------------------------------
     def airline(self, code: str) -> AirlineInfo | None:
@@ -92,7 +86,17 @@ class ReferenceData:
         return self.periods.get((operation, period_id))
 
     def period_for_date(self, operation: str, day: dt.date) -> PeriodInfo | None:
+        """The published period holding ``day``; None outside the published calendar."""
         return next((p for p in self.periods_of(operation) if p.contains(day)), None)
+
+    def next_open_period(self, operation: str, after: PeriodInfo) -> PeriodInfo | None:
+        """The first open period starting after ``after``; None when the calendar has none."""
+        return next((p for p in self.periods_of(operation)
+                     if p.start_date > after.start_date and p.status == "open"), None)
+
+    def calendar_end(self, operation: str) -> dt.date | None:
+        """The last day of ``operation``'s published calendar."""
+        return calendars.calendar_end(self, operation)
 
     def period_by_dates(self, operation: str, start: dt.date, end: dt.date) -> PeriodInfo | None:
         return next((p for p in self.periods_of(operation)
@@ -109,19 +113,31 @@ class ReferenceData:
 
     # --- constructors -------------------------------------------------------------------------
     @classmethod
-    def from_fixtures(cls, directory: Path) -> ReferenceData:
+    def from_fixtures(cls, directory: Path, today: dt.date | None = None,
+                      months: int = calendars.HORIZON_MONTHS) -> ReferenceData:
+        """The reference files; each calendar is what ``casslink reference load`` would
+        publish on ``today``: the rules' periods through ``months`` ahead, overlaid by the
+        published calendar files."""
         rows = read_fixture_rows(directory)
         ref = cls(digest=fixture_digest(directory))
         for r in rows["operations.csv"]:
             ref.operations[r["code"]] = OperationInfo(
                 r["code"], r["name"], r["settlement_currency"], r["billing_frequency"],
                 r["office_code"], int(r["vat_rate_bp"]))
-        for r in rows["calendar_2026.csv"]:
+        ref.rules = calendars.group_rules(
+            calendars.rule_from_row(r) for r in rows["calendar_rules.csv"])
+        published: dict[str, list[PeriodInfo]] = {}
+        for r in rows["calendars"]:
             p = PeriodInfo(r["operation"], r["period_id"],
                            *(dt.date.fromisoformat(r[k]) for k in (
                                "start_date", "end_date", "correction_cutoff", "billing_date",
-                               "remittance_date")))
-            ref.periods[(p.operation, p.period_id)] = p
+                               "remittance_date")), note=(r.get("note") or "").strip())
+            published.setdefault(p.operation, []).append(p)
+        until = calendars.horizon(today, months)
+        for op in sorted(set(ref.rules) | set(published)):
+            merged = calendars.merge_published(calendars.generate(ref.rules.get(op, ()), until),
+                                               published.get(op, ()))
+            ref.periods.update({(op, pid): p for pid, p in merged.items()})
         for r in rows["airlines.csv"]:
             ref.airlines[r["prefix"]] = AirlineInfo(
                 r["prefix"], r["designator"], r["name"], tuple(r["operations"].split(";")))
@@ -138,9 +154,7 @@ class ReferenceData:
                                                        o.billing_frequency, o.office_code,
                                                        o.vat_rate_bp)
             for p in s.scalars(select(BillingPeriod)):
-                ref.periods[(p.operation_code, p.period_id)] = PeriodInfo(
-                    p.operation_code, p.period_id, p.start_date, p.end_date, p.correction_cutoff,
-                    p.billing_date, p.remittance_date, p.status)
+                ref.periods[(p.operation_code, p.period_id)] = calendars.period_from_row(p)
             airline_ops: dict[str, set[str]] = {}
             for part in s.scalars(select(Participant).where(Participant.kind == "airline")):
                 airline_ops.setdefault(part.code, set())
@@ -151,6 +165,7 @@ class ReferenceData:
             version = s.scalars(select(ReferenceVersion).order_by(ReferenceVersion.id.desc())
                                 ).first()
             ref.digest = version.digest if version else ""
+        ref.rules = calendars.rules_from_db(engine)
         # airline participation is not a table yet: an airline takes part where agents exist
         ops = tuple(sorted(ref.operations))
         ref.airlines = {k: AirlineInfo(a.prefix, a.designator, a.name, ops)
@@ -181,19 +196,30 @@ def load_reference(settings) -> ReferenceData:
     return ReferenceData.from_fixtures(settings.fixtures_dir / "reference")
 
 
+def calendar_files(directory: Path) -> list[Path]:
+    """The published calendar files of a reference folder (``calendar_<year>.csv``)."""
+    return sorted(directory.glob(CALENDAR_GLOB))
+
+
 def read_fixture_rows(directory: Path) -> dict[str, list[dict[str, str]]]:
+    """The rows of each reference file; ``"calendars"``: of every published calendar file."""
     out = {}
     for name in FILES:
         with open(directory / name, newline="", encoding="utf-8") as fh:
             out[name] = list(csv.DictReader(fh))
+    out["calendars"] = []
+    for path in calendar_files(directory):
+        with open(path, newline="", encoding="utf-8") as fh:
+            out["calendars"].extend(csv.DictReader(fh))
     return out
 
 
 def fixture_digest(directory: Path) -> str:
+    """The reference files' digest (not the date: generated periods follow from the rules)."""
     h = hashlib.sha256()
-    for name in FILES:
-        h.update(name.encode())
-        h.update((directory / name).read_bytes())
+    for path in [*(directory / name for name in FILES), *calendar_files(directory)]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -209,6 +235,15 @@ def check(ref: ReferenceData) -> list[str]:
             minor_unit(op.settlement_currency)
         except ValueError:
             problems.append(f"operation {op.code}: unknown currency {op.settlement_currency}")
+        rules = ref.rules.get(op.code, ())
+        if not rules:
+            problems.append(f"operation {op.code}: no calendar rules (its calendar cannot be "
+                            "extended)")
+        for rule in rules:
+            problems.extend(rule.problems())
+            if rule.frequency != op.billing_frequency:
+                problems.append(f"{op.code} calendar rule from {rule.valid_from}: frequency "
+                                f"{rule.frequency}, the operation's is {op.billing_frequency}")
         periods = ref.periods_of(op.code)
         if not periods:
             problems.append(f"operation {op.code}: no calendar")
@@ -221,6 +256,8 @@ def check(ref: ReferenceData) -> list[str]:
                 problems.append(f"{op.code} {p.period_id}: dates out of order")
             if not period_id_mod.is_valid(p.period_id):
                 problems.append(f"{op.code} {p.period_id}: bad period id")
+    for op in sorted(set(ref.rules) - set(ref.operations)):
+        problems.append(f"calendar rules for unknown operation {op}")
     for a in ref.airlines.values():
         if not (airline_id.is_valid_prefix(a.prefix) and airline_id.is_valid_designator(
                 a.designator)):
@@ -233,26 +270,41 @@ def check(ref: ReferenceData) -> list[str]:
     return problems
 
 
-def load_into_db(engine: Engine, directory: Path) -> dict[str, int]:
-    """Upsert the fixture world into the project database; returns counts per kind."""
-    ref = ReferenceData.from_fixtures(directory)
+def load_into_db(engine: Engine, directory: Path, today: dt.date | None = None,
+                 months: int = calendars.HORIZON_MONTHS) -> dict[str, int]:
+    """Upsert the fixture world into the project database and publish each calendar through
+    ``months`` after ``today`` (:func:`casslink.calendars.extend`); returns counts per kind.
+
+    A published calendar row replaces the stored period only while that period is open and
+    not corrected by an operator; period ids and statuses never change."""
+    ref = ReferenceData.from_fixtures(directory, today, months)
     problems = check(ref)
     if problems:
         raise ReferenceError("; ".join(problems))
+    published = [p for p in ref.periods.values() if p.source == "published"]
     with session_scope(engine) as s:
         for o in ref.operations.values():
             s.merge(Operation(code=o.code, name=o.name, settlement_currency=o.settlement_currency,
                               billing_frequency=o.billing_frequency, office_code=o.office_code,
                               vat_rate_bp=o.vat_rate_bp))
         s.flush()
+        calendars.store_rules(s, ref.rules)
         existing = {(p.operation_code, p.period_id): p for p in s.scalars(select(BillingPeriod))}
-        for key, p in ref.periods.items():
-            row = existing.get(key) or BillingPeriod(operation_code=p.operation,
-                                                     period_id=p.period_id)
+        for p in published:
+            row = existing.get((p.operation, p.period_id))
+            if row is None:
+                row = BillingPeriod(operation_code=p.operation, period_id=p.period_id,
+                                    status="open")
+            elif row.source == "corrected" or row.status != "open":
+                continue
             row.start_date, row.end_date = p.start_date, p.end_date
             row.correction_cutoff, row.billing_date = p.correction_cutoff, p.billing_date
             row.remittance_date = p.remittance_date
+            row.source, row.note = "published", p.note or None
             s.add(row)
+        s.flush()
+        calendars.extend(engine, today, months, session=s)
+        n_periods = len(s.scalars(select(BillingPeriod.id)).all())
         parts = {(p.kind, p.code): p for p in s.scalars(select(Participant))}
         for a in ref.airlines.values():
             row = parts.get(("airline", a.prefix)) or Participant(kind="airline", code=a.prefix)
@@ -265,5 +317,5 @@ def load_into_db(engine: Engine, directory: Path) -> dict[str, int]:
         if ("operator", "cass") not in parts:
             s.add(Participant(kind="operator", code="cass", name="CASS operations"))
         s.add(ReferenceVersion(digest=ref.digest, source=str(directory)))
-    return {"operations": len(ref.operations), "periods": len(ref.periods),
+    return {"operations": len(ref.operations), "periods": n_periods,
             "airlines": len(ref.airlines), "agents": len(ref.agents)}

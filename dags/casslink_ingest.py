@@ -39,6 +39,7 @@ def casslink_ingest():
     @task
     def verdict(summary: dict, **context) -> str:
         from airflow.sdk.exceptions import AirflowFailException
+
         from casslink.app.tasks import FileRejected, verdict_check
         from casslink.sftp_gateway.notify import annotate_run
 

@@ -1,6 +1,11 @@
-"""Reference sync: (re)load operations, calendars, airlines and agents into the project database.
+"""Reference sync, daily: (re)load operations, calendar rules, airlines and agents into the
+project database and publish every CASS calendar from its rules at least 18 months ahead;
+then check the calendars: the ``check_calendars`` task fails, naming the operation, when
+fewer than 60 days of published calendar remain (or the reference data is inconsistent).
 
-Thin DAG file: the work is ``casslink.reference.load_into_db`` (also ``casslink reference load``).
+Thin DAG file: the work is ``casslink.reference.load_into_db`` (also ``casslink reference
+load``) and ``casslink.calendars.calendar_check`` (also ``casslink reference check``).
+Corrected, published and billed periods are never overwritten (docs/calendars.md).
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from airflow.sdk import dag, task
 
 @dag(
     dag_id="casslink_reference_sync",
-    schedule=None,
+    schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
+    max_active_runs=1,
     tags=["casslink", "reference"],
     doc_md=__doc__,
 )
@@ -34,7 +40,27 @@ def casslink_reference_sync():
         print("reference loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         return counts
 
-    load_reference()
+    @task
+    def check_calendars() -> dict:
+        import logging
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from casslink.calendars import calendar_check
+        from casslink.settings import get_settings
+
+        log = logging.getLogger("casslink.calendars")
+        ref, problems, alerts = calendar_check(get_settings())
+        for text in problems + alerts:
+            log.warning("%s", text)
+        if problems or alerts:
+            raise AirflowFailException("calendar check failed: " + "; ".join(problems + alerts))
+        ends = {op: str(ref.calendar_end(op)) for op in sorted(ref.operations)}
+        log.info("calendars published through %s",
+                 ", ".join(f"{op} {end}" for op, end in ends.items()))
+        return ends
+
+    load_reference() >> check_calendars()
 
 
 casslink_reference_sync()

@@ -53,6 +53,7 @@ def casslink_settlement():
     @task(map_index_template="{{ output_label }}")
     def deliver(settled: dict, fmt: str) -> dict:
         from airflow.sdk import get_current_context
+
         from casslink.app.tasks import deliver as run
 
         get_current_context()["output_label"] = f"{settled['operation']} {settled['period']} {fmt}"

@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from casslink.outputs import xlsx
-from casslink.outputs.source import RunData, chunks, in_order
-from casslink.outputs.workers import map_chunks
-from casslink.outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 
 from casslink import kernels
 from casslink.money import format_amount, minor_unit
 from casslink.ordering import order_by, runs
+from casslink.outputs import xlsx
+from casslink.outputs.source import RunData, chunks, in_order
+from casslink.outputs.workers import map_chunks
+from casslink.outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 from casslink.storage import Data
 
 CATALOGUE = Path(__file__).parent / "catalogue"

@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
-from casslink.outputs.source import RunData
-from casslink.parsers.hot import write_hot
-from casslink.parsers.hot.layouts import FAMILIES
-from casslink.parsers.hot.writer import LinePlan, columns_written, write_hot_splits
 
 from casslink import kernels
 from casslink.canonical import NET_TERMS, FileHeader
 from casslink.ordering import dense_rank, order_by, refine
+from casslink.outputs.source import RunData
+from casslink.parsers.hot import write_hot
+from casslink.parsers.hot.layouts import FAMILIES
+from casslink.parsers.hot.writer import LinePlan, columns_written, write_hot_splits
 from casslink.storage import Data
 
 FAMILY = "handoff"

@@ -16,13 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from casslink.settlement.run import LedgerTables
 
 from casslink import warehouse
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
 from casslink.ordering import key_values, order_by, refine, runs
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
+from casslink.settlement.run import LedgerTables
 from casslink.storage import sha256_file
 
 T = TypeVar("T")

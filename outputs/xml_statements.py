@@ -25,15 +25,15 @@ from string import Formatter
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from casslink.outputs.source import RunData, chunks, in_order
-from casslink.outputs.workers import map_chunks
-from casslink.parsers.onerecord.profile import LO_BASE
-from casslink.parsers.onerecord.writer import emit, write_nodes
 
 from casslink.canonical import AMOUNT_COLUMNS
 from casslink.kernels import Ops, dec, format_rows, ints, lit, strs, when
 from casslink.money import minor_unit
 from casslink.ordering import runs
+from casslink.outputs.source import RunData, chunks, in_order
+from casslink.outputs.workers import map_chunks
+from casslink.parsers.onerecord.profile import LO_BASE
+from casslink.parsers.onerecord.writer import emit, write_nodes
 from casslink.storage import Pieces
 
 PAIRED = (("WT", "weight"), ("VC", "valuation"), ("OC", "oc_carrier"), ("OA", "oc_agent"),

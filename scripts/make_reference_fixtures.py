@@ -1,16 +1,20 @@
 """Produce fixtures/reference/*.csv, the demo world (run once; the CSVs are the committed data).
 
-Calendars are written out as explicit dates so the pipeline reads them as data; this script is
-only their provenance. Weekend billing/remittance dates move to the next Monday.
+Calendars are rules (``calendar_rules.csv``, see casslink/calendars.py and docs/calendars.md);
+``casslink reference load`` publishes their periods 18 months ahead. ``calendar_2026.csv`` is
+the calendar published for 2026 - data this script no longer writes: operators correct it.
+It was made by these rules with weekends only (no public holidays yet), and its DE 2026-11
+remittance date was then corrected off Christmas Day (tests/test_calendars.py shows both).
 """
 
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime as dt
 import random
 from pathlib import Path
+
+from casslink.calendars import RULE_COLUMNS, CalendarRule, rule_to_row
 
 OUT = Path(__file__).resolve().parent.parent / "fixtures" / "reference"
 
@@ -19,6 +23,24 @@ OPERATIONS = [
     ("DE", "CASS Germany", "EUR", "monthly", "234", 1900),
     ("IN", "CASS India", "INR", "fortnightly", "356", 1800),
     ("US", "CNS CASS USA", "USD", "semi-monthly", "CNS", 0),
+]
+
+SOURCE = {
+    "DE": "monthly periods as CASS Germany's (spec 2.1: S17 header sample 1-31 Dec billed "
+          "15 Jan); offsets of the published 2026 calendar; German national public holidays",
+    "IN": "1st-15th and 16th-end of month as India's/Pakistan's CASS (spec 2.1: S21/S28); "
+          "offsets of the published 2026 calendar; Indian national holidays",
+    "US": "1st-15th and 16th-end of month as CNS CASS USA (spec 2.1: S7; remittance ~30 days "
+          "after period end); US federal holidays",
+}
+CALENDAR_RULES = [
+    # operation, frequency, cut-off / billing / remittance: days after the period end
+    CalendarRule("DE", dt.date(2026, 1, 1), "monthly", 5, 10, 25, holidays="DE",
+                 source=SOURCE["DE"]),
+    CalendarRule("IN", dt.date(2026, 1, 1), "fortnightly", 2, 4, 12, holidays="IN",
+                 source=SOURCE["IN"]),
+    CalendarRule("US", dt.date(2026, 1, 1), "semi-monthly", 3, 6, 30, holidays="US",
+                 source=SOURCE["US"]),
 ]
 
 AIRLINES = [
@@ -48,26 +70,6 @@ def check_digit(first10: str) -> str:
     return str(int(first10) % 7)
 
 
-def next_business_day(day: dt.date) -> dt.date:
-    while day.weekday() >= 5:
-        day += dt.timedelta(days=1)
-    return day
-
-
-def periods(code: str, frequency: str, year: int = 2026):
-    for month in range(1, 13):
-        last = calendar.monthrange(year, month)[1]
-        spans = [(None, 1, last)] if frequency == "monthly" else [(1, 1, 15), (2, 16, last)]
-        for n, first_day, last_day in spans:
-            start, end = dt.date(year, month, first_day), dt.date(year, month, last_day)
-            lags = {"DE": (5, 10, 25), "IN": (2, 4, 12)}.get(code, (3, 6, 30))
-            cutoff, billing, remit = (end + dt.timedelta(days) for days in lags)
-            billing, remit = next_business_day(billing), next_business_day(remit)
-            cutoff = min(cutoff, billing)
-            pid = f"{year}-{month:02d}" if n is None else f"{year}-{month:02d}-{n}"
-            yield (code, pid, start, end, cutoff, billing, remit)
-
-
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "operations.csv", "w", newline="") as fh:
@@ -75,13 +77,10 @@ def main() -> None:
         w.writerow(["code", "name", "settlement_currency", "billing_frequency", "office_code",
                     "vat_rate_bp"])
         w.writerows(OPERATIONS)
-    with open(OUT / "calendar_2026.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["operation", "period_id", "start_date", "end_date", "correction_cutoff",
-                    "billing_date", "remittance_date"])
-        for code, _name, _cur, freq, _office, _vat in OPERATIONS:
-            for row in periods(code, freq):
-                w.writerow([row[0], row[1], *(d.isoformat() for d in row[2:])])
+    with open(OUT / "calendar_rules.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, RULE_COLUMNS)
+        w.writeheader()
+        w.writerows(rule_to_row(r) for r in CALENDAR_RULES)
     with open(OUT / "airlines.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["prefix", "designator", "name", "operations"])

@@ -22,6 +22,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from sqlalchemy import Engine, select
+
+from casslink import __version__, warehouse
+from casslink.db.engine import session_scope
+from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
+from casslink.reference import PeriodInfo, ReferenceData, load_reference
+from casslink.settings import Settings
 from casslink.settlement.ledger import (
     DICTIONARY_COLUMNS,
     INPUT_COLUMNS,
@@ -30,13 +37,6 @@ from casslink.settlement.ledger import (
     ledger_lines,
     totals,
 )
-from sqlalchemy import Engine, select
-
-from casslink import __version__, warehouse
-from casslink.db.engine import session_scope
-from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
-from casslink.reference import PeriodInfo, ReferenceData, load_reference
-from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes, sha256_file
 
 LEDGER_FILES = ("lines", "bills", "agents", "airlines")

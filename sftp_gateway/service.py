@@ -7,13 +7,12 @@ import contextlib
 import signal
 import sys
 
+from casslink.db.engine import make_engine, upgrade
+from casslink.settings import Settings
 from casslink.sftp_gateway.notify import Notifier
 from casslink.sftp_gateway.policy import Limits
 from casslink.sftp_gateway.server import Gateway, host_key, start
 from casslink.sftp_gateway.watcher import Watcher
-
-from casslink.db.engine import make_engine, upgrade
-from casslink.settings import Settings
 
 SCAN_INTERVAL_S = 2.0
 

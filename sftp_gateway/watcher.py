@@ -16,14 +16,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from casslink.sftp_gateway import landing
-from casslink.sftp_gateway.jail import DROP_AREAS, is_temp_name, safe_file_name
 from sqlalchemy import Engine
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from casslink.participants import UnknownParticipant, resolve
 from casslink.settings import Settings
+from casslink.sftp_gateway import landing
+from casslink.sftp_gateway.jail import DROP_AREAS, is_temp_name, safe_file_name
 
 log = logging.getLogger("casslink.gateway")
 

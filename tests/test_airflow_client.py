@@ -10,6 +10,7 @@ import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from casslink.sftp_gateway.notify import AirflowClient
 
 

@@ -371,12 +371,11 @@ def test_fifty_concurrent_clients_ten_files_each(gw):
 
 
 def test_watcher_lands_files_put_by_other_means(tmp_path, repo):
-    from casslink.sftp_gateway.watcher import Watcher
-
     from casslink.db.engine import make_engine, session_scope, upgrade
     from casslink.db.models import LandedFile
     from casslink.reference import load_into_db
     from casslink.settings import get_settings
+    from casslink.sftp_gateway.watcher import Watcher
 
     s = get_settings().with_home(tmp_path / "var").ensure_dirs()
     upgrade(s.db_url)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from casslink.app.cli.main import app
-from casslink.app.synthetic.generator import generate_billing
-from casslink.parsers.hot import read_hot_file, write_hot
 from typer.testing import CliRunner
 
+from casslink.app.cli.main import app
+from casslink.app.synthetic.generator import generate_billing
 from casslink.identifiers import agent_code, awb
+from casslink.parsers.hot import read_hot_file, write_hot
 
 runner = CliRunner()
 

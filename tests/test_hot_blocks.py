@@ -7,12 +7,13 @@ import hashlib
 
 import pyarrow as pa
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from casslink.app.synthetic.generator import generate_billing
 from casslink.parsers.hot import read_hot, read_hot_file, write_hot
 from casslink.parsers.hot import reader as hot_reader
 from casslink.parsers.hot.layouts import BILLING
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from casslink.parsers.hot.docs import DOCS
 from casslink.parsers.hot.layouts import FAMILIES
 

@@ -8,14 +8,14 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 import pytest
-from casslink.app.synthetic.generator import generate_billing
-from casslink.parsers.hot import FAMILIES, read_hot, write_hot
-from casslink.parsers.hot.layouts import Field
-from casslink.parsers.hot.writer import hash_total, write_hot_splits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from casslink.app.synthetic.generator import generate_billing
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA, FileHeader
+from casslink.parsers.hot import FAMILIES, read_hot, write_hot
+from casslink.parsers.hot.layouts import Field
+from casslink.parsers.hot.writer import hash_total, write_hot_splits
 
 
 def _carried(family: str, record_type: str) -> set[str]:

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
-from casslink.app.ingest import ingest_file, land_and_ingest
-from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
-from casslink.parsers.hot import write_hot
-from casslink.validators.ack import parse_fixed
 
 from casslink import registry, warehouse
+from casslink.app.ingest import ingest_file, land_and_ingest
+from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
 from casslink.canonical import agent_net
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
+from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
+from casslink.validators.ack import parse_fixed
 
 
 @pytest.fixture(scope="module")
@@ -171,9 +171,10 @@ def test_cli_ingest_and_validate(home, files, repo, code_form, ref):
 
 
 def test_xml_file_is_ingested_like_hot_and_acked_in_xml(system, files, tmp_path):
+    from lxml import etree
+
     from casslink.parsers.onerecord.writer import write_xml
     from casslink.parsers.onerecord.xsd import schema
-    from lxml import etree
 
     settings, engine = system
     (path, gen) = next(iter(files[0].values()))

@@ -11,13 +11,13 @@ import zlib
 import numpy as np
 import pyarrow as pa
 import pytest
-from casslink.app.synthetic.generator import generate_billing
-from casslink.parsers.hot import write_hot
-from casslink.parsers.hot.writer import WriteError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casslink import kernels
+from casslink.app.synthetic.generator import generate_billing
+from casslink.parsers.hot import write_hot
+from casslink.parsers.hot.writer import WriteError
 
 EPOCH = dt.date(1970, 1, 1)
 

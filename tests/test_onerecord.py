@@ -8,6 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
 from casslink.app.synthetic.generator import generate_billing
 from casslink.parsers.hot import read_hot, write_hot
 from casslink.parsers.onerecord import xsd
@@ -15,9 +19,6 @@ from casslink.parsers.onerecord.profile import API, CARGO, CB, CODELIST_FILE, CO
 from casslink.parsers.onerecord.reader import read_xml
 from casslink.parsers.onerecord.writer import write_xml
 from casslink.parsers.onerecord.xfwb import read_xfwb
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from lxml import etree
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"  # beside the checkout
 ONTOLOGY = SHARED / "onerecord"
@@ -135,6 +136,7 @@ def test_example_fixtures_comply_and_read(ontology, repo):
 
 def test_json_ld_export_is_the_same_graph(ref):
     import rdflib
+
     from casslink.parsers.onerecord.jsonld import to_jsonld
 
     f = max(generate_billing(ref, "DE", ref.period("DE", "2026-11"), 60, seed=3),

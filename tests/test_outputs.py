@@ -15,19 +15,19 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+
+from casslink import warehouse
 from casslink.app.synthetic.generator import generate_billing
+from casslink.db.engine import make_engine, session_scope, upgrade
+from casslink.db.models import Delivery, Participant
 from casslink.outputs import hot_files
 from casslink.outputs.deliver import deliver_run
 from casslink.outputs.source import load_run
 from casslink.parsers.hot import read_hot
-from casslink.settlement.ledger import ledger_lines
-from casslink.settlement.run import read_ledger, settle
-
-from casslink import warehouse
-from casslink.db.engine import make_engine, session_scope, upgrade
-from casslink.db.models import Delivery, Participant
 from casslink.reference import load_into_db, load_reference
 from casslink.settings import get_settings
+from casslink.settlement.ledger import ledger_lines
+from casslink.settlement.run import read_ledger, settle
 
 
 @pytest.fixture(scope="module")
@@ -363,8 +363,9 @@ def test_libreoffice_renders_an_agent_statement(settled, tmp_path):
 
 
 def test_xml_statements_are_valid_and_add_up_to_the_ledger(settled):
-    from casslink.parsers.onerecord.xsd import schema
     from lxml import etree
+
+    from casslink.parsers.onerecord.xsd import schema
 
     ns = {"cb": "https://w3id.org/casslink/ns/billing#",
           "cargo": "https://onerecord.iata.org/ns/cargo#"}
@@ -391,8 +392,9 @@ def test_xml_statements_are_valid_and_add_up_to_the_ledger(settled):
 def test_xml_statement_lines_carry_each_bill(settled):
     """Every statement line against its bill, summed here from the ledger's billing, CCA and
     DCM columns: each component's Ratings, no zero amounts but CN and NI; batch = one alone."""
-    from casslink.outputs import xml_statements
     from lxml import etree
+
+    from casslink.outputs import xml_statements
 
     rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
     ns = {"cb": "https://w3id.org/casslink/ns/billing#",

@@ -47,22 +47,26 @@ def test_settings_from_env(monkeypatch, tmp_path):
 def test_migrations_create_schema(db_url):
     upgrade(db_url)
     upgrade(db_url)  # idempotent
-    assert current_revision(db_url) == "0004"
-    engine = make_engine(db_url)
-    try:
+    from alembic.script import ScriptDirectory
+
+    from casslink.db.engine import alembic_config, engine_for
+
+    heads = ScriptDirectory.from_config(alembic_config(db_url)).get_heads()
+    assert len(heads) == 1, f"the migrations have {len(heads)} heads: {heads}"
+    assert current_revision(db_url) == heads[0]
+    with engine_for(db_url) as engine:
         tables = set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
     assert {"operations", "billing_periods", "participants", "users", "files",
-            "reference_versions", "alembic_version"} <= tables
+            "reference_versions", "calendar_rules", "alembic_version"} <= tables
 
 
 def test_reference_load_into_db(db_url, repo):
     upgrade(db_url)
     engine = make_engine(db_url)
+    today = dt.date(2026, 12, 6)
     try:
-        counts = load_into_db(engine, repo / "fixtures" / "reference")
-        load_into_db(engine, repo / "fixtures" / "reference")  # upsert: no duplicates
+        counts = load_into_db(engine, repo / "fixtures" / "reference", today)
+        load_into_db(engine, repo / "fixtures" / "reference", today)  # upsert: no duplicates
         with session_scope(engine) as s:
             assert s.scalar(select(func.count()).select_from(Operation)) == 3
             assert s.scalar(select(func.count()).select_from(BillingPeriod)) == counts["periods"]
@@ -72,8 +76,9 @@ def test_reference_load_into_db(db_url, repo):
         from_db = ReferenceData.from_db(engine)
     finally:
         engine.dispose()
-    from_files = ReferenceData.from_fixtures(repo / "fixtures" / "reference")
+    from_files = ReferenceData.from_fixtures(repo / "fixtures" / "reference", today)
     assert from_db.periods == from_files.periods
+    assert from_db.rules == from_files.rules and set(from_db.rules) == {"DE", "IN", "US"}
     assert set(from_db.agents) == set(from_files.agents)
     assert from_db.digest == from_files.digest
 
@@ -83,7 +88,9 @@ def test_fixture_world_shape(ref):
     assert len(ref.operations) >= 3 and len(freqs) >= 3
     assert {o.settlement_currency for o in ref.operations.values()} == {"EUR", "INR", "USD"}
     assert 8 <= len(ref.airlines) <= 15 and 50 <= len(ref.agents) <= 80
-    assert len(ref.periods_of("DE")) == 12 and len(ref.periods_of("IN")) == 24
+    published = [p for p in ref.periods.values() if p.source == "published"]
+    assert len([p for p in published if p.operation == "DE"]) == 12
+    assert len([p for p in published if p.operation == "IN"]) == 24
 
 
 def test_every_agent_has_a_valid_check_digit(ref):
@@ -93,12 +100,13 @@ def test_every_agent_has_a_valid_check_digit(ref):
         assert agent_code.is_valid(code)
 
 
-def test_calendars_are_sane(ref):
+def test_calendars_are_sane(repo):
+    ref = ReferenceData.from_fixtures(repo / "fixtures" / "reference", dt.date(2026, 12, 6))
     assert check(ref) == []
     for op in ref.operations:
         periods = ref.periods_of(op)
         assert periods[0].start_date == dt.date(2026, 1, 1)
-        assert periods[-1].end_date == dt.date(2026, 12, 31)
+        assert periods[-1].contains(dt.date(2028, 6, 6))  # 18 months after 2026-12-06
         for a, b in itertools.pairwise(periods):
             assert b.start_date == a.end_date + dt.timedelta(days=1)
         for p in periods:
@@ -106,11 +114,18 @@ def test_calendars_are_sane(ref):
             assert p.billing_date.weekday() < 5 and p.remittance_date.weekday() < 5
 
 
-def test_period_resolution(ref):
+def test_period_resolution(repo):
+    ref = ReferenceData.from_fixtures(repo / "fixtures" / "reference", dt.date(2026, 12, 6))
     assert ref.resolve_period("DE", "2026-11").end_date == dt.date(2026, 11, 30)
     assert ref.resolve_period("IN", "2026-11-20").period_id == "2026-11-2"
     assert ref.resolve_period("US", "2026-02-15").period_id == "2026-02-1"
-    assert ref.resolve_period("DE", "2027-01") is None
+    assert ref.resolve_period("DE", "2027-01").end_date == dt.date(2027, 1, 31)
+    # outside the published calendar (through 2028-06-30): no period, never a neighbour
+    assert ref.resolve_period("DE", "2028-07") is None
+    assert ref.resolve_period("DE", "2028-07-01") is None
+    assert ref.period_for_date("IN", dt.date(2028, 7, 1)) is None
+    assert ref.resolve_period("US", "2025-12-31") is None
+    assert ref.period_for_date("US", dt.date(2025, 12, 31)) is None
     assert ref.airline("LH").prefix == "020" and ref.airline("020").designator == "LH"
 
 

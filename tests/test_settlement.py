@@ -14,7 +14,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casslink import warehouse
 from casslink.app.synthetic.generator import generate_billing
+from casslink.canonical import RECORDS_SCHEMA, empty_charges
 from casslink.settlement import run as settlement_run
 from casslink.settlement.ledger import bills, convert, ledger_lines, totals
 from casslink.settlement.run import (
@@ -27,11 +32,6 @@ from casslink.settlement.run import (
     settle,
     trace,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from casslink import warehouse
-from casslink.canonical import RECORDS_SCHEMA, empty_charges
 
 A1, A2 = "23156130152", "23658656000"  # DE agents of the fixture world
 DAY = dt.date(2026, 11, 12)

@@ -10,6 +10,7 @@ import os
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+
 from casslink.app.ingest import validate_bytes
 from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
 from casslink.parsers.hot import read_hot, write_hot

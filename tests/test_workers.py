@@ -6,6 +6,7 @@ import gc
 import os
 
 import pytest
+
 from casslink.outputs.workers import map_chunks
 
 CHUNKS = [(0, 3), (3, 5), (5, 9), (9, 10)]

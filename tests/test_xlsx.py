@@ -14,11 +14,11 @@ import numpy as np
 import openpyxl
 import pyarrow as pa
 import pytest
-from casslink.outputs import xlsx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casslink import kernels
+from casslink.outputs import xlsx
 
 WHEN = dt.date(2026, 12, 10)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from casslink.validators.context import ValidationContext
 
 from casslink.canonical import BillingBatch
 from casslink.reference import PeriodInfo
+from casslink.validators.context import ValidationContext
 
 COMPARED = ("weight_pp", "weight_cc", "valuation_pp", "valuation_cc", "oc_carrier_pp",
             "oc_carrier_cc", "oc_agent_pp", "oc_agent_cc", "commission", "discount",

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from casslink.parsers.hot.layouts import FAMILIES
-from casslink.validators.context import ValidationContext
 from iso4217 import Currency
 
 from casslink.canonical import AMOUNT_COLUMNS, BillingBatch
+from casslink.parsers.hot.layouts import FAMILIES
 from casslink.reference import PeriodInfo
+from casslink.validators.context import ValidationContext
 
 ISO_CURRENCIES = pa.array(sorted(c.code for c in Currency))
 

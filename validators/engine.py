@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from casslink.canonical import BillingBatch, Problem
 from casslink.validators import checks_corrections, checks_records, checks_structure
 from casslink.validators.catalogue import FILE, RECORD, WARNING, rule
 from casslink.validators.context import ValidationContext
-
-from casslink.canonical import BillingBatch, Problem
 
 ACCEPTED, PARTIAL, REJECTED = "accepted", "accepted_with_rejections", "rejected"
 

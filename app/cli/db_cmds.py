@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from casslink.db.engine import current_revision, make_engine, upgrade
-from casslink.reference import ReferenceData, check, load_into_db
+from casslink.reference import load_into_db
 from casslink.settings import get_settings
 
 db_app = typer.Typer(help="The project database (SQLite by default, CASSLINK_DB_URL to change).",
@@ -36,7 +36,8 @@ def reference_load(
     directory: str = typer.Option("", help="Folder of reference CSVs "
                                   "(default: fixtures/reference)."),
 ):
-    """Load (upsert) the reference world into the project database; migrates it first."""
+    """Load (upsert) the reference world into the project database and publish every CASS
+    calendar from its rules 18 months ahead (docs/calendars.md); migrates it first."""
     s = get_settings().ensure_dirs()
     upgrade(s.db_url)
     folder = Path(directory) if directory else s.fixtures_dir / "reference"
@@ -50,12 +51,15 @@ def reference_load(
 
 @reference_app.command("check")
 def reference_check(as_json: bool = typer.Option(False, "--json")):
-    """Check the fixture world: agent check digits, calendar contiguity and date order."""
+    """Check the installed reference world (project database, else the fixtures): agent check
+    digits, calendar rules, contiguity and date order, and that every calendar is published
+    at least 60 days ahead (exit 1 otherwise)."""
+    from casslink.calendars import calendar_check
+
     s = get_settings()
-    ref = ReferenceData.from_fixtures(s.fixtures_dir / "reference")
-    problems = check(ref)
+    ref, problems, alerts = calendar_check(s)
     if as_json:
-        typer.echo(json.dumps({"problems": problems, "digest": ref.digest}))
+        typer.echo(json.dumps({"problems": problems, "alerts": alerts, "digest": ref.digest}))
     else:
-        typer.echo("\n".join(problems) or "reference data is consistent")
-    raise typer.Exit(1 if problems else 0)
+        typer.echo("\n".join(problems + alerts) or "reference data is consistent")
+    raise typer.Exit(1 if problems or alerts else 0)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import typer
-from casslink.app.cli.ingest_cmds import _engine, _participant
 
+from casslink.app.cli.ingest_cmds import _engine, _participant
 from casslink.settings import get_settings
 
 users_app = typer.Typer(help="SFTP accounts: users of an airline, agent or operator.",

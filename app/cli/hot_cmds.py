@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import typer
+
 from casslink.app.inspection import inspect_file
 from casslink.app.synthetic.generator import (
     FAULT_KINDS,
@@ -14,7 +15,6 @@ from casslink.app.synthetic.generator import (
     generate_billing,
     today_period,
 )
-
 from casslink.reference import ReferenceData
 from casslink.settings import get_settings
 from casslink.storage import atomic_write_bytes

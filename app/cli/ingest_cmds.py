@@ -50,9 +50,8 @@ def validate(
     import hashlib
 
     from casslink.app.ingest import validate_bytes
-    from casslink.validators.context import ValidationContext
-
     from casslink.reference import load_reference
+    from casslink.validators.context import ValidationContext
 
     settings = get_settings()
     ref = load_reference(settings)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
-from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
 
 from casslink import __version__
+from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
+from casslink.app.cli.calendar_cmds import calendar_app
 from casslink.settings import get_settings
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cmds.db_app, name="db")
 app.add_typer(db_cmds.reference_app, name="reference")
+app.add_typer(calendar_app, name="calendar")
 app.command("run")(run_cmd.run)
 app.command("generate")(hot_cmds.generate)
 app.command("inspect")(hot_cmds.inspect)

@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import typer
-from casslink.app.runtime.airflow import AirflowStandalone, migrate, run_airflow_cli
 
+from casslink.app.runtime.airflow import AirflowStandalone, migrate, run_airflow_cli
 from casslink.db.engine import make_engine, upgrade
 from casslink.reference import load_into_db
 from casslink.secrets import airflow_admin_password
@@ -157,9 +157,8 @@ def _stop_gateway(proc: subprocess.Popen) -> None:
 
 def _demo(s, sftp_port: int) -> dict | None:
     from casslink.app import demo
-    from casslink.sftp_gateway.notify import AirflowClient
-
     from casslink.reference import load_reference
+    from casslink.sftp_gateway.notify import AirflowClient
 
     client = AirflowClient.for_install(s)
     engine = make_engine(s.db_url)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from casslink.app.cli.ingest_cmds import _engine
 
+from casslink.app.cli.ingest_cmds import _engine
 from casslink.money import format_amount
 
 settlement_app = typer.Typer(help="Settled periods: remittances, settlements, components.",
@@ -14,9 +14,8 @@ settlement_app = typer.Typer(help="Settled periods: remittances, settlements, co
 
 
 def _period_id(settings, operation: str, period: str) -> str:
-    from casslink.settlement.run import SettlementError, resolve_period
-
     from casslink.reference import load_reference
+    from casslink.settlement.run import SettlementError, resolve_period
 
     try:
         return resolve_period(load_reference(settings), operation.upper(), period).period_id
@@ -109,10 +108,9 @@ def trace(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Lineage: the input files and line numbers behind an agent's and/or airline's bill."""
+    from casslink.reference import load_reference
     from casslink.settlement.run import SettlementError, latest_ledger
     from casslink.settlement.run import trace as run_trace
-
-    from casslink.reference import load_reference
 
     settings, engine = _engine()
     try:

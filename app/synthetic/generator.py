@@ -384,11 +384,12 @@ def corrupt_bytes(data: bytes, faults: list[dict], newline: bytes = b"\r\n") -> 
 
 
 def today_period(ref: ReferenceData, operation: str, day: dt.date | None = None) -> PeriodInfo:
+    """The published period holding ``day`` (today); never a neighbouring one."""
     day = day or dt.date.today()
     p = ref.period_for_date(operation, day)
     if p is None:
-        periods = ref.periods_of(operation)
-        if not periods:
-            raise ValueError(f"no calendar for operation {operation}")
-        p = periods[-1] if day > periods[-1].end_date else periods[0]
+        end = ref.calendar_end(operation)
+        raise ValueError(f"no {operation} period holds {day}: " + (
+            f"the published calendar ends {end}; run `casslink calendar extend`" if end
+            else f"no calendar for operation {operation}"))
     return p

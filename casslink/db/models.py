@@ -54,6 +54,29 @@ class BillingPeriod(Base):
     billing_date: Mapped[dt.date] = mapped_column(Date)
     remittance_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open|closed|billed
+    # published (a calendar CSV) | generated (the rules) | corrected (by an operator: never
+    # overwritten by regeneration or a reload)
+    source: Mapped[str] = mapped_column(String(10), default="published",
+                                        server_default="published")
+    note: Mapped[str | None] = mapped_column(Text)  # why a date moved or was corrected
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarRule(Base):
+    """How an operation's calendar is generated from ``valid_from`` on (casslink.calendars)."""
+
+    __tablename__ = "calendar_rules"
+
+    operation_code: Mapped[str] = mapped_column(ForeignKey("operations.code"), primary_key=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(20))  # monthly|semi-monthly|fortnightly|weekly
+    cutoff_days: Mapped[int] = mapped_column(Integer)  # calendar days after the period end
+    billing_days: Mapped[int] = mapped_column(Integer)
+    remittance_days: Mapped[int] = mapped_column(Integer)
+    weekend: Mapped[str] = mapped_column(String(30), default="Sat;Sun")
+    holidays: Mapped[str] = mapped_column(String(10), default="")  # country (holidays package)
+    holiday_subdivision: Mapped[str] = mapped_column(String(10), default="")
+    source: Mapped[str] = mapped_column(Text, default="")  # where the values come from
 
 
 class Participant(Base):

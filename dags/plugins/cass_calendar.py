@@ -1,8 +1,9 @@
 """Airflow plugin: the CASS calendar timetable. Settlement runs fall on billing dates.
 
 The billing dates are data: the ``billing_periods`` table of the project database
-(``CASSLINK_DB_URL``), loaded from the reference world. A run's data interval is the billing
-day (00:00-24:00 UTC); the run settles every operation whose period is billed that day.
+(``CASSLINK_DB_URL``), published from the calendar rules at least 18 months ahead
+(docs/calendars.md). A run's data interval is the billing day (00:00-24:00 UTC); the run
+settles every operation whose period is billed that day.
 """
 
 from __future__ import annotations

@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from casslink.parsers.hot import fixedwidth as fw
-from casslink.parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 from casslink.canonical import (
     CHARGES_SCHEMA,
@@ -30,6 +28,8 @@ from casslink.canonical import (
     FileHeader,
     Problem,
 )
+from casslink.parsers.hot import fixedwidth as fw
+from casslink.parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 MAX_PROBLEMS_PER_FIELD = 200
 DECODE_THREADS = 2

@@ -15,12 +15,12 @@ from itertools import pairwise
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from casslink.parsers.hot import fixedwidth as fw
-from casslink.parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 from casslink import kernels
 from casslink.canonical import CORRECTION_TYPES, FileHeader
 from casslink.ordering import codes, dense_rank, pack
+from casslink.parsers.hot import fixedwidth as fw
+from casslink.parsers.hot.layouts import FAMILIES, Family, RecordLayout
 from casslink.storage import Pieces
 
 HASH_MODULUS = 10 ** 12

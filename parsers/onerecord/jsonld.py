@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 import json
 
-from casslink.parsers.onerecord.profile import NSMAP, RDF, XSD, qname_of
 from lxml import etree
+
+from casslink.parsers.onerecord.profile import NSMAP, RDF, XSD, qname_of
 
 CONTEXT = {**{p: u for p, u in NSMAP.items() if p != "rdf"}, "xsd": XSD}
 ABOUT, RESOURCE, DATATYPE = f"{{{RDF}}}about", f"{{{RDF}}}resource", f"{{{RDF}}}datatype"

@@ -15,15 +15,6 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 
 import pyarrow as pa
-from casslink.parsers.onerecord.profile import (
-    CLASSES,
-    RATINGS_COMPONENT,
-    RDF,
-    XSD,
-    clark,
-    code_allowed,
-    split_code_iri,
-)
 from lxml import etree
 
 from casslink.canonical import (
@@ -36,6 +27,15 @@ from casslink.canonical import (
 )
 from casslink.identifiers import InvalidComponent, InvalidFormat
 from casslink.money import is_currency, to_minor
+from casslink.parsers.onerecord.profile import (
+    CLASSES,
+    RATINGS_COMPONENT,
+    RDF,
+    XSD,
+    clark,
+    code_allowed,
+    split_code_iri,
+)
 
 X_NOT_WELL_FORMED = "XML-S001"
 X_FORBIDDEN = "XML-S002"

@@ -16,6 +16,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from casslink.canonical import FileHeader
+from casslink.money import format_amount
 from casslink.parsers.onerecord.profile import (
     CLASSES,
     COMPONENT_RATINGS,
@@ -24,9 +27,6 @@ from casslink.parsers.onerecord.profile import (
     XSD,
     code_iri,
 )
-
-from casslink.canonical import FileHeader
-from casslink.money import format_amount
 
 Node = tuple  # (class qname, about IRI, {prop qname: value | [values]})
 

@@ -23,7 +23,6 @@ import io
 import re
 
 import pyarrow as pa
-from casslink.parsers.onerecord.reader import X_FORBIDDEN, X_NOT_WELL_FORMED, X_VALUE
 from lxml import etree
 
 from casslink.canonical import (
@@ -35,6 +34,7 @@ from casslink.canonical import (
     Problem,
 )
 from casslink.money import to_minor
+from casslink.parsers.onerecord.reader import X_FORBIDDEN, X_NOT_WELL_FORMED, X_VALUE
 
 WAYBILL_NS, DM_NS = "iata:waybill:1", "iata:datamodel:3"
 _TRAP = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
