@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, or_, select
@@ -136,11 +136,16 @@ class LoginPolicy:
                 LoginLockout.key == user_key(canon),
                 or_(LoginLockout.locked_until.is_(None), LoginLockout.locked_until <= now)))
 
-    def unlock(self, keys: Iterable[str]) -> int:
-        """Operator action: forget the counters and locks of ``keys``; returns how many."""
+    def unlock(self, login: str | None = None, addr: str | None = None) -> list[str]:
+        """Operator action: forget the count and any lock of a login and/or an address;
+        returns the keys that had one."""
+        keys = ([user_key(canonical_login(login))] if login is not None else []) + \
+            ([addr_key(addr)] if addr is not None else [])
         with session_scope(self.engine) as s:
-            return s.execute(delete(LoginLockout)
-                             .where(LoginLockout.key.in_(list(keys)))).rowcount
+            found = sorted(s.scalars(select(LoginLockout.key)
+                                     .where(LoginLockout.key.in_(keys))))
+            s.execute(delete(LoginLockout).where(LoginLockout.key.in_(keys)))
+        return found
 
     def _now(self) -> dt.datetime:
         now = self.clock()

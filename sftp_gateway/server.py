@@ -187,6 +187,7 @@ class GatewaySSHServer(asyncssh.SSHServer):
             self.conn.close()
             return
         method = self._accepted[1] if self._accepted and self._accepted[0] == login else "?"
+        self.conn.set_extra_info(username=login)  # sessions, registry, audit: the canonical
         await gw.blocking(gw.lockout.success, login)
         gw.sessions[login] += 1
         self.login = login

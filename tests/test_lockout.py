@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import itertools
 import json
 import socket
@@ -148,8 +149,9 @@ def test_unlock_forgets_a_lock(engine, clock):
     policy = LoginPolicy(engine, RULES, clock)
     for i in range(5):
         policy.failure("victim", f"10.0.0.{i}")
-    assert policy.unlock(["user:victim"]) == 1
+    assert policy.unlock(login="VICTIM") == ["user:victim"]
     assert policy.locked("victim", "10.0.0.9") == []
+    assert policy.unlock(login="victim", addr="10.0.0.4") == ["addr:10.0.0.4"]
 
 
 # --- the gateway's authentication, in process -----------------------------------------------
@@ -162,6 +164,9 @@ class FakeConn:
 
     def get_extra_info(self, name: str, default=None):
         return self.username if name == "username" else default
+
+    def set_extra_info(self, username: str) -> None:
+        self.username = username
 
     def close(self) -> None:
         self.closed = True
@@ -332,7 +337,11 @@ def test_gateway_case_variants_stay_locked_across_a_restart(tmp_path):
     gp.keydir = tmp_path
     gp.start()
     try:
-        assert _openssh_signs_in(gp, "LH-OPS", "127.0.0.20")  # a variant is the same user
+        t, s = gp.sftp(" AF-OPS", PASSWORD)  # a variant is the same user, by its own name
+        s.putfo(io.BytesIO(b"canonical"), "/inbox/canon.hot")
+        t.close()
+        assert [r["user"] for r in gp.registry() if r["name"] == "canon.hot"] == ["af-ops"]
+        assert _openssh_signs_in(gp, "LH-OPS", "127.0.0.20")
         for i in range(5):  # five addresses, one failure each: only the logins lock
             assert not _signs_in(gp, "af-ops", WRONG, f"127.0.0.{30 + i}")
             assert not _signs_in(gp, "lh-ops", WRONG, f"127.0.0.{40 + i}")
@@ -345,6 +354,9 @@ def test_gateway_case_variants_stay_locked_across_a_restart(tmp_path):
         assert not _signs_in(gp, "AF-OPS", PASSWORD, "127.0.0.52")
         assert not _openssh_signs_in(gp, "lh-ops", "127.0.0.53")
         assert _signs_in(gp, "agent-1", PASSWORD, "127.0.0.52")
+        assert gp.cli("users", "unlock", "AF-OPS").stdout.strip() == "unlocked: user:af-ops"
+        assert _signs_in(gp, "af-ops", PASSWORD, "127.0.0.54")
+        assert not _openssh_signs_in(gp, "lh-ops", "127.0.0.54")
     finally:
         gp.stop()
     text = (gp.home / "logs" / "gateway-audit.log").read_text() + gp.log.read_text()
