@@ -9,17 +9,21 @@ an injectable clock. Nothing here sees a password.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from casslink.db.engine import session_scope
 from casslink.db.models import LoginLockout
 
+log = logging.getLogger("casslink.login_policy")
 LOGIN_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
 KEY_MAX = 200  # LoginLockout.key
 
@@ -55,8 +59,17 @@ def user_key(login: str) -> str:
 
 
 def addr_key(addr: str) -> str:
-    """The counter key of a client address."""
-    return f"addr:{addr}"[:KEY_MAX]
+    """The counter key of a client address: an IPv4 address (also when IPv4-mapped), or the
+    /64 network of an IPv6 address (one host usually holds a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return f"addr:{addr}"[:KEY_MAX]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is None:
+            return f"addr:{ipaddress.IPv6Network((ip, 64), strict=False)}"
+        ip = ip.ipv4_mapped
+    return f"addr:{ip}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class LoginPolicy:
     def __init__(self, engine: Engine, rules: LockoutRules | None = None,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.engine, self.rules, self.clock = engine, rules or LockoutRules(), clock
+        self._pruned_at: dt.datetime | None = None
 
     def keys(self, login: str | None, addr: str) -> list[str]:
         """The counter keys one attempt touches, sorted (rows are locked in this order)."""
@@ -110,8 +124,8 @@ class LoginPolicy:
         keys, now, rules = self.keys(login, addr), self._now(), self.rules
         window = dt.timedelta(seconds=rules.failure_window_s)
         newly: list[str] = []
+        self._prune(now)
         with session_scope(self.engine) as s:
-            self._prune(s, now)
             self._insert_missing(s, keys)
             rows = s.scalars(select(LoginLockout).where(LoginLockout.key.in_(keys))
                              .order_by(LoginLockout.key).with_for_update()).all()
@@ -153,12 +167,23 @@ class LoginPolicy:
             raise ValueError("the lockout clock must return timezone-aware datetimes")
         return now.astimezone(dt.UTC)
 
-    def _prune(self, s: Session, now: dt.datetime) -> None:
-        """Drop counters that no longer matter (window over and no lock running)."""
+    def _prune(self, now: dt.datetime) -> None:
+        """Drop counters that no longer matter (window over, no lock running): at most once
+        a minute per policy object, in a transaction of its own, best effort (a concurrent
+        prune may collide with it; the next one catches up)."""
+        if self._pruned_at is not None and now - self._pruned_at < dt.timedelta(minutes=1):
+            return
+        self._pruned_at = now
         stale = now - dt.timedelta(seconds=self.rules.failure_window_s)
-        s.execute(delete(LoginLockout).where(
-            or_(LoginLockout.locked_until.is_(None), LoginLockout.locked_until <= now),
-            or_(LoginLockout.window_start.is_(None), LoginLockout.window_start <= stale)))
+        try:
+            with session_scope(self.engine) as s:
+                s.execute(delete(LoginLockout).where(
+                    or_(LoginLockout.locked_until.is_(None), LoginLockout.locked_until <= now),
+                    or_(LoginLockout.window_start.is_(None),
+                        LoginLockout.window_start <= stale)))
+        except DBAPIError:
+            log.warning("pruning login_lockouts failed; a later failure tries again",
+                        exc_info=True)
 
     @staticmethod
     def _insert_missing(s: Session, keys: list[str]) -> None:

@@ -11,15 +11,17 @@ import itertools
 import json
 import socket
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import paramiko
 import pytest
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
-from casslink.db.engine import current_revision, make_engine, upgrade
+from casslink.db.engine import current_revision, make_engine, session_scope, upgrade
+from casslink.db.models import LoginLockout
 from casslink.login_policy import (
     InvalidLogin,
     LockoutRules,
@@ -145,6 +147,19 @@ def test_an_invalid_login_counts_against_the_address_only(engine, clock):
     assert policy.keys("not a login", "10.0.0.1") == ["addr:10.0.0.1"]
 
 
+def test_an_address_is_counted_in_one_form(engine, clock):
+    """IPv4 and IPv4-mapped IPv6 are one address; an IPv6 host counts by its /64."""
+    policy = LoginPolicy(engine, RULES, clock)
+    for _ in range(2):
+        policy.failure(None, "10.0.0.1")
+        policy.failure(None, "::ffff:10.0.0.1")
+    assert policy.failure("x-user", "::FFFF:10.0.0.1") == ["addr:10.0.0.1"]
+    for i in range(4):
+        assert policy.failure(None, f"2001:db8:0:0:{i}::1") == []
+    assert policy.failure(None, "2001:db8::ffff:1") == ["addr:2001:db8::/64"]
+    assert policy.locked(None, "2001:db8:0:1::1") == []
+
+
 def test_unlock_forgets_a_lock(engine, clock):
     policy = LoginPolicy(engine, RULES, clock)
     for i in range(5):
@@ -152,6 +167,28 @@ def test_unlock_forgets_a_lock(engine, clock):
     assert policy.unlock(login="VICTIM") == ["user:victim"]
     assert policy.locked("victim", "10.0.0.9") == []
     assert policy.unlock(login="victim", addr="10.0.0.4") == ["addr:10.0.0.4"]
+
+
+def test_concurrent_failures_lock_exactly_once(engine, clock):
+    """Attempts side by side (threads, each its own transaction) never lose a count nor
+    collide creating a counter: the fifth of them locks, once."""
+    policy = LoginPolicy(engine, RULES, clock)
+    with ThreadPoolExecutor(8) as pool:
+        newly = list(pool.map(lambda i: policy.failure("victim", f"10.0.3.{i % 2}"),
+                              range(16)))
+    assert sorted(k for keys in newly for k in keys) == \
+        ["addr:10.0.3.0", "addr:10.0.3.1", "user:victim"]
+    assert policy.locked("victim", "10.0.4.4") == ["user:victim"]
+
+
+def test_stale_counters_are_pruned(engine, clock):
+    policy = LoginPolicy(engine, RULES, clock)
+    for i in range(5):
+        policy.failure(f"user-{i}", "10.0.0.1")  # the fifth locks the address
+    clock.advance(900)
+    policy.failure("late", "10.0.0.2")  # windows over, the lock ended: all forgotten
+    with session_scope(engine) as s:
+        assert sorted(s.scalars(select(LoginLockout.key))) == ["addr:10.0.0.2", "user:late"]
 
 
 # --- the gateway's authentication, in process -----------------------------------------------
