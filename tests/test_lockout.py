@@ -29,9 +29,9 @@ from casslink.login_policy import (
     canonical_login,
 )
 from casslink.participants import resolve
-from sftp_gateway import accounts
-from sftp_gateway.policy import Limits, Lockout
-from sftp_gateway.server import Gateway, GatewaySSHServer
+from casslink.sftp_gateway import accounts
+from casslink.sftp_gateway.policy import Limits, Lockout
+from casslink.sftp_gateway.server import Gateway, GatewaySSHServer
 from tests.test_gateway import PASSWORD, GatewayProc, _setup
 
 WRONG = "wrong-guess-Zq81!x"
