@@ -5,7 +5,6 @@ Passwords are never stored or logged in clear; ``verify_password`` is constant-t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import asyncssh
@@ -15,10 +14,10 @@ from sqlalchemy import Engine, select
 
 from casslink.db.engine import session_scope
 from casslink.db.models import User
+from casslink.login_policy import InvalidLogin, canonical_login
 from casslink.participants import ParticipantRef, by_id
 
 ROLES = ("admin", "user")
-LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("casslink-dummy-password")
 
@@ -38,10 +37,12 @@ class Account:
 
 
 def _check_login(login: str) -> str:
-    login = login.strip().lower()
-    if not LOGIN_RE.match(login):
-        raise AccountError("a login is 2-63 characters: a-z, 0-9, '.', '_', '-'")
-    return login
+    """The canonical login (``casslink.login_policy.canonical_login``, which the lockout
+    counts by too), or AccountError."""
+    try:
+        return canonical_login(login)
+    except InvalidLogin as exc:
+        raise AccountError(str(exc)) from exc
 
 
 def parse_public_keys(text: str) -> list[str]:

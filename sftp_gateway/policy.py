@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
-from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import Engine
+
+from casslink.login_policy import LockoutRules, LoginPolicy, utcnow
 
 GiB = 1 << 30
 
@@ -23,34 +28,15 @@ class Limits:
     lockout_s: float = 900.0
 
 
-class Lockout:
-    """Failed-login counters per login and per client address (in memory, per gateway)."""
+class Lockout(LoginPolicy):
+    """The shared login policy (``casslink.login_policy``) with the gateway's limits: failed
+    logins counted per canonical login and per client address, in the project database."""
 
-    def __init__(self, limits: Limits, clock=time.monotonic) -> None:
-        self.limits, self.clock = limits, clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._locked_until: dict[str, float] = {}
-
-    def locked(self, *keys: str) -> bool:
-        now = self.clock()
-        return any(self._locked_until.get(k, 0) > now for k in keys)
-
-    def failure(self, *keys: str) -> list[str]:
-        """Record a failure; returns the keys that became locked."""
-        now, newly = self.clock(), []
-        for k in keys:
-            q = self._failures[k]
-            q.append(now)
-            while q and q[0] < now - self.limits.failure_window_s:
-                q.popleft()
-            if len(q) >= self.limits.max_failures and self._locked_until.get(k, 0) <= now:
-                self._locked_until[k] = now + self.limits.lockout_s
-                newly.append(k)
-        return newly
-
-    def success(self, *keys: str) -> None:
-        for k in keys:
-            self._failures.pop(k, None)
+    def __init__(self, engine: Engine, limits: Limits,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        super().__init__(engine, LockoutRules(limits.max_failures, limits.failure_window_s,
+                                              limits.lockout_s), clock)
+        self.limits = limits
 
 
 class Audit:

@@ -38,6 +38,7 @@ from sqlalchemy import Engine, func, select
 
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
+from casslink.login_policy import login_or_none
 from casslink.outbox import home_of
 from casslink.participants import ParticipantRef, by_id
 from casslink.settings import Settings
@@ -83,7 +84,7 @@ class Gateway:
     connections: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.lockout = Lockout(self.limits)
+        self.lockout = Lockout(self.engine, self.limits)
         self.audit = Audit(self.settings.logs_dir / "gateway-audit.log")
 
     async def blocking(self, fn, *args):
@@ -91,12 +92,16 @@ class Gateway:
 
 
 class GatewaySSHServer(asyncssh.SSHServer):
-    """Authentication: argon2 passwords or public keys; lockout per login and per address."""
+    """Authentication: argon2 passwords or public keys, under the shared login policy
+    (``casslink.login_policy``): logins are canonical; a locked login or address is refused
+    before any hashing; failures count against the canonical login and the address; a success
+    counts only once authentication is complete, and resets only that login's own count."""
 
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
         self.peer = "?"
-        self.login: str | None = None
+        self.login: str | None = None  # canonical, once authenticated
+        self._accepted: tuple[str, str] | None = None  # (login, method) awaiting completion
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
@@ -119,35 +124,74 @@ class GatewaySSHServer(asyncssh.SSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        creds = await self.gw.blocking(accounts.credentials, self.gw.engine, username)
+        login = await self._admit(username, "password")
+        if login is None:
+            return False
+        creds = await self.gw.blocking(accounts.credentials, self.gw.engine, login)
         ok = await self.gw.blocking(accounts.verify_password, creds, password)
-        return self._decide(username, ok, "password")
+        return await self._decide(login, ok, "password")
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        creds = await self.gw.blocking(accounts.credentials, self.gw.engine, username)
-        return self._decide(username, accounts.key_matches(creds, key), "publickey",
-                            probe=True)
+        login = await self._admit(username, "publickey")
+        if login is None:
+            return False
+        creds = await self.gw.blocking(accounts.credentials, self.gw.engine, login)
+        return await self._decide(login, accounts.key_matches(creds, key), "publickey",
+                                  probe=True)
 
-    def _decide(self, username: str, ok: bool, method: str, probe: bool = False) -> bool:
-        gw, keys = self.gw, (f"user:{username}", f"addr:{self.peer}")
-        if gw.lockout.locked(*keys):
-            gw.audit("login_refused", user=username, addr=self.peer, method=method,
-                     reason="locked out")
-            return False
+    async def _admit(self, username: str, method: str) -> str | None:
+        """The canonical login if this attempt may go on to its credentials; None for a
+        locked login or address (checked before any argon2 work) or a login that cannot be."""
+        if await self._refused_locked(username, method):
+            return None
+        login = login_or_none(username)
+        if login is None:
+            await self._failed(username, method, probe=method != "password",
+                               reason="invalid login")
+        return login
+
+    async def _refused_locked(self, login: str, method: str) -> bool:
+        gw = self.gw
+        locked = await gw.blocking(gw.lockout.locked, login, self.peer)
+        if locked:
+            gw.audit("login_refused", user=login[:100], addr=self.peer, method=method,
+                     reason="locked out", keys=locked)
+        return bool(locked)
+
+    async def _failed(self, login: str, method: str, probe: bool, reason: str = "") -> None:
+        gw = self.gw
+        if not probe:  # clients offer every key they hold: only passwords count
+            for k in await gw.blocking(gw.lockout.failure, login, self.peer):
+                gw.audit("lockout", key=k, addr=self.peer)
+        gw.audit("login_failed", user=login[:100], addr=self.peer, method=method,
+                 **({"reason": reason} if reason else {}))
+
+    async def _decide(self, login: str, ok: bool, method: str, probe: bool = False) -> bool:
+        gw = self.gw
         if not ok:
-            if not probe:  # clients offer every key they hold: only passwords count
-                for k in gw.lockout.failure(*keys):
-                    gw.audit("lockout", key=k, addr=self.peer)
-            gw.audit("login_failed", user=username, addr=self.peer, method=method)
+            await self._failed(login, method, probe)
             return False
-        if gw.sessions[username] >= gw.limits.max_sessions_per_user:
-            gw.audit("login_refused", user=username, addr=self.peer, reason="session limit")
+        # attempts running side by side may have locked it meanwhile
+        if await self._refused_locked(login, method):
             return False
-        gw.lockout.success(*keys)
-        gw.sessions[username] += 1
-        self.login = username
-        gw.audit("login", user=username, addr=self.peer, method=method)
+        if gw.sessions[login] >= gw.limits.max_sessions_per_user:
+            gw.audit("login_refused", user=login, addr=self.peer, reason="session limit")
+            return False
+        self._accepted = (login, method)  # a key probe or an unsigned key is not a login yet
         return True
+
+    async def auth_completed(self) -> None:
+        gw = self.gw
+        login = login_or_none(self.conn.get_extra_info("username") or "")
+        if login is None:  # cannot happen: every accepted login is canonical
+            self.conn.close()
+            return
+        method = self._accepted[1] if self._accepted and self._accepted[0] == login else "?"
+        self.conn.set_extra_info(username=login)  # sessions, registry, audit: the canonical
+        await gw.blocking(gw.lockout.success, login)
+        gw.sessions[login] += 1
+        self.login = login
+        gw.audit("login", user=login, addr=self.peer, method=method)
 
 
 class JailedSFTPServer(asyncssh.SFTPServer):

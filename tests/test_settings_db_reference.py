@@ -57,7 +57,7 @@ def test_migrations_create_schema(db_url):
     with engine_for(db_url) as engine:
         tables = set(inspect(engine).get_table_names())
     assert {"operations", "billing_periods", "participants", "users", "files",
-            "reference_versions", "calendar_rules", "alembic_version"} <= tables
+            "reference_versions", "calendar_rules", "login_lockouts", "alembic_version"} <= tables
 
 
 def test_reference_load_into_db(db_url, repo):

@@ -150,3 +150,24 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Machine-reada
         typer.echo(f"{r['login']:<24} {r['role']:<6} {r['kind']:<8} {r['participant']:<11} "
                    f"password={'yes' if r['password'] else 'no'} keys={r['keys']}"
                    f"{' DISABLED' if r['disabled'] else ''}")
+
+
+@users_app.command("unlock")
+def users_unlock(login: str = typer.Argument(None, help="The login to unlock."),
+                 addr: str = typer.Option(None, "--addr", help="A client address to unlock.")):
+    """Lift a login lockout (failed logins lock a login or an address for a while; the locks
+    are kept in the database and survive a gateway restart)."""
+    from casslink.login_policy import InvalidLogin, LoginPolicy
+    from casslink.sftp_gateway.policy import Audit
+
+    if login is None and addr is None:
+        raise typer.BadParameter("give a LOGIN and/or --addr")
+    settings, engine = _engine()
+    try:
+        keys = LoginPolicy(engine).unlock(login, addr)
+    except InvalidLogin as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    Audit(settings.logs_dir / "gateway-audit.log")("unlock", keys=keys, by="cli")
+    typer.echo(f"unlocked: {', '.join(keys)}" if keys else "nothing was locked")

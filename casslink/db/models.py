@@ -186,3 +186,16 @@ class Delivery(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     delivered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class LoginLockout(Base):
+    """Failed-login counter of one key (``user:<canonical login>`` or ``addr:<address>``),
+    and until when it is locked; kept here so a lockout survives a restart."""
+
+    __tablename__ = "login_lockouts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             index=True)
