@@ -99,7 +99,7 @@ DETAIL = (  # one row per ledger line, the same in both kinds of workbook
     *(replace(c, width=11) for c in COMPONENTS),  # a line's amounts are narrower
     Column("col_net", "Net ({currency})", "net", "money", width=12, style="money_bold"),
     Column("col_source_name", "Source file", "source_name", width=18),
-    Column("col_source_id", "File id", "source_id", "count", width=9),
+    Column("col_source_id", "File id", "source_id", "count", width=7),
     Column("col_source_line", "Line", "source_line", "count", width=6),
 )
 
