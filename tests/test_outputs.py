@@ -418,10 +418,14 @@ def test_libreoffice_prints_statements_readably(settled, tmp_path):
     pages) on A3 landscape at 100 %: every page has the header row, all columns (from the
     first to the last: nothing spills onto a page of its own) and "Page N of M"."""
     soffice = shutil.which("libreoffice") or shutil.which("soffice")
-    if soffice is None or shutil.which("pdftotext") is None:
+    fonts = subprocess.run(["fc-list"], capture_output=True, text=True).stdout \
+        if shutil.which("fc-list") else ""
+    if soffice is None or shutil.which("pdftotext") is None or "Carlito" not in fonts:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("LibreOffice or poppler-utils missing under CI=true (.ci/run has them)")
-        pytest.skip("LibreOffice or poppler-utils not installed (CI installs them)")
+            pytest.fail("LibreOffice, poppler-utils or Carlito missing under CI=true "
+                        "(.ci/run installs them)")
+        pytest.skip("LibreOffice, poppler-utils or the Carlito font (Calibri's metrics) not "
+                    "installed (CI installs them)")
     ledger = settled["ledger"]
     agent = max(ledger["agents"].to_pylist(), key=lambda a: a["counterparties"])
     prefix = max(ledger["airlines"].to_pylist(), key=lambda a: a["awb_count"])
@@ -535,3 +539,17 @@ def test_xml_statement_lines_carry_each_bill(settled):
     assert checked == settled["ledger"]["bills"].num_rows
     one = sorted(statements)[0]
     assert xml_statements.agent_statement(run, one) == statements[one]
+
+
+def test_the_english_catalogue_holds_every_layout_label():
+    """Every label key of the layout tables is in the English catalogue with the table's own
+    English label (the tables and the catalogue cannot drift apart)."""
+    from outputs import layouts
+    from outputs.excel import labels
+
+    catalogue = labels("en")
+    columns = [*layouts.DETAIL, *layouts.SUMMARY, *(c for pair in layouts.COUNTERPARTY.values()
+                                                   for c in pair)]
+    assert {c.label_key: c.label for c in columns}.items() <= catalogue.items()
+    assert {k: label for k, label, _ in layouts.TITLE_BLOCK}.items() <= catalogue.items()
+    assert len({c.label_key for c in layouts.DETAIL}) == len(layouts.DETAIL)
