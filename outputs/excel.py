@@ -1,8 +1,10 @@
 """Excel billing reports: the agent's statement (summary per airline + one sheet per airline)
 and the airline's statement (summary per agent + detail).
 
-Every sheet has a title block (operation, period, billing and remittance dates, currency), a
-styled header row frozen above the data, an autofilter and column widths. Amounts are numbers
+Every sheet is laid out by a table of :mod:`outputs.layouts` (columns: source field, kind,
+width, style, label key; the title block; the page setup; the styles): a title block, a
+styled header row frozen above the data and repeated on every printed page, an autofilter
+and column widths. Amounts are numbers
 in major units, written as exact decimal strings from the ledger's minor units, with the
 settlement currency's decimals as the number format; labels come from
 ``outputs/catalogue/<lang>.json``. All reports of one kind are rendered together: each
