@@ -231,6 +231,7 @@ class _Page:
         self.summary_columns = (*COUNTERPARTY[side.kind], *SUMMARY)
         self.summary_head = self._header(self.summary_columns)
         self.detail_head = self._header(DETAIL)  # the same detail rows for both kinds
+        self.summary_widths, self.detail_widths = widths(self.summary_columns), widths(DETAIL)
         self.total_column = [c.source for c in self.summary_columns].index(TOTAL_UNDER)
 
     def counterparties(self) -> tuple[pa.Array, pa.Array]:
@@ -267,13 +268,8 @@ class _Page:
             table.column(column.source)
         if kind == "text":
             return xlsx.text_cells(value)
-        if kind == "original":  # minor units of each row's own currency: its decimals
-            minor, digits, present = value
-            out: kernels.Ops = []
-            for d in np.unique(digits).tolist()[::-1]:
-                cell = xlsx.number_cells(minor, d, STYLE[f"amount{d}"])
-                out = kernels.when(present & (digits == d), cell, out or kernels.lit("<c/>"))
-            return out or kernels.lit("<c/>")
+        if kind == "original":
+            return original_cells(*value)
         values, present = value if isinstance(value, tuple) else (_ints(table, column.source),
                                                                   None)
         if kind == "count":
@@ -293,7 +289,7 @@ class _Page:
         bodies = detail.spans(sheets.start[lo:hi], sheets.end[lo:hi])
         sizes = (sheets.end[lo:hi] - sheets.start[lo:hi]).tolist()
         names = sheets.names[lo:hi]
-        deflated = xlsx.deflate_sheets(widths(DETAIL), HEADER_ROW, [
+        deflated = xlsx.deflate_sheets(self.detail_widths, HEADER_ROW, [
             (self._detail_static(name), body, HEADER_ROW + size)
             for name, body, size in zip(names, bodies, sizes, strict=True)])
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
@@ -309,12 +305,12 @@ class _Page:
             footer = xlsx.row(last + 2, [xlsx.text(label, BOLD),
                                          *(["<c/>"] * (self.total_column - 1)), due])
             footer += xlsx.row(last + 3, [xlsx.text(L["sign_note"])])
-            book = [xlsx.Sheet(L["summary"], widths(self.summary_columns),
+            book = [xlsx.Sheet(L["summary"], self.summary_widths,
                                [self._title(title), self.summary_head, summary.span(a, z),
                                 footer], HEADER_ROW, last)]
             for s in range(int(sheets.first[first + b]) - lo,
                            int(sheets.first[first + b + 1]) - lo):
-                book.append(xlsx.Sheet(names[s], widths(DETAIL), [], HEADER_ROW,
+                book.append(xlsx.Sheet(names[s], self.detail_widths, [], HEADER_ROW,
                                        HEADER_ROW + sizes[s], deflated=deflated[s]))
             yield code, xlsx.package(book, self.stylesheet, self.when)
 
@@ -414,6 +410,17 @@ class _Page:
             np.zeros(0, np.int64)
         known = np.array([i is not None for _, i in found], np.bool_)
         return {"source_name": names.take(pa.array(at)), "source_id": (ids[at], known[at])}
+
+
+def original_cells(minor: np.ndarray, digits: np.ndarray, present: np.ndarray
+                   ) -> kernels.Ops:
+    """Amounts in minor units of each row's own currency (``digits`` decimals each), in that
+    currency's number format; an empty cell where not ``present``."""
+    out: kernels.Ops = kernels.lit("<c/>")
+    for d in np.unique(digits[present]).tolist():
+        cell = xlsx.number_cells(minor, d, STYLE[f"amount{d}"])
+        out = kernels.when(present & (digits == d), cell, out)
+    return out
 
 
 def _decimals(currency: str, default: int) -> int:

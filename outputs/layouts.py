@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 MONEY_FORMAT = "money"  # a style's number format that is the settlement currency's
-MONEY_FORMATS = {d: "#,##0" + ("." + "0" * d if d else "") for d in range(4)}
+MONEY_FORMATS = {d: "#,##0" + ("." + "0" * d if d else "") for d in range(5)}  # ISO 4217: 0-4
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,19 @@ def test_printing_setup_and_print_titles():
         assert not (ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage)
         assert ws.print_title_rows == "$3:$3"
         assert ws.oddFooter.right.text == "Page &P of &N"
+
+
+def test_amounts_in_their_own_currencies_keep_their_decimals():
+    """Original amounts: each row in its currency's decimals and number format (JPY 0, EUR 2,
+    KWD 3), exact; an empty cell where the amount is not known."""
+    from outputs.excel import original_cells
+
+    minor = np.array([123456, -1999, 5, 77, 1000])
+    digits = np.array([0, 2, 3, 2, 3])
+    present = np.array([True, True, True, False, True])
+    ws = _workbook([original_cells(minor, digits, present)], 5).active
+    cells = [r[0] for r in ws.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == [123456, -19.99, 0.005, None, 1]
+    assert [c.number_format for c in cells if c.value is not None] == [
+        "#,##0;[Red]-#,##0", "#,##0.00;[Red]-#,##0.00", "#,##0.000;[Red]-#,##0.000",
+        "#,##0.000;[Red]-#,##0.000"]
