@@ -13,8 +13,8 @@ are sorted, lexical forms fixed: the same ledger gives the same bytes.
 
 All statements of one kind are rendered together: the profile's writer renders each element
 once as a template (a statement around :class:`~parsers.onerecord.writer.Slot` markers where
-its lines and totals go, split at them; a line's elements from ``LINE_ELEMENTS`` and
-``_items``), and the lines of every statement are filled in by the C row kernel
+its lines and totals go, split at them; a line's elements from the ``LINE_ELEMENTS`` and
+``RATINGS`` tables), and the lines of every statement are filled in by the C row kernel
 (``casslink.kernels.format_rows``), then split per statement.
 """
 
@@ -38,8 +38,17 @@ from outputs.workers import map_chunks
 from parsers.onerecord.profile import LO_BASE
 from parsers.onerecord.writer import Slot, emit_property, write_nodes
 
-PAIRED = (("WT", "weight"), ("VC", "valuation"), ("OC", "oc_carrier"), ("OA", "oc_agent"),
-          ("TX", "taxes"))
+RATINGS = (  # a line's and a total's Ratings, in this order: (identifier, P/C, amount
+    # key, always written; else left out where zero)
+    ("WT", "P", "weight_pp", False), ("WT", "C", "weight_cc", False),
+    ("VC", "P", "valuation_pp", False), ("VC", "C", "valuation_cc", False),
+    ("OC", "P", "oc_carrier_pp", False), ("OC", "C", "oc_carrier_cc", False),
+    ("OA", "P", "oc_agent_pp", False), ("OA", "C", "oc_agent_cc", False),
+    ("TX", "P", "taxes_pp", False), ("TX", "C", "taxes_cc", False),
+    ("CO", None, "commission", False), ("SI", None, "discount", False),
+    ("TX", None, "vat", False), ("CN", None, "net_billing", True), ("NI", None, "net", True),
+)
+ALWAYS = {key: always for _, _, key, always in RATINGS}
 LINE_ELEMENTS = {  # a statement line's elements (the profile orders them) -> bill column
     "cb:awbCount": "awb_count", "cb:ccaRecords": "cca_records", "cb:dcmRecords": "dcm_records"}
 STATEMENT = "cb:BillingStatement"
@@ -68,18 +77,10 @@ def airline_statement(run: RunData, prefix: str) -> bytes:
 
 
 def _items(s: dict[str, int]) -> list[tuple[str, str | None, str]]:
-    """The (identifier, P/C, amount key) of a line's or total's Ratings, in profile order;
-    ``s`` maps amount keys to values (zero amounts are left out, but CN and NI never)."""
-    items = []
-    for ident, comp in PAIRED:
-        for pc_, suffix in (("P", "pp"), ("C", "cc")):
-            if s[f"{comp}_{suffix}"]:
-                items.append((ident, pc_, f"{comp}_{suffix}"))
-    for ident, key in (("CO", "commission"), ("SI", "discount"), ("TX", "vat"),
-                       ("CN", "net_billing"), ("NI", "net")):
-        if s[key] or ident in ("CN", "NI"):
-            items.append((ident, None, key))
-    return items
+    """The (identifier, P/C, amount key) of a line's or total's Ratings (:data:`RATINGS`);
+    ``s`` maps amount keys to values (zero amounts are left out, but the ones always
+    written)."""
+    return [(ident, pc_, key) for ident, pc_, key, always in RATINGS if always or s[key]]
 
 
 def _party(kind: str, code: str, about: str) -> tuple:
@@ -161,7 +162,7 @@ def _frames(run: RunData, kind: str, codes: list[str], totals: dict[str, np.ndar
     for ident, pc_, name in _items(dict.fromkeys(totals, 1)):  # left out where zero
         fields[name] = dec(totals[name], digits)
         rating = _ops(_rating_template(ident, pc_, name, "total"), fields)
-        after += rating if ident in ("CN", "NI") else when(totals[name] != 0, rating)
+        after += rating if ALWAYS[name] else when(totals[name] != 0, rating)
     heads, head_at = format_rows(len(codes), _ops(head, fields))
     tails, tail_at = format_rows(len(codes), after + _ops(tail, fields))
     return memoryview(heads), head_at, memoryview(tails), tail_at
@@ -217,7 +218,7 @@ def _lines(run: RunData, kind: str, bills: pa.Table, sums: dict[str, np.ndarray]
     for ident, pc_, name in _items(dict.fromkeys(sums, 1)):  # left out where zero, but CN, NI
         fields[name] = dec(sums[name], digits)
         rating = _ops(_rating_template(ident, pc_, name), fields)
-        amounts += rating if ident in ("CN", "NI") else when(sums[name] != 0, rating)
+        amounts += rating if ALWAYS[name] else when(sums[name] != 0, rating)
     fields["net_text"] = fields["net"]
     head, tail = _line_template("airline" if kind == "agent" else "agent")
     data, offsets = format_rows(n, _ops(head, fields) + amounts + _ops(tail, fields))
