@@ -34,9 +34,8 @@ from casslink.canonical import NET_TERMS
 from casslink.identifiers import InvalidComponent
 from casslink.money import format_amount, minor_unit
 from casslink.ordering import order_by, runs
-from casslink.storage import Data
-from outputs import xlsx
-from outputs.layouts import (
+from casslink.outputs import xlsx
+from casslink.outputs.layouts import (
     COUNTERPARTY,
     DETAIL,
     HEADER_HEIGHT,
@@ -49,9 +48,10 @@ from outputs.layouts import (
     TOTAL_UNDER,
     Column,
 )
-from outputs.source import RunData, chunks, in_order
-from outputs.workers import map_chunks
-from outputs.xlsx import BOLD, HEADER, MONEY_BOLD, TITLE
+from casslink.outputs.source import RunData, chunks, in_order
+from casslink.outputs.workers import map_chunks
+from casslink.outputs.xlsx import BOLD, HEADER, MONEY_BOLD, TITLE
+from casslink.storage import Data
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 DERIVED = {"awb", "original_net", "source_name", "source_id"}  # detail fields made per row

@@ -22,7 +22,7 @@ import pyarrow as pa
 from isal import isal_zlib
 
 from casslink import kernels
-from outputs.layouts import MONEY_FORMAT, PAGE, STYLE, STYLES, Page, Style
+from casslink.outputs.layouts import MONEY_FORMAT, PAGE, STYLE, STYLES, Page, Style
 
 DEFLATE_LEVEL = 1  # ISA-L levels 0-3; 1 compresses these sheets ~6x at ~500 MB/s
 SMALL_LEVEL, SMALL_PART = 0, 1 << 16  # parts below 64 KiB (an agent's sheet of one

@@ -32,11 +32,11 @@ from casslink.canonical import AMOUNT_COLUMNS
 from casslink.kernels import Ops, dec, format_rows, ints, lit, strs, when
 from casslink.money import minor_unit
 from casslink.ordering import runs
+from casslink.outputs.source import RunData, chunks, in_order
+from casslink.outputs.workers import map_chunks
+from casslink.parsers.onerecord.profile import LO_BASE
+from casslink.parsers.onerecord.writer import Slot, emit_property, write_nodes
 from casslink.storage import Pieces
-from outputs.source import RunData, chunks, in_order
-from outputs.workers import map_chunks
-from parsers.onerecord.profile import LO_BASE
-from parsers.onerecord.writer import Slot, emit_property, write_nodes
 
 RATINGS = (  # a line's and a total's Ratings, in this order: (identifier, P/C, amount
     # key, always written; else left out where zero)

@@ -19,18 +19,18 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from casslink import registry, warehouse
+from casslink.app.synthetic.generator import generate_billing
 from casslink.db.engine import make_engine, session_scope, upgrade
 from casslink.db.models import Delivery, LandedFile, Participant
+from casslink.outputs import hot_files
+from casslink.outputs.deliver import deliver_run
+from casslink.outputs.layouts import DETAIL
+from casslink.outputs.source import load_run
+from casslink.parsers.hot import read_hot
 from casslink.reference import load_into_db, load_reference
 from casslink.settings import get_settings
-from casslink.synthetic.generator import generate_billing
-from outputs import hot_files
-from outputs.deliver import deliver_run
-from outputs.layouts import DETAIL
-from outputs.source import load_run
-from parsers.hot import read_hot
-from settlement.ledger import ledger_lines
-from settlement.run import read_ledger, settle
+from casslink.settlement.ledger import ledger_lines
+from casslink.settlement.run import read_ledger, settle
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +310,7 @@ def _original_nets(settled) -> dict[tuple[str, int], tuple[int, int]]:
 
 def test_excel_reports_do_not_depend_on_batching(settled, monkeypatch):
     """One workbook alone, all together, or rendered in chunks of a few lines: same bytes."""
-    from outputs import excel
+    from casslink.outputs import excel
 
     run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
                    load_reference(settled["settings"]))
@@ -327,7 +327,7 @@ def test_excel_reports_do_not_depend_on_batching(settled, monkeypatch):
 
 
 def test_excel_detail_longer_than_a_sheet_continues_on_the_next(settled, monkeypatch):
-    from outputs import excel
+    from casslink.outputs import excel
 
     run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
                    load_reference(settled["settings"]))
@@ -356,7 +356,7 @@ def test_excel_detail_longer_than_a_sheet_continues_on_the_next(settled, monkeyp
 def test_an_agents_sheet_longer_than_a_sheet_continues_on_the_next(settled, monkeypatch):
     """On the agent's side too: its lines of one airline past Excel's last row continue on
     "<prefix> <name> (2)", ..., right after that airline's first sheet, in ledger order."""
-    from outputs import excel
+    from casslink.outputs import excel
 
     run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
                    load_reference(settled["settings"]))
@@ -466,7 +466,7 @@ def _header_lines(page: str) -> str:
 def test_xml_statements_are_valid_and_add_up_to_the_ledger(settled):
     from lxml import etree
 
-    from parsers.onerecord.xsd import schema
+    from casslink.parsers.onerecord.xsd import schema
 
     ns = {"cb": "https://w3id.org/casslink/ns/billing#",
           "cargo": "https://onerecord.iata.org/ns/cargo#"}
@@ -495,7 +495,7 @@ def test_xml_statement_lines_carry_each_bill(settled):
     DCM columns: each component's Ratings, no zero amounts but CN and NI; batch = one alone."""
     from lxml import etree
 
-    from outputs import xml_statements
+    from casslink.outputs import xml_statements
 
     rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
     ns = {"cb": "https://w3id.org/casslink/ns/billing#",
@@ -544,8 +544,8 @@ def test_xml_statement_lines_carry_each_bill(settled):
 def test_the_english_catalogue_holds_every_layout_label():
     """Every label key of the layout tables is in the English catalogue with the table's own
     English label (the tables and the catalogue cannot drift apart)."""
-    from outputs import layouts
-    from outputs.excel import labels
+    from casslink.outputs import layouts
+    from casslink.outputs.excel import labels
 
     catalogue = labels("en")
     columns = [*layouts.DETAIL, *layouts.SUMMARY, *(c for pair in layouts.COUNTERPARTY.values()

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casslink import kernels
-from outputs import xlsx
+from casslink.outputs import xlsx
 
 WHEN = dt.date(2026, 12, 10)
 
@@ -151,7 +151,7 @@ def test_sheets_deflated_in_one_pass_equal_sheets_from_pieces():
 def test_the_stylesheet_is_made_from_the_style_table():
     """Each style of a table, as openpyxl reads a cell of it: font, fill, wrap, number format
     (``money`` the one given); fonts and formats shared by styles are written once."""
-    from outputs.layouts import MONEY_FORMAT, Style
+    from casslink.outputs.layouts import MONEY_FORMAT, Style
 
     table = (Style("plain"), Style("big", bold=True, size=16),
              Style("note", fill="FF112233", wrap=True),
@@ -175,7 +175,7 @@ def test_the_stylesheet_is_made_from_the_style_table():
 def test_printing_setup_and_print_titles():
     """Sheets print landscape on the layout's paper at 100 % (no fit to page), the header row
     repeated on every page, page numbers in the footer."""
-    from outputs.layouts import PAGE
+    from casslink.outputs.layouts import PAGE
 
     sheets = [xlsx.Sheet(f"S{i}", (8,), [xlsx.row(3, [xlsx.text("h")])], 3, 3)
               for i in range(2)]
@@ -191,7 +191,7 @@ def test_printing_setup_and_print_titles():
 def test_amounts_in_their_own_currencies_keep_their_decimals():
     """Original amounts: each row in its currency's decimals and number format (JPY 0, EUR 2,
     KWD 3), exact; an empty cell where the amount is not known."""
-    from outputs.excel import original_cells
+    from casslink.outputs.excel import original_cells
 
     minor = np.array([123456, -1999, 5, 77, 1000])
     digits = np.array([0, 2, 3, 2, 3])
