@@ -1,8 +1,10 @@
 """Excel billing reports: the agent's statement (summary per airline + one sheet per airline)
 and the airline's statement (summary per agent + detail).
 
-Every sheet has a title block (operation, period, billing and remittance dates, currency), a
-styled header row frozen above the data, an autofilter and column widths. Amounts are numbers
+Every sheet is laid out by a table of :mod:`outputs.layouts` (columns: source field, kind,
+width, style, label key; the title block; the page setup; the styles): a title block, a
+styled header row frozen above the data and repeated on every printed page, an autofilter
+and column widths. Amounts are numbers
 in major units, written as exact decimal strings from the ledger's minor units, with the
 settlement currency's decimals as the number format; labels come from
 ``outputs/catalogue/<lang>.json``. All reports of one kind are rendered together: each
@@ -28,23 +30,35 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink import kernels
+from casslink.canonical import NET_TERMS
+from casslink.identifiers import InvalidComponent
 from casslink.money import format_amount, minor_unit
 from casslink.ordering import order_by, runs
 from casslink.outputs import xlsx
+from casslink.outputs.layouts import (
+    COUNTERPARTY,
+    DETAIL,
+    HEADER_HEIGHT,
+    HEADER_ROW,
+    MONEY_FORMATS,
+    STYLE,
+    SUMMARY,
+    TITLE_BLOCK,
+    TITLE_VALUE_COLUMN,
+    TOTAL_UNDER,
+    Column,
+)
 from casslink.outputs.source import RunData, chunks, in_order
 from casslink.outputs.workers import map_chunks
-from casslink.outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
+from casslink.outputs.xlsx import BOLD, HEADER, MONEY_BOLD, TITLE
 from casslink.storage import Data
 
 CATALOGUE = Path(__file__).parent / "catalogue"
-COMPONENTS = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "commission",
-              "discount", "tax_airline", "tax_agent")
-SUMMARY_WIDTHS = (22, 30, 8, 8, 8, *([16] * len(COMPONENTS)), 16, 16, 16)
-DETAIL_WIDTHS = (22, 14, 8, 12, 9, 12, *([16] * len(COMPONENTS)), 16, 26)
-LINE_COLUMNS = {"agent_code", "airline_prefix", "awb_serial", "record_type", "correction_number",
-                "currency", "exchange_rate_e5", *COMPONENTS, "net", "source_file",
-                "source_line"}  # the ledger lines' columns a detail row shows
-HEADER_ROW = 8  # rows 1-6 title block, 7 empty, 8 header, data from 9
+DERIVED = {"awb", "original_net", "source_name", "source_id"}  # detail fields made per row
+LINE_COLUMNS = ({c.source for c in DETAIL} - DERIVED) | {
+    "airline_prefix", "awb_serial", "sign", "input_row", "source_file",
+    "settlement_currency"}  # the ledger lines' columns the detail rows are made from
+KIND_STYLE = {"money": "money", "rate": "rate"}  # a column's style unless its row names one
 CHUNK_LINES = 50_000  # detail rows rendered per pass (bounds the memory of the pass)
 MAX_ROWS = 1_048_576  # rows of an Excel sheet
 
@@ -55,9 +69,18 @@ def labels(lang: str = "en") -> dict[str, str]:
 
 
 def money_format(currency: str) -> str:
-    d = minor_unit(currency)
-    body = "#,##0" + ("." + "0" * d if d else "")
+    body = MONEY_FORMATS[minor_unit(currency)]
     return f"{body};[Red]-{body}"
+
+
+def widths(columns: tuple[Column, ...]) -> tuple[float, ...]:
+    return tuple(c.width for c in columns)
+
+
+def style(column: Column) -> int:
+    """The column's cell format: its own style, else its kind's."""
+    name = column.style if column.style != "plain" else KIND_STYLE.get(column.kind, "plain")
+    return STYLE[name]
 
 
 @dataclass(frozen=True)
@@ -186,7 +209,8 @@ class _Sheets:
 
 
 class _Page:
-    """What every workbook of a run shares: labels, styles, title block, header rows."""
+    """What every workbook of a run shares: labels, styles, title block, header rows (all
+    from the layout tables, :mod:`outputs.layouts`)."""
 
     def __init__(self, run: RunData, side: Side) -> None:
         L, m = labels(), run.manifest
@@ -196,23 +220,19 @@ class _Page:
         self._counterparties: tuple[pa.Array, pa.Array] | None = None
         self.when = dt.date.fromisoformat(m["billing_date"])
         self.stylesheet = xlsx.styles(money_format(run.currency))
-        info = ((L["operation"], run.operation),
-                (L["period"], f"{run.period_id} ({m['period_start']} - {m['period_end']})"),
-                (L["billing_date"], m["billing_date"]),
-                (L["remittance_date"], m["remittance_date"]),
-                (L["currency"], run.currency))
-        self.block = b"".join(xlsx.row(i, (xlsx.text(k, BOLD), xlsx.text(v)))
-                              for i, (k, v) in enumerate(info, start=2))
-        counter = ("col_airline", "col_airline_name") if side is AGENT else \
-            ("col_agent", "col_agent_name")
-        self.summary_head = self._header(
-            [L[counter[0]], L[counter[1]], L["col_awbs"], L["col_cca"], L["col_dcm"],
-             *(L[f"col_{c}"] for c in COMPONENTS), L["col_net_billing"],
-             L["col_corrections"], L["col_net"]])
-        self.detail_head = self._header(  # the same detail rows for both kinds
-            [L["col_agent"], L["col_awb"], L["col_type"], L["col_number"], L["col_currency"],
-             L["col_rate"], *(L[f"col_{c}"] for c in COMPONENTS), L["col_net"],
-             L["col_source"]])
+        shown = {"operation": run.operation,
+                 "period": f"{run.period_id} ({m['period_start']} - {m['period_end']})",
+                 "billing_date": m["billing_date"], "remittance_date": m["remittance_date"],
+                 "currency": run.currency}
+        self.block = b"".join(xlsx.row(i, (xlsx.text(L[key], BOLD),
+                                           *(["<c/>"] * (TITLE_VALUE_COLUMN - 2)),
+                                           xlsx.text(shown[field])))
+                              for i, (key, _, field) in enumerate(TITLE_BLOCK, start=2))
+        self.summary_columns = (*COUNTERPARTY[side.kind], *SUMMARY)
+        self.summary_head = self._header(self.summary_columns)
+        self.detail_head = self._header(DETAIL)  # the same detail rows for both kinds
+        self.summary_widths, self.detail_widths = widths(self.summary_columns), widths(DETAIL)
+        self.total_column = [c.source for c in self.summary_columns].index(TOTAL_UNDER)
 
     def counterparties(self) -> tuple[pa.Array, pa.Array]:
         """Every counterparty of the run's bills and its name, looked up once (the airlines'
@@ -223,9 +243,11 @@ class _Page:
             self._counterparties = codes, pa.array(names, pa.string())
         return self._counterparties
 
-    @staticmethod
-    def _header(names: list[str]) -> xlsx.Static:
-        return xlsx.Static(xlsx.row(HEADER_ROW, (xlsx.text(n, HEADER) for n in names)))
+    def _header(self, columns: tuple[Column, ...]) -> xlsx.Static:
+        """The header row: each column's label, naming the settlement currency of amounts."""
+        return xlsx.Static(xlsx.row(HEADER_ROW, (
+            xlsx.text(self.L[c.label_key].format(currency=self.run.currency), HEADER)
+            for c in columns), height=HEADER_HEIGHT))
 
     def _title(self, title: str) -> bytes:
         return xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block
@@ -238,8 +260,25 @@ class _Page:
             static = self.statics[name] = (xlsx.Static(self._title(name)), self.detail_head)
         return static
 
-    def money(self, minor: np.ndarray, style: int = MONEY) -> kernels.Ops:
-        return xlsx.number_cells(minor, self.digits, style)
+    def cells(self, column: Column, table: pa.Table, derived: dict) -> kernels.Ops:
+        """The cells of ``column`` for every row of ``table``: its source is a field of
+        ``derived`` or a column of ``table``, written as the column's kind says."""
+        kind, st = column.kind, style(column)
+        value = derived[column.source] if column.source in derived else \
+            table.column(column.source)
+        if kind == "text":
+            return xlsx.text_cells(value)
+        if kind == "original":
+            return original_cells(*value)
+        values, present = value if isinstance(value, tuple) else (_ints(table, column.source),
+                                                                  None)
+        if kind == "count":
+            return xlsx.number_cells(values, 0, st, present)
+        if kind == "money":
+            return xlsx.number_cells(values, self.digits, st, present)
+        if kind == "rate":
+            return xlsx.number_cells(values, 5, st, present=values != 0)
+        raise ValueError(f"unknown column kind {kind!r}")
 
     def workbooks(self, owners: list[str], bills: pa.Table, sheets: _Sheets, first: int,
                   detail: _Detail) -> Iterator[tuple[str, bytes]]:
@@ -250,7 +289,7 @@ class _Page:
         bodies = detail.spans(sheets.start[lo:hi], sheets.end[lo:hi])
         sizes = (sheets.end[lo:hi] - sheets.start[lo:hi]).tolist()
         names = sheets.names[lo:hi]
-        deflated = xlsx.deflate_sheets(DETAIL_WIDTHS, HEADER_ROW, [
+        deflated = xlsx.deflate_sheets(self.detail_widths, HEADER_ROW, [
             (self._detail_static(name), body, HEADER_ROW + size)
             for name, body, size in zip(names, bodies, sizes, strict=True)])
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
@@ -263,29 +302,26 @@ class _Page:
             label = L["total_settlement"] if side is AIRLINE else \
                 L["total_remittance"] if total >= 0 else L["total_refund"]
             due = xlsx.number(format_amount(total, run.currency), MONEY_BOLD)
-            footer = xlsx.row(last + 2, [xlsx.text(label, BOLD), *(["<c/>"] * 14), due])
+            footer = xlsx.row(last + 2, [xlsx.text(label, BOLD),
+                                         *(["<c/>"] * (self.total_column - 1)), due])
             footer += xlsx.row(last + 3, [xlsx.text(L["sign_note"])])
-            book = [xlsx.Sheet(L["summary"], SUMMARY_WIDTHS,
+            book = [xlsx.Sheet(L["summary"], self.summary_widths,
                                [self._title(title), self.summary_head, summary.span(a, z),
                                 footer], HEADER_ROW, last)]
             for s in range(int(sheets.first[first + b]) - lo,
                            int(sheets.first[first + b + 1]) - lo):
-                book.append(xlsx.Sheet(names[s], DETAIL_WIDTHS, [], HEADER_ROW,
+                book.append(xlsx.Sheet(names[s], self.detail_widths, [], HEADER_ROW,
                                        HEADER_ROW + sizes[s], deflated=deflated[s]))
             yield code, xlsx.package(book, self.stylesheet, self.when)
 
     def _summary_rows(self, bills: pa.Table) -> xlsx.Rows:
-        """One row per bill: counterparty, its name, counts, components, net."""
-        side = self.side
-        other = bills.column(side.other)
+        """One row per bill, its columns as the summary's layout says."""
+        other = bills.column(self.side.other)
         codes, names = self.counterparties()
-        cells = [xlsx.text_cells(other), xlsx.text_cells(names.take(pc.index_in(other, codes))),
-                 *(xlsx.number_cells(_ints(bills, c)) for c in
-                   ("awb_count", "cca_records", "dcm_records")),
-                 *(self.money(_ints(bills, c)) for c in
-                   (*COMPONENTS, "net_billing", "corrections_net")),
-                 self.money(_ints(bills, "net"), MONEY_BOLD)]
-        return xlsx.rows(_row_numbers(runs(bills.column(side.key))), cells)
+        derived = {"counterparty": other, "counterparty_name": names.take(pc.index_in(other,
+                                                                                     codes))}
+        cells = [self.cells(c, bills, derived) for c in self.summary_columns]
+        return xlsx.rows(_row_numbers(runs(bills.column(self.side.key))), cells)
 
     def detail_sheets(self, lines: pa.Table) -> _Sheets:
         """The detail sheets of the workbooks of ``lines`` (in the ledger's order): one per
@@ -324,24 +360,74 @@ class _Page:
                        names)
 
     def detail_rows(self, lines: pa.Table) -> xlsx.Rows:
-        """One row per ledger line, the same in both kinds of report: agent, AWB (the
-        airline's prefix and the serial), record, correction number, currency, rate,
-        components, net, source file and line."""
-        rate = _ints(lines, "exchange_rate_e5")
-        source = pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(pc.fill_null(lines.column("source_file"), ""), 0, 12),
-            lines.column("source_line").cast(pa.string()), ":")
-        cells = [xlsx.text_cells(lines.column("agent_code")),
-                 xlsx.text_cells(pc.binary_join_element_wise(
-                     lines.column("airline_prefix"), lines.column("awb_serial"), "-")),
-                 xlsx.text_cells(lines.column("record_type")),
-                 xlsx.text_cells(lines.column("correction_number")),
-                 xlsx.text_cells(lines.column("currency")),
-                 xlsx.number_cells(rate, 5, RATE, present=rate != 0),
-                 *(self.money(_ints(lines, c)) for c in COMPONENTS),
-                 self.money(_ints(lines, "net"), MONEY_BOLD),
-                 xlsx.text_cells(source)]
-        return xlsx.rows(lines.num_rows, cells)
+        """One row per ledger line, the same in both kinds of report, its columns as the
+        detail layout says."""
+        derived = {"awb": pc.binary_join_element_wise(
+            lines.column("airline_prefix"), lines.column("awb_serial"), "-"),
+            "original_net": self.original_nets(lines), **self.sources(lines)}
+        return xlsx.rows(lines.num_rows, [self.cells(c, lines, derived) for c in DETAIL])
+
+    def original_nets(self, lines: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each line's net in its record's own currency (signed as the line), that
+        currency's decimals, and whether it is known: from the input records the line was
+        settled from (``input_row``), else only where the record is in the settlement
+        currency (the line's own net)."""
+        currency = pc.fill_null(lines.column("currency"), "")
+        uniq = pc.unique(currency)
+        digits = np.array([_decimals(c, self.digits) for c in uniq.to_pylist()], np.int64)
+        digits = digits[np.asarray(pc.index_in(currency, uniq), np.int64)] if len(lines) \
+            else np.zeros(0, np.int64)
+        nets = self.run.kept("original nets", self._input_nets)
+        if "input_row" in lines.column_names and len(nets) and lines.num_rows:
+            rows = _ints(lines, "input_row")
+            if int(rows.max()) < len(nets):
+                sign = np.asarray(lines.column("sign"), np.int64)
+                return nets[rows] * sign, digits, np.ones(lines.num_rows, np.bool_)
+        same = np.asarray(pc.equal(currency, self.run.currency), np.bool_)
+        return _ints(lines, "net"), digits, same
+
+    def _input_nets(self) -> np.ndarray:
+        """The agent net of every input record in its own currency (unsigned)."""
+        records = self.run.read_records(set(NET_TERMS))
+        net = np.zeros(records.num_rows, np.int64)
+        for c, sign in NET_TERMS.items():
+            net += sign * np.asarray(pc.fill_null(records.column(c), 0), np.int64)
+        return net
+
+    def sources(self, lines: pa.Table) -> dict[str, object]:
+        """Each line's input file by its original name and registry id (from the run's
+        manifest: one lookup per file, not per line); a file the manifest does not name
+        shows the first 12 characters of its sha256."""
+        files = {i.get("file_sha256"): (i.get("name"), i.get("file_id"))
+                 for i in self.run.manifest.get("inputs", ())}
+        source = pc.fill_null(lines.column("source_file"), "")
+        uniq = pc.unique(source)
+        found = [files.get(f, (None, None)) for f in uniq.to_pylist()]
+        names = pa.array([n if n else f[:12] for f, (n, _) in
+                          zip(uniq.to_pylist(), found, strict=True)], pa.string())
+        ids = np.array([i if i is not None else 0 for _, i in found], np.int64)
+        at = np.asarray(pc.index_in(source, uniq), np.int64) if lines.num_rows else \
+            np.zeros(0, np.int64)
+        known = np.array([i is not None for _, i in found], np.bool_)
+        return {"source_name": names.take(pa.array(at)), "source_id": (ids[at], known[at])}
+
+
+def original_cells(minor: np.ndarray, digits: np.ndarray, present: np.ndarray
+                   ) -> kernels.Ops:
+    """Amounts in minor units of each row's own currency (``digits`` decimals each), in that
+    currency's number format; an empty cell where not ``present``."""
+    out: kernels.Ops = kernels.lit("<c/>")
+    for d in np.unique(digits[present]).tolist():
+        cell = xlsx.number_cells(minor, d, STYLE[f"amount{d}"])
+        out = kernels.when(present & (digits == d), cell, out)
+    return out
+
+
+def _decimals(currency: str, default: int) -> int:
+    try:
+        return minor_unit(currency)
+    except InvalidComponent:
+        return default
 
 
 def _ints(table: pa.Table, column: str) -> np.ndarray:

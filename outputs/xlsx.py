@@ -22,6 +22,7 @@ import pyarrow as pa
 from isal import isal_zlib
 
 from casslink import kernels
+from casslink.outputs.layouts import MONEY_FORMAT, PAGE, STYLE, STYLES, Page, Style
 
 DEFLATE_LEVEL = 1  # ISA-L levels 0-3; 1 compresses these sheets ~6x at ~500 MB/s
 SMALL_LEVEL, SMALL_PART = 0, 1 << 16  # parts below 64 KiB (an agent's sheet of one
@@ -34,41 +35,47 @@ PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT = "application/vnd.openxmlformats-officedocument."
 XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 SELECTED = ' tabSelected="1"'
-PAGE_END = ('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-            'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
-            'fitToHeight="0"/></worksheet>')  # what follows a sheet's rows and autofilter
 FORBIDDEN_IN_NAMES = str.maketrans({c: "-" for c in "[]:*?/\\"})
 
-# cell styles (indices into cellXfs of :func:`styles`)
-PLAIN, TITLE, BOLD, HEADER, MONEY, MONEY_BOLD, RATE = range(7)
+# cell styles (indices into cellXfs of :func:`styles`, made from the style table)
+PLAIN, TITLE, BOLD, HEADER, MONEY, MONEY_BOLD, RATE = (
+    STYLE[n] for n in ("plain", "title", "bold", "header", "money", "money_bold", "rate"))
+FONT = '<font>{}<sz val="{}"/><name val="Calibri"/><family val="2"/></font>'
+FILL = ('<fill><patternFill patternType="solid"><fgColor rgb="{}"/><bgColor indexed="64"/>'
+        "</patternFill></fill>")
+BUILT_IN_FILLS = ('<fill><patternFill patternType="none"/></fill>'
+                  '<fill><patternFill patternType="gray125"/></fill>')  # fills 0 and 1
+FIRST_CUSTOM_FORMAT = 164  # numFmtIds below are Excel's built-in formats
 
 
-def styles(money_format: str) -> bytes:
-    """The stylesheet: plain, title (bold 14), bold, header (bold, filled, wrapped), money,
-    bold money (``money_format``) and a 5-decimal rate."""
-    fmt = escape(money_format, {'"': "&quot;"})
-    xf = '<xf numFmtId="{}" fontId="{}" fillId="{}" borderId="0" xfId="0"{}/>'
-    cell_xfs = [xf.format(0, 0, 0, ""), xf.format(0, 1, 0, ' applyFont="1"'),
-                xf.format(0, 2, 0, ' applyFont="1"'),
-                xf.format(0, 2, 2, ' applyFont="1" applyFill="1" applyAlignment="1"')
-                .replace("/>", '><alignment wrapText="1"/></xf>'),
-                xf.format(164, 0, 0, ' applyNumberFormat="1"'),
-                xf.format(164, 2, 0, ' applyNumberFormat="1" applyFont="1"'),
-                xf.format(165, 0, 0, ' applyNumberFormat="1"')]
+def styles(money_format: str, table: Sequence[Style] = STYLES) -> bytes:
+    """The stylesheet of the style ``table`` (cellXfs in its order); a style whose number
+    format is ``money`` takes ``money_format``."""
+    fonts: dict[tuple, int] = {}
+    fills: dict[str, int] = {}
+    formats: dict[str, int] = {}
+    xfs = []
+    for st in table:
+        font = fonts.setdefault((st.bold, st.size), len(fonts))
+        fill = 0 if st.fill is None else fills.setdefault(st.fill, len(fills) + 2)
+        code = money_format if st.number_format == MONEY_FORMAT else st.number_format
+        fmt = 0 if code is None else formats.setdefault(code, FIRST_CUSTOM_FORMAT + len(formats))
+        applied = "".join(f' apply{k}="1"' for k, on in (
+            ("NumberFormat", fmt), ("Font", font), ("Fill", fill), ("Alignment", st.wrap)) if on)
+        xf = f'<xf numFmtId="{fmt}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"{applied}'
+        xfs.append(xf + ('><alignment wrapText="1"/></xf>' if st.wrap else "/>"))
+    num_fmts = "".join(f'<numFmt numFmtId="{i}" formatCode={quoteattr(c)}/>'
+                       for c, i in formats.items())
+    font_xml = "".join(FONT.format("<b/>" if b else "", sz) for b, sz in fonts)
+    fill_xml = BUILT_IN_FILLS + "".join(FILL.format(rgb) for rgb in fills)
     return XML_DECL + (
-        f'<styleSheet xmlns="{MAIN}"><numFmts count="2">'
-        f'<numFmt numFmtId="164" formatCode="{fmt}"/>'
-        '<numFmt numFmtId="165" formatCode="0.00000"/></numFmts>'
-        '<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-        '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>'
-        '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
-        '<fills count="3"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill>'
-        '<fill><patternFill patternType="solid"><fgColor rgb="FFDDE4EE"/>'
-        '<bgColor indexed="64"/></patternFill></fill></fills>'
+        f'<styleSheet xmlns="{MAIN}">'
+        + (f'<numFmts count="{len(formats)}">{num_fmts}</numFmts>' if formats else "")
+        + f'<fonts count="{len(fonts)}">{font_xml}</fonts>'
+        f'<fills count="{len(fills) + 2}">{fill_xml}</fills>'
         '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-        f'</cellStyleXfs><cellXfs count="{len(cell_xfs)}">{"".join(cell_xfs)}</cellXfs>'
+        f'</cellStyleXfs><cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         '</styleSheet>').encode()
 
@@ -122,9 +129,11 @@ def rows(numbers: np.ndarray | int, cells: Sequence[kernels.Ops]) -> Rows:
     return Rows(memoryview(data), offsets)
 
 
-def row(number: int, cells: Iterable[str]) -> bytes:
-    """One row from ready cell strings (for the few rows outside the column-wise bodies)."""
-    return f'<row r="{number}">{"".join(cells)}</row>'.encode()
+def row(number: int, cells: Iterable[str], height: float | None = None) -> bytes:
+    """One row from ready cell strings (for the few rows outside the column-wise bodies),
+    ``height`` points high if given."""
+    ht = f' ht="{height}" customHeight="1"' if height else ""
+    return f'<row r="{number}"{ht}>{"".join(cells)}</row>'.encode()
 
 
 def text(value: str, style: int = PLAIN) -> str:
@@ -186,8 +195,8 @@ def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> S
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
                    for i, w in enumerate(widths, start=1))
     return Static(XML_DECL + (
-        f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetPr><pageSetUpPr fitToPage="1"/>'
-        f'</sheetPr><sheetViews><sheetView{SELECTED if selected else ""} workbookViewId="0">'
+        f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetViews>'
+        f'<sheetView{SELECTED if selected else ""} workbookViewId="0">'
         f'<pane ySplit="{header_row}" topLeftCell="{top}" activePane="bottomLeft" '
         f'state="frozen"/><selection pane="bottomLeft" activeCell="{top}" sqref="{top}"/>'
         f'</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/><cols>{cols}'
@@ -195,10 +204,20 @@ def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> S
 
 
 def _sheet_end(filter_ref: str) -> bytes:
-    """What follows a sheet's rows: the autofilter over ``filter_ref`` (if any), margins and
-    page setup."""
+    """What follows a sheet's rows: the autofilter over ``filter_ref`` (if any), margins,
+    page setup and footer."""
     return ("</sheetData>" + (f'<autoFilter ref="{filter_ref}"/>' if filter_ref else "")
-            + PAGE_END).encode()
+            + _page_end(PAGE)).encode()
+
+
+@lru_cache(maxsize=8)
+def _page_end(page: Page) -> str:
+    """Margins, page setup (paper, orientation, at 100 %) and the footer of ``page``."""
+    m, top = page.margin, page.margin_top
+    return (f'<pageMargins left="{m}" right="{m}" top="{top}" bottom="{top}" header="0.2" '
+            f'footer="0.2"/><pageSetup paperSize="{page.paper}" scale="100" '
+            f'orientation="{page.orientation}"/><headerFooter><oddFooter>'
+            f"{escape(page.footer)}</oddFooter></headerFooter></worksheet>")
 
 
 Deflated = tuple[int, int, list]  # a part deflated beforehand: crc32, size, deflated pieces
@@ -243,15 +262,17 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
     n = len(sheets)
     names, defined, titles, parts = [], [], [], []
     for i, s in enumerate(sheets):
-        entry, filter_start, title, part = _fragments(s.name, i, s.header_row, len(s.widths))
+        entry, filter_start, title, part, print_titles = _fragments(
+            s.name, i, s.header_row, len(s.widths))
         names.append(entry)
         titles.append(title)
         if s.last_row > s.header_row:
             defined.append(f"{filter_start}{s.last_row}</definedName>")
+        defined.append(print_titles)
         parts.append((part, s.xml_pieces(selected=not i)))
     workbook = (f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView '
                 f'activeTab="0"/></bookViews><sheets>{"".join(names)}</sheets>'
-                + (f"<definedNames>{''.join(defined)}</definedNames>" if defined else "")
+                + f"<definedNames>{''.join(defined)}</definedNames>"
                 + "</workbook>")
     app = ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
            'extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/'
@@ -272,14 +293,18 @@ def package(sheets: Sequence[Sheet], stylesheet: bytes, when: dt.date,
 
 @lru_cache(maxsize=1 << 14)
 def _fragments(name: str, i: int, header_row: int, columns: int
-               ) -> tuple[str, str, str, str]:
+               ) -> tuple[str, str, str, str, str]:
     """What the package says of sheet ``i`` (from 0) named ``name``: its workbook entry,
     the start of its filter range's defined name (the last row follows), its title in the
-    document properties, its part name (the same for many workbooks: made once)."""
+    document properties, its part name, its print titles (the header row, repeated on every
+    printed page) (the same for many workbooks: made once)."""
+    quoted = escape(_quoted(name))
     return (f"<sheet name={quoteattr(name)} sheetId=\"{i + 1}\" r:id=\"rId{i + 1}\"/>",
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-            f"{escape(_quoted(name))}!$A${header_row}:${column_letter(columns)}$",
-            f"<vt:lpstr>{escape(name)}</vt:lpstr>", f"xl/worksheets/sheet{i + 1}.xml")
+            f"{quoted}!$A${header_row}:${column_letter(columns)}$",
+            f"<vt:lpstr>{escape(name)}</vt:lpstr>", f"xl/worksheets/sheet{i + 1}.xml",
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
+            f"{quoted}!${header_row}:${header_row}</definedName>")
 
 
 @lru_cache(maxsize=16)

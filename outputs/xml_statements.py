@@ -11,9 +11,11 @@ plus VAT as TX without P/C (due airline - due agent), CN the net of the period's
 billings and NI the net invoice amount (billings + CCA/DCM corrections). Lines and totals
 are sorted, lexical forms fixed: the same ledger gives the same bytes.
 
-All statements of one kind are rendered together: the profile's writer (``emit``) renders
-each element once as a template, and the lines of every statement are filled in by the C row
-kernel (``casslink.kernels.format_rows``), then split per statement.
+All statements of one kind are rendered together: the profile's writer renders each element
+once as a template (a statement around :class:`~parsers.onerecord.writer.Slot` markers where
+its lines and totals go, split at them; a line's elements from the ``LINE_ELEMENTS`` and
+``RATINGS`` tables), and the lines of every statement are filled in by the C row kernel
+(``casslink.kernels.format_rows``), then split per statement.
 """
 
 from __future__ import annotations
@@ -33,13 +35,25 @@ from casslink.ordering import runs
 from casslink.outputs.source import RunData, chunks, in_order
 from casslink.outputs.workers import map_chunks
 from casslink.parsers.onerecord.profile import LO_BASE
-from casslink.parsers.onerecord.writer import emit, write_nodes
+from casslink.parsers.onerecord.writer import Slot, emit_property, write_nodes
 from casslink.storage import Pieces
 
-PAIRED = (("WT", "weight"), ("VC", "valuation"), ("OC", "oc_carrier"), ("OA", "oc_agent"),
-          ("TX", "taxes"))
-LINE_DEPTH = 3  # BillingStatement (1) > cb:line > StatementLine
-MARK = "\x00lines\x00"
+RATINGS = (  # a line's and a total's Ratings, in this order: (identifier, P/C, amount
+    # key, always written; else left out where zero)
+    ("WT", "P", "weight_pp", False), ("WT", "C", "weight_cc", False),
+    ("VC", "P", "valuation_pp", False), ("VC", "C", "valuation_cc", False),
+    ("OC", "P", "oc_carrier_pp", False), ("OC", "C", "oc_carrier_cc", False),
+    ("OA", "P", "oc_agent_pp", False), ("OA", "C", "oc_agent_cc", False),
+    ("TX", "P", "taxes_pp", False), ("TX", "C", "taxes_cc", False),
+    ("CO", None, "commission", False), ("SI", None, "discount", False),
+    ("TX", None, "vat", False), ("CN", None, "net_billing", True), ("NI", None, "net", True),
+)
+ALWAYS = {key: always for _, _, key, always in RATINGS}
+LINE_ELEMENTS = {  # a statement line's elements (the profile orders them) -> bill column
+    "cb:awbCount": "awb_count", "cb:ccaRecords": "cca_records", "cb:dcmRecords": "dcm_records"}
+STATEMENT = "cb:BillingStatement"
+STATEMENT_DEPTH = 1  # the writer's depth of a top-level node (a statement)
+LINES, TOTALS, AMOUNTS = Slot("\x00lines\x00"), Slot("\x00totals\x00"), Slot("\x00amounts\x00")
 CHUNK_BILLS = 20_000  # statement lines rendered per pass
 
 
@@ -63,18 +77,10 @@ def airline_statement(run: RunData, prefix: str) -> bytes:
 
 
 def _items(s: dict[str, int]) -> list[tuple[str, str | None, str]]:
-    """The (identifier, P/C, amount key) of a line's or total's Ratings, in profile order;
-    ``s`` maps amount keys to values (zero amounts are left out, but CN and NI never)."""
-    items = []
-    for ident, comp in PAIRED:
-        for pc_, suffix in (("P", "pp"), ("C", "cc")):
-            if s[f"{comp}_{suffix}"]:
-                items.append((ident, pc_, f"{comp}_{suffix}"))
-    for ident, key in (("CO", "commission"), ("SI", "discount"), ("TX", "vat"),
-                       ("CN", "net_billing"), ("NI", "net")):
-        if s[key] or ident in ("CN", "NI"):
-            items.append((ident, None, key))
-    return items
+    """The (identifier, P/C, amount key) of a line's or total's Ratings (:data:`RATINGS`);
+    ``s`` maps amount keys to values (zero amounts are left out, but the ones always
+    written)."""
+    return [(ident, pc_, key) for ident, pc_, key, always in RATINGS if always or s[key]]
 
 
 def _party(kind: str, code: str, about: str) -> tuple:
@@ -156,7 +162,7 @@ def _frames(run: RunData, kind: str, codes: list[str], totals: dict[str, np.ndar
     for ident, pc_, name in _items(dict.fromkeys(totals, 1)):  # left out where zero
         fields[name] = dec(totals[name], digits)
         rating = _ops(_rating_template(ident, pc_, name, "total"), fields)
-        after += rating if ident in ("CN", "NI") else when(totals[name] != 0, rating)
+        after += rating if ALWAYS[name] else when(totals[name] != 0, rating)
     heads, head_at = format_rows(len(codes), _ops(head, fields))
     tails, tail_at = format_rows(len(codes), after + _ops(tail, fields))
     return memoryview(heads), head_at, memoryview(tails), tail_at
@@ -177,17 +183,11 @@ def _frame_template_of(kind: str, operation: str, period: str, dates: tuple[dt.d
                    dates, strict=True)),
         "cb:statementCurrency": currency,
         "cb:billedParty": _party(kind, party, "{about}/party"),
-        "cb:line": ("cb:StatementLine", MARK, {}),
-        "cb:total": [("cargo:Ratings", MARK + "total", {})],
+        "cb:line": LINES, "cb:total": TOTALS,
         "cb:remittanceDue": "{net}"})
-    text = write_nodes([node]).decode()
-    cuts = []
-    for mark, element in ((MARK, "line"), (MARK + "total", "total")):
-        at = text.index(mark)
-        start = text.rindex("\n", 0, text.rindex("\n", 0, at)) + 1  # the <cb:...> line
-        cuts.append((start, text.index("\n", text.index(f"</cb:{element}>", at)) + 1))
-    (line_start, line_end), (total_start, total_end) = cuts
-    return text[:line_start], text[line_end:total_start], text[total_end:]
+    head, rest = write_nodes([node]).decode().split(LINES + "\n")
+    between, tail = rest.split(TOTALS + "\n")
+    return head, between, tail
 
 
 def _frame_template(run: RunData, kind: str) -> tuple[str, str, str]:
@@ -208,8 +208,8 @@ def _lines(run: RunData, kind: str, bills: pa.Table, sums: dict[str, np.ndarray]
     counterparty = bills.column(other)
     fields = {"line": lit(base) + strs(bills.column(key)) + lit("/line/") + strs(counterparty),
               "code": strs(counterparty),
-              **{name: ints(np.asarray(bills.column(c), np.int64)) for name, c in
-                 (("awbs", "awb_count"), ("ccas", "cca_records"), ("dcms", "dcm_records"))}}
+              **{c: ints(np.asarray(bills.column(c), np.int64))
+                 for c in LINE_ELEMENTS.values()}}
     if kind == "airline":  # the counterparty is an agent: IATA code and location apart
         fields["code7"] = strs(pc.utf8_slice_codeunits(counterparty, 0, 7))
         fields["location"] = strs(pc.utf8_slice_codeunits(counterparty, 7))
@@ -218,7 +218,7 @@ def _lines(run: RunData, kind: str, bills: pa.Table, sums: dict[str, np.ndarray]
     for ident, pc_, name in _items(dict.fromkeys(sums, 1)):  # left out where zero, but CN, NI
         fields[name] = dec(sums[name], digits)
         rating = _ops(_rating_template(ident, pc_, name), fields)
-        amounts += rating if ident in ("CN", "NI") else when(sums[name] != 0, rating)
+        amounts += rating if ALWAYS[name] else when(sums[name] != 0, rating)
     fields["net_text"] = fields["net"]
     head, tail = _line_template("airline" if kind == "agent" else "agent")
     data, offsets = format_rows(n, _ops(head, fields) + amounts + _ops(tail, fields))
@@ -240,20 +240,14 @@ def _ops(template: str, fields: dict[str, Ops]) -> Ops:
 def _line_template(counterparty_kind: str) -> tuple[str, str]:
     """``<cb:line>`` up to its Ratings and after them, as written by the profile's writer,
     with ``{field}`` placeholders."""
-    node = ("cb:BillingStatement", "x", {"cb:line": ("cb:StatementLine", "{line}", {
+    node = ("cb:StatementLine", "{line}", {
         "cb:counterparty": _party(counterparty_kind, "{code7}{location}"
                                   if counterparty_kind == "agent" else "{code}",
                                   "{line}/party"),
-        "cb:awbCount": "{awbs}", "cb:ccaRecords": "{ccas}", "cb:dcmRecords": "{dcms}",
-        "cb:amount": [("cargo:Ratings", MARK, {})], "cb:netAmount": "{net_text}"})})
-    text = _emitted(node)  # _party cuts an agent code at 7 characters: "{code7}" is 7 long
-    start = text.index("<cb:line>")
-    start = text.rindex("\n", 0, start) + 1
-    mark = text.index(MARK)
-    cut = text.rindex("\n", 0, text.rindex("\n", 0, mark)) + 1  # before <cb:amount>
-    resume = text.index("\n", text.index("</cb:amount>", mark)) + 1
-    end = text.index("\n", text.index("</cb:line>", resume)) + 1
-    return text[start:cut], text[resume:end]
+        **{element: f"{{{column}}}" for element, column in LINE_ELEMENTS.items()},
+        "cb:amount": AMOUNTS, "cb:netAmount": "{net_text}"})
+    head, tail = _property("cb:line", node).split(AMOUNTS + "\n")
+    return head, tail  # _party cuts an agent code at 7 characters: "{code7}" is 7 long
 
 
 @cache
@@ -264,23 +258,20 @@ def _rating_template(ident: str, pc_: str | None, amount: str, level: str = "lin
     if pc_:
         value["cargo:chargePaymentType"] = pc_
     suffix = f"-{ident}{'-' + pc_ if pc_ else ''}"
-    if level == "line":
-        element = "cb:amount"
-        node = ("cb:BillingStatement", "x", {"cb:line": ("cb:StatementLine", "x", {
-            element: [("cargo:Ratings", "{line}" + suffix, value)]})})
-    else:
-        element = "cb:total"
-        node = ("cb:BillingStatement", "x", {
-            element: [("cargo:Ratings", "{about}/total" + suffix, value)]})
-    text = _emitted(node)
-    start = text.rindex("\n", 0, text.index(f"<{element}>")) + 1
-    end = text.index("\n", text.index(f"</{element}>")) + 1
-    return text[start:end]
+    if level == "line":  # a StatementLine's property, the line a property of the statement
+        return _property("cb:amount", ("cargo:Ratings", "{line}" + suffix, value), "line")
+    return _property("cb:total", ("cargo:Ratings", "{about}/total" + suffix, value))
 
 
-def _emitted(node: tuple) -> str:
+def _property(qname: str, value: tuple, of: str = "statement") -> str:
+    """The elements of a statement's property (``of`` statement, at the statement's depth)
+    or of a statement line's (``of`` line, where the line's node sits), as the writer puts
+    them."""
     out: list[str] = []
-    emit(out, node)
+    if of == "statement":
+        emit_property(out, STATEMENT, qname, value, STATEMENT_DEPTH)
+    else:
+        emit_property(out, "cb:StatementLine", qname, value, STATEMENT_DEPTH + 2)
     return "\n".join(out) + "\n"
 
 

@@ -151,6 +151,14 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monke
                      if r and r[0] and str(r[0]).startswith("Total"))
     total = [v for v in total_row if isinstance(v, (int, float))][-1]
     assert int(Decimal(str(total)).scaleb(2)) == want
+    landed = {(r["name"], r["id"]) for r in after.values() if r["state"] == "archived"}
+    sources = set()
+    for ws in wb.worksheets[1:]:  # every detail line names its file as uploaded, and its id
+        rows = list(ws.iter_rows(min_row=8, values_only=True))
+        at = rows[0].index("Source file")
+        assert rows[0][at + 1] == "File id"
+        sources |= {(r[at], r[at + 1]) for r in rows[1:]}
+    assert sources and sources <= landed
     from lxml import etree
 
     due = etree.fromstring(xml.getvalue()).findtext(

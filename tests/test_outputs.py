@@ -4,6 +4,7 @@ idempotent delivery, per-participant formats, and a LibreOffice render."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -15,13 +16,15 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from openpyxl.utils import get_column_letter
 
-from casslink import warehouse
+from casslink import registry, warehouse
 from casslink.app.synthetic.generator import generate_billing
 from casslink.db.engine import make_engine, session_scope, upgrade
-from casslink.db.models import Delivery, Participant
+from casslink.db.models import Delivery, LandedFile, Participant
 from casslink.outputs import hot_files
 from casslink.outputs.deliver import deliver_run
+from casslink.outputs.layouts import DETAIL
 from casslink.outputs.source import load_run
 from casslink.parsers.hot import read_hot
 from casslink.reference import load_into_db, load_reference
@@ -40,12 +43,17 @@ def settled(tmp_path_factory, repo, ref):
     load_into_db(engine, repo / "fixtures" / "reference")
     files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 800, seed=4)
     for i, f in enumerate(files, start=1):
+        sha = hashlib.sha256(f"gen-{i}".encode()).hexdigest()  # as ingest: the file's sha256
+        file_id = registry.register(engine, sha, 1, None, f"DE_2026-11_billing_{i}.hot", "cli",
+                                    None, "")
+        with session_scope(engine) as ss:
+            ss.get(LandedFile, file_id).state = "archived"
         recs = f.records.set_column(f.records.schema.get_field_index("source_line"),
                                     "source_line",
                                     pa.array(range(2, f.records.num_rows + 2), pa.int32()))
         recs = recs.set_column(recs.schema.get_field_index("source_file"), "source_file",
-                               pa.array([f"gen-{i}"] * recs.num_rows))
-        warehouse.store(s, "DE", "2026-11", i, recs, f.charges)
+                               pa.array([sha] * recs.num_rows))
+        warehouse.store(s, "DE", "2026-11", file_id, recs, f.charges)
     result = settle(s, engine, "DE", "2026-11")
     delivered = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
     yield {"settings": s, "engine": engine, "result": result, "delivered": delivered,
@@ -105,8 +113,13 @@ def test_agent_hot_files_read_back_to_the_remittances(settled):
         assert int(pc.sum(lines.column("net")).as_py()) == expected, code
 
 
-def _minor(value) -> int:
-    return int(Decimal(str(value)).scaleb(2))
+def _at(source: str) -> int:
+    """Where the detail layout puts the column showing ``source`` (from 0)."""
+    return [c.source for c in DETAIL].index(source)
+
+
+def _minor(value, digits: int = 2) -> int:
+    return int(Decimal(str(value)).scaleb(digits))
 
 
 def test_one_pass_hot_files_equal_the_per_participant_ones(settled):
@@ -173,7 +186,7 @@ def test_excel_statements_read_back_to_the_ledger(settled):
         wb = openpyxl.load_workbook(_file(settled, code, "_statement.xlsx"), read_only=True)
         rows = list(wb["Summary"].iter_rows(values_only=True))
         head = next(i for i, r in enumerate(rows) if r and r[0] == "Airline")
-        net_col = rows[head].index("Net")
+        net_col = rows[head].index("Net (EUR)")
         body = [r for r in rows[head + 1:] if r and r[0] and str(r[0]).isdigit()]
         bills = ledger["bills"].filter(pc.equal(ledger["bills"].column("agent_code"), code))
         assert len(body) == bills.num_rows
@@ -190,15 +203,17 @@ def test_excel_statements_read_back_to_the_ledger(settled):
         wb = openpyxl.load_workbook(_file(settled, prefix, "_settlement.xlsx"), read_only=True)
         rows = list(wb["Summary"].iter_rows(values_only=True))
         head = next(i for i, r in enumerate(rows) if r and r[0] == "Agent")
-        net_col = rows[head].index("Net")
+        net_col = rows[head].index("Net (EUR)")
         body = [r for r in rows[head + 1:] if r and r[0] and str(r[0]).isdigit()]
         assert sum(_minor(r[net_col]) for r in body) == expected
         wb.close()
 
 
 def test_excel_layout_and_every_detail_line(settled):
-    """Title block, frozen header, autofilter, number formats and styles as read by openpyxl;
-    each detail row carries its ledger line's values, in ledger order."""
+    """Title block, frozen header, autofilter, number formats, styles and printing as read by
+    openpyxl; each detail row carries its ledger line's values, in ledger order: amounts
+    headed with the settlement currency, the record's own currency and net beside them, the
+    input file by its name and registry id."""
     ledger = settled["ledger"]
     agent = max(ledger["agents"].to_pylist(), key=lambda a: a["counterparties"])["agent_code"]
     wb = openpyxl.load_workbook(_file(settled, agent, "_statement.xlsx"))
@@ -208,12 +223,33 @@ def test_excel_layout_and_every_detail_line(settled):
     assert [n.split(" ")[0] for n in wb.sheetnames[1:]] == prefixes
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A9"
-        assert ws["A2"].value == "Operation" and ws["B2"].value == "DE" and ws["A2"].font.b
+        assert ws["A2"].value == "Operation" and ws["C2"].value == "DE" and ws["A2"].font.b
         assert ws["A1"].font.sz == 14 and ws["A8"].font.b and ws["A8"].alignment.wrap_text
         assert ws["A8"].fill.fgColor.rgb == "FFDDE4EE"
         last = ws.max_row - 3 if ws.title == "Summary" else ws.max_row  # total, sign note
-        assert ws.auto_filter.ref == f"A8:P{last}"
-        assert ws.column_dimensions["A"].width == 22
+        columns = 16 if ws.title == "Summary" else 19
+        assert ws.auto_filter.ref == f"A8:{get_column_letter(columns)}{last}"
+        # printed: A3 landscape at 100 %, the header row on every page, page numbers
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 8
+        assert not ws.sheet_properties.pageSetUpPr or not ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.print_title_rows == "$8:$8"
+        assert "&P" in ws.oddFooter.right.text and "&N" in ws.oddFooter.right.text
+    summary = [c.value for c in wb["Summary"][8]]
+    assert summary[:5] == ["Airline", "Airline name", "AWBs", "CCA records", "DCM records"]
+    assert summary[5:] == ["Weight charge PP (EUR)", "Valuation PP (EUR)",
+                           "Other charges due carrier PP (EUR)",
+                           "Other charges due agent CC (EUR)", "Commission (EUR)",
+                           "Discount (EUR)", "VAT due airline (EUR)", "VAT due agent (EUR)",
+                           "Net billing (EUR)", "Corrections CCA/DCM (EUR)", "Net (EUR)"]
+    head = [c.value for c in wb[wb.sheetnames[1]][8]]
+    assert head == ["Agent", "AWB", "Record", "CCA/DCM no.", "Original currency",
+                    "Original net", "Rate of exchange", *summary[5:13], "Net (EUR)",
+                    "Source file", "File id", "Line"]
+    total = [c for c in wb["Summary"][wb["Summary"].max_row - 1] if c.value is not None]
+    assert total[-1].column_letter == "P"  # the total stands under the net
+    files = _input_files(settled)
+    originals = _original_nets(settled)
+    currencies = set()
     for prefix, name in zip(prefixes, wb.sheetnames[1:], strict=True):
         ws = wb[name]
         mine = lines.filter(pc.equal(lines.column("airline_prefix"), prefix)).to_pylist()
@@ -225,20 +261,51 @@ def test_excel_layout_and_every_detail_line(settled):
             assert cells["B"].value == f"{prefix}-{line['awb_serial']}"
             assert cells["C"].value == line["record_type"]
             assert cells["D"].value == (line["correction_number"] or None)
-            assert _minor(cells["O"].value) == line["net"] and cells["O"].font.b
-            assert _minor(cells["G"].value) == line["weight_pp"]
-            assert cells["G"].number_format == "#,##0.00;[Red]-#,##0.00"
-            assert cells["P"].value == f"{line['source_file'][:12]}:{line['source_line']}"
+            assert cells["E"].value == line["currency"]
+            currencies.add(line["currency"])
+            original, digits = originals[(line["source_file"], line["source_line"])]
+            assert _minor(cells["F"].value, digits) == original
+            body = "#,##0" + ("." + "0" * digits if digits else "")
+            assert cells["F"].number_format == f"{body};[Red]-{body}"
+            if line["currency"] == "EUR":
+                assert original == line["net"]
+            assert _minor(cells["P"].value) == line["net"] and cells["P"].font.b
+            assert _minor(cells["H"].value) == line["weight_pp"]
+            assert cells["H"].number_format == "#,##0.00;[Red]-#,##0.00"
+            name_, file_id = files[line["source_file"]]
+            assert (cells["Q"].value, cells["R"].value, cells["S"].value) == \
+                (name_, file_id, line["source_line"])
             rate = line["exchange_rate_e5"]
-            assert cells["F"].value == (None if not rate else float(Decimal(rate).scaleb(-5)))
+            assert cells["G"].value == (None if not rate else float(Decimal(rate).scaleb(-5)))
+    assert len(currencies) > 1  # the generated period has foreign-currency records
     wb.close()
     prefix = prefixes[0]  # the airline's detail: every line of the airline, in ledger order
     wb = openpyxl.load_workbook(_file(settled, prefix, "_settlement.xlsx"), read_only=True)
     mine = ledger["lines"].filter(pc.equal(ledger["lines"].column("airline_prefix"), prefix))
     rows = list(wb["Detail"].iter_rows(min_row=9, values_only=True))
-    assert [(r[0], r[1], _minor(r[14])) for r in rows] == \
+    assert [(r[0], r[1], _minor(r[15])) for r in rows] == \
         [(x["agent_code"], f"{prefix}-{x['awb_serial']}", x["net"]) for x in mine.to_pylist()]
     wb.close()
+
+
+def _input_files(settled) -> dict[str, tuple[str, int]]:
+    """sha256 -> (original name, file id) of every registered file."""
+    with session_scope(settled["engine"]) as ss:
+        return {f.sha256: (f.original_name, f.id) for f in ss.query(LandedFile).all()}
+
+
+def _original_nets(settled) -> dict[tuple[str, int], tuple[int, int]]:
+    """(source file, line) -> the record's agent net in its own currency, signed as its
+    ledger line (originals of corrections negative), and that currency's decimals."""
+    terms = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
+             "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
+    decimals = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "JPY": 0, "KWD": 3, "BHD": 3}
+    out = {}
+    for r in warehouse.read(settled["settings"], "DE", "2026-11").to_pylist():
+        sign = -1 if r["record_type"] in ("CCO", "DCO") else 1
+        net = sum(t * (r[c] or 0) for c, t in terms.items())
+        out[(r["source_file"], r["source_line"])] = (sign * net, decimals[r["currency"]])
+    return out
 
 
 def test_excel_reports_do_not_depend_on_batching(settled, monkeypatch):
@@ -280,7 +347,7 @@ def test_excel_detail_longer_than_a_sheet_continues_on_the_next(settled, monkeyp
     for name in wb.sheetnames[1:]:
         rows = [r for r in wb[name].iter_rows(min_row=9, values_only=True)]
         assert 0 < len(rows) <= limit
-        seen += [(r[0], r[1], _minor(r[14])) for r in rows]
+        seen += [(r[0], r[1], _minor(r[_at("net")])) for r in rows]
     wb.close()
     assert seen == [(m["agent_code"], f"{prefix}-{m['awb_serial']}", m["net"])
                     for m in mine.to_pylist()]
@@ -309,7 +376,7 @@ def test_an_agents_sheet_longer_than_a_sheet_continues_on_the_next(settled, monk
     assert names[1:] == [f"{names[0][:25]} ({i})" for i in range(2, pages + 1)]
     at = wb.sheetnames.index(names[0])
     assert wb.sheetnames[at:at + pages] == names
-    seen = [(r[0], r[1], _minor(r[14])) for name in names
+    seen = [(r[0], r[1], _minor(r[_at("net")])) for name in names
             for r in wb[name].iter_rows(min_row=9, values_only=True)]
     wb.close()
     assert seen == [(agent, f"{prefix}-{m['awb_serial']}", m["net"]) for m in mine]
@@ -346,20 +413,54 @@ def test_one_format_at_a_time_replaces_only_its_own_delivery_records(settled):
         deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=["pdf"])
 
 
-def test_libreoffice_renders_an_agent_statement(settled, tmp_path):
+def test_libreoffice_prints_statements_readably(settled, tmp_path):
+    """LibreOffice prints an agent's statement and the busiest airline's (a detail of several
+    pages) on A3 landscape at 100 %: every page has the header row, all columns (from the
+    first to the last: nothing spills onto a page of its own) and "Page N of M"."""
     soffice = shutil.which("libreoffice") or shutil.which("soffice")
-    if soffice is None:
+    fonts = subprocess.run(["fc-list"], capture_output=True, text=True).stdout \
+        if shutil.which("fc-list") else ""
+    if soffice is None or shutil.which("pdftotext") is None or "Carlito" not in fonts:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("LibreOffice is missing under CI=true (.ci/run installs it)")
-        pytest.skip("LibreOffice not installed (CI installs it)")
-    agent = max(settled["ledger"]["agents"].to_pylist(), key=lambda a: a["counterparties"])
-    src = _file(settled, agent["agent_code"], "_statement.xlsx")
+            pytest.fail("LibreOffice, poppler-utils or Carlito missing under CI=true "
+                        "(.ci/run installs them)")
+        pytest.skip("LibreOffice, poppler-utils or the Carlito font (Calibri's metrics) not "
+                    "installed (CI installs them)")
+    ledger = settled["ledger"]
+    agent = max(ledger["agents"].to_pylist(), key=lambda a: a["counterparties"])
+    prefix = max(ledger["airlines"].to_pylist(), key=lambda a: a["awb_count"])
+    sources = [_file(settled, agent["agent_code"], "_statement.xlsx"),
+               _file(settled, prefix["airline_prefix"], "_settlement.xlsx")]
     out = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
-                          "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
-                         capture_output=True, text=True, timeout=180)
-    pdf = tmp_path / (src.stem + ".pdf")
-    assert out.returncode == 0 and pdf.exists(), out.stdout + out.stderr
-    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 2000
+                          "--convert-to", "pdf", "--outdir", str(tmp_path), *map(str, sources)],
+                         capture_output=True, text=True, timeout=300)
+    for src in sources:
+        pdf = tmp_path / (src.stem + ".pdf")
+        assert out.returncode == 0 and pdf.exists(), out.stdout + out.stderr
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        size = next(x for x in info.splitlines() if x.startswith("Page size:")).split()
+        width, height = float(size[2]), float(size[4])
+        assert (round(width), round(height)) == (1191, 842)  # A3 landscape, in points
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True).stdout
+        pages = [p for p in text.split("\f") if p.strip()]
+        sheets = openpyxl.load_workbook(src, read_only=True).sheetnames
+        assert len(pages) > len(sheets)  # some sheet prints on more than one page
+        for n, page in enumerate(pages, start=1):
+            assert f"Page {n} of {len(pages)}" in page
+            head = _header_lines(page)
+            detail = "Original" in head  # else a summary
+            words = ("Agent", "AWB", "Original", "currency", "File", "Line") if detail else \
+                ("name", "AWBs", "records", "Net", "(EUR)")
+            assert all(w in head.split() for w in words), page
+
+
+def _header_lines(page: str) -> str:
+    """The printed header row of a page: its last line (amounts name their currency) and
+    the wrapped lines above it."""
+    lines = page.splitlines()
+    last = max(i for i, x in enumerate(lines) if "(EUR)" in x)  # the header's last line
+    return " ".join(lines[max(0, last - 3):last + 1])
 
 
 def test_xml_statements_are_valid_and_add_up_to_the_ledger(settled):
@@ -438,3 +539,17 @@ def test_xml_statement_lines_carry_each_bill(settled):
     assert checked == settled["ledger"]["bills"].num_rows
     one = sorted(statements)[0]
     assert xml_statements.agent_statement(run, one) == statements[one]
+
+
+def test_the_english_catalogue_holds_every_layout_label():
+    """Every label key of the layout tables is in the English catalogue with the table's own
+    English label (the tables and the catalogue cannot drift apart)."""
+    from casslink.outputs import layouts
+    from casslink.outputs.excel import labels
+
+    catalogue = labels("en")
+    columns = [*layouts.DETAIL, *layouts.SUMMARY, *(c for pair in layouts.COUNTERPARTY.values()
+                                                   for c in pair)]
+    assert {c.label_key: c.label for c in columns}.items() <= catalogue.items()
+    assert {k: label for k, label, _ in layouts.TITLE_BLOCK}.items() <= catalogue.items()
+    assert len({c.label_key for c in layouts.DETAIL}) == len(layouts.DETAIL)

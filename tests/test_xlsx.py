@@ -146,3 +146,59 @@ def test_sheets_deflated_in_one_pass_equal_sheets_from_pieces():
     with pytest.raises(ValueError):
         xlsx.package([xlsx.Sheet("s", (10, 12), [], 2, 3, deflated=done[0])],
                      xlsx.styles("0.00"), WHEN)
+
+
+def test_the_stylesheet_is_made_from_the_style_table():
+    """Each style of a table, as openpyxl reads a cell of it: font, fill, wrap, number format
+    (``money`` the one given); fonts and formats shared by styles are written once."""
+    from casslink.outputs.layouts import MONEY_FORMAT, Style
+
+    table = (Style("plain"), Style("big", bold=True, size=16),
+             Style("note", fill="FF112233", wrap=True),
+             Style("due", bold=True, size=16, number_format=MONEY_FORMAT),
+             Style("pct", number_format="0.0%"), Style("pct_too", number_format="0.0%"))
+    sheet = xlsx.Sheet("S", (8, 8, 8, 8, 8), [xlsx.row(1, [
+        xlsx.text("a", 1), xlsx.text("b", 2), xlsx.number("1.5", 3), xlsx.number("0.25", 4),
+        xlsx.number("0.5", 5)])], 1, 1)
+    styles = xlsx.styles("#,##0.0", table)
+    ws = openpyxl.load_workbook(io.BytesIO(xlsx.package([sheet], styles, WHEN)))["S"]
+    big, note, due, pct, pct_too = (ws.cell(1, c) for c in range(1, 6))
+    assert big.font.b and big.font.sz == 16 and note.fill.fgColor.rgb == "FF112233"
+    assert note.alignment.wrap_text and not note.font.b and not big.alignment.wrap_text
+    assert due.number_format == "#,##0.0" and due.font.b and due.font.sz == 16
+    assert pct.number_format == pct_too.number_format == "0.0%"
+    text = styles.decode()
+    assert text.count("<font>") == 2 and text.count("<numFmt ") == 2  # shared, written once
+    assert re.search(r'<cellXfs count="6">', text)
+
+
+def test_printing_setup_and_print_titles():
+    """Sheets print landscape on the layout's paper at 100 % (no fit to page), the header row
+    repeated on every page, page numbers in the footer."""
+    from casslink.outputs.layouts import PAGE
+
+    sheets = [xlsx.Sheet(f"S{i}", (8,), [xlsx.row(3, [xlsx.text("h")])], 3, 3)
+              for i in range(2)]
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.package(sheets, xlsx.styles("0"), WHEN)))
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape"
+        assert int(ws.page_setup.paperSize) == PAGE.paper and int(ws.page_setup.scale) == 100
+        assert not (ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage)
+        assert ws.print_title_rows == "$3:$3"
+        assert ws.oddFooter.right.text == "Page &P of &N"
+
+
+def test_amounts_in_their_own_currencies_keep_their_decimals():
+    """Original amounts: each row in its currency's decimals and number format (JPY 0, EUR 2,
+    KWD 3), exact; an empty cell where the amount is not known."""
+    from casslink.outputs.excel import original_cells
+
+    minor = np.array([123456, -1999, 5, 77, 1000])
+    digits = np.array([0, 2, 3, 2, 3])
+    present = np.array([True, True, True, False, True])
+    ws = _workbook([original_cells(minor, digits, present)], 5).active
+    cells = [r[0] for r in ws.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == [123456, -19.99, 0.005, None, 1]
+    assert [c.number_format for c in cells if c.value is not None] == [
+        "#,##0;[Red]-#,##0", "#,##0.00;[Red]-#,##0.00", "#,##0.000;[Red]-#,##0.000",
+        "#,##0.000;[Red]-#,##0.000"]

@@ -41,29 +41,43 @@ def _lexical(kind: str, value) -> str:
     return str(value)
 
 
+class Slot(str):
+    """A property value written as itself, on a line of its own, in place of the property's
+    elements: a marker where a caller fills in text (statement lines, for example)."""
+
+
 def emit(out: list[str], node: Node, depth: int = 1) -> None:
     cls, about, values = node
     pad = " " * depth
     out.append(f"{pad}<{cls} rdf:about={quoteattr(about)}>")
     for p in CLASSES[cls]:
         value = values.get(p.qname)
-        if value is None:
-            continue
-        for v in value if isinstance(value, list) else [value]:
-            if p.is_node:
-                out.append(f"{pad} <{p.qname}>")
-                emit(out, v, depth + 2)
-                out.append(f"{pad} </{p.qname}>")
-            elif p.kind == "ref":
-                out.append(f"{pad} <{p.qname} rdf:resource={quoteattr(v)}/>")
-            elif p.code_list:
-                out.append(f"{pad} <{p.qname} rdf:resource={quoteattr(code_iri(p.code_list, v))}/>")
-            elif p.kind == "string":
-                out.append(f"{pad} <{p.qname}>{escape(str(v))}</{p.qname}>")
-            else:
-                out.append(f"{pad} <{p.qname} rdf:datatype=\"{XSD}{p.kind}\">"
-                           f"{escape(_lexical(p.kind, v))}</{p.qname}>")
+        if value is not None:
+            emit_property(out, cls, p.qname, value, depth)
     out.append(f"{pad}</{cls}>")
+
+
+def emit_property(out: list[str], cls: str, qname: str, value, depth: int = 1) -> None:
+    """The elements of property ``qname`` of a ``cls`` node written at ``depth``: one per
+    value (a list gives several); a :class:`Slot` is written as itself."""
+    p = next(p for p in CLASSES[cls] if p.qname == qname)
+    pad = " " * depth
+    for v in value if isinstance(value, list) else [value]:
+        if isinstance(v, Slot):
+            out.append(v)
+        elif p.is_node:
+            out.append(f"{pad} <{p.qname}>")
+            emit(out, v, depth + 2)
+            out.append(f"{pad} </{p.qname}>")
+        elif p.kind == "ref":
+            out.append(f"{pad} <{p.qname} rdf:resource={quoteattr(v)}/>")
+        elif p.code_list:
+            out.append(f"{pad} <{p.qname} rdf:resource={quoteattr(code_iri(p.code_list, v))}/>")
+        elif p.kind == "string":
+            out.append(f"{pad} <{p.qname}>{escape(str(v))}</{p.qname}>")
+        else:
+            out.append(f"{pad} <{p.qname} rdf:datatype=\"{XSD}{p.kind}\">"
+                       f"{escape(_lexical(p.kind, v))}</{p.qname}>")
 
 
 def _dec(value: int, places: int) -> str:
