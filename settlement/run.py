@@ -24,12 +24,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, select
 
-from casslink import __version__, warehouse
+from casslink import __version__, registry, warehouse
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
-from casslink.storage import atomic_write_bytes, sha256_file
+from casslink.storage import atomic_write_bytes, sha256_of
 from settlement.ledger import (
     DICTIONARY_COLUMNS,
     INPUT_COLUMNS,
@@ -117,14 +117,14 @@ def _python_sums(lines: pa.Table, key: str) -> dict:
 
 def _inputs(settings: Settings, engine: Engine, operation: str, period_id: str
             ) -> list[dict]:
-    parts = warehouse.parts(settings, operation, period_id, "records")
-    ids = [int(p.stem.removeprefix("file-")) for p in parts]
-    with session_scope(engine) as s:
-        rows = {r.id: r for r in s.scalars(select(LandedFile).where(LandedFile.id.in_(ids)))}
-        return [{"file_id": i, "file_sha256": rows[i].sha256 if i in rows else None,
-                 "name": rows[i].original_name if i in rows else None,
-                 "part": p.name, "part_sha256": sha256_file(p)} for i, p in zip(ids, parts,
-                                                                               strict=True)]
+    """The run's inputs: the parts the registry's archived files committed to this period
+    (never a listing of the folder, which may hold parts of crashed attempts)."""
+    out = []
+    for a in registry.accepted_parts(engine, operation, period_id):
+        path = warehouse.part_path(settings, operation, period_id, a.part_name)
+        out.append({"file_id": a.file_id, "file_sha256": a.sha256, "name": a.name,
+                    "part": a.part_name, "part_sha256": sha256_of(path)})
+    return out
 
 
 def _digest(inputs: list[dict], ref_digest: str) -> str:

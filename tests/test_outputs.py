@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from casslink import warehouse
+from casslink import registry, warehouse
 from casslink.db.engine import make_engine, session_scope, upgrade
 from casslink.db.models import Delivery, Participant
 from casslink.reference import load_into_db, load_reference
@@ -45,6 +45,7 @@ def settled(tmp_path_factory, repo, ref):
                                     pa.array(range(2, f.records.num_rows + 2), pa.int32()))
         recs = recs.set_column(recs.schema.get_field_index("source_file"), "source_file",
                                pa.array([f"gen-{i}"] * recs.num_rows))
+        assert registry.record_stored(engine, f"gen-{i}", f"gen-{i}.hot", "DE", "2026-11") == i
         warehouse.store(s, "DE", "2026-11", i, recs, f.charges)
     result = settle(s, engine, "DE", "2026-11")
     delivered = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
