@@ -37,7 +37,7 @@ def test_ack_names_are_safe_and_unique_per_file_and_kind(a, b, id_a, id_b):
     assert all(len(keys) == 1 for keys in made.values()), made
 
 
-@given(st.text(max_size=400))
+@given(st.text(min_size=150, max_size=400))
 def test_safe_name_keeps_a_short_suffix_whole(stem):
     n = safe_name(stem + ".f000042.ack.txt")
     assert n.endswith("f000042.ack.txt") and len(n) <= NAME_LIMIT

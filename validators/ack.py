@@ -132,7 +132,7 @@ def late_text(info: dict) -> str:
     """What a late file's ack says of it ('' when on time)."""
     if not info.get("late"):
         return ""
-    return (f"LATE - period {info.get('period')} was already billed; these records are "
+    return (f"LATE - period {info.get('period')} is closed; these records are "
             f"billed in period {info.get('billed_period')}")
 
 
