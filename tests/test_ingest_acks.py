@@ -59,3 +59,21 @@ def test_two_files_with_one_long_name_get_four_acks(system, ref, tmp_path, lengt
     for a in acks:
         assert a.is_file() and a.name.isascii() and len(a.name) <= NAME_LIMIT
     assert {a.read_bytes()[:3] for a in acks[::2]} == {b"ACH"}  # .ack not overwritten
+
+
+def test_a_name_with_control_characters_gets_well_formed_acks(system, ref, tmp_path):
+    from lxml import etree
+
+    from parsers.onerecord.writer import write_xml
+    from parsers.onerecord.xsd import schema
+
+    settings_, engine = system
+    f = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 20, seed=2)[0]
+    path = tmp_path / "a\x01\x1b b\u00e9\x7f.xml"
+    path.write_bytes(write_xml(f.header, f.records, f.charges))
+    res = land_and_ingest(settings_, engine, path, resolve(engine, f.airline_prefix))
+    xml_ack, text_ack = (Path(a) for a in res.acks)
+    assert xml_ack.name.isascii() and text_ack.name.isascii()
+    doc = etree.parse(str(xml_ack))  # well-formed
+    assert schema().validate(doc), schema().error_log
+    assert text_ack.read_text(encoding="utf-8")

@@ -49,6 +49,13 @@ def _ascii(text: object) -> str:
         "\n", " ")
 
 
+def _xml_safe(text: object) -> str:
+    """``text`` with every character XML 1.0 cannot carry replaced by U+FFFD."""
+    return "".join(ch if ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff"
+                   or "\ue000" <= ch <= "\ufffd" or ch >= "\U00010000" else "\ufffd"
+                   for ch in str(text))
+
+
 def _line(rid: str, values: dict) -> str:
     buf = list(rid.ljust(WIDTH))
     for name, start, length, kind in ACK_LAYOUT[rid]:
@@ -92,7 +99,7 @@ def render_text(info: dict, verdict) -> bytes:
         verdict_text=VERDICT_TEXT[verdict.verdict], counts=verdict.counts,
         totals=accepted_totals(verdict.accepted_records),
         findings=[f.as_dict() for f in verdict.findings])
-    return text.encode("utf-8")
+    return text.encode("utf-8", "replace")
 
 
 def parse_fixed(data: bytes) -> dict:
@@ -158,7 +165,8 @@ def render_xml(info: dict, verdict) -> bytes:
         for cur, t in accepted_totals(verdict.accepted_records).items() if cur != "???"]
     received = info["received"].replace(" UTC", "Z").replace(" ", "T")
     node = ("cb:Acknowledgement", about, {
-        "cb:fileName": info["name"], "cb:fileId": info["file_id"], "cb:sha256": info["sha256"],
+        "cb:fileName": _xml_safe(info["name"]), "cb:fileId": info["file_id"],
+        "cb:sha256": info["sha256"],
         "cb:receivedAt": received, "cb:channel": info["channel"], "cb:verdict": verdict.verdict,
         "cb:late": bool(info.get("late")) if verdict.verdict != "rejected" else None,
         "cb:billedPeriod": info.get("billed_period") or None,
