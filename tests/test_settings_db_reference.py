@@ -47,7 +47,7 @@ def test_settings_from_env(monkeypatch, tmp_path):
 def test_migrations_create_schema(db_url):
     upgrade(db_url)
     upgrade(db_url)  # idempotent
-    assert current_revision(db_url) == "0004"
+    assert current_revision(db_url) == "0007"
     engine = make_engine(db_url)
     try:
         tables = set(inspect(engine).get_table_names())
