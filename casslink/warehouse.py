@@ -66,6 +66,20 @@ def store_adjustments(settings: Settings, operation: str, period_id: str, file_i
     return [_write_part(records.cast(RECORDS_SCHEMA), path)]
 
 
+def drop_uncommitted(settings: Settings, operation: str, period_id: str, file_id: int,
+                     keep: str | None) -> list[Path]:
+    """Remove a file's parts in one period other than ``keep`` (the one its outcome committed):
+    what crashed attempts left. Returns what was removed."""
+    base = partition(settings, operation, period_id)
+    gone = []
+    for kind in ("records", "charges", "adjustments"):
+        for path in (base / kind).glob(f"file-{file_id:06d}.*parquet"):
+            if path.name != keep:
+                path.unlink(missing_ok=True)
+                gone.append(path)
+    return gone
+
+
 def parts(settings: Settings, operation: str, period_id: str | None = None,
           kind: str = "records") -> list[Path]:
     """Every part file on disk (committed or not: for operators and tools, never for billing;

@@ -126,8 +126,8 @@ def test_kill_9_at_every_step_then_retry_bills_each_file_once(system, billing_fi
                                   expected.column("source_line").to_pylist(), strict=True))
     assert len(set(got_keys)) == len(got_keys)  # no record twice
     assert bad_sha not in set(lines.column("source_file").to_pylist())
-    # crashed attempts left parts on disk; none of them was read
-    assert len(warehouse.parts(settings, "DE", "2026-11")) >= len(files)
+    # the parts crashed attempts left were never read, and are gone once a retry committed
+    assert len(warehouse.parts(settings, "DE", "2026-11")) == len(files)
     assert result.input_files == len(files)
 
 
@@ -146,4 +146,6 @@ def test_a_retry_after_the_period_closed_keeps_the_pinned_period(system, billing
     assert retry.file_id == row.id and retry.verdict == "accepted"
     assert retry.billed_period_id == "2026-11" and not retry.late
     assert registry.accepted_parts(engine, "DE", "2026-12") == []
-    assert [a.file_id for a in registry.accepted_parts(engine, "DE", "2026-11")] == [row.id]
+    (part,) = registry.accepted_parts(engine, "DE", "2026-11")
+    assert (part.file_id, part.part_name) == (row.id, warehouse.part_name(row.id, 2))
+    assert [p.name for p in warehouse.parts(settings, "DE", "2026-11")] == [part.part_name]

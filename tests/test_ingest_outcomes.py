@@ -166,3 +166,24 @@ def test_a_file_over_the_size_limit_is_rejected_before_it_is_read(system, two_fi
     monkeypatch.setattr(ingest_mod, "read_any_file", never)
     res = land_and_ingest(settings, engine, path, resolve(engine, gen.airline_prefix))
     assert res.verdict == "rejected" and res.codes == ["ING-E901"]
+
+
+def test_ingest_never_reads_a_big_file_of_an_unknown_format_into_memory(system, tmp_path):
+    """A 32 MiB file of zero bytes (what a sparse write leaves): rejected from its first
+    bytes, with a few MiB of memory at most."""
+    import tracemalloc
+
+    settings, engine = system
+    big = tmp_path / "zeros.bin"
+    with open(big, "wb") as fh:
+        fh.truncate(32 << 20)
+    who = resolve(engine, "020")
+    file_id = registry.land_copy(settings, engine, big, who.id, big.name, "cli")
+    tracemalloc.start()
+    try:
+        res = ingest_mod.ingest_file(settings, engine, file_id)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert res.verdict == "rejected" and res.codes == ["FMT-E001"]
+    assert peak < 4 << 20, f"peak {peak} bytes"

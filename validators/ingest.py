@@ -41,7 +41,7 @@ from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
-from parsers import read_any, read_any_file
+from parsers import SNIFF, detect_format, read_any, read_any_file
 from validators import ack
 from validators.catalogue import rule
 from validators.context import History, ValidationContext
@@ -172,13 +172,18 @@ def billing_period(ref: ReferenceData, operation: str, period: PeriodInfo
     return (later[0].period_id, True) if later else None
 
 
-def apply_billing_period(ref: ReferenceData, batch: BillingBatch, verdict: Verdict
+def apply_billing_period(ref: ReferenceData, batch: BillingBatch, verdict: Verdict,
+                         pinned: LandedFile | None = None
                          ) -> tuple[BillingBatch, Verdict, str, bool]:
     """(batch, verdict, billed period, late): a file with records to bill and no open period
-    to bill them in is rejected here."""
+    to bill them in is rejected here. ``pinned``: the file's registry row, whose period an
+    earlier attempt pinned for this operation and period is kept as it is."""
     period = ref.period(verdict.operation, verdict.period_id) if verdict.period_id else None
     if period is None or verdict.verdict == REJECTED:
         return batch, verdict, "", False
+    if pinned is not None and pinned.pinned_at and pinned.billed_period_id and (
+            pinned.operation_code, pinned.period_id) == (verdict.operation, verdict.period_id):
+        return batch, verdict, pinned.billed_period_id, bool(pinned.late)
     where = billing_period(ref, verdict.operation, period)
     if where is None:
         batch, verdict = rejection(batch, finding("ING-E301", raw=period.period_id,
@@ -266,7 +271,7 @@ def read_and_validate(a: Attempt) -> None:
             "ING-E901", raw=row.size, expected=MAX_FILE_BYTES))
         return
     try:
-        fmt, batch = read_any_file(registry.blob_path(a.settings, row), source)
+        fmt, batch = read_file(registry.blob_path(a.settings, row), source)
     except FileNotFoundError:
         raise  # the bytes are gone: an operator's problem, not the sender's
     except Exception:
@@ -283,7 +288,17 @@ def read_and_validate(a: Attempt) -> None:
         history=history_for(a.settings, a.engine, source, p, operation.upper(), row.id))
     a.batch, a.verdict = guarded(lambda: validate_parsed(fmt, batch, source, ctx), source, fmt)
     a.batch, a.verdict, a.billed_period, a.late = apply_billing_period(a.ref, a.batch,
-                                                                       a.verdict)
+                                                                       a.verdict, row)
+
+
+def read_file(path: Path, source_file: str) -> tuple[str, BillingBatch | None]:
+    """Parse a file on disk; a format we do not read is told from its first bytes, never
+    read whole (HOT files are parsed streaming; XML needs its bytes)."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF)
+    if detect_format(head) == "binary":
+        return "binary", None
+    return read_any_file(path, source_file)
 
 
 def _to_store(a: Attempt) -> bool:
@@ -374,6 +389,9 @@ def record(a: Attempt) -> bool:
     if not done:
         for part in a.stored:
             part.unlink(missing_ok=True)
+    elif a.billed_period:  # parts of earlier, crashed attempts: never read, now removed
+        warehouse.drop_uncommitted(a.settings, v.operation, a.billed_period, a.file_id,
+                                   a.stored[0].name if a.stored else None)
     return done
 
 
@@ -433,7 +451,7 @@ def validate_file(settings: Settings, path: Path, ctx: ValidationContext,
         return Report(batch, verdict, sha, size, engine is not None)
     ctx.sha256 = sha
     try:
-        fmt, batch = read_any_file(path, sha)
+        fmt, batch = read_file(path, sha)
     except Exception:
         log.exception("internal error while reading %s", path)
         b, v = rejection(empty_batch(sha), finding("ING-E900"))
