@@ -181,6 +181,16 @@ def record_outcome(engine: Engine, file_id: int, state: str, stored_path: Path,
         return done.rowcount == 1
 
 
+def period_status(engine: Engine, operation: str, period_id: str) -> str:
+    """The calendar's status of a period now (open, closed, billed; '' if unknown)."""
+    from casslink.db.models import BillingPeriod
+
+    with session_scope(engine) as s:
+        return s.scalars(select(BillingPeriod.status).where(
+            BillingPeriod.operation_code == operation,
+            BillingPeriod.period_id == period_id)).first() or ""
+
+
 @dataclass(frozen=True)
 class AcceptedPart:
     """A warehouse part that an archived file's outcome committed."""

@@ -10,6 +10,7 @@ from the generated tables - no warehouse, no registry.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -131,7 +132,8 @@ def test_kill_9_at_every_step_then_retry_bills_each_file_once(system, billing_fi
     assert result.input_files == len(files)
 
 
-def test_a_retry_after_the_period_closed_keeps_the_pinned_period(system, billing_files):
+def test_a_retry_after_the_period_closed_keeps_the_pinned_period(system, billing_files,
+                                                                 caplog):
     settings, engine = system
     path, gen = billing_files[0][0]
     crashed = _cli(settings, path, gen.airline_prefix, "ingest:stored")
@@ -142,8 +144,10 @@ def test_a_retry_after_the_period_closed_keeps_the_pinned_period(system, billing
         s.execute(update(BillingPeriod).where(BillingPeriod.operation_code == "DE",
                                               BillingPeriod.period_id == "2026-11")
                   .values(status="closed"))
-    retry = land_and_ingest(settings, engine, path, resolve(engine, gen.airline_prefix))
+    with caplog.at_level(logging.WARNING, logger="casslink.ingest"):
+        retry = land_and_ingest(settings, engine, path, resolve(engine, gen.airline_prefix))
     assert retry.file_id == row.id and retry.verdict == "accepted"
+    assert "which is closed since it was pinned" in caplog.text  # operators are told
     assert retry.billed_period_id == "2026-11" and not retry.late
     assert registry.accepted_parts(engine, "DE", "2026-12") == []
     (part,) = registry.accepted_parts(engine, "DE", "2026-11")

@@ -392,6 +392,11 @@ def record(a: Attempt) -> bool:
     elif a.billed_period:  # parts of earlier, crashed attempts: never read, now removed
         warehouse.drop_uncommitted(a.settings, v.operation, a.billed_period, a.file_id,
                                    a.stored[0].name if a.stored else None)
+        status = registry.period_status(a.engine, v.operation, a.billed_period)
+        if a.stored and status != "open":
+            log.warning("file %s: committed into %s %s, which is %s since it was pinned - "
+                        "only a re-bill of that period (settle --rebill) bills it",
+                        a.file_id, v.operation, a.billed_period, status)
     return done
 
 
