@@ -187,3 +187,19 @@ def test_ingest_never_reads_a_big_file_of_an_unknown_format_into_memory(system, 
         tracemalloc.stop()
     assert res.verdict == "rejected" and res.codes == ["FMT-E001"]
     assert peak < 4 << 20, f"peak {peak} bytes"
+
+
+def test_landing_the_same_bytes_again_resumes_only_an_unfinished_file(system, two_files):
+    """The same bytes from the same sender by the same channel, still landed (a crashed
+    ingest): the same file id. Another channel, or after the file was processed: a new one."""
+    settings, engine = system
+    path, gen = two_files[0]
+    who = resolve(engine, gen.airline_prefix).id
+    first = registry.land_copy(settings, engine, path, who, path.name, "cli")
+    assert registry.land_copy(settings, engine, path, who, "renamed.hot", "cli") == first
+    sandbox = registry.land_copy(settings, engine, path, who, path.name, "sandbox")
+    assert sandbox != first
+    ingest_mod.ingest_file(settings, engine, first)
+    again = registry.land_copy(settings, engine, path, who, path.name, "cli")
+    assert again not in (first, sandbox)
+    assert registry.pending(engine) == [sandbox, again]
