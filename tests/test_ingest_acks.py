@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casslink.app.ingest import land_and_ingest
+from casslink.app.synthetic.generator import generate_billing
 from casslink.outbox import NAME_LIMIT, safe_name
+from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
-from casslink.synthetic.generator import generate_billing
-from parsers.hot import write_hot
-from validators.ack import ACK_KINDS, ack_name
-from validators.ingest import land_and_ingest
+from casslink.validators.ack import ACK_KINDS, ack_name
 
 SAFE = set(string.ascii_letters + string.digits + "._-")
 names = st.text(st.characters(), max_size=400) | st.text(
@@ -64,8 +64,8 @@ def test_two_files_with_one_long_name_get_four_acks(system, ref, tmp_path, lengt
 def test_a_name_with_control_characters_gets_well_formed_acks(system, ref, tmp_path):
     from lxml import etree
 
-    from parsers.onerecord.writer import write_xml
-    from parsers.onerecord.xsd import schema
+    from casslink.parsers.onerecord.writer import write_xml
+    from casslink.parsers.onerecord.xsd import schema
 
     settings_, engine = system
     f = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 20, seed=2)[0]

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from casslink import registry
+from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
 from casslink.db.engine import make_engine
+from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
 from casslink.settings import get_settings
-from casslink.synthetic.generator import corrupt_bytes, generate_billing
-from parsers.hot import write_hot
-from sftp_gateway.landing import land_path
+from casslink.sftp_gateway.landing import land_path
 
 EXE = Path(sys.executable).parent / "casslink"
 

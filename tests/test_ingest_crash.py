@@ -23,15 +23,15 @@ import pytest
 from sqlalchemy import select, update
 
 from casslink import registry, warehouse
+from casslink.app.ingest import land_and_ingest
+from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile
+from casslink.parsers import read_any
+from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
-from casslink.synthetic.generator import corrupt_bytes, generate_billing
-from parsers import read_any
-from parsers.hot import write_hot
-from settlement.ledger import ledger_lines
-from settlement.run import read_ledger, settle
-from validators.ingest import land_and_ingest
+from casslink.settlement.ledger import ledger_lines
+from casslink.settlement.run import read_ledger, settle
 
 STEPS = ("land:copied", "ingest:parsed", "ingest:validated", "ingest:pinned", "ingest:stored",
          "ingest:acked", "ingest:moved", "ingest:recorded")

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import update
 
 from casslink import registry, warehouse
+from casslink.app.ingest import billing_period, land_and_ingest
+from casslink.app.synthetic.generator import generate_billing
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile
+from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
 from casslink.reference import load_reference
-from casslink.synthetic.generator import generate_billing
-from parsers.hot import write_hot
-from settlement.run import read_ledger, settle
-from validators import ingest as ingest_mod
-from validators.ack import parse_fixed
-from validators.ingest import billing_period, land_and_ingest
+from casslink.settlement.run import read_ledger, settle
+from casslink.validators import ingest as ingest_mod
+from casslink.validators.ack import parse_fixed
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +120,8 @@ def test_a_file_with_no_open_period_to_bill_it_is_rejected(system, two_files):
 def test_a_late_file_is_acknowledged_late_with_its_billing_period(system, two_files, tmp_path):
     from lxml import etree
 
-    from parsers.onerecord.writer import write_xml
-    from parsers.onerecord.xsd import schema
+    from casslink.parsers.onerecord.writer import write_xml
+    from casslink.parsers.onerecord.xsd import schema
 
     settings, engine = system
     (path, g1), (_, g2) = two_files

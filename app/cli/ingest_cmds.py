@@ -74,9 +74,9 @@ def validate(
     """
     import datetime as dt
 
+    from casslink.app.ingest import validate_file
     from casslink.reference import load_reference
-    from validators.context import ValidationContext
-    from validators.ingest import validate_file
+    from casslink.validators.context import ValidationContext
 
     settings = get_settings()
     ref = load_reference(settings)
@@ -111,7 +111,7 @@ def validate(
                                "counts": verdict.counts,
                                "findings": [f.as_dict() for f in verdict.findings]}, indent=2))
     else:
-        from validators.ack import render_text
+        from casslink.validators.ack import render_text
 
         info = {"name": file.name, "file_id": 0, "size": report.size, "sha256": report.sha256,
                 "received": "(check only)", "channel": "offline", "sender": code or "-",
@@ -151,7 +151,7 @@ def ingest(
         return
     if file is None or not participant:
         raise typer.BadParameter("give FILE and --participant (or --pending)")
-    from validators.ingest import land_and_ingest
+    from casslink.app.ingest import land_and_ingest
 
     settings, engine = _engine()
     try:
@@ -173,7 +173,7 @@ def ingest(
 
 
 def _ingest_pending(min_age: float, as_json: bool) -> None:
-    from casslink.pipeline import drain
+    from casslink.app.tasks import drain
 
     settings, engine = _engine()
     engine.dispose()

@@ -37,15 +37,15 @@ from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
 from casslink.faults import checkpoint
 from casslink.outbox import deliver
+from casslink.parsers import SNIFF, detect_format, read_any, read_any_file
 from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
-from parsers import SNIFF, detect_format, read_any, read_any_file
-from validators import ack
-from validators.catalogue import rule
-from validators.context import History, ValidationContext
-from validators.engine import REJECTED, Finding, Verdict, validate
+from casslink.validators import ack
+from casslink.validators.catalogue import rule
+from casslink.validators.context import History, ValidationContext
+from casslink.validators.engine import REJECTED, Finding, Verdict, validate
 
 log = logging.getLogger("casslink.ingest")
 
