@@ -94,6 +94,24 @@ def pending_files(min_age_s: float = 20.0, settings: Settings | None = None) -> 
     return [i for i, when in rows if _aware(when) <= cutoff]
 
 
+def drain(min_age_s: float = 20.0, settings: Settings | None = None) -> dict:
+    """Ingest every pending file here and now, one after another, without Airflow
+    (``casslink ingest --pending``): the sweep's work list, each file through the ingest
+    DAG's own function. A file that fails technically is reported and the rest go on."""
+    settings = settings or get_settings()
+    ids = pending_files(min_age_s, settings)
+    done, failed = [], []
+    for file_id in ids:
+        try:
+            done.append(ingest(file_id, settings))
+        except Exception as exc:
+            log.exception("file %s: ingest failed", file_id)
+            failed.append({"file_id": file_id, "error": f"{type(exc).__name__}: {exc}"})
+    younger = len(pending_files(0.0, settings)) - len(pending_files(min_age_s, settings)) \
+        if min_age_s > 0 else 0
+    return {"files": done, "failed": failed, "left_younger": max(younger, 0)}
+
+
 def _aware(when: dt.datetime) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 

@@ -35,7 +35,7 @@ from benchmarks.settlement import big_world
 from casslink.settlement.ledger import DICTIONARY_COLUMNS, INPUT_COLUMNS
 from casslink.settlement.run import settle_records
 from casslink import warehouse
-from casslink.storage import sha256_file
+from casslink.storage import sha256_of
 from casslink.outputs.source import load_run  # both stages' code imported before the clocks
 from casslink.outputs import excel, hot_files, xml_statements
 s = get_settings()
@@ -49,7 +49,7 @@ p = ref.period("DE", "2026-11")
 manifest = {"operation": "DE", "period": "2026-11", "settlement_currency": "EUR",
             "period_start": str(p.start_date), "period_end": str(p.end_date),
             "billing_date": str(p.billing_date), "remittance_date": str(p.remittance_date),
-            "inputs": [{"part": f.name, "part_sha256": sha256_file(f)}
+            "inputs": [{"part": f.name, "part_sha256": sha256_of(f)}
                        for f in warehouse.parts(s, "DE", "2026-11")]}
 (folder / "manifest.json").write_text(json.dumps(manifest))
 t1 = time.perf_counter()

@@ -24,10 +24,31 @@ def home_of(settings: Settings, participant_code: str) -> Path:
     return home
 
 
-def safe_name(name: str, limit: int = 200) -> str:
-    """A file name that is safe in any outbox: letters, digits, ``._-`` only, no leading dot."""
-    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)[:limit]
-    return cleaned.lstrip(".") or "file"
+SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+NAME_LIMIT = 200
+SUFFIX_MAX = 40  # a name's tail from a dot this close to the end is its suffix
+
+
+def _clean(text: str) -> str:
+    return "".join(ch if ch in SAFE else "_" for ch in text)
+
+
+def safe_name(name: str, limit: int = NAME_LIMIT, suffix: str | None = None) -> str:
+    """A file name safe in any outbox and any SFTP client: ASCII letters, digits and ``._-``
+    only (anything else becomes ``_``), no leading dot, at most ``limit`` characters.
+
+    A name too long is cut in its stem, never in its suffix: ``name + suffix`` when a suffix
+    is given, else ``name``'s tail from the first dot among its last :data:`SUFFIX_MAX`
+    characters is kept whole - names that differ in their suffix stay different."""
+    if suffix is None:
+        cleaned = _clean(name)
+        dot = cleaned.find(".", max(1, len(cleaned) - SUFFIX_MAX))
+        stem, suffix = (cleaned[:dot], cleaned[dot:]) if dot > 0 else (cleaned, "")
+    else:
+        stem, suffix = _clean(name), _clean(suffix)
+    if len(suffix) >= limit:
+        raise ValueError(f"suffix {suffix!r} leaves no room for a name")
+    return (stem.lstrip(".")[:limit - len(suffix)] or "file") + suffix
 
 
 def deliver(settings: Settings, participant_code: str, name: str,

@@ -7,8 +7,9 @@ import errno
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -68,10 +69,19 @@ class Pieces:
 Data = bytes | memoryview | Pieces  # what a file to write can be
 
 
-def sha256_of(data: Data) -> str:
-    """The sha256 (hex) of ``data``, pieces hashed in place."""
+CHUNK = 1 << 20  # bytes per read when streaming a file
+
+
+def sha256_of(source: Data | os.PathLike | str) -> str:
+    """The sha256 (hex) of bytes in memory (pieces hashed in place) or of a file on disk
+    (``Path``/``str``: read in chunks, never whole)."""
     h = hashlib.sha256()
-    for part in data.parts if isinstance(data, Pieces) else (data,):
+    if isinstance(source, os.PathLike | str):
+        with open(source, "rb") as fh:
+            while block := fh.read(CHUNK):
+                h.update(block)
+        return h.hexdigest()
+    for part in source.parts if isinstance(source, Pieces) else (source,):
         h.update(part)
     return h.hexdigest()
 
@@ -92,29 +102,61 @@ def write_all(fd: int, data: Data) -> None:
             parts[i] = parts[i][done:]
 
 
-def atomic_write_bytes(path: Path, data: Data, mode: int = 0o644) -> Path:
-    """Write ``data`` to ``path`` so readers see either the old file or the whole new one."""
+def atomic_write_bytes(path: Path, data: Data, mode: int = 0o644,
+                       sync_dir: bool = False) -> Path:
+    """Write ``data`` to ``path`` so readers see either the old file or the whole new one
+    (``sync_dir``: the rename itself made durable too)."""
+    return atomic_write_stream(path, lambda fh: write_all(fh.fileno(), data), mode, sync_dir)
+
+
+def atomic_write_stream(path: Path, write: Callable[[BinaryIO], object],
+                        mode: int = 0o644, sync_dir: bool = False) -> Path:
+    """Like :func:`atomic_write_bytes` for content produced by ``write(fh)``: streamed into a
+    hidden temp file beside ``path``, fsynced, renamed over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb", buffering=0) as fh:
-            write_all(fh.fileno(), data)
+            write(fh)
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if sync_dir:
+        fsync_dir(path.parent)
     return path
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
+def copy_hashed(source: Path, fh: BinaryIO, limit: int | None = None) -> tuple[str, int]:
+    """Copy ``source`` into ``fh`` in chunks; returns (sha256, size). More than ``limit``
+    bytes raises :class:`FileTooLarge` (checked before and while copying)."""
+    h, size = hashlib.sha256(), 0
+    with open(source, "rb") as src:
+        if limit is not None and os.fstat(src.fileno()).st_size > limit:
+            raise FileTooLarge(f"{source} is larger than {limit} bytes")
+        while block := src.read(CHUNK):
+            size += len(block)
+            if limit is not None and size > limit:
+                raise FileTooLarge(f"{source} is larger than {limit} bytes")
             h.update(block)
-    return h.hexdigest()
+            write_all(fh.fileno(), block)
+    return h.hexdigest(), size
+
+
+class FileTooLarge(ValueError):
+    """A file is over the size limit."""
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def content_path(root: Path, sha256: str) -> Path:

@@ -4,12 +4,18 @@ one immutable part per accepted input file (so a re-run reads exactly the same i
     warehouse/operation=DE/period=2026-11/records/file-000042.parquet
     warehouse/operation=DE/period=2026-11/charges/file-000042.parquet
     warehouse/operation=DE/period=2026-11/adjustments/file-000043.parquet  (agent disputes)
+
+A part is written by one ingest attempt under a name of its own (``file-000042.a2.parquet``
+for a second attempt) and counts only once the registry's outcome names it
+(:func:`casslink.registry.accepted_parts`): the folder may hold parts of crashed attempts,
+which nothing reads.
 """
 
 from __future__ import annotations
 
-import os
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,94 +23,137 @@ import pyarrow.parquet as pq
 
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
 from casslink.settings import Settings
+from casslink.storage import atomic_write_stream
 
 
 def partition(settings: Settings, operation: str, period_id: str) -> Path:
     return settings.warehouse_dir / f"operation={operation}" / f"period={period_id}"
 
 
-def _write_once(table: pa.Table, path: Path) -> Path:
-    if path.exists():  # immutable: a retried task finds the part already there
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+def _write_part(table: pa.Table, path: Path) -> Path:
+    """Write a part atomically (temp name, fsync, rename, folder fsync)."""
+    def write(fh) -> None:
+        buffered = io.BufferedWriter(fh, 1 << 20)
+        pq.write_table(table, buffered, compression="zstd")
+        buffered.flush()
+        buffered.detach()
+
+    return atomic_write_stream(path, write, sync_dir=True)
 
 
-def part_name(file_id: int) -> str:
-    return f"file-{file_id:06d}.parquet"
+def part_name(file_id: int, attempt: int = 1) -> str:
+    """The part's file name: ``file-000042.parquet`` for a file's first attempt,
+    ``file-000042.a2.parquet`` for its second."""
+    return f"file-{file_id:06d}.parquet" if attempt <= 1 else \
+        f"file-{file_id:06d}.a{attempt}.parquet"
 
 
 def store(settings: Settings, operation: str, period_id: str, file_id: int,
-          records: pa.Table, charges: pa.Table) -> list[Path]:
-    """Store an accepted billing file's records and charges (a retry finds them stored)."""
+          records: pa.Table, charges: pa.Table, attempt: int = 1) -> list[Path]:
+    """Store an accepted billing file's records and charges (read once the registry names
+    the part)."""
     base = partition(settings, operation, period_id)
-    name = part_name(file_id)
-    return [_write_once(records.cast(RECORDS_SCHEMA), base / "records" / name),
-            _write_once(charges.cast(CHARGES_SCHEMA), base / "charges" / name)]
+    name = part_name(file_id, attempt)
+    return [_write_part(records.cast(RECORDS_SCHEMA), base / "records" / name),
+            _write_part(charges.cast(CHARGES_SCHEMA), base / "charges" / name)]
 
 
 def store_adjustments(settings: Settings, operation: str, period_id: str, file_id: int,
-                      records: pa.Table) -> list[Path]:
+                      records: pa.Table, attempt: int = 1) -> list[Path]:
     """Store an agent's accepted adjustment (dispute) lines; settlement does not read them."""
-    path = partition(settings, operation, period_id) / "adjustments" / part_name(file_id)
-    return [_write_once(records.cast(RECORDS_SCHEMA), path)]
+    path = partition(settings, operation, period_id) / "adjustments" / part_name(file_id,
+                                                                                  attempt)
+    return [_write_part(records.cast(RECORDS_SCHEMA), path)]
+
+
+def drop_uncommitted(settings: Settings, operation: str, period_id: str, file_id: int,
+                     keep: str | None) -> list[Path]:
+    """Remove a file's parts in one period other than ``keep`` (the one its outcome committed):
+    what crashed attempts left. Returns what was removed."""
+    base = partition(settings, operation, period_id)
+    gone = []
+    for kind in ("records", "charges", "adjustments"):
+        for path in (base / kind).glob(f"file-{file_id:06d}.*parquet"):
+            if path.name != keep:
+                path.unlink(missing_ok=True)
+                gone.append(path)
+    return gone
 
 
 def parts(settings: Settings, operation: str, period_id: str | None = None,
           kind: str = "records") -> list[Path]:
+    """Every part file on disk (committed or not: for operators and tools, never for billing;
+    settlement lists its inputs from the registry)."""
     root = settings.warehouse_dir / f"operation={operation}"
     pattern = f"period={period_id}/{kind}/file-*.parquet" if period_id else \
         f"period=*/{kind}/file-*.parquet"
     return sorted(root.glob(pattern))
 
 
+@dataclass(frozen=True)
+class Query:
+    """What to read from parts: ``kind`` (records, charges, adjustments), only ``columns``
+    (None: all), the ``dictionary`` ones dictionary-encoded as Parquet stores them (cheaper
+    to read and group), only one ``airline_prefix``, and ``with_period`` appending each
+    part's ``period_id`` (from its partition folder)."""
+
+    kind: str = "records"
+    columns: Sequence[str] | None = None
+    dictionary: tuple[str, ...] = ()
+    airline_prefix: str | None = None
+    with_period: bool = False
+
+    def schema(self) -> pa.Schema:
+        schema = CHARGES_SCHEMA if self.kind == "charges" else RECORDS_SCHEMA
+        if self.columns is not None:
+            schema = pa.schema([schema.field(c) for c in self.columns])
+        for name in self.dictionary:
+            i = schema.get_field_index(name)
+            schema = schema.set(i, pa.field(name, pa.dictionary(pa.int32(),
+                                                                schema.field(i).type)))
+        return schema
+
+
+def part_path(settings: Settings, operation: str, period_id: str, name: str,
+              kind: str = "records") -> Path:
+    return partition(settings, operation, period_id) / kind / name
+
+
 def read(settings: Settings, operation: str, period_id: str | None = None,
-         kind: str = "records", airline_prefix: str | None = None,
-         exclude_file_id: int | None = None, with_period: bool = False,
-         columns: list[str] | None = None, dictionary: tuple[str, ...] = (),
-         only: Sequence[str] | None = None) -> pa.Table:
-    """The stored rows of an operation (one period or all), optionally of one airline and
-    only some ``columns``, the ``dictionary`` ones dictionary-encoded as Parquet stores them
-    (cheaper to read and to group); ``with_period`` appends the partition's ``period_id``.
-    ``only``: the parts named so (in their order, each must exist), not every stored one."""
-    schema = CHARGES_SCHEMA if kind == "charges" else RECORDS_SCHEMA
-    if columns is not None:
-        schema = pa.schema([schema.field(c) for c in columns])
-    for name in dictionary:
-        i = schema.get_field_index(name)
-        schema = schema.set(i, pa.field(name, pa.dictionary(pa.int32(), schema.field(i).type)))
-    dictionary = list(dictionary) or None
-    skip = part_name(exclude_file_id) if exclude_file_id is not None else None
+         only: Sequence[str] | None = None, **query) -> pa.Table:
+    """The stored rows of an operation's parts (one period or all). ``only``: the parts
+    named so, in their order (each must exist) - what billing uses, listed from the registry;
+    without it, every part file on disk. ``query``: the fields of :class:`Query`."""
+    q = Query(**query)
     if only is not None:
         if period_id is None:
             raise ValueError("parts are named within one period")
-        folder = partition(settings, operation, period_id)
-        files = [folder / kind / name for name in only]
+        files = [part_path(settings, operation, period_id, name, q.kind) for name in only]
         if missing := [f.name for f in files if not f.is_file()]:
-            raise FileNotFoundError(f"{kind} parts gone from {folder}: {missing}")
+            raise FileNotFoundError(f"{q.kind} parts gone from "
+                                    f"{partition(settings, operation, period_id)}: {missing}")
     else:
-        files = parts(settings, operation, period_id, kind)
-    files = [f for f in files if f.name != skip]
-    if with_period:
-        schema = schema.append(pa.field("period_id", pa.string()))
+        files = parts(settings, operation, period_id, q.kind)
+    return read_parts(files, q)
+
+
+def read_parts(files: Sequence[Path], query: Query = Query()) -> pa.Table:
+    """The rows of the part ``files`` in order, as ``query`` says."""
+    want = query.schema()
+    schema = want.append(pa.field("period_id", pa.string())) if query.with_period else want
     if not files:
         return schema.empty_table()
-    filters = [("airline_prefix", "=", airline_prefix)] if airline_prefix else None
+    dictionary = list(query.dictionary) or None
+    filters = [("airline_prefix", "=", query.airline_prefix)] if query.airline_prefix else None
     tables = []
     for f in files:
-        want = schema.remove(schema.get_field_index("period_id")) if with_period else schema
         if filters:
             t = pq.read_table(f, columns=want.names, read_dictionary=dictionary, filters=filters)
         else:  # ParquetFile: no dataset layer (whose import alone takes seconds)
             t = pq.ParquetFile(f, read_dictionary=dictionary).read(columns=want.names)
         if t.schema != want:
             t = t.cast(want)
-        if with_period:
+        if query.with_period:
             period = f.parent.parent.name.removeprefix("period=")
             t = t.append_column("period_id", pa.array([period] * t.num_rows, pa.string()))
         tables.append(t)

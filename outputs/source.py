@@ -23,7 +23,7 @@ from casslink.ordering import key_values, order_by, refine, runs
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
 from casslink.settlement.run import LedgerTables
-from casslink.storage import sha256_file
+from casslink.storage import sha256_of
 
 T = TypeVar("T")
 
@@ -151,7 +151,7 @@ def load_run(settings: Settings, folder: Path, reference: ReferenceData) -> RunD
     parts = []
     for item in manifest["inputs"]:
         part = base / "records" / item["part"]
-        if sha256_file(part) != item["part_sha256"]:
+        if sha256_of(part) != item["part_sha256"]:
             raise StaleInputs(f"{part} changed since the run")
         parts.append((part, base / "charges" / item["part"]))
     return RunData(folder, manifest, LedgerTables(folder), reference, parts)

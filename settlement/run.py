@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
-from casslink import __version__, warehouse
+from casslink import __version__, registry, warehouse
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
@@ -37,7 +37,7 @@ from casslink.settlement.ledger import (
     ledger_lines,
     totals,
 )
-from casslink.storage import atomic_write_bytes, sha256_file
+from casslink.storage import atomic_write_bytes, sha256_of
 
 LEDGER_FILES = ("lines", "bills", "agents", "airlines")
 
@@ -117,14 +117,14 @@ def _python_sums(lines: pa.Table, key: str) -> dict:
 
 def _inputs(settings: Settings, engine: Engine, operation: str, period_id: str
             ) -> list[dict]:
-    parts = warehouse.parts(settings, operation, period_id, "records")
-    ids = [int(p.stem.removeprefix("file-")) for p in parts]
-    with session_scope(engine) as s:
-        rows = {r.id: r for r in s.scalars(select(LandedFile).where(LandedFile.id.in_(ids)))}
-        return [{"file_id": i, "file_sha256": rows[i].sha256 if i in rows else None,
-                 "name": rows[i].original_name if i in rows else None,
-                 "part": p.name, "part_sha256": sha256_file(p)} for i, p in zip(ids, parts,
-                                                                               strict=True)]
+    """The run's inputs: the parts the registry's archived files committed to this period
+    (never a listing of the folder, which may hold parts of crashed attempts)."""
+    out = []
+    for a in registry.accepted_parts(engine, operation, period_id):
+        path = warehouse.part_path(settings, operation, period_id, a.part_name)
+        out.append({"file_id": a.file_id, "file_sha256": a.sha256, "name": a.name,
+                    "part": a.part_name, "part_sha256": sha256_of(path)})
+    return out
 
 
 def _digest(inputs: list[dict], ref_digest: str) -> str:
@@ -166,6 +166,8 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
     operation = operation.upper()
     period = resolve_period(ref, operation, period_text)
     currency = ref.operations[operation].settlement_currency
+    if close:
+        _close_for_billing(engine, operation, period.period_id)
     inputs = _inputs(settings, engine, operation, period.period_id)
     digest = _digest(inputs, ref.digest)
     with session_scope(engine) as s:
@@ -192,8 +194,6 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
         run = SettlementRun(operation_code=operation, period_id=period.period_id, kind=kind,
                             inputs_digest=digest, status="running", currency=currency)
         s.add(run)
-        if close and row is not None and row.status == "open":
-            row.status = "closed"  # late files now go to the next open period
         s.flush()
         run_id = run.id
     try:
@@ -211,6 +211,22 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
         if close and row is not None:
             row.status = "billed"
     return result
+
+
+def _close_for_billing(engine: Engine, operation: str, period_id: str) -> None:
+    """Close an open period (committed before the inputs are listed: files pinned from now on
+    go to the next open period), then make sure no file pinned to it is still being ingested
+    - its records would miss this bill."""
+    with session_scope(engine) as s:
+        s.execute(update(BillingPeriod).where(
+            BillingPeriod.operation_code == operation, BillingPeriod.period_id == period_id,
+            BillingPeriod.status == "open").values(status="closed"))
+    waiting = registry.in_flight(engine, operation, period_id)
+    if waiting:
+        raise SettlementError(
+            f"{operation} {period_id}: files {', '.join(map(str, waiting))} are billed in this "
+            "period and still being ingested; settle again once their outcome is recorded "
+            "(`casslink ingest --pending` finishes files whose ingest stopped)")
 
 
 def build_ledger(records: pa.Table, operation: str, period_id: str, currency: str,

@@ -28,6 +28,7 @@ from casslink import registry
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
 from casslink.settings import Settings
+from casslink.storage import sha256_of  # noqa: F401 - the one sha256 helper (server.py)
 
 log = logging.getLogger("casslink.gateway")
 
@@ -49,14 +50,6 @@ def staging_dir(settings: Settings) -> Path:
 
 def new_staging_path(settings: Settings) -> Path:
     return staging_dir(settings) / uuid.uuid4().hex
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def land(settings: Settings, engine: Engine, staged: Path, sha256: str, size: int,

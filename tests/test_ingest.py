@@ -55,7 +55,7 @@ def test_accepted_file_is_stored_acked_archived(system, files):
     airline = resolve(engine, gen.airline_prefix)
     res = land_and_ingest(settings, engine, path, airline)
     assert res.verdict == "accepted" and res.state == "archived"
-    stored = warehouse.read(settings, "DE", "2026-11")
+    stored = registry.accepted_records(settings, engine, "DE", "2026-11")
     assert stored.num_rows == gen.records.num_rows
     assert _sum_net(stored) == _sum_net(gen.records)
     assert pc.all(pc.equal(stored.column("source_file"), registry.get(
@@ -94,7 +94,7 @@ def test_duplicate_file_and_logical_duplicate(system, files):
     variant.write_bytes(b"\r\n".join(data[:1] + data[3:]))
     third = land_and_ingest(settings, engine, variant, airline)
     assert "HOT-E602" in third.codes and third.verdict == "rejected"
-    stored = warehouse.read(settings, "DE", "2026-11")
+    stored = registry.accepted_records(settings, engine, "DE", "2026-11")
     assert stored.num_rows == gen.records.num_rows  # billed once
     places, rows = _final_places(settings, engine)
     assert places == {first.file_id: "archive", again.file_id: "quarantine",
@@ -110,7 +110,7 @@ def test_rejected_file_quarantined_with_readable_ack(system, files):
     res = land_and_ingest(settings, engine, bad, resolve(engine, prefix))
     assert res.verdict == "rejected" and res.state == "quarantined"
     assert "HOT-E104" in res.codes
-    assert warehouse.read(settings, "DE", "2026-11").num_rows == 0
+    assert registry.accepted_records(settings, engine, "DE", "2026-11").num_rows == 0
     ack = parse_fixed(Path(res.acks[0]).read_bytes())
     assert any(f["code"] == "HOT-E104" and f["severity"] == "file" for f in ack["findings"])
     assert ack["trailer"]["errors"] == len(ack["findings"])
@@ -141,7 +141,8 @@ def test_retry_after_a_crash_stores_once(system, files):
         s.get(LandedFile, res.file_id).state = "landed"
     again = ingest_file(settings, engine, res.file_id)
     assert again.verdict == "accepted" and again.codes == []
-    assert warehouse.read(settings, "DE", "2026-11").num_rows == gen.records.num_rows
+    billed = registry.accepted_records(settings, engine, "DE", "2026-11")
+    assert billed.num_rows == gen.records.num_rows
     done = ingest_file(settings, engine, res.file_id)
     assert done.already_done and done.verdict == "accepted"
 
@@ -182,7 +183,7 @@ def test_xml_file_is_ingested_like_hot_and_acked_in_xml(system, files, tmp_path)
     xml_path.write_bytes(write_xml(gen.header, gen.records, gen.charges))
     res = land_and_ingest(settings, engine, xml_path, resolve(engine, gen.airline_prefix))
     assert res.verdict == "accepted" and res.codes == []
-    stored = warehouse.read(settings, "DE", "2026-11")
+    stored = registry.accepted_records(settings, engine, "DE", "2026-11")
     assert stored.num_rows == gen.records.num_rows
     assert _sum_net(stored) == _sum_net(gen.records)
     ack_xml, ack_txt = (Path(a) for a in res.acks)

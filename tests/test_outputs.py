@@ -44,10 +44,8 @@ def settled(tmp_path_factory, repo, ref):
     files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 800, seed=4)
     for i, f in enumerate(files, start=1):
         sha = hashlib.sha256(f"gen-{i}".encode()).hexdigest()  # as ingest: the file's sha256
-        file_id = registry.register(engine, sha, 1, None, f"DE_2026-11_billing_{i}.hot", "cli",
-                                    None, "")
-        with session_scope(engine) as ss:
-            ss.get(LandedFile, file_id).state = "archived"
+        file_id = registry.record_stored(engine, sha, f"DE_2026-11_billing_{i}.hot", "DE",
+                                         "2026-11")
         recs = f.records.set_column(f.records.schema.get_field_index("source_line"),
                                     "source_line",
                                     pa.array(range(2, f.records.num_rows + 2), pa.int32()))

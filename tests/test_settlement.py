@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casslink import warehouse
+from casslink import registry, warehouse
 from casslink.app.synthetic.generator import generate_billing
 from casslink.canonical import RECORDS_SCHEMA, empty_charges
+from casslink.db.engine import make_engine
 from casslink.settlement import run as settlement_run
 from casslink.settlement.ledger import bills, convert, ledger_lines, totals
 from casslink.settlement.run import (
@@ -89,6 +90,13 @@ EXPECTED_AIRLINES = {"020": 10450, "057": 69409}
 
 
 def store(settings_, file_id: int, rows: list[dict], period="2026-11") -> None:
+    """Store a hand-made part as file ``file_id``, an accepted file of the registry."""
+    engine = make_engine(settings_.db_url)
+    try:
+        assert registry.record_stored(engine, f"hand-{file_id}", f"hand-{file_id}.hot", "DE",
+                                      period) == file_id
+    finally:
+        engine.dispose()
     warehouse.store(settings_, "DE", period, file_id,
                     pa.Table.from_pylist(rows, RECORDS_SCHEMA), empty_charges())
 

@@ -392,18 +392,55 @@ def case_XML_S007(world):
                     ), None
 
 
+def case_ING_E301(world):
+    import dataclasses
+
+    from casslink.app.ingest import apply_billing_period
+
+    ref = world["ref"]  # every period billed: none open to bill the file in
+    billed = dataclasses.replace(ref, periods={k: dataclasses.replace(p, status="billed")
+                                               for k, p in ref.periods.items()})
+    batch, verdict = validate_bytes(NL.join(world["lines"]) + NL, "test",
+                                    ctx_for(world, reference=billed))
+    return apply_billing_period(billed, batch, verdict)[1], None
+
+
+def case_ING_E900(world):
+    from casslink.app.ingest import guarded
+
+    return guarded(lambda: 1 / 0, "test")[1], None
+
+
+def case_ING_E901(world):
+    import tempfile
+    from pathlib import Path
+
+    from casslink.app import ingest
+    from casslink.settings import get_settings
+
+    limit = ingest.MAX_FILE_BYTES
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.hot"
+        path.write_bytes(NL.join(world["lines"]) + NL)
+        try:
+            ingest.MAX_FILE_BYTES = path.stat().st_size - 1
+            return ingest.validate_file(get_settings(), path, ctx_for(world)).verdict, None
+        finally:
+            ingest.MAX_FILE_BYTES = limit
+
+
 CASES = {name.removeprefix("case_").replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 
 
 def test_every_rule_has_a_trigger_case():
-    names = {c if c.startswith(("FMT", "XML")) else f"HOT-{c}" for c in CASES}
+    names = {c if c.startswith(("FMT", "XML", "ING")) else f"HOT-{c}" for c in CASES}
     assert names == {r.code for r in RULES}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rule_triggers(world, case):
-    code = case if case.startswith(("FMT", "XML")) else f"HOT-{case}"
+    code = case if case.startswith(("FMT", "XML", "ING")) else f"HOT-{case}"
     verdict, line = CASES[case](world)
     hits = [f for f in verdict.findings if f.code == code]
     assert hits, f"{code} not raised; got {[(f.code, f.line) for f in verdict.findings][:8]}"

@@ -29,7 +29,8 @@ ACK_LAYOUT: dict[str, tuple[tuple[str, int, int, str], ...]] = {
     "ACH": (("file_id", 4, 12, "N"), ("sha256", 16, 64, "A"), ("verdict", 80, 24, "A"),
             ("records", 104, 10, "N"), ("accepted", 114, 10, "N"), ("rejected", 124, 10, "N"),
             ("errors", 134, 10, "N"), ("warnings", 144, 10, "N"), ("family", 154, 12, "A"),
-            ("operation", 166, 2, "A"), ("period", 168, 10, "A"), ("channel", 178, 8, "A")),
+            ("operation", 166, 2, "A"), ("period", 168, 10, "A"), ("channel", 178, 8, "A"),
+            ("late", 186, 1, "A"), ("billed_period", 187, 10, "A")),
     "ACE": (("line", 4, 8, "N"), ("code", 12, 8, "A"), ("severity", 20, 8, "A"),
             ("record_type", 28, 3, "A"), ("field", 31, 20, "A"), ("raw", 51, 40, "A"),
             ("message", 91, 160, "A")),
@@ -46,6 +47,13 @@ _env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent /
 def _ascii(text: object) -> str:
     return str(text).encode("ascii", "replace").decode("ascii").replace("\r", " ").replace(
         "\n", " ")
+
+
+def _xml_safe(text: object) -> str:
+    """``text`` with every character XML 1.0 cannot carry replaced by U+FFFD."""
+    return "".join(ch if ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff"
+                   or "\ue000" <= ch <= "\ufffd" or ch >= "\U00010000" else "\ufffd"
+                   for ch in str(text))
 
 
 def _line(rid: str, values: dict) -> str:
@@ -76,7 +84,8 @@ def accepted_totals(records) -> dict[str, dict]:
 
 def render_fixed(info: dict, verdict) -> bytes:
     totals = accepted_totals(verdict.accepted_records)
-    lines = [_line("ACH", {**info, **verdict.counts, "verdict": verdict.verdict})]
+    lines = [_line("ACH", {**info, **verdict.counts, "verdict": verdict.verdict,
+                           "late": "L" if info.get("late") else ""})]
     lines += [_line("ACE", f.as_dict()) for f in verdict.findings]
     lines += [_line("ACT", {"currency": c, "count": t["count"], "agent_net": abs(t["minor"]),
                             "sign": "-" if t["minor"] < 0 else ""}) for c, t in totals.items()]
@@ -86,10 +95,11 @@ def render_fixed(info: dict, verdict) -> bytes:
 
 def render_text(info: dict, verdict) -> bytes:
     text = _env.get_template("ack.txt.j2").render(
-        **info, verdict_text=VERDICT_TEXT[verdict.verdict], counts=verdict.counts,
+        **{"late": False, "billed_period": "", **info}, late_text=late_text(info),
+        verdict_text=VERDICT_TEXT[verdict.verdict], counts=verdict.counts,
         totals=accepted_totals(verdict.accepted_records),
         findings=[f.as_dict() for f in verdict.findings])
-    return text.encode("utf-8")
+    return text.encode("utf-8", "replace")
 
 
 def parse_fixed(data: bytes) -> dict:
@@ -115,15 +125,26 @@ def parse_fixed(data: bytes) -> dict:
     return out
 
 
-def ack_name(original_name: str, file_id: int) -> str:
-    """``<original>.<file id>.ack`` - unique per upload, obviously tied to the sender's file."""
-    return f"{safe_name(original_name)}.f{file_id:06d}.ack"
+ACK_KINDS = {"fixed": ".ack", "text": ".ack.txt", "xml": ".ack.xml"}
+
+
+def ack_name(original_name: str, file_id: int, kind: str = "fixed") -> str:
+    """``<original>.f<file id>.ack`` (``.ack.txt``, ``.ack.xml``): unique per file id and
+    kind, tied to the sender's file. ASCII only; a long original name is cut, never the
+    suffix (so no two acks share a name)."""
+    return safe_name(original_name, suffix=f".f{file_id:06d}{ACK_KINDS[kind]}")
+
+
+def late_text(info: dict) -> str:
+    """What a late file's ack says of it ('' when on time)."""
+    if not info.get("late"):
+        return ""
+    return (f"LATE - period {info.get('period')} is closed; these records are "
+            f"billed in period {info.get('billed_period')}")
 
 
 def received_text(when: dt.datetime | None) -> str:
     return (when or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 
 
 def render_xml(info: dict, verdict) -> bytes:
@@ -144,8 +165,11 @@ def render_xml(info: dict, verdict) -> bytes:
         for cur, t in accepted_totals(verdict.accepted_records).items() if cur != "???"]
     received = info["received"].replace(" UTC", "Z").replace(" ", "T")
     node = ("cb:Acknowledgement", about, {
-        "cb:fileName": info["name"], "cb:fileId": info["file_id"], "cb:sha256": info["sha256"],
+        "cb:fileName": _xml_safe(info["name"]), "cb:fileId": info["file_id"],
+        "cb:sha256": info["sha256"],
         "cb:receivedAt": received, "cb:channel": info["channel"], "cb:verdict": verdict.verdict,
+        "cb:late": bool(info.get("late")) if verdict.verdict != "rejected" else None,
+        "cb:billedPeriod": info.get("billed_period") or None,
         "cb:recordsReceived": c["records"], "cb:recordsAccepted": c["accepted"],
         "cb:recordsRejected": c["rejected"], "cb:finding": findings or None,
         "cb:acceptedTotal": totals or None})

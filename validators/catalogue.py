@@ -126,6 +126,19 @@ RULES: tuple[Rule, ...] = (
          "AWB {raw} is already billed ({expected})",
          "An AWB is billed once: a second AWB record for it, in the same file or after an "
          "earlier accepted file, is rejected; changes to a billed AWB come as CCA/DCM pairs."),
+    # --- ingest (any format) --------------------------------------------------------------------
+    Rule("ING-E301", FILE, "No open period to bill",
+         "period {raw} is {expected} and no later period of the calendar is open to bill it",
+         "A file for a period already closed or billed is billed in the next open period of "
+         "its operation (HOT-W304); when the calendar has none, the file is rejected - never "
+         "billed into a closed period. Send it again once the calendar is extended."),
+    Rule("ING-E900", FILE, "Internal error",
+         "internal error while reading the file; CASS operations have been alerted",
+         "Something in the file made casslink itself fail. Nothing from it is billed; the "
+         "details are in casslink's log for the operators, never in the acknowledgement."),
+    Rule("ING-E901", FILE, "File too large",
+         "the file is {raw} bytes, more than the {expected} accepted",
+         "Checked before the file is read."),
 )
 
 BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}

@@ -32,6 +32,30 @@ def _participant(engine, code: str):
         raise typer.BadParameter(str(exc), param_hint="--participant") from exc
 
 
+def history_engine(settings):
+    """The data root's database when it has one at the current schema (read only here), else
+    None: ``casslink validate`` then skips the history checks."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from casslink.db.engine import make_engine
+
+    url = settings.db_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            insp = inspect(conn)
+            if insp.has_table("files") and "part_name" in {
+                    c["name"] for c in insp.get_columns("files")}:
+                return engine
+    except SQLAlchemyError:
+        pass
+    engine.dispose()
+    return None
+
+
 def validate(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to check."),
     operation: str = typer.Option("", "--operation",
@@ -41,15 +65,16 @@ def validate(
                                          "or agent (11-digit code)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
-    """Validate a billing file offline with the ingest rules; nothing is stored or sent.
+    """Validate a billing file with the ingest rules; nothing is stored or sent.
 
     Exit code: 0 accepted, 1 rejected, 2 accepted with rejected records.
-    Uses the project database's reference data when it has been loaded, else the fixtures.
-    Duplicate checks (HOT-E601/E602/E603 across files) need history and run only at ingest.
+    With a data root that has a database (CASSLINK_HOME), the history checks run too, reading
+    only: duplicate files (HOT-E601/E602), AWBs billed before (HOT-E603), late files and the
+    calendar's open periods. Without one, the output says they were not run.
     """
-    import hashlib
+    import datetime as dt
 
-    from casslink.app.ingest import validate_bytes
+    from casslink.app.ingest import validate_file
     from casslink.reference import load_reference
     from casslink.validators.context import ValidationContext
 
@@ -65,37 +90,67 @@ def validate(
         else:
             raise typer.BadParameter(f"unknown participant {participant!r}",
                                      param_hint="--participant")
-    data = file.read_bytes()
+    engine = history_engine(settings)
     ctx = ValidationContext(reference=ref, sender_kind=kind, sender_code=code,
-                            operation=operation.upper())
-    batch, verdict = validate_bytes(data, hashlib.sha256(data).hexdigest(), ctx)
+                            operation=operation.upper(),
+                            received_on=dt.date.today() if engine is not None else None)
+    try:
+        report = validate_file(settings, file, ctx, engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    batch, verdict = report.batch, report.verdict
+    history = ("run against the data root's registry (read only)" if report.history_checked
+               else "NOT run - no data root with a database (duplicates of earlier files and "
+               "AWBs billed before are checked at ingest)")
     if as_json:
         typer.echo(json.dumps({"file": str(file), "verdict": verdict.verdict,
                                "family": batch.header.family, "operation": verdict.operation,
-                               "period": verdict.period_id, "counts": verdict.counts,
+                               "period": verdict.period_id, "billed_period": report.billed_period,
+                               "late": report.late, "history_checked": report.history_checked,
+                               "counts": verdict.counts,
                                "findings": [f.as_dict() for f in verdict.findings]}, indent=2))
     else:
         from casslink.validators.ack import render_text
 
-        info = {"name": file.name, "file_id": 0, "size": len(data), "sha256":
-                hashlib.sha256(data).hexdigest(), "received": "(offline check)",
-                "channel": "offline", "sender": code or "-", "family": batch.header.family,
-                "operation": verdict.operation, "period": verdict.period_id}
+        info = {"name": file.name, "file_id": 0, "size": report.size, "sha256": report.sha256,
+                "received": "(check only)", "channel": "offline", "sender": code or "-",
+                "family": batch.header.family, "operation": verdict.operation,
+                "period": verdict.period_id, "late": report.late,
+                "billed_period": report.billed_period}
         typer.echo(render_text(info, verdict).decode())
+        typer.echo(f"History checks: {history}")
     raise typer.Exit(EXIT[verdict.verdict])
 
 
 def ingest(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to ingest."),
-    participant: str = typer.Option(..., "--participant",
+    file: Path | None = typer.Argument(None, exists=True, dir_okay=False,
+                                       help="File to ingest."),
+    participant: str = typer.Option("", "--participant",
                                     help="Sender: airline prefix or designator, or agent code."),
     sandbox: bool = typer.Option(False, "--sandbox",
                                  help="Validate and acknowledge only; never billed."),
+    pending: bool = typer.Option(False, "--pending",
+                                 help="Instead of FILE: ingest every landed file not yet "
+                                      "processed (the sweep's work, without Airflow)."),
+    min_age: float = typer.Option(20.0, "--min-age", help="With --pending: only files landed "
+                                  "at least this many seconds ago (younger ones are being "
+                                  "ingested by the pipeline)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Ingest a file received by another channel, exactly as the ingest DAG does: land and
     register it, parse, validate, store accepted records, acknowledge to the sender's outbox,
-    archive or quarantine. Exit code: 0 accepted, 1 rejected, 2 accepted with rejections."""
+    archive or quarantine. Exit code: 0 accepted, 1 rejected, 2 accepted with rejections.
+
+    ``--pending`` drains the queue by hand: every landed file, through the same function.
+    Exit code 0, or 3 when a file could not be processed (a technical failure)."""
+    if pending:
+        if file is not None or participant:
+            raise typer.BadParameter("--pending takes no FILE and no --participant")
+        _ingest_pending(min_age, as_json)
+        return
+    if file is None or not participant:
+        raise typer.BadParameter("give FILE and --participant (or --pending)")
     from casslink.app.ingest import land_and_ingest
 
     settings, engine = _engine()
@@ -109,10 +164,36 @@ def ingest(
     else:
         typer.echo(f"file {result.file_id}: {result.verdict} ({result.state}); "
                    f"{result.counts.get('accepted', 0)} of {result.counts.get('records', 0)} "
-                   f"records accepted; problems: {', '.join(result.codes) or 'none'}")
+                   f"records accepted; problems: {', '.join(result.codes) or 'none'}"
+                   + (f"; LATE, billed in period {result.billed_period_id}"
+                      if result.late else ""))
         for path in result.acks:
             typer.echo(f"ack   {path}")
     raise typer.Exit(EXIT.get(result.verdict, 1))
+
+
+def _ingest_pending(min_age: float, as_json: bool) -> None:
+    from casslink.app.tasks import drain
+
+    settings, engine = _engine()
+    engine.dispose()
+    out = drain(min_age, settings)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        for f in out["files"]:
+            typer.echo(f"{f['file_id']:>6}  {f['verdict']:<24} {f['participant']:<11} "
+                       f"{f['name']}")
+        for f in out["failed"]:
+            typer.echo(f"{f['file_id']:>6}  {'FAILED':<24} {f['error']}")
+        verdicts = [f["verdict"] for f in out["files"]]
+        summary = ", ".join(f"{verdicts.count(v)} {v}" for v in EXIT if v in verdicts)
+        typer.echo(f"{len(out['files'])} files ingested" + (f" ({summary})" if summary else "")
+                   + f"; {len(out['failed'])} failed"
+                   + (f"; {out['left_younger']} landed less than {min_age:g} s ago left for "
+                      "the pipeline (--min-age 0 takes them too)" if out["left_younger"]
+                      else ""))
+    raise typer.Exit(3 if out["failed"] else 0)
 
 
 @files_app.command("list")

@@ -140,6 +140,11 @@ class LandedFile(Base):
     accepted_count: Mapped[int | None] = mapped_column(Integer)
     ack_name: Mapped[str | None] = mapped_column(String(300))
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # ingest attempts: the billed period is pinned before anything is stored; the outcome
+    # commits the warehouse part's name with the state (settlement reads only those parts)
+    pinned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    part_name: Mapped[str | None] = mapped_column(String(80))
 
 
 class ReferenceVersion(Base):

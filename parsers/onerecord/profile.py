@@ -138,7 +138,8 @@ CLASSES.update({
     "cb:Acknowledgement": (
         P("cb:fileName", "string", 1), P("cb:fileId", "integer", 1), P("cb:sha256", "string", 1),
         P("cb:receivedAt", "dateTime", 1), P("cb:channel", "string", 1),
-        P("cb:verdict", "string", 1), P("cb:recordsReceived", "integer", 1),
+        P("cb:verdict", "string", 1), P("cb:late", "boolean"), P("cb:billedPeriod", "string"),
+        P("cb:recordsReceived", "integer", 1),
         P("cb:recordsAccepted", "integer", 1), P("cb:recordsRejected", "integer", 1),
         P("cb:finding", "node:cb:Finding", 0, 0), P("cb:acceptedTotal", "node:cb:CurrencyTotal",
                                                      0, 0)),
