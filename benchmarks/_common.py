@@ -17,9 +17,9 @@ def single_billing_file(n_awbs: int, seed: int = 1, operation: str = "DE",
     """One billing file holding every generated AWB (all airlines merged under one header)."""
     import pyarrow as pa
 
+    from casslink.app.synthetic.generator import generate_billing
+    from casslink.parsers.hot import write_hot
     from casslink.reference import ReferenceData
-    from casslink.synthetic.generator import generate_billing
-    from parsers.hot import write_hot
 
     path = OUT / f"billing_{operation}_{n_awbs}_{seed}.hot"
     if path.exists():

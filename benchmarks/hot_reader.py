@@ -20,7 +20,7 @@ from benchmarks._common import run_child, single_billing_file
 OURS = """
 import json, sys, time
 t0 = time.perf_counter()
-from parsers.hot import read_hot_file
+from casslink.parsers.hot import read_hot_file
 t1 = time.perf_counter()
 b = read_hot_file(sys.argv[1], source_file="bench")
 t2 = time.perf_counter()
@@ -31,7 +31,7 @@ print(json.dumps({"reader": "casslink", "parse_s": round(t2 - t1, 2),
 
 WRITE = """
 import json, sys, time
-from parsers.hot import read_hot_file, write_hot
+from casslink.parsers.hot import read_hot_file, write_hot
 b = read_hot_file(sys.argv[1], source_file="bench")
 t2 = time.perf_counter()
 data = write_hot(b.header, b.records, b.charges)
@@ -46,7 +46,7 @@ FWF = """
 import json, sys, time
 t0 = time.perf_counter()
 import pandas as pd
-from parsers.hot.layouts import BILLING_AWB
+from casslink.parsers.hot.layouts import BILLING_AWB
 fields = [f for f in BILLING_AWB.fields if f.kind not in ("filler", "sign") and f.name]
 colspecs = [(f.start - 1, f.end) for f in fields]
 names = [f"{f.name}_{i}" for i, f in enumerate(fields)]

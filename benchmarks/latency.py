@@ -26,9 +26,9 @@ from benchmarks._common import REPO
 def main() -> None:
     import paramiko
 
+    from casslink.app.synthetic.generator import generate_billing, today_period
+    from casslink.parsers.hot import write_hot
     from casslink.reference import ReferenceData
-    from casslink.synthetic.generator import generate_billing, today_period
-    from parsers.hot import write_hot
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", default=str(REPO / "var"))

@@ -32,12 +32,12 @@ import pandas  # pyarrow imports it on first use (~0.3 s): before the clock, for
 from pathlib import Path
 from casslink.settings import get_settings
 from benchmarks.settlement import big_world
-from settlement.ledger import DICTIONARY_COLUMNS, INPUT_COLUMNS
-from settlement.run import settle_records
+from casslink.settlement.ledger import DICTIONARY_COLUMNS, INPUT_COLUMNS
+from casslink.settlement.run import settle_records
 from casslink import warehouse
 from casslink.storage import sha256_file
-from outputs.source import load_run  # both stages' code imported before the clocks
-from outputs import excel, hot_files, xml_statements
+from casslink.outputs.source import load_run  # both stages' code imported before the clocks
+from casslink.outputs import excel, hot_files, xml_statements
 s = get_settings()
 t0 = time.perf_counter()
 records = warehouse.read(s, "DE", "2026-11", columns=INPUT_COLUMNS, dictionary=DICTIONARY_COLUMNS)
@@ -84,8 +84,8 @@ import json, sys, time
 t0 = time.perf_counter()
 from casslink.settings import get_settings
 from benchmarks.settlement import big_world
-from outputs.source import load_run
-from outputs import excel, hot_files, xml_statements
+from casslink.outputs.source import load_run
+from casslink.outputs import excel, hot_files, xml_statements
 s = get_settings()
 run = load_run(s, s.home / "ledger-bench", big_world())
 fmt = sys.argv[1]

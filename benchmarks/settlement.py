@@ -29,8 +29,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 from casslink.settings import get_settings
 from casslink import warehouse
-from settlement.ledger import DICTIONARY_COLUMNS, INPUT_COLUMNS
-from settlement.run import settle_records
+from casslink.settlement.ledger import DICTIONARY_COLUMNS, INPUT_COLUMNS
+from casslink.settlement.run import settle_records
 s = get_settings()
 t0 = time.perf_counter()
 records = warehouse.read(s, "DE", "2026-11", columns=INPUT_COLUMNS, dictionary=DICTIONARY_COLUMNS)
@@ -127,8 +127,8 @@ def build(n_awbs: int, home: Path) -> None:
     import pyarrow as pa
 
     from casslink import warehouse
+    from casslink.app.synthetic.generator import generate_billing
     from casslink.settings import get_settings
-    from casslink.synthetic.generator import generate_billing
 
     ref = big_world()
     s = get_settings().with_home(home)

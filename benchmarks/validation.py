@@ -20,9 +20,9 @@ from benchmarks._common import OUT, REPO, run_child
 CHILD = """
 import json, sys, time
 from casslink.reference import ReferenceData
-from parsers.hot import read_hot_file
-from validators.context import ValidationContext
-from validators.engine import validate
+from casslink.parsers.hot import read_hot_file
+from casslink.validators.context import ValidationContext
+from casslink.validators.engine import validate
 ref = ReferenceData.from_fixtures(__import__("pathlib").Path("fixtures/reference"))
 t0 = time.perf_counter()
 batch = read_hot_file(sys.argv[1], source_file="bench")
@@ -38,9 +38,9 @@ print(json.dumps({"records": batch.records.num_rows, "charges": batch.charges.nu
 
 
 def one_airline_file(n_awbs: int, prefix: str = "020") -> Path:
+    from casslink.app.synthetic.generator import generate_billing
+    from casslink.parsers.hot import write_hot
     from casslink.reference import ReferenceData
-    from casslink.synthetic.generator import generate_billing
-    from parsers.hot import write_hot
 
     path = OUT / f"billing_DE_{prefix}_{n_awbs}.hot"
     if path.exists():

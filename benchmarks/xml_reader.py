@@ -21,10 +21,10 @@ from pathlib import Path
 data = Path(sys.argv[1]).read_bytes()
 t0 = time.perf_counter()
 if sys.argv[2] == "xml":
-    from parsers.onerecord.reader import read_xml
+    from casslink.parsers.onerecord.reader import read_xml
     b = read_xml(data, "bench")
 else:
-    from parsers.hot import read_hot
+    from casslink.parsers.hot import read_hot
     b = read_hot(data, "bench")
 t1 = time.perf_counter()
 print(json.dumps({"reader": sys.argv[2], "records": b.records.num_rows,
@@ -35,10 +35,10 @@ print(json.dumps({"reader": sys.argv[2], "records": b.records.num_rows,
 
 
 def files(n_awbs: int) -> tuple[Path, Path]:
+    from casslink.app.synthetic.generator import generate_billing
+    from casslink.parsers.hot import write_hot
+    from casslink.parsers.onerecord.writer import write_xml
     from casslink.reference import ReferenceData
-    from casslink.synthetic.generator import generate_billing
-    from parsers.hot import write_hot
-    from parsers.onerecord.writer import write_xml
 
     hot, xml = OUT / f"xmlbench_{n_awbs}.hot", OUT / f"xmlbench_{n_awbs}.xml"
     if hot.exists() and xml.exists():

@@ -1,5 +1,5 @@
 """Ingest one landed file: parse -> validate -> store accepted records -> acknowledge to the
-sender's outbox -> archive or quarantine (``casslink.pipeline.ingest``), then show the
+sender's outbox -> archive or quarantine (``casslink.app.tasks.ingest``), then show the
 verdict: a rejected file fails the ``verdict`` task with the reason (the ack was sent).
 
 Triggered by the SFTP gateway (run id ``ingest_file_<id>``, conf ``{"file_id": <id>}``) and
@@ -28,7 +28,7 @@ from airflow.sdk import Param, dag, task
 def casslink_ingest():
     @task(retries=2, retry_delay=dt.timedelta(seconds=10))
     def ingest(**context) -> dict:
-        from casslink.pipeline import ingest as run
+        from casslink.app.tasks import ingest as run
 
         conf = context["dag_run"].conf or {}
         file_id = conf.get("file_id") or context["params"].get("file_id")
@@ -40,8 +40,8 @@ def casslink_ingest():
     def verdict(summary: dict, **context) -> str:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from casslink.pipeline import FileRejected, verdict_check
-        from sftp_gateway.notify import annotate_run
+        from casslink.app.tasks import FileRejected, verdict_check
+        from casslink.sftp_gateway.notify import annotate_run
 
         dag_run = context["dag_run"]
         try:

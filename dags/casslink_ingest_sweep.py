@@ -20,7 +20,7 @@ from airflow.sdk import dag, task
 def casslink_ingest_sweep():
     @task
     def sweep() -> list[int]:
-        from casslink.pipeline import sweep as run
+        from casslink.app.tasks import sweep as run
 
         return run()
 

@@ -37,7 +37,7 @@ OUTPUT_FORMATS = ("hot", "xlsx", "xml")  # outputs.deliver.FORMATS (not imported
 def casslink_settlement():
     @task
     def periods_due(**context) -> list[dict]:
-        from casslink.pipeline import periods_due as due
+        from casslink.app.tasks import periods_due as due
 
         conf = dict(context["params"])
         conf.update(context["dag_run"].conf or {})
@@ -46,7 +46,7 @@ def casslink_settlement():
 
     @task
     def settle(item: dict) -> dict:
-        from casslink.pipeline import settle as run
+        from casslink.app.tasks import settle as run
 
         return run(item)
 
@@ -54,7 +54,7 @@ def casslink_settlement():
     def deliver(settled: dict, fmt: str) -> dict:
         from airflow.sdk import get_current_context
 
-        from casslink.pipeline import deliver as run
+        from casslink.app.tasks import deliver as run
 
         get_current_context()["output_label"] = f"{settled['operation']} {settled['period']} {fmt}"
         return run(settled, fmt)

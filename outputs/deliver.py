@@ -24,11 +24,11 @@ from sqlalchemy import Engine, delete, select
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Participant
 from casslink.outbox import deliver
+from casslink.outputs import excel, hot_files, xml_statements
+from casslink.outputs.source import RunData, load_run
 from casslink.reference import ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import Data, sha256_of
-from outputs import excel, hot_files, xml_statements
-from outputs.source import RunData, load_run
 
 FORMATS = ("hot", "xlsx", "xml")
 KINDS = ("airline", "agent")

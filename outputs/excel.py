@@ -30,11 +30,11 @@ import pyarrow.compute as pc
 from casslink import kernels
 from casslink.money import format_amount, minor_unit
 from casslink.ordering import order_by, runs
+from casslink.outputs import xlsx
+from casslink.outputs.source import RunData, chunks, in_order
+from casslink.outputs.workers import map_chunks
+from casslink.outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 from casslink.storage import Data
-from outputs import xlsx
-from outputs.source import RunData, chunks, in_order
-from outputs.workers import map_chunks
-from outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, RATE, TITLE
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 COMPONENTS = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "commission",

@@ -11,11 +11,11 @@ import pyarrow as pa
 from casslink import kernels
 from casslink.canonical import NET_TERMS, FileHeader
 from casslink.ordering import dense_rank, order_by, refine
+from casslink.outputs.source import RunData
+from casslink.parsers.hot import write_hot
+from casslink.parsers.hot.layouts import FAMILIES
+from casslink.parsers.hot.writer import LinePlan, columns_written, write_hot_splits
 from casslink.storage import Data
-from outputs.source import RunData
-from parsers.hot import write_hot
-from parsers.hot.layouts import FAMILIES
-from parsers.hot.writer import LinePlan, columns_written, write_hot_splits
 
 FAMILY = "handoff"
 

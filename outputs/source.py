@@ -22,8 +22,8 @@ from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
 from casslink.ordering import key_values, order_by, refine, runs
 from casslink.reference import ReferenceData
 from casslink.settings import Settings
+from casslink.settlement.run import LedgerTables
 from casslink.storage import sha256_file
-from settlement.run import LedgerTables
 
 T = TypeVar("T")
 

@@ -30,11 +30,11 @@ from casslink.canonical import AMOUNT_COLUMNS
 from casslink.kernels import Ops, dec, format_rows, ints, lit, strs, when
 from casslink.money import minor_unit
 from casslink.ordering import runs
+from casslink.outputs.source import RunData, chunks, in_order
+from casslink.outputs.workers import map_chunks
+from casslink.parsers.onerecord.profile import LO_BASE
+from casslink.parsers.onerecord.writer import emit, write_nodes
 from casslink.storage import Pieces
-from outputs.source import RunData, chunks, in_order
-from outputs.workers import map_chunks
-from parsers.onerecord.profile import LO_BASE
-from parsers.onerecord.writer import emit, write_nodes
 
 PAIRED = (("WT", "weight"), ("VC", "valuation"), ("OC", "oc_carrier"), ("OA", "oc_agent"),
           ("TX", "taxes"))

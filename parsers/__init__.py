@@ -17,7 +17,7 @@ def detect_format(data: bytes) -> str:
     """``hot``, ``xml``, ``xfwb`` or ``binary`` from the first bytes."""
     head = data[:SNIFF].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
-        from parsers.onerecord.xfwb import is_xfwb
+        from casslink.parsers.onerecord.xfwb import is_xfwb
 
         return "xfwb" if is_xfwb(data) else "xml"
     if data and b"\x00" in head:
@@ -29,15 +29,15 @@ def read_any(data: bytes, source_file: str = "") -> tuple[str, BillingBatch | No
     """(format, batch); the batch is None for a format casslink does not read."""
     fmt = detect_format(data)
     if fmt == "xfwb":
-        from parsers.onerecord.xfwb import read_xfwb
+        from casslink.parsers.onerecord.xfwb import read_xfwb
 
         return fmt, read_xfwb(data, source_file)
     if fmt == "xml":
-        from parsers.onerecord.reader import read_xml
+        from casslink.parsers.onerecord.reader import read_xml
 
         return fmt, read_xml(data, source_file)
     if fmt == "hot":
-        from parsers.hot import read_hot
+        from casslink.parsers.hot import read_hot
 
         return fmt, read_hot(data, source_file)
     return fmt, None
@@ -49,7 +49,7 @@ def read_any_file(path: str | Path, source_file: str = "") -> tuple[str, Billing
     with open(path, "rb") as fh:
         head = fh.read(SNIFF)
     if detect_format(head) == "hot":
-        from parsers.hot import read_hot_file
+        from casslink.parsers.hot import read_hot_file
 
         return "hot", read_hot_file(path, source_file)
     return read_any(Path(path).read_bytes(), source_file)

@@ -29,8 +29,7 @@ from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
-from casslink.storage import atomic_write_bytes, sha256_file
-from settlement.ledger import (
+from casslink.settlement.ledger import (
     DICTIONARY_COLUMNS,
     INPUT_COLUMNS,
     MissingRate,
@@ -38,6 +37,7 @@ from settlement.ledger import (
     ledger_lines,
     totals,
 )
+from casslink.storage import atomic_write_bytes, sha256_file
 
 LEDGER_FILES = ("lines", "bills", "agents", "airlines")
 

@@ -41,9 +41,9 @@ from casslink.db.models import LandedFile
 from casslink.outbox import home_of
 from casslink.participants import ParticipantRef, by_id
 from casslink.settings import Settings
-from sftp_gateway import accounts, landing
-from sftp_gateway.jail import DROP_AREAS, JailError, VPath, is_temp_name, resolve
-from sftp_gateway.policy import Audit, Limits, Lockout
+from casslink.sftp_gateway import accounts, landing
+from casslink.sftp_gateway.jail import DROP_AREAS, JailError, VPath, is_temp_name, resolve
+from casslink.sftp_gateway.policy import Audit, Limits, Lockout
 
 log = logging.getLogger("casslink.gateway")
 DIR_MODE = st.S_IFDIR | 0o755

@@ -9,10 +9,10 @@ import sys
 
 from casslink.db.engine import make_engine, upgrade
 from casslink.settings import Settings
-from sftp_gateway.notify import Notifier
-from sftp_gateway.policy import Limits
-from sftp_gateway.server import Gateway, host_key, start
-from sftp_gateway.watcher import Watcher
+from casslink.sftp_gateway.notify import Notifier
+from casslink.sftp_gateway.policy import Limits
+from casslink.sftp_gateway.server import Gateway, host_key, start
+from casslink.sftp_gateway.watcher import Watcher
 
 SCAN_INTERVAL_S = 2.0
 

@@ -22,8 +22,8 @@ from watchdog.observers import Observer
 
 from casslink.participants import UnknownParticipant, resolve
 from casslink.settings import Settings
-from sftp_gateway import landing
-from sftp_gateway.jail import DROP_AREAS, is_temp_name, safe_file_name
+from casslink.sftp_gateway import landing
+from casslink.sftp_gateway.jail import DROP_AREAS, is_temp_name, safe_file_name
 
 log = logging.getLogger("casslink.gateway")
 

@@ -110,7 +110,7 @@ def system(home, db_url, monkeypatch, repo):
 def airflow_environ(settings, port: int):
     """Point Airflow (imported in this process) at casslink's config for ``settings``;
     restores the environment afterwards."""
-    from casslink.runtime.airflow import airflow_env
+    from casslink.app.runtime.airflow import airflow_env
 
     env = airflow_env(settings, port, base={})
     old = {k: os.environ.get(k) for k in env if k != "PATH"}

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from sftp_gateway.notify import AirflowClient
+from casslink.sftp_gateway.notify import AirflowClient
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
 from casslink.money import convert
-from casslink.synthetic.generator import corrupt_bytes, generate_billing
-from parsers.hot import read_hot, write_hot
+from casslink.parsers.hot import read_hot, write_hot
 
 pytestmark = pytest.mark.airflow
 SIGNS = {"AWB": 1, "CCO": -1, "CCR": 1, "DCO": -1, "DCR": 1}
@@ -80,7 +80,7 @@ def airflow_dags(world):
 
 
 def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monkeypatch):
-    from outputs import excel, workers
+    from casslink.outputs import excel, workers
     from tests.test_gateway import PASSWORD
 
     monkeypatch.setattr(excel, "CHUNK_LINES", 40)  # agent workbooks on forked workers, as a

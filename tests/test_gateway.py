@@ -375,7 +375,7 @@ def test_watcher_lands_files_put_by_other_means(tmp_path, repo):
     from casslink.db.models import LandedFile
     from casslink.reference import load_into_db
     from casslink.settings import get_settings
-    from sftp_gateway.watcher import Watcher
+    from casslink.sftp_gateway.watcher import Watcher
 
     s = get_settings().with_home(tmp_path / "var").ensure_dirs()
     upgrade(s.db_url)

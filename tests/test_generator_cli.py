@@ -7,10 +7,10 @@ import json
 import numpy as np
 from typer.testing import CliRunner
 
-from casslink.cli.main import app
+from casslink.app.cli.main import app
+from casslink.app.synthetic.generator import generate_billing
 from casslink.identifiers import agent_code, awb
-from casslink.synthetic.generator import generate_billing
-from parsers.hot import read_hot_file, write_hot
+from casslink.parsers.hot import read_hot_file, write_hot
 
 runner = CliRunner()
 

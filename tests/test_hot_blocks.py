@@ -10,10 +10,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from casslink.synthetic.generator import generate_billing
-from parsers.hot import read_hot, read_hot_file, write_hot
-from parsers.hot import reader as hot_reader
-from parsers.hot.layouts import BILLING
+from casslink.app.synthetic.generator import generate_billing
+from casslink.parsers.hot import read_hot, read_hot_file, write_hot
+from casslink.parsers.hot import reader as hot_reader
+from casslink.parsers.hot.layouts import BILLING
 
 
 @pytest.fixture(scope="module")

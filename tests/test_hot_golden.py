@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from casslink.canonical import agent_net
-from parsers.hot import read_hot
+from casslink.parsers.hot import read_hot
 from tests.hotlines import hot, line
 
 HEADER_DE = "AAADE   03120103123104011501EUR"  # spec §2.1, quoted from CargoSoft

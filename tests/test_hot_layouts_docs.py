@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.hot.docs import DOCS
-from parsers.hot.layouts import FAMILIES
+from casslink.parsers.hot.docs import DOCS
+from casslink.parsers.hot.layouts import FAMILIES
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -33,4 +33,5 @@ def test_record_widths():
 
 @pytest.mark.parametrize("rel", list(DOCS))
 def test_generated_docs_are_current(repo, rel):
-    assert (repo / rel).read_text() == DOCS[rel](), f"run: python -m parsers.hot.docs ({rel})"
+    assert (repo / rel).read_text() == DOCS[rel](), \
+        f"run: python -m casslink.parsers.hot.docs ({rel})"

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from casslink.app.synthetic.generator import generate_billing
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA, FileHeader
-from casslink.synthetic.generator import generate_billing
-from parsers.hot import FAMILIES, read_hot, write_hot
-from parsers.hot.layouts import Field
-from parsers.hot.writer import hash_total, write_hot_splits
+from casslink.parsers.hot import FAMILIES, read_hot, write_hot
+from casslink.parsers.hot.layouts import Field
+from casslink.parsers.hot.writer import hash_total, write_hot_splits
 
 
 def _carried(family: str, record_type: str) -> set[str]:

@@ -12,14 +12,14 @@ import pyarrow.compute as pc
 import pytest
 
 from casslink import registry, warehouse
+from casslink.app.ingest import ingest_file, land_and_ingest
+from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
 from casslink.canonical import agent_net
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
+from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
-from casslink.synthetic.generator import corrupt_bytes, generate_billing
-from parsers.hot import write_hot
-from validators.ack import parse_fixed
-from validators.ingest import ingest_file, land_and_ingest
+from casslink.validators.ack import parse_fixed
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +173,8 @@ def test_cli_ingest_and_validate(home, files, repo, code_form, ref):
 def test_xml_file_is_ingested_like_hot_and_acked_in_xml(system, files, tmp_path):
     from lxml import etree
 
-    from parsers.onerecord.writer import write_xml
-    from parsers.onerecord.xsd import schema
+    from casslink.parsers.onerecord.writer import write_xml
+    from casslink.parsers.onerecord.xsd import schema
 
     settings, engine = system
     (path, gen) = next(iter(files[0].values()))

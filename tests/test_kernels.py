@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casslink import kernels
-from casslink.synthetic.generator import generate_billing
-from parsers.hot import write_hot
-from parsers.hot.writer import WriteError
+from casslink.app.synthetic.generator import generate_billing
+from casslink.parsers.hot import write_hot
+from casslink.parsers.hot.writer import WriteError
 
 EPOCH = dt.date(1970, 1, 1)
 

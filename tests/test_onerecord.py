@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from casslink.synthetic.generator import generate_billing
-from parsers.hot import read_hot, write_hot
-from parsers.onerecord import xsd
-from parsers.onerecord.profile import API, CARGO, CB, CODELIST_FILE, CODES, RDF
-from parsers.onerecord.reader import read_xml
-from parsers.onerecord.writer import write_xml
-from parsers.onerecord.xfwb import read_xfwb
+from casslink.app.synthetic.generator import generate_billing
+from casslink.parsers.hot import read_hot, write_hot
+from casslink.parsers.onerecord import xsd
+from casslink.parsers.onerecord.profile import API, CARGO, CB, CODELIST_FILE, CODES, RDF
+from casslink.parsers.onerecord.reader import read_xml
+from casslink.parsers.onerecord.writer import write_xml
+from casslink.parsers.onerecord.xfwb import read_xfwb
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"  # beside the checkout
 ONTOLOGY = SHARED / "onerecord"
@@ -57,11 +57,12 @@ def test_generated_documents_are_xsd_valid_and_schemas_current(ref, repo):
     schema = xsd.schema()
     assert schema.validate(doc), schema.error_log
     for name, text in xsd.all_files().items():
-        assert (xsd.SCHEMAS / name).read_text() == text, "run python -m parsers.onerecord.xsd"
+        assert (xsd.SCHEMAS / name).read_text() == text, \
+            "run python -m casslink.parsers.onerecord.xsd"
 
 
 def test_codelists_are_derived_from_the_iata_ontology():
-    from parsers.onerecord.make_codelists import derive
+    from casslink.parsers.onerecord.make_codelists import derive
 
     assert json.loads(CODELIST_FILE.read_text()) == derive(ONTOLOGY / "IATA-1R-CL-Ontology.ttl")
 
@@ -136,7 +137,7 @@ def test_example_fixtures_comply_and_read(ontology, repo):
 def test_json_ld_export_is_the_same_graph(ref):
     import rdflib
 
-    from parsers.onerecord.jsonld import to_jsonld
+    from casslink.parsers.onerecord.jsonld import to_jsonld
 
     f = max(generate_billing(ref, "DE", ref.period("DE", "2026-11"), 60, seed=3),
             key=lambda x: x.records.num_rows)
@@ -250,6 +251,7 @@ def test_xsd_violation_and_unknown_code_reject_the_record_with_its_line(ref):
 
 
 def test_xml_format_doc_is_current(repo):
-    from parsers.onerecord.docs import DOC_PATH, render
+    from casslink.parsers.onerecord.docs import DOC_PATH, render
 
-    assert (repo / DOC_PATH).read_text() == render(), "run: python -m parsers.onerecord.docs"
+    assert (repo / DOC_PATH).read_text() == render(), \
+        "run: python -m casslink.parsers.onerecord.docs"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from casslink import ordering
 from casslink.ordering import digit_values, key_values, order_by, refine
-from outputs.source import in_order
+from casslink.outputs.source import in_order
 
 codes = st.one_of(st.none(), st.sampled_from(["", "020", "176", "A1", "ZZ", "0201"]))
 serials = st.from_regex(r"[0-9]{8}", fullmatch=True)

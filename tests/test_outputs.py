@@ -17,17 +17,17 @@ import pyarrow.compute as pc
 import pytest
 
 from casslink import warehouse
+from casslink.app.synthetic.generator import generate_billing
 from casslink.db.engine import make_engine, session_scope, upgrade
 from casslink.db.models import Delivery, Participant
+from casslink.outputs import hot_files
+from casslink.outputs.deliver import deliver_run
+from casslink.outputs.source import load_run
+from casslink.parsers.hot import read_hot
 from casslink.reference import load_into_db, load_reference
 from casslink.settings import get_settings
-from casslink.synthetic.generator import generate_billing
-from outputs import hot_files
-from outputs.deliver import deliver_run
-from outputs.source import load_run
-from parsers.hot import read_hot
-from settlement.ledger import ledger_lines
-from settlement.run import read_ledger, settle
+from casslink.settlement.ledger import ledger_lines
+from casslink.settlement.run import read_ledger, settle
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_excel_layout_and_every_detail_line(settled):
 
 def test_excel_reports_do_not_depend_on_batching(settled, monkeypatch):
     """One workbook alone, all together, or rendered in chunks of a few lines: same bytes."""
-    from outputs import excel
+    from casslink.outputs import excel
 
     run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
                    load_reference(settled["settings"]))
@@ -260,7 +260,7 @@ def test_excel_reports_do_not_depend_on_batching(settled, monkeypatch):
 
 
 def test_excel_detail_longer_than_a_sheet_continues_on_the_next(settled, monkeypatch):
-    from outputs import excel
+    from casslink.outputs import excel
 
     run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
                    load_reference(settled["settings"]))
@@ -289,7 +289,7 @@ def test_excel_detail_longer_than_a_sheet_continues_on_the_next(settled, monkeyp
 def test_an_agents_sheet_longer_than_a_sheet_continues_on_the_next(settled, monkeypatch):
     """On the agent's side too: its lines of one airline past Excel's last row continue on
     "<prefix> <name> (2)", ..., right after that airline's first sheet, in ledger order."""
-    from outputs import excel
+    from casslink.outputs import excel
 
     run = load_run(settled["settings"], Path(settled["result"].ledger_dir),
                    load_reference(settled["settings"]))
@@ -365,7 +365,7 @@ def test_libreoffice_renders_an_agent_statement(settled, tmp_path):
 def test_xml_statements_are_valid_and_add_up_to_the_ledger(settled):
     from lxml import etree
 
-    from parsers.onerecord.xsd import schema
+    from casslink.parsers.onerecord.xsd import schema
 
     ns = {"cb": "https://w3id.org/casslink/ns/billing#",
           "cargo": "https://onerecord.iata.org/ns/cargo#"}
@@ -394,7 +394,7 @@ def test_xml_statement_lines_carry_each_bill(settled):
     DCM columns: each component's Ratings, no zero amounts but CN and NI; batch = one alone."""
     from lxml import etree
 
-    from outputs import xml_statements
+    from casslink.outputs import xml_statements
 
     rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
     ns = {"cb": "https://w3id.org/casslink/ns/billing#",

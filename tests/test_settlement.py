@@ -18,11 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casslink import warehouse
+from casslink.app.synthetic.generator import generate_billing
 from casslink.canonical import RECORDS_SCHEMA, empty_charges
-from casslink.synthetic.generator import generate_billing
-from settlement import run as settlement_run
-from settlement.ledger import bills, convert, ledger_lines, totals
-from settlement.run import (
+from casslink.settlement import run as settlement_run
+from casslink.settlement.ledger import bills, convert, ledger_lines, totals
+from casslink.settlement.run import (
     ConservationError,
     LedgerTables,
     SettlementError,
@@ -297,9 +297,9 @@ def test_conservation_on_generated_periods(ref, seed):
 
 
 def test_totals_identical_whether_inputs_came_as_hot_or_xml(ref):
-    from parsers.hot import read_hot, write_hot
-    from parsers.onerecord.reader import read_xml
-    from parsers.onerecord.writer import write_xml
+    from casslink.parsers.hot import read_hot, write_hot
+    from casslink.parsers.onerecord.reader import read_xml
+    from casslink.parsers.onerecord.writer import write_xml
 
     period = ref.period("DE", "2026-11")
     via_hot, via_xml = [], []

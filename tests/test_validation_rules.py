@@ -11,13 +11,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from casslink.synthetic.generator import corrupt_bytes, generate_billing
-from parsers.hot import read_hot, write_hot
-from parsers.hot.layouts import BILLING_AWB, BILLING_HEADER, BILLING_TRAILER, CCO, DCR
-from validators.catalogue import RULES
-from validators.context import History, ValidationContext
-from validators.engine import ACCEPTED, PARTIAL, REJECTED, validate
-from validators.ingest import validate_bytes
+from casslink.app.ingest import validate_bytes
+from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
+from casslink.parsers.hot import read_hot, write_hot
+from casslink.parsers.hot.layouts import BILLING_AWB, BILLING_HEADER, BILLING_TRAILER, CCO, DCR
+from casslink.validators.catalogue import RULES
+from casslink.validators.context import History, ValidationContext
+from casslink.validators.engine import ACCEPTED, PARTIAL, REJECTED, validate
 
 NL = b"\r\n"
 
@@ -346,7 +346,7 @@ def case_FMT_E001(world):
 
 
 def _xml(world) -> bytes:
-    from parsers.onerecord.writer import write_xml
+    from casslink.parsers.onerecord.writer import write_xml
 
     f = world["file"]
     return write_xml(f.header, f.records, f.charges)
@@ -376,7 +376,7 @@ def case_XML_S004(world):
 
 
 def case_XML_S005(world):
-    from parsers.onerecord.profile import RDF
+    from casslink.parsers.onerecord.profile import RDF
 
     deep = b"<rdf:RDF xmlns:rdf='" + RDF.encode() + b"'>" + b"<a>" * 100 + b"</a>" * 100 + \
         b"</rdf:RDF>"
@@ -494,8 +494,8 @@ def test_generator_faults_give_their_codes(world):
 
 
 def test_rules_doc_is_current(repo):
-    from validators.docs import DOC_PATH, render
+    from casslink.validators.docs import DOC_PATH, render
 
-    assert (repo / DOC_PATH).read_text() == render(), "run: python -m validators.docs"
+    assert (repo / DOC_PATH).read_text() == render(), "run: python -m casslink.validators.docs"
     text = render()
     assert all(f"`{r.code}`" in text for r in RULES)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from outputs.workers import map_chunks
+from casslink.outputs.workers import map_chunks
 
 CHUNKS = [(0, 3), (3, 5), (5, 9), (9, 10)]
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casslink import kernels
-from outputs import xlsx
+from casslink.outputs import xlsx
 
 WHEN = dt.date(2026, 12, 10)
 

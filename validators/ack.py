@@ -129,8 +129,8 @@ def received_text(when: dt.datetime | None) -> str:
 def render_xml(info: dict, verdict) -> bytes:
     """The acknowledgement for XML senders: a ``cb:Acknowledgement`` in the profile (XSD in
     parsers/onerecord/schemas/cb.xsd)."""
-    from parsers.onerecord.profile import LO_BASE
-    from parsers.onerecord.writer import write_nodes
+    from casslink.parsers.onerecord.profile import LO_BASE
+    from casslink.parsers.onerecord.writer import write_nodes
 
     about = f"{LO_BASE}ack/{info['file_id']}"
     c = verdict.counts

@@ -3,7 +3,7 @@
 Severities: ``file`` rejects the whole file; ``record`` rejects the record (and, for a
 correction, its pair, and the charges that itemise it); ``warning`` is reported only.
 Codes never change meaning; retired codes are not reused. ``docs/validation-rules.md`` is
-generated from this table (``python -m validators.docs``).
+generated from this table (``python -m casslink.validators.docs``).
 """
 
 from __future__ import annotations

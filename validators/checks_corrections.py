@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from casslink.canonical import BillingBatch
 from casslink.reference import PeriodInfo
-from validators.context import ValidationContext
+from casslink.validators.context import ValidationContext
 
 COMPARED = ("weight_pp", "weight_cc", "valuation_pp", "valuation_cc", "oc_carrier_pp",
             "oc_carrier_cc", "oc_agent_pp", "oc_agent_cc", "commission", "discount",

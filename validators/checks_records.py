@@ -9,9 +9,9 @@ import pyarrow.compute as pc
 from iso4217 import Currency
 
 from casslink.canonical import AMOUNT_COLUMNS, BillingBatch
+from casslink.parsers.hot.layouts import FAMILIES
 from casslink.reference import PeriodInfo
-from parsers.hot.layouts import FAMILIES
-from validators.context import ValidationContext
+from casslink.validators.context import ValidationContext
 
 ISO_CURRENCIES = pa.array(sorted(c.code for c in Currency))
 

@@ -4,10 +4,10 @@ period, lateness, duplicate files."""
 from __future__ import annotations
 
 from casslink.canonical import BillingBatch
+from casslink.parsers.hot.layouts import FAMILIES
+from casslink.parsers.hot.writer import hash_total
 from casslink.reference import PeriodInfo
-from parsers.hot.layouts import FAMILIES
-from parsers.hot.writer import hash_total
-from validators.context import ValidationContext
+from casslink.validators.context import ValidationContext
 
 SENDER_FAMILY = {"airline": "billing", "gssa": "billing", "agent": "adjustment"}
 

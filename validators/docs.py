@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from validators.ack import ACK_LAYOUT
-from validators.catalogue import RULES
+from casslink.validators.ack import ACK_LAYOUT
+from casslink.validators.catalogue import RULES
 
 SEVERITY_TEXT = {"file": "file rejected", "record": "record rejected", "warning": "warning"}
 DOC_PATH = "docs/validation-rules.md"
@@ -15,8 +15,8 @@ def render() -> str:
     out = [
         "# Validation rules",
         "",
-        "_Generated from `validators/catalogue.py` by `python -m validators.docs`; do not edit "
-        "by hand (a test checks it is current)._",
+        "_Generated from `validators/catalogue.py` by `python -m casslink.validators.docs`; "
+        "do not edit by hand (a test checks it is current)._",
         "",
         "Every problem casslink reports on an input file has a stable code. Codes never change "
         "meaning and retired codes are not reused. Severities:",

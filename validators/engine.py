@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import BillingBatch, Problem
-from validators import checks_corrections, checks_records, checks_structure
-from validators.catalogue import FILE, RECORD, WARNING, rule
-from validators.context import ValidationContext
+from casslink.validators import checks_corrections, checks_records, checks_structure
+from casslink.validators.catalogue import FILE, RECORD, WARNING, rule
+from casslink.validators.context import ValidationContext
 
 ACCEPTED, PARTIAL, REJECTED = "accepted", "accepted_with_rejections", "rejected"
 

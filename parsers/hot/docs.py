@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parsers.hot.layouts import FAMILIES, INDICATORS, Field, RecordLayout
+from casslink.parsers.hot.layouts import FAMILIES, INDICATORS, Field, RecordLayout
 
 KIND_TEXT = {
     "id": "record id", "A": "A", "AN": "AN", "N": "N (digits as text)", "int": "N integer",
@@ -41,7 +41,7 @@ def render() -> str:
     out = [
         "# HOT fixed-width formats",
         "",
-        "_Generated from `parsers/hot/layouts.py` by `python -m parsers.hot.docs`; "
+        "_Generated from `parsers/hot/layouts.py` by `python -m casslink.parsers.hot.docs`; "
         "do not edit by hand (a test checks it is current)._",
         "",
         "Positions are 1-based and inclusive. Amounts carry the ISO 4217 minor unit of the "
@@ -104,7 +104,7 @@ def render_canonical() -> str:
     from casslink.canonical import __doc__ as canonical_doc
 
     out = ["# Canonical billing-record model", "",
-           "_Generated from `casslink/canonical.py` by `python -m parsers.hot.docs`._", "",
+           "_Generated from `casslink/canonical.py` by `python -m casslink.parsers.hot.docs`._", "",
            (canonical_doc or "").strip(), "", "## `records`", "",
            "| Column | Arrow type | Meaning |", "|---|---|---|"]
     out += [f"| `{n}` | {t} | {d} |" for n, t, d in RECORD_FIELDS]

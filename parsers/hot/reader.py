@@ -28,8 +28,8 @@ from casslink.canonical import (
     FileHeader,
     Problem,
 )
-from parsers.hot import fixedwidth as fw
-from parsers.hot.layouts import FAMILIES, Family, RecordLayout
+from casslink.parsers.hot import fixedwidth as fw
+from casslink.parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 MAX_PROBLEMS_PER_FIELD = 200
 DECODE_THREADS = 2

@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 from casslink import kernels
 from casslink.canonical import CORRECTION_TYPES, FileHeader
 from casslink.ordering import codes, dense_rank, pack
+from casslink.parsers.hot import fixedwidth as fw
+from casslink.parsers.hot.layouts import FAMILIES, Family, RecordLayout
 from casslink.storage import Pieces
-from parsers.hot import fixedwidth as fw
-from parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
 HASH_MODULUS = 10 ** 12
 TYPES = ("AWB", *CORRECTION_TYPES)  # record types, as coded in LinePlan.record_types

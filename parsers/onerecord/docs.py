@@ -1,13 +1,13 @@
 """Render docs/formats/xml.md from the profile table (a test keeps the file current).
 
-    .venv/bin/python -m parsers.onerecord.docs
+    .venv/bin/python -m casslink.parsers.onerecord.docs
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from parsers.onerecord.profile import (
+from casslink.parsers.onerecord.profile import (
     CB,
     CLASSES,
     CODES,
@@ -34,8 +34,9 @@ def render() -> str:
     out = [
         "# ONE Record XML (casslink profile)",
         "",
-        "_Generated from `parsers/onerecord/profile.py` by `python -m parsers.onerecord.docs`; "
-        "do not edit by hand (a test checks it is current)._",
+        "_Generated from `parsers/onerecord/profile.py` by "
+        "`python -m casslink.parsers.onerecord.docs`; do not edit by hand (a test checks it "
+        "is current)._",
         "",
         "IATA's New CASSLink promises an XML format that is ONE Record compliant; IATA never "
         "published it, so casslink defines one that is **provably** compliant: a constrained "

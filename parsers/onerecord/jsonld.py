@@ -13,7 +13,7 @@ import json
 
 from lxml import etree
 
-from parsers.onerecord.profile import NSMAP, RDF, XSD, qname_of
+from casslink.parsers.onerecord.profile import NSMAP, RDF, XSD, qname_of
 
 CONTEXT = {**{p: u for p, u in NSMAP.items() if p != "rdf"}, "xsd": XSD}
 ABOUT, RESOURCE, DATATYPE = f"{{{RDF}}}about", f"{{{RDF}}}resource", f"{{{RDF}}}datatype"

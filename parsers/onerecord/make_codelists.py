@@ -1,7 +1,7 @@
 """Derive ``codelists.json`` from IATA's code-list ontology (rdflib; run by hand, checked by a
 test): every closed code list the profile uses, with its individuals' codes.
 
-    .venv/bin/python -m parsers.onerecord.make_codelists \
+    .venv/bin/python -m casslink.parsers.onerecord.make_codelists \
         ../shared/data/onerecord/IATA-1R-CL-Ontology.ttl
 """
 
@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from parsers.onerecord.profile import CLASSES, CODELIST_FILE, CODES
+from casslink.parsers.onerecord.profile import CLASSES, CODELIST_FILE, CODES
 
 USED = sorted({p.code_list for props in CLASSES.values() for p in props if p.code_list}
               - {"CurrencyCode"} | {"ChargeIdentifier"})

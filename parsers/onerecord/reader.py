@@ -27,7 +27,7 @@ from casslink.canonical import (
 )
 from casslink.identifiers import InvalidComponent, InvalidFormat
 from casslink.money import is_currency, to_minor
-from parsers.onerecord.profile import (
+from casslink.parsers.onerecord.profile import (
     CLASSES,
     RATINGS_COMPONENT,
     RDF,
@@ -57,7 +57,7 @@ _KINDS = {p.clark: p for props in CLASSES.values() for p in props}
 
 @cache
 def _schema():
-    from parsers.onerecord.xsd import schema
+    from casslink.parsers.onerecord.xsd import schema
 
     return schema()
 
@@ -273,7 +273,7 @@ def _take(elem, rows: list[dict], charges: list[dict], problems: list[Problem],
 def _amounts_of(family: str, record_type: str) -> tuple[str, ...]:
     """The money columns the HOT layout of this record carries (absent: null, not 0), so a
     HOT -> XML -> canonical round trip gives back exactly the same table."""
-    from parsers.hot.layouts import FAMILIES
+    from casslink.parsers.hot.layouts import FAMILIES
 
     fam = FAMILIES.get(family) or FAMILIES["billing"]
     try:

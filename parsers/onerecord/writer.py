@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from casslink.canonical import FileHeader
 from casslink.money import format_amount
-from parsers.onerecord.profile import (
+from casslink.parsers.onerecord.profile import (
     CLASSES,
     COMPONENT_RATINGS,
     LO_BASE,

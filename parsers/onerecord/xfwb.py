@@ -34,7 +34,7 @@ from casslink.canonical import (
     Problem,
 )
 from casslink.money import to_minor
-from parsers.onerecord.reader import X_FORBIDDEN, X_NOT_WELL_FORMED, X_VALUE
+from casslink.parsers.onerecord.reader import X_FORBIDDEN, X_NOT_WELL_FORMED, X_VALUE
 
 WAYBILL_NS, DM_NS = "iata:waybill:1", "iata:datamodel:3"
 _TRAP = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)

@@ -7,14 +7,14 @@ content is then the same wherever it is used). ``rdf:datatype`` is restricted to
 datatype IRIs of the profile; the property-to-datatype pairing and code-list membership are
 checked by the reader (XSD 1.0 cannot express them, see shared/spec/xml-formats.md 5.4).
 
-    .venv/bin/python -m parsers.onerecord.xsd
+    .venv/bin/python -m casslink.parsers.onerecord.xsd
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from parsers.onerecord.profile import CLASSES, LITERALS, NSMAP, ROOT_CHILDREN, XSD, Prop
+from casslink.parsers.onerecord.profile import CLASSES, LITERALS, NSMAP, ROOT_CHILDREN, XSD, Prop
 
 SCHEMAS = Path(__file__).with_name("schemas")
 FILES = {"rdf": "rdf.xsd", "cargo": "cargo.xsd", "api": "api.xsd", "cb": "cb.xsd"}

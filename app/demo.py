@@ -22,15 +22,15 @@ from dataclasses import dataclass
 import paramiko
 from sqlalchemy import Engine
 
+from casslink.app.synthetic.generator import corrupt_bytes, generate_billing, today_period
+from casslink.parsers.hot import write_hot
+from casslink.parsers.onerecord.writer import write_xml
 from casslink.participants import resolve
 from casslink.reference import ReferenceData
 from casslink.secrets import _write_private
 from casslink.settings import Settings
-from casslink.synthetic.generator import corrupt_bytes, generate_billing, today_period
-from parsers.hot import write_hot
-from parsers.onerecord.writer import write_xml
-from sftp_gateway import accounts
-from sftp_gateway.notify import AirflowClient
+from casslink.sftp_gateway import accounts
+from casslink.sftp_gateway.notify import AirflowClient
 
 DEMO_USERS = (("demo-lh", "LH"), ("demo-af", "AF"), ("demo-qf", "QF"), ("demo-cx", "CX"))
 

@@ -13,7 +13,7 @@ from casslink.money import format_amount
 
 def read_any(path: Path) -> BillingBatch:
     """Read a billing input in any supported format (HOT, ONE Record XML, XFWB)."""
-    from parsers import read_any as parse
+    from casslink.parsers import read_any as parse
 
     fmt, batch = parse(Path(path).read_bytes(), Path(path).name)
     if batch is None:

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import typer
 
-from casslink.inspection import inspect_file
+from casslink.app.inspection import inspect_file
+from casslink.app.synthetic.generator import (
+    FAULT_KINDS,
+    corrupt_bytes,
+    generate_billing,
+    today_period,
+)
 from casslink.reference import ReferenceData
 from casslink.settings import get_settings
 from casslink.storage import atomic_write_bytes
-from casslink.synthetic.generator import FAULT_KINDS, corrupt_bytes, generate_billing, today_period
 
 
 def generate(
@@ -45,8 +50,8 @@ def generate(
     unknown = set(fault_list) - set(FAULT_KINDS)
     if unknown:
         raise typer.BadParameter(f"unknown faults {sorted(unknown)}", param_hint="--faults")
-    from parsers.hot import write_hot
-    from parsers.onerecord.writer import write_xml
+    from casslink.parsers.hot import write_hot
+    from casslink.parsers.onerecord.writer import write_xml
 
     files = generate_billing(ref, operation, p, awbs, seed, fault_list, file_number)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,10 +113,10 @@ def convert(
     """Convert a billing file through the canonical model: HOT <-> ONE Record XML (our
     profile), XFWB -> either, and any of them -> JSON-LD. Exit code 1 if the input has
     problems (they are listed on stderr; nothing is written)."""
-    from parsers import read_any
-    from parsers.hot import write_hot
-    from parsers.onerecord.jsonld import to_jsonld_bytes
-    from parsers.onerecord.writer import write_xml
+    from casslink.parsers import read_any
+    from casslink.parsers.hot import write_hot
+    from casslink.parsers.onerecord.jsonld import to_jsonld_bytes
+    from casslink.parsers.onerecord.writer import write_xml
 
     if to not in ("xml", "jsonld", "hot"):
         raise typer.BadParameter("xml, jsonld or hot", param_hint="--to")

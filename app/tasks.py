@@ -16,7 +16,7 @@ from casslink.money import format_amount
 from casslink.reference import load_reference
 from casslink.settings import Settings, get_settings
 
-log = logging.getLogger("casslink.pipeline")
+log = logging.getLogger("casslink.app.tasks")
 
 
 class FileRejected(Exception):
@@ -32,8 +32,8 @@ def _engine(settings: Settings):
 def ingest(file_id: int, settings: Settings | None = None) -> dict:
     """Parse, validate, store, acknowledge, archive/quarantine one landed file."""
     from casslink import registry
-    from validators.ack import accepted_totals
-    from validators.ingest import ingest_file
+    from casslink.app.ingest import ingest_file
+    from casslink.validators.ack import accepted_totals
 
     settings = settings or get_settings()
     engine = _engine(settings)
@@ -100,7 +100,7 @@ def _aware(when: dt.datetime) -> dt.datetime:
 
 def sweep(settings: Settings | None = None) -> list[int]:
     """Trigger an ingest run for every pending file (one run id per file: no duplicates)."""
-    from sftp_gateway.notify import INGEST_DAG, AirflowClient, ingest_run_id
+    from casslink.sftp_gateway.notify import INGEST_DAG, AirflowClient, ingest_run_id
 
     settings = settings or get_settings()
     ids = pending_files(settings=settings)
@@ -143,7 +143,7 @@ def periods_due(day: dt.date, conf: dict | None = None,
 
 def settle(item: dict, settings: Settings | None = None) -> dict:
     """Close, settle and check one (operation, period); returns the run id and ledger path."""
-    from settlement.run import settle as run_settle
+    from casslink.settlement.run import settle as run_settle
 
     settings = settings or get_settings()
     engine = _engine(settings)
@@ -163,7 +163,7 @@ def settle(item: dict, settings: Settings | None = None) -> dict:
 def deliver(settled: dict, fmt: str | None = None, settings: Settings | None = None) -> dict:
     """Render and deliver every participant's outputs of one settlement run (``fmt``: only
     that format - hot, xlsx or xml)."""
-    from outputs.deliver import FORMATS, deliver_run
+    from casslink.outputs.deliver import FORMATS, deliver_run
 
     settings = settings or get_settings()
     engine = _engine(settings)

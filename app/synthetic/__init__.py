@@ -1,5 +1,5 @@
 """Synthetic billing data for the fixture world: canonical tables, deterministic by seed."""
 
-from casslink.synthetic.generator import FAULT_KINDS, GeneratedFile, generate_billing
+from casslink.app.synthetic.generator import FAULT_KINDS, GeneratedFile, generate_billing
 
 __all__ = ["FAULT_KINDS", "GeneratedFile", "generate_billing"]

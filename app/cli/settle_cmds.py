@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from casslink.cli.ingest_cmds import _engine
+from casslink.app.cli.ingest_cmds import _engine
 from casslink.money import format_amount
 
 settlement_app = typer.Typer(help="Settled periods: remittances, settlements, components.",
@@ -15,7 +15,7 @@ settlement_app = typer.Typer(help="Settled periods: remittances, settlements, co
 
 def _period_id(settings, operation: str, period: str) -> str:
     from casslink.reference import load_reference
-    from settlement.run import SettlementError, resolve_period
+    from casslink.settlement.run import SettlementError, resolve_period
 
     try:
         return resolve_period(load_reference(settings), operation.upper(), period).period_id
@@ -38,8 +38,8 @@ def settle(
     agent per airline, net into one remittance per agent, check that money is conserved, and
     write the ledger. The period is then billed (later files go to the next period) unless
     --preview. Same inputs, byte-identical ledger. Exit code 1 if the run fails."""
-    from settlement.run import SettlementError
-    from settlement.run import settle as run_settle
+    from casslink.settlement.run import SettlementError
+    from casslink.settlement.run import settle as run_settle
 
     settings, engine = _engine()
     try:
@@ -68,7 +68,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Per-agent remittances and per-airline settlements of the latest run, with components."""
-    from settlement.run import SettlementError, latest_ledger, read_ledger
+    from casslink.settlement.run import SettlementError, latest_ledger, read_ledger
 
     settings, engine = _engine()
     try:
@@ -109,8 +109,8 @@ def trace(
 ):
     """Lineage: the input files and line numbers behind an agent's and/or airline's bill."""
     from casslink.reference import load_reference
-    from settlement.run import SettlementError, latest_ledger
-    from settlement.run import trace as run_trace
+    from casslink.settlement.run import SettlementError, latest_ledger
+    from casslink.settlement.run import trace as run_trace
 
     settings, engine = _engine()
     try:
@@ -146,8 +146,8 @@ def deliver(
 ):
     """Render the outputs of the period's latest settlement (airline hand-off HOT, agent HOT,
     Excel and XML statements) and deliver them atomically to every participant's outbox."""
-    from outputs.deliver import FORMATS, deliver_run
-    from settlement.run import SettlementError, latest_run
+    from casslink.outputs.deliver import FORMATS, deliver_run
+    from casslink.settlement.run import SettlementError, latest_run
 
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:

@@ -7,7 +7,7 @@ import json
 import typer
 
 from casslink import __version__
-from casslink.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
+from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
 from casslink.settings import get_settings
 
 app = typer.Typer(

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import typer
 
+from casslink.app.runtime.airflow import AirflowStandalone, migrate, run_airflow_cli
 from casslink.db.engine import make_engine, upgrade
 from casslink.reference import load_into_db
-from casslink.runtime.airflow import AirflowStandalone, migrate, run_airflow_cli
 from casslink.secrets import airflow_admin_password
 from casslink.settings import get_settings
 
@@ -156,9 +156,9 @@ def _stop_gateway(proc: subprocess.Popen) -> None:
 
 
 def _demo(s, sftp_port: int) -> dict | None:
-    from casslink import demo
+    from casslink.app import demo
     from casslink.reference import load_reference
-    from sftp_gateway.notify import AirflowClient
+    from casslink.sftp_gateway.notify import AirflowClient
 
     client = AirflowClient.for_install(s)
     engine = make_engine(s.db_url)

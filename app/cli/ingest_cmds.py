@@ -49,9 +49,9 @@ def validate(
     """
     import hashlib
 
+    from casslink.app.ingest import validate_bytes
     from casslink.reference import load_reference
-    from validators.context import ValidationContext
-    from validators.ingest import validate_bytes
+    from casslink.validators.context import ValidationContext
 
     settings = get_settings()
     ref = load_reference(settings)
@@ -75,7 +75,7 @@ def validate(
                                "period": verdict.period_id, "counts": verdict.counts,
                                "findings": [f.as_dict() for f in verdict.findings]}, indent=2))
     else:
-        from validators.ack import render_text
+        from casslink.validators.ack import render_text
 
         info = {"name": file.name, "file_id": 0, "size": len(data), "sha256":
                 hashlib.sha256(data).hexdigest(), "received": "(offline check)",
@@ -96,7 +96,7 @@ def ingest(
     """Ingest a file received by another channel, exactly as the ingest DAG does: land and
     register it, parse, validate, store accepted records, acknowledge to the sender's outbox,
     archive or quarantine. Exit code: 0 accepted, 1 rejected, 2 accepted with rejections."""
-    from validators.ingest import land_and_ingest
+    from casslink.app.ingest import land_and_ingest
 
     settings, engine = _engine()
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from casslink.cli.ingest_cmds import _engine, _participant
+from casslink.app.cli.ingest_cmds import _engine, _participant
 from casslink.settings import get_settings
 
 users_app = typer.Typer(help="SFTP accounts: users of an airline, agent or operator.",
@@ -29,7 +29,7 @@ def gateway(
     log (logs/gateway-audit.log). Stops on Ctrl-C or SIGTERM."""
     import asyncio
 
-    from sftp_gateway.service import serve
+    from casslink.sftp_gateway.service import serve
 
     s = get_settings()
     asyncio.run(serve(s, host or s.gateway_host, port or s.gateway_port,
@@ -63,7 +63,7 @@ def users_add(
                                         help="Read a password (12+ characters) from stdin."),
 ):
     """Create an SFTP user of a participant with a key and/or a password (argon2-hashed)."""
-    from sftp_gateway import accounts
+    from casslink.sftp_gateway import accounts
 
     password = _read_password(password_stdin)
     if password is None and key is None:
@@ -86,7 +86,7 @@ def users_add(
 @users_app.command("passwd")
 def users_passwd(login: str = typer.Argument(...)):
     """Set a user's password, read from standard input (12+ characters)."""
-    from sftp_gateway import accounts
+    from casslink.sftp_gateway import accounts
 
     password = _read_password(True)
     _, engine = _engine()
@@ -103,7 +103,7 @@ def users_passwd(login: str = typer.Argument(...)):
 def users_add_key(login: str = typer.Argument(...),
                   key: Path = typer.Argument(..., exists=True, dir_okay=False)):
     """Add OpenSSH public keys (a .pub or authorized_keys file) to a user."""
-    from sftp_gateway import accounts
+    from casslink.sftp_gateway import accounts
 
     _, engine = _engine()
     try:
@@ -118,7 +118,7 @@ def users_add_key(login: str = typer.Argument(...),
 @users_app.command("disable")
 def users_disable(login: str = typer.Argument(...)):
     """Disable a user (no further logins; the account stays for the audit trail)."""
-    from sftp_gateway import accounts
+    from casslink.sftp_gateway import accounts
 
     _, engine = _engine()
     try:
@@ -133,7 +133,7 @@ def users_disable(login: str = typer.Argument(...)):
 @users_app.command("list")
 def users_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
     """List the SFTP users (never their secrets)."""
-    from sftp_gateway import accounts
+    from casslink.sftp_gateway import accounts
 
     _, engine = _engine()
     try:

@@ -23,14 +23,14 @@ from casslink.canonical import BillingBatch, FileHeader, empty_charges, empty_re
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
 from casslink.outbox import deliver
+from casslink.parsers import read_any, read_any_file
 from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
-from parsers import read_any, read_any_file
-from validators import ack
-from validators.context import History, ValidationContext
-from validators.engine import REJECTED, Finding, Verdict, validate
+from casslink.validators import ack
+from casslink.validators.context import History, ValidationContext
+from casslink.validators.engine import REJECTED, Finding, Verdict, validate
 
 
 def parse(data: bytes, source_file: str) -> tuple[str, BillingBatch | None]:
