@@ -18,7 +18,7 @@ from casslink.db.models import User
 from casslink.participants import ParticipantRef, by_id
 
 ROLES = ("admin", "user")
-LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}\Z")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("casslink-dummy-password")
 
