@@ -3,7 +3,15 @@ atomically, read-only outbox downloads, limits and audit.
 
 Every SFTP request goes through a method below; anything not handled here is refused. The
 client never names a real path: uploads are written to random names in a hidden staging
-folder and outbox reads open ``homes/<participant>/outbox/<safe name>`` with O_NOFOLLOW.
+folder and outbox reads open ``homes/<participant>/outbox/<name>`` with O_NOFOLLOW.
+
+An upload lands only on the client's own close request (or the rename of a temporary name
+it closed): never when the session ends with the file still open (EOF, dropped connection,
+shutdown), see :mod:`sftp_gateway.sftp_session`. Its bytes hold no hole: a write must start
+at or before the end of the data already written.
+
+Nothing that blocks (database, fsync, hashing, landing) runs on the event loop: it runs on
+the gateway's one shared thread pool (:meth:`Gateway.blocking`).
 """
 
 from __future__ import annotations
@@ -11,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import os
+import posixpath
 import stat as st
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +36,7 @@ from asyncssh import (
     FXF_WRITE,
     SFTPAttrs,
     SFTPFailure,
+    SFTPInvalidFilename,
     SFTPName,
     SFTPNoSuchFile,
     SFTPOpUnsupported,
@@ -43,12 +52,27 @@ from casslink.outbox import home_of
 from casslink.participants import ParticipantRef, by_id
 from casslink.settings import Settings
 from casslink.sftp_gateway import accounts, landing
-from casslink.sftp_gateway.jail import DROP_AREAS, JailError, VPath, is_temp_name, resolve
+from casslink.sftp_gateway.jail import (
+    DROP_AREAS,
+    JailError,
+    NameNotAllowed,
+    VPath,
+    is_temp_name,
+    resolve,
+    servable_name,
+)
 from casslink.sftp_gateway.policy import Audit, Limits, Lockout
+from casslink.sftp_gateway.sftp_session import CLIENT_CLOSE, SFTPOnlySession
 
 log = logging.getLogger("casslink.gateway")
-DIR_MODE = st.S_IFDIR | 0o755
-FILE_MODE = st.S_IFREG | 0o644
+# What ``ls -l`` shows: the owner bits are the user's own access, the group bits that of the
+# other logins of the same participant (they share the folders), others have none.
+ROOT_MODE = st.S_IFDIR | 0o550  # dr-xr-x---  list the three folders, create nothing
+DROP_DIR_MODE = st.S_IFDIR | 0o330  # d-wx-wx---  put files; a listing shows only this session's
+OUTBOX_DIR_MODE = st.S_IFDIR | 0o550  # dr-xr-x---  list and get; no put, rm or rename
+OUTBOX_FILE_MODE = st.S_IFREG | 0o440  # -r--r-----
+DROP_FILE_MODE = st.S_IFREG | 0o220  # --w--w----  an upload of this session: not readable
+POOL_THREADS = 8
 
 
 @dataclass
@@ -59,22 +83,15 @@ class Upload:
     name: str
     staged: Path
     fd: int
-    hasher: hashlib._Hash = field(default_factory=hashlib.sha256)
-    hashed_upto: int = 0
-    # sha256 runs on its own thread while the event loop receives the next packets
-    # (hashlib releases the GIL); one worker keeps the updates in order
-    hash_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="sha256"))
-    hashing: Future | None = None
-    size: int = 0
-    sequential: bool = True
+    size: int = 0  # end of the data written; no write may start beyond it (no holes)
     failed: str = ""
     closed: bool = False
 
 
 @dataclass
 class Gateway:
-    """What every connection shares: settings, database, limits, lockout, audit, notifier."""
+    """What every connection shares: settings, database, limits, lockout, audit, notifier,
+    and the one thread pool every blocking call runs on."""
 
     settings: Settings
     engine: Engine
@@ -82,13 +99,20 @@ class Gateway:
     notify: Callable[[int], None] | None = None
     sessions: Counter = field(default_factory=Counter)
     connections: set = field(default_factory=set)
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        POOL_THREADS, thread_name_prefix="gateway"))
 
     def __post_init__(self) -> None:
         self.lockout = Lockout(self.engine, self.limits)
         self.audit = Audit(self.settings.logs_dir / "gateway-audit.log")
 
     async def blocking(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        """Run ``fn(*args)`` on the shared pool; the event loop goes on serving sessions."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def shutdown(self) -> None:
+        """Wait for blocking work already started (a landing the client asked for)."""
+        self.executor.shutdown(wait=True)
 
 
 class GatewaySSHServer(asyncssh.SSHServer):
@@ -195,20 +219,21 @@ class GatewaySSHServer(asyncssh.SSHServer):
 
 
 class JailedSFTPServer(asyncssh.SFTPServer):
-    """One SFTP session of one user, inside its participant's virtual tree."""
+    """One SFTP session of one user, inside its participant's virtual tree. Made by
+    :func:`open_session`, which looks the user up off the event loop."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel, gw: Gateway) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel, gw: Gateway,
+                 participant: ParticipantRef, home: Path) -> None:
         super().__init__(chan)
         self.gw = gw
         self.login = chan.get_extra_info("username")
-        creds = accounts.credentials(gw.engine, self.login)
-        self.participant: ParticipantRef = by_id(gw.engine, creds.participant_id)
-        self.home = home_of(gw.settings, self.participant.code)
+        self.participant = participant
+        self.home = home
         self.uploads: dict[int, Upload] = {}
         self.pending: dict[tuple[str, str], Upload] = {}  # closed temp names awaiting rename
         self.landed: dict[tuple[str, str], tuple[int, float]] = {}  # (size, time) this session
         self.last_activity = time.monotonic()
-        self._idle = asyncio.get_event_loop().create_task(self._idle_watch())
+        self._idle = asyncio.get_running_loop().create_task(self._idle_watch())
 
     # --- plumbing ---------------------------------------------------------------------------
     def _audit(self, event: str, **fields) -> None:
@@ -221,6 +246,8 @@ class JailedSFTPServer(asyncssh.SFTPServer):
         except JailError as exc:
             self._audit("refused", path=path.decode("utf-8", "replace")[:200],
                         reason=str(exc))
+            if isinstance(exc, NameNotAllowed):
+                raise SFTPInvalidFilename(str(exc)) from exc
             raise SFTPNoSuchFile(str(exc)) from exc
 
     def _deny(self, what: str, vp: VPath | None = None) -> None:
@@ -239,21 +266,39 @@ class JailedSFTPServer(asyncssh.SFTPServer):
     def _outbox_file(self, name: str) -> Path:
         return self.home / "outbox" / name
 
+    def _discard(self, up: Upload, reason: str) -> None:
+        """Drop an upload that will never land: its staged bytes go, nothing is registered."""
+        if not up.closed:
+            with contextlib.suppress(OSError):
+                os.close(up.fd)
+            up.closed = True
+        up.staged.unlink(missing_ok=True)
+        self._audit("upload_discarded", path=f"/{up.area}/{up.name}", reason=reason)
+
     # --- attributes and listings ----------------------------------------------------------
     @staticmethod
-    def _dir_attrs() -> SFTPAttrs:
+    def _dir_attrs(area: str | None) -> SFTPAttrs:
+        mode = ROOT_MODE if area is None else DROP_DIR_MODE if area in DROP_AREAS \
+            else OUTBOX_DIR_MODE
         now = int(time.time())
-        return SFTPAttrs(type=asyncssh.FILEXFER_TYPE_DIRECTORY, permissions=DIR_MODE,
-                         size=0, atime=now, mtime=now)
+        return SFTPAttrs(type=asyncssh.FILEXFER_TYPE_DIRECTORY, permissions=mode, size=0,
+                         nlink=1, atime=now, mtime=now)
 
     @staticmethod
-    def _file_attrs(size: int, mtime: float) -> SFTPAttrs:
-        return SFTPAttrs(type=asyncssh.FILEXFER_TYPE_REGULAR, permissions=FILE_MODE,
-                         size=size, atime=int(mtime), mtime=int(mtime))
+    def _file_attrs(area: str, size: int, mtime: float) -> SFTPAttrs:
+        mode = OUTBOX_FILE_MODE if area == "outbox" else DROP_FILE_MODE
+        return SFTPAttrs(type=asyncssh.FILEXFER_TYPE_REGULAR, permissions=mode, size=size,
+                         nlink=1, atime=int(mtime), mtime=int(mtime))
+
+    def format_user(self, uid: int | None) -> str:
+        return self.login
+
+    def format_group(self, gid: int | None) -> str:
+        return self.participant.code
 
     def _attrs(self, vp: VPath) -> SFTPAttrs:
         if vp.name is None:
-            return self._dir_attrs()
+            return self._dir_attrs(vp.area)
         if vp.area == "outbox":
             try:
                 s = os.stat(self._outbox_file(vp.name), follow_symlinks=False)
@@ -261,14 +306,14 @@ class JailedSFTPServer(asyncssh.SFTPServer):
                 raise SFTPNoSuchFile("no such file") from exc
             if not st.S_ISREG(s.st_mode):
                 raise SFTPNoSuchFile("no such file")
-            return self._file_attrs(s.st_size, s.st_mtime)
+            return self._file_attrs("outbox", s.st_size, s.st_mtime)
         key = (vp.area, vp.name)
         if key in self.landed:
-            return self._file_attrs(*self.landed[key])
+            return self._file_attrs(vp.area, *self.landed[key])
         up = self.pending.get(key) or next((u for u in self.uploads.values()
                                             if (u.area, u.name) == key), None)
         if up is not None:
-            return self._file_attrs(up.size, time.time())
+            return self._file_attrs(vp.area, up.size, time.time())
         raise SFTPNoSuchFile("no such file")
 
     def stat(self, path: bytes) -> SFTPAttrs:
@@ -279,41 +324,47 @@ class JailedSFTPServer(asyncssh.SFTPServer):
 
     def fstat(self, file_obj: object) -> SFTPAttrs:
         if isinstance(file_obj, Upload):
-            return self._file_attrs(file_obj.size, time.time())
-        return SFTPAttrs.from_local(os.fstat(file_obj))
+            return self._file_attrs(file_obj.area, file_obj.size, time.time())
+        s = os.fstat(file_obj)
+        return self._file_attrs("outbox", s.st_size, s.st_mtime)
 
     def realpath(self, path: bytes) -> bytes:
         self.last_activity = time.monotonic()
         try:
-            return resolve(path).text.encode()
+            return os.fsencode(resolve(path).text)
         except JailError:  # a client may ask for a not-yet-existing name: normalise only
-            import posixpath
-
             return posixpath.normpath(posixpath.join(b"/", path))
 
     async def scandir(self, path: bytes) -> AsyncIterator[SFTPName]:
         vp = self._path(path)
         if vp.name is not None:
             raise SFTPFailure("not a directory")
-        for dot in (b".", b".."):
-            yield SFTPName(dot, attrs=self._dir_attrs())
+        yield SFTPName(b".", attrs=self._dir_attrs(vp.area))
+        yield SFTPName(b"..", attrs=self._dir_attrs(None))
         if vp.area is None:
             for area in ("inbox", "outbox", "sandbox"):
-                yield SFTPName(area.encode(), attrs=self._dir_attrs())
+                yield SFTPName(area.encode(), attrs=self._dir_attrs(area))
             return
         if vp.area == "outbox":
             self._audit("list", path=vp.text)
-            with os.scandir(self.home / "outbox") as entries:
-                for e in sorted(entries, key=lambda e: e.name):
-                    if e.name.startswith(".") or not e.is_file(follow_symlinks=False):
-                        continue
-                    s = e.stat(follow_symlinks=False)
-                    yield SFTPName(e.name.encode(), attrs=self._file_attrs(s.st_size,
-                                                                           s.st_mtime))
+            for name, size, mtime in await self.gw.blocking(self._outbox_listing):
+                yield SFTPName(os.fsencode(name), attrs=self._file_attrs("outbox", size,
+                                                                         mtime))
             return
         for (area, name), (size, when) in sorted(self.landed.items()):
             if area == vp.area:
-                yield SFTPName(name.encode(), attrs=self._file_attrs(size, when))
+                yield SFTPName(name.encode(), attrs=self._file_attrs(area, size, when))
+
+    def _outbox_listing(self) -> list[tuple[str, int, float]]:
+        """Every outbox file a client can open: the names :func:`resolve` accepts."""
+        out = []
+        with os.scandir(self.home / "outbox") as entries:
+            for e in entries:
+                if servable_name(e.name) and e.is_file(follow_symlinks=False):
+                    with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                        s = e.stat(follow_symlinks=False)
+                        out.append((e.name, s.st_size, s.st_mtime))
+        return sorted(out, key=lambda x: os.fsencode(x[0]))
 
     # --- files ----------------------------------------------------------------------------
     async def open(self, path: bytes, pflags: int, attrs: SFTPAttrs) -> object:
@@ -362,65 +413,59 @@ class JailedSFTPServer(asyncssh.SFTPServer):
         return os.pread(file_obj, size, offset)
 
     def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        """Write at ``offset``, which must not lie beyond the data written so far: a write
+        that would leave a hole (a sparse file bigger than what was sent) is refused, and so
+        is one ending past the size limit. Either refusal fails the upload."""
         self.last_activity = time.monotonic()
         if not isinstance(file_obj, Upload):
             raise SFTPPermissionDenied("writing is not allowed here")
         up = file_obj
         if up.failed:
             raise SFTPFailure(up.failed)
+        path = f"/{up.area}/{up.name}"
+        if offset > up.size:
+            up.failed = (f"write at offset {offset} would leave a hole after byte {up.size}: "
+                         "write the file from its start, in order")
+            self._audit("refused", op="upload", path=path, reason="hole", offset=offset)
+            raise SFTPFailure(up.failed)
         if offset + len(data) > self.gw.limits.max_file_bytes:
             up.failed = "file too large"
-            self._audit("refused", op="upload", path=f"/{up.area}/{up.name}",
-                        reason="file too large")
+            self._audit("refused", op="upload", path=path, reason="file too large")
             raise SFTPQuotaExceeded("file too large")
         os.pwrite(up.fd, data, offset)
-        if up.sequential and offset == up.hashed_upto:
-            up.hashing = up.hash_pool.submit(up.hasher.update, data)
-            up.hashed_upto += len(data)
-        else:
-            up.sequential = False
         up.size = max(up.size, offset + len(data))
         return len(data)
 
     async def close(self, file_obj: object) -> None:
+        """The client's close request lands an upload (or keeps a temporary name for its
+        rename); any other close (the session ending with the file open) discards it."""
         self.last_activity = time.monotonic()
         if not isinstance(file_obj, Upload):
             os.close(file_obj)
             return
         up = file_obj
         self.uploads.pop(up.fd, None)
-        if self.channel.is_closing() and not up.failed:
-            # asyncssh closes the handles a vanished client left open: not a client's close
-            up.failed = "the session ended before the client closed the file"
-            self._audit("upload_discarded", path=f"/{up.area}/{up.name}", reason=up.failed)
-        try:
-            if not up.failed:
-                await self.gw.blocking(os.fsync, up.fd)
-        finally:
-            os.close(up.fd)
-        up.closed = True
-        if up.failed:
-            up.hash_pool.shutdown(wait=False)
-            up.staged.unlink(missing_ok=True)
+        if not CLIENT_CLOSE.get():
+            self._discard(up, "the session ended before the client closed the file")
             return
+        if up.failed:
+            self._discard(up, up.failed)
+            raise SFTPFailure(f"upload refused, nothing landed: {up.failed}")
+        up.closed = True
+        await self.gw.blocking(_fsync_close, up.fd)
         if is_temp_name(up.name):
             self.pending[(up.area, up.name)] = up  # lands when the client renames it
             return
         await self._land(up, up.name)
 
     async def _land(self, up: Upload, name: str) -> None:
-        if up.hashing is not None:
-            await asyncio.wrap_future(up.hashing)
-        up.hash_pool.shutdown(wait=False)
-        sha = up.hasher.hexdigest() if up.sequential and up.hashed_upto == up.size else \
-            await self.gw.blocking(landing.sha256_of, up.staged)
         channel = "sandbox" if up.area == "sandbox" else "inbox"
-        result = await self.gw.blocking(landing.land, self.gw.settings, self.gw.engine,
-                                        up.staged, sha, up.size, self.participant.id,
-                                        self.login, name, channel)
-        self.landed[(up.area, name)] = (up.size, time.time())
-        self._audit("landed", path=f"/{up.area}/{name}", file_id=result.file_id, sha256=sha,
-                    size=up.size, channel=channel)
+        result = await self.gw.blocking(landing.land_upload, self.gw.settings, self.gw.engine,
+                                        up.staged, self.participant.id, self.login, name,
+                                        channel)
+        self.landed[(up.area, name)] = (result.size, time.time())
+        self._audit("landed", path=f"/{up.area}/{name}", file_id=result.file_id,
+                    sha256=result.sha256, size=result.size, channel=channel)
         if self.gw.notify is not None:
             self.gw.notify(result.file_id)
 
@@ -460,7 +505,6 @@ class JailedSFTPServer(asyncssh.SFTPServer):
         up = self.pending.pop((vp.area, vp.name), None) if vp.name else None
         if up is None:
             self._deny("remove", vp)
-        up.hash_pool.shutdown(wait=False)
         up.staged.unlink(missing_ok=True)  # a client dropping its own unfinished upload
 
     def mkdir(self, path: bytes, attrs: SFTPAttrs) -> None:
@@ -490,22 +534,44 @@ class JailedSFTPServer(asyncssh.SFTPServer):
     def fstatvfs(self, file_obj: object):
         raise SFTPOpUnsupported("statvfs is not supported")
 
-    def fsync(self, file_obj: object) -> None:
-        if isinstance(file_obj, Upload):
-            os.fsync(file_obj.fd)
+    async def fsync(self, file_obj: object) -> None:
+        if isinstance(file_obj, Upload) and not file_obj.closed:
+            await self.gw.blocking(os.fsync, file_obj.fd)
 
     def exit(self) -> None:
         """Session end: unfinished and never-renamed uploads are discarded, never landed."""
         self._idle.cancel()
         for up in list(self.uploads.values()) + list(self.pending.values()):
-            if not up.closed:
-                with contextlib.suppress(OSError):
-                    os.close(up.fd)
-            up.hash_pool.shutdown(wait=False)
-            up.staged.unlink(missing_ok=True)
-            self._audit("upload_discarded", path=f"/{up.area}/{up.name}")
+            self._discard(up, "the session ended before the upload was finished")
         self.uploads.clear()
         self.pending.clear()
+
+
+def _fsync_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+async def open_session(chan: asyncssh.SSHServerChannel, gw: Gateway) -> JailedSFTPServer:
+    """The SFTP server of a new session: the user's participant looked up off the loop."""
+
+    def lookup() -> tuple[ParticipantRef, Path]:
+        creds = accounts.credentials(gw.engine, chan.get_extra_info("username"))
+        participant = by_id(gw.engine, creds.participant_id)
+        return participant, home_of(gw.settings, participant.code)
+
+    participant, home = await gw.blocking(lookup)
+    return JailedSFTPServer(chan, gw, participant, home)
+
+
+class SFTPGatewayServer(GatewaySSHServer):
+    """The SSH server of one connection: its sessions offer SFTP only (see
+    :mod:`sftp_gateway.sftp_session`)."""
+
+    def session_requested(self) -> SFTPOnlySession:
+        return SFTPOnlySession(lambda chan: open_session(chan, self.gw))
 
 
 def host_key(settings: Settings) -> asyncssh.SSHKey:
@@ -525,7 +591,6 @@ async def start(gw: Gateway, host: str, port: int) -> asyncssh.SSHAcceptor:
     key = host_key(gw.settings)
     await gw.blocking(landing.recover, gw.settings, gw.engine)
     return await asyncssh.create_server(
-        lambda: GatewaySSHServer(gw), host, port, server_host_keys=[key],
-        sftp_factory=lambda chan: JailedSFTPServer(chan, gw), allow_scp=False,
+        lambda: SFTPGatewayServer(gw), host, port, server_host_keys=[key], allow_scp=False,
         agent_forwarding=False, allow_pty=False, x11_forwarding=False,
         line_editor=False, login_timeout=60, keepalive_interval=60)

@@ -38,7 +38,7 @@ async def serve(settings: Settings, host: str, port: int, limits: Limits | None 
     try:
         while not stop.is_set():
             if watcher:
-                await loop.run_in_executor(None, watcher.scan)
+                await gw.blocking(watcher.scan)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), SCAN_INTERVAL_S)
     finally:
@@ -49,6 +49,7 @@ async def serve(settings: Settings, host: str, port: int, limits: Limits | None 
             await asyncio.wait_for(acceptor.wait_closed(), 5)
         if watcher:
             watcher.stop()
+        gw.shutdown()  # landings the clients asked for finish before the database goes
         if notifier:
             notifier.close()
         engine.dispose()

@@ -4,106 +4,27 @@ server process: logins, the jail, atomic landing, interrupted uploads, concurren
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import paramiko
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-REPO = Path(__file__).resolve().parents[1]
-EXE = Path(sys.executable).parent / "casslink"
-PASSWORD = "correct horse battery staple"
-AGENT = "23156130152"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class GatewayProc:
-    """``casslink gateway`` in its own process and data root."""
-
-    def __init__(self, home: Path) -> None:
-        self.home, self.port = home, _free_port()
-        self.env = dict(os.environ, CASSLINK_HOME=str(home))
-        self.env.pop("CASSLINK_DB_URL", None)
-        self.proc: subprocess.Popen | None = None
-
-    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([str(EXE), *args], env=self.env, input=stdin, text=True,
-                              capture_output=True, check=True)
-
-    def start(self) -> str:
-        """Start and wait for the first line; output goes to a file, never a pipe that could
-        fill up and block the gateway."""
-        self.log = self.home.parent / f"gateway-{self.port}.log"
-        offset = self.log.stat().st_size if self.log.exists() else 0
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([str(EXE), "gateway", "--port", str(self.port),
-                                          "--no-notify"], env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            text = self.log.read_bytes()[offset:].decode()
-            if "\n" in text or self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        line = text.split("\n", 1)[0]
-        assert "SFTP gateway" in line, text
-        return line
-
-    def stop(self, sig=signal.SIGTERM) -> None:
-        """Signal the gateway and wait for it (psutil: robust even if another library in this
-        process reaps children, as Airflow's in-process runs may)."""
-        import psutil
-
-        if self.proc is None:
-            return
-        try:
-            p = psutil.Process(self.proc.pid)
-            p.send_signal(sig)
-            p.wait(timeout=20)
-        except psutil.NoSuchProcess:
-            pass
-        except psutil.TimeoutExpired:
-            p.kill()
-            raise AssertionError("the gateway did not stop on SIGTERM within 20 s; its log: "
-                                 + self.log.read_text()[-3000:]) from None
-
-    def sftp(self, login: str, password: str | None = None, key: Path | None = None):
-        t = paramiko.Transport(("127.0.0.1", self.port))
-        if key is not None:
-            t.connect(username=login, pkey=paramiko.Ed25519Key.from_private_key_file(str(key)))
-        else:
-            t.connect(username=login, password=password)
-        return t, paramiko.SFTPClient.from_transport(t)
-
-    def registry(self) -> list[dict]:
-        out = self.cli("files", "list", "--json").stdout
-        return json.loads(out)
-
-
-def _setup(gp: GatewayProc, keydir: Path) -> None:
-    gp.cli("reference", "load")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keydir / "id")],
-                   check=True)
-    gp.cli("users", "add", "lh-ops", "--participant", "LH", "--key", str(keydir / "id.pub"))
-    gp.cli("users", "add", "af-ops", "--participant", "057", "--password-stdin",
-           stdin=PASSWORD + "\n")
-    gp.cli("users", "add", "agent-1", "--participant", AGENT, "--role", "admin",
-           "--password-stdin", stdin=PASSWORD + "\n")
+from tests.gateway_harness import AGENT, PASSWORD, GatewayProc, landed_rows
+from tests.gateway_harness import openssh as _openssh
+from tests.gateway_harness import setup_users as _setup
 
 
 @pytest.fixture(scope="module")
@@ -116,15 +37,6 @@ def gw(tmp_path_factory):
     gp.start()
     yield gp
     gp.stop()
-
-
-def _openssh(gp: GatewayProc, commands: str) -> subprocess.CompletedProcess:
-    batch = gp.keydir / "batch"
-    batch.write_text(textwrap.dedent(commands))
-    return subprocess.run(["sftp", "-b", str(batch), "-i", str(gp.keydir / "id"),
-                           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                           "-o", "BatchMode=yes", "-P", str(gp.port), "lh-ops@127.0.0.1"],
-                          capture_output=True, text=True, timeout=60)
 
 
 def test_openssh_key_login_upload_rename_download_and_refusals(gw, tmp_path):
@@ -296,31 +208,6 @@ def test_client_killed_mid_upload_lands_nothing(gw):
     assert not [r for r in gw.registry() if r["name"] == "killed.hot"]
 
 
-def test_gateway_sigkilled_mid_upload_then_restart_is_consistent(tmp_path):
-    gp = GatewayProc(tmp_path / "var")
-    _setup(gp, tmp_path)
-    gp.start()
-    t, s = gp.sftp("af-ops", PASSWORD)
-    fh = s.open("/inbox/half.hot", "w")
-    fh.write(b"z" * 200_000)
-    fh.flush()
-    staging = gp.home / "homes" / ".staging"
-    assert len(list(staging.iterdir())) == 1
-    gp.stop(signal.SIGKILL)
-    t.close()
-    assert gp.registry() == []
-    gp.start()  # recovery at start: leftover staging removed, nothing registered
-    try:
-        assert list(staging.iterdir()) == []
-        assert gp.registry() == []
-        t, s = gp.sftp("af-ops", PASSWORD)
-        s.putfo(io.BytesIO(b"after restart"), "/inbox/ok.hot")
-        t.close()
-        assert [r["name"] for r in gp.registry()] == ["ok.hot"]
-    finally:
-        gp.stop()
-
-
 def test_lockout_after_repeated_failures(tmp_path):
     gp = GatewayProc(tmp_path / "var")
     _setup(gp, tmp_path)
@@ -407,3 +294,224 @@ def test_watcher_lands_files_put_by_other_means(tmp_path, repo):
     finally:
         w.stop()
         engine.dispose()
+
+
+def test_a_write_that_would_leave_a_hole_is_refused_and_nothing_lands(gw):
+    """One byte at offset 1 GiB would make a 1 GiB file of zeros: refused, upload failed."""
+    blobs = {p.name for p in (gw.home / "landing").iterdir()}
+    t, s = gw.sftp("af-ops", PASSWORD)
+    try:
+        fh = s.open("/inbox/sparse.hot", "w")
+        fh.write(b"head")
+        fh.flush()
+        fh.seek(1 << 30)
+        with pytest.raises(OSError, match="hole"):
+            fh.write(b"x")
+            fh.flush()
+    finally:
+        t.close()
+    staging = gw.home / "homes" / ".staging"
+    deadline = time.monotonic() + 60
+    while any(staging.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(staging.iterdir())
+    assert not [r for r in gw.registry() if r["name"] == "sparse.hot"]
+    assert {p.name for p in (gw.home / "landing").iterdir()} == blobs
+
+
+@contextlib.contextmanager
+def _asyncssh_sftp(gw, login: str = "af-ops"):
+    """An asyncssh SFTP client on its own event loop thread; ``run(coro)`` waits for one
+    call (so a hypothesis test can drive it from the test's thread)."""
+    import asyncssh
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def run(coro):
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(60)
+
+    async def connect():
+        conn = await asyncssh.connect("127.0.0.1", gw.port, username=login,
+                                      password=PASSWORD, known_hosts=None)
+        return conn, await conn.start_sftp_client()
+
+    conn, sftp = run(connect())
+    try:
+        yield sftp, run
+    finally:
+        conn.close()
+        run(conn.wait_closed())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+
+WRITES = st.lists(st.tuples(st.integers(0, 3000), st.binary(min_size=1, max_size=700)),
+                  min_size=1, max_size=8)
+
+
+def test_writes_land_exactly_the_bytes_written_and_holes_are_refused(gw):
+    """Any sequence of writes: one that starts past the end of the data written so far is
+    refused and fails the upload (its close says so, nothing lands); otherwise the landed
+    file is what a local file holds after the same writes."""
+    import asyncssh
+
+    counter = iter(range(10**6))
+    with _asyncssh_sftp(gw) as (sftp, run):
+
+        async def upload(name: str, writes) -> str:
+            """'landed', or the first refusal's message."""
+            fh = await sftp.open(f"/inbox/{name}", "wb")
+            try:
+                for offset, data in writes:
+                    await fh.write(data, offset)
+            except asyncssh.SFTPFailure as exc:
+                with pytest.raises(asyncssh.SFTPFailure, match="nothing landed"):
+                    await fh.close()
+                return exc.reason
+            await fh.close()
+            return "landed"
+
+        @settings(max_examples=40, deadline=None, database=None)
+        @given(writes=WRITES)
+        def check(writes):
+            name = f"writes-{next(counter)}.hot"
+            expected, hole_at = bytearray(), None
+            for offset, data in writes:
+                if offset > len(expected):
+                    hole_at = offset
+                    break
+                expected[offset:offset + len(data)] = data
+            outcome = run(upload(name, writes))
+            if hole_at is not None:
+                assert f"offset {hole_at} would leave a hole" in outcome
+                assert landed_rows(gw, name) == []
+            else:
+                assert outcome == "landed"
+                [row] = landed_rows(gw, name)
+                assert row["size"] == len(expected)
+                assert row["sha256"] == hashlib.sha256(bytes(expected)).hexdigest()
+                assert (gw.home / "landing" / row["sha256"]).read_bytes() == bytes(expected)
+
+        check()
+
+
+def test_upload_names_outside_the_rule_are_refused_with_the_rule(gw):
+    t, s = gw.sftp("af-ops", PASSWORD)
+    try:
+        for name in ("trailing-newline.hot\n", "Zürich.hot", "tab\tname.hot", "new\nline.hot"):
+            with pytest.raises(OSError, match="file name not allowed"):
+                s.open(f"/inbox/{name}", "w").close()
+    finally:
+        t.close()
+    assert not [r for r in gw.registry() if r["name"].startswith(("trailing", "Z", "tab"))]
+
+
+NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ._+=@,-")
+
+
+@settings(max_examples=500, database=None)
+@given(name=st.one_of(st.text(max_size=210),
+                      st.text(alphabet=[*sorted(NAME_CHARS), "\n", "\r", "é", "/"],
+                              max_size=210)))
+def test_upload_name_rule_is_the_documented_one(name):
+    from casslink.sftp_gateway.jail import safe_file_name
+
+    expected = (1 <= len(name) <= 200 and set(name) <= NAME_CHARS
+                and name[0].isascii() and name[0].isalnum())
+    assert safe_file_name(name) == expected
+    assert safe_file_name(name + "\n") is False
+
+
+def test_no_gateway_regex_anchors_with_dollar():
+    """``$`` also matches before a trailing newline: every pattern uses fullmatch or \\Z."""
+    import importlib
+    import pkgutil
+    import re
+
+    import casslink.login_policy
+    import casslink.sftp_gateway as gateway
+
+    modules = [casslink.login_policy] + [
+        importlib.import_module(f"casslink.sftp_gateway.{m.name}")
+        for m in pkgutil.iter_modules(gateway.__path__)]
+    patterns = [v for module in modules for v in vars(module).values()
+                if isinstance(v, re.Pattern)]
+    assert patterns
+    assert not [p.pattern for p in patterns if p.pattern.endswith("$")]
+    from casslink.login_policy import LOGIN_RE
+
+    assert LOGIN_RE.fullmatch("lh-ops") and not LOGIN_RE.fullmatch("lh-ops\n")
+
+
+def test_outbox_serves_every_name_it_lists(gw):
+    """Files named with any bytes (not UTF-8 too) put straight into an outbox: every name the
+    listing shows downloads with its bytes, and every non-hidden file is listed."""
+    outbox = os.fsencode(gw.home / "homes" / "057" / "outbox")
+    names = st.binary(min_size=1, max_size=120).filter(
+        lambda b: b"/" not in b and b"\x00" not in b and b not in (b".", b".."))
+
+    with _asyncssh_sftp(gw) as (sftp, run):
+
+        async def listed_contents() -> dict[bytes, bytes]:
+            out = {}
+            for name in await sftp.listdir(b"/outbox"):
+                if name not in (b".", b".."):
+                    async with sftp.open(b"/outbox/" + name, "rb") as fh:
+                        out[name] = await fh.read()
+            return out
+
+        @settings(max_examples=60, deadline=None, database=None)
+        @given(batch=st.lists(names, min_size=1, max_size=4, unique=True))
+        def check(batch):
+            made = {name: b"file %d " % i + name for i, name in enumerate(batch)}
+            for name, data in made.items():
+                with open(os.path.join(outbox, name), "wb") as fh:
+                    fh.write(data)
+            try:
+                served = run(listed_contents())
+            finally:
+                for name in made:
+                    os.unlink(os.path.join(outbox, name))
+            assert {n: d for n, d in made.items() if not n.startswith(b".")}.items() \
+                <= served.items()
+            assert not [n for n in served if n.startswith(b".")]
+
+        check()
+
+
+def test_openssh_lists_and_downloads_a_non_ascii_outbox_name(gw, tmp_path):
+    from casslink.settings import get_settings
+
+    name = "Zürich–Ωmega.f000042.ack"  # a name a participant's original might give an ack
+    target = get_settings().with_home(gw.home).homes_dir / "020" / "outbox" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"ACK \xc3\xbc\r\n")
+    out = _openssh(gw, f"""
+        ls -1 outbox
+        get "outbox/{name}" {tmp_path}/got.ack
+        """)
+    assert out.returncode == 0, out.stderr
+    assert f"outbox/{name}" in out.stdout.splitlines()
+    assert (tmp_path / "got.ack").read_bytes() == b"ACK \xc3\xbc\r\n"
+
+
+def test_ls_l_shows_each_folders_real_access(gw, tmp_path):
+    from casslink.outbox import deliver
+    from casslink.settings import get_settings
+
+    deliver(get_settings().with_home(gw.home), "020", "modes.ack", b"ack")
+    out = _openssh(gw, """
+        ls -l /
+        ls -l outbox
+        """)
+    assert out.returncode == 0, out.stderr
+    modes = {line.split()[-1]: line.split()[0] for line in out.stdout.splitlines()
+             if line[:1] in "d-" and len(line.split()) > 5}
+    assert modes["inbox"] == modes["sandbox"] == "d-wx-wx---"  # put, but not list or get
+    assert modes["outbox"] == "dr-xr-x---"  # list and get, nothing else
+    assert modes["modes.ack"] == "-r--r-----"
+    line = next(x for x in out.stdout.splitlines() if x.endswith("modes.ack")).split()
+    assert line[2:4] == ["lh-ops", "020"]  # owner: you; group: your participant's logins
