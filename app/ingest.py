@@ -43,9 +43,8 @@ from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import atomic_write_bytes
 from casslink.validators import ack
-from casslink.validators.catalogue import rule
 from casslink.validators.context import History, ValidationContext
-from casslink.validators.engine import REJECTED, Finding, Verdict, validate
+from casslink.validators.engine import REJECTED, Finding, Verdict, finding, validate
 
 log = logging.getLogger("casslink.ingest")
 
@@ -69,22 +68,13 @@ def validate_parsed(fmt: str, batch: BillingBatch | None, source_file: str,
                     ctx: ValidationContext) -> tuple[BillingBatch, Verdict]:
     """Validate what a parser returned (``batch`` None: a format we do not accept)."""
     if batch is None:
-        finding = Finding("FMT-E001", "file", f"the file is {fmt}, not a CASS fixed-width "
-                          "(HOT) file", raw=fmt)
-        return rejection(empty_batch(source_file, fmt), finding)
+        return rejection(empty_batch(source_file, fmt), finding("FMT-E001", raw=fmt))
     return batch, validate(batch, ctx)
 
 
 def empty_batch(source_file: str, fmt: str = "") -> BillingBatch:
     return BillingBatch(FileHeader(family=""), empty_records(), empty_charges(),
                         source_file=source_file, format=fmt)
-
-
-def finding(code: str, raw: object = "", expected: object = "") -> Finding:
-    """A file-level finding of catalogue rule ``code``."""
-    r = rule(code)
-    return Finding(code, "file", r.message.format(raw=raw, expected=expected, field=""),
-                   raw=str(raw))
 
 
 def rejection(batch: BillingBatch, why: Finding, verdict: Verdict | None = None
@@ -164,7 +154,7 @@ def billing_period(ref: ReferenceData, operation: str, period: PeriodInfo
                    ) -> tuple[str, bool] | None:
     """Where a file of ``period`` is billed: its own period while open, else the next open one
     (the late-file rule of HOT-W304). Returns (period id, late), or None when no period is
-    open to bill it (the file is rejected, ``ING-E301``; never billed into a closed one)."""
+    open to bill it (the file is rejected, ``ING-E310``; never billed into a closed one)."""
     if period.status == "open":
         return period.period_id, False
     later = [p for p in ref.periods_of(operation)
@@ -186,7 +176,7 @@ def apply_billing_period(ref: ReferenceData, batch: BillingBatch, verdict: Verdi
         return batch, verdict, pinned.billed_period_id, bool(pinned.late)
     where = billing_period(ref, verdict.operation, period)
     if where is None:
-        batch, verdict = rejection(batch, finding("ING-E301", raw=period.period_id,
+        batch, verdict = rejection(batch, finding("ING-E310", raw=period.period_id,
                                                   expected=period.status), verdict)
         return batch, verdict, "", False
     return batch, verdict, *where
@@ -314,7 +304,7 @@ def pin_period(a: Attempt) -> None:
         pinned = registry.pin(a.engine, a.file_id, v.operation, v.period_id,
                               a.billed_period if _to_store(a) else "", a.late)
     except registry.NoOpenPeriod:  # the period closed since the reference was read
-        a.batch, a.verdict = rejection(a.batch, finding("ING-E301", raw=v.period_id,
+        a.batch, a.verdict = rejection(a.batch, finding("ING-E310", raw=v.period_id,
                                                         expected="closed"), v)
         a.billed_period, a.late = "", False
         pinned = registry.pin(a.engine, a.file_id, v.operation, v.period_id, "", False)

@@ -134,16 +134,19 @@ class FileHeader:
         return out
 
 
-@dataclass
-class Problem:
-    """A problem found in an input: where, what, and a stable code."""
+@dataclass(slots=True)
+class Finding:
+    """A problem found in an input: a stable code, where, and what. Parsers leave ``severity``
+    blank; the rule engine sets it from the catalogue (``validators/catalogue.py``)."""
 
     code: str
-    message: str
+    severity: str = ""
+    message: str = ""
     line: int | None = None
     record_type: str = ""
     field: str = ""
     raw: str = ""
+    expected: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -157,7 +160,7 @@ class BillingBatch:
     records: pa.Table
     charges: pa.Table
     trailer: dict = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     source_file: str = ""
     line_count: int = 0
     record_counts: dict[str, int] = field(default_factory=dict)  # raw record ids as found

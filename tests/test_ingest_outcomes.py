@@ -121,12 +121,12 @@ def test_a_file_with_no_open_period_to_bill_it_is_rejected(system, two_files):
     _close_from(engine, "2026-12", "closed")
     _set_status(engine, **{"2026-11": "billed"})
     res = land_and_ingest(settings, engine, path, resolve(engine, gen.airline_prefix))
-    assert res.verdict == "rejected" and "ING-E301" in res.codes
+    assert res.verdict == "rejected" and "ING-E310" in res.codes
     assert res.stored == [] and res.billed_period_id == ""
     assert registry.accepted_parts(engine, "DE") == []
     assert warehouse.parts(settings, "DE") == []
     text = Path(res.acks[1]).read_text()
-    assert "ING-E301" in text and "2026-11" in text
+    assert "ING-E310" in text and "2026-11" in text
 
 
 def test_a_late_file_is_acknowledged_late_with_its_billing_period(system, two_files, tmp_path):

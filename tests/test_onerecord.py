@@ -255,3 +255,23 @@ def test_xml_format_doc_is_current(repo):
 
     assert (repo / DOC_PATH).read_text() == render(), \
         "run: python -m casslink.parsers.onerecord.docs"
+
+
+@pytest.mark.parametrize("pad", [b"<!--" + b"x" * 70_000 + b"-->", b" \n" * 40_000,
+                                 b"<?pi " + b"y" * 70_000 + b"?>"])
+@pytest.mark.parametrize("doctype", [
+    b'<!DOCTYPE rdf:RDF [<!ENTITY a "aaa">]>',
+    b'<!DOCTYPE rdf:RDF [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+    b'<!DOCTYPE rdf:RDF SYSTEM "http://127.0.0.1:9/evil.dtd">',
+    b"<!DOCTYPE rdf:RDF>"])
+def test_a_doctype_anywhere_in_the_prolog_is_refused_by_the_parser(ref, pad, doctype):
+    """Past the first 64 KiB too (a prefix scan missed it and schema validation crashed)."""
+    data = _sample(ref)
+    root = data.index(b"<rdf:RDF")
+    hostile = data[:root] + pad + doctype + data[root:].replace(
+        b"</cargo:waybillNumber>", b"&a;</cargo:waybillNumber>", 1)
+    batch = read_xml(hostile, "x")
+    assert _codes(batch) == {"XML-S002"} and batch.records.num_rows == 0
+    xfwb = (b'<?xml version="1.0"?>' + pad + doctype.replace(b"rdf:RDF", b"rsm:Waybill")
+            + b'<rsm:Waybill xmlns:rsm="iata:waybill:1"/>')
+    assert _codes(read_xfwb(xfwb, "x")) == {"XML-S002"}

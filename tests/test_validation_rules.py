@@ -15,7 +15,7 @@ from casslink.app.ingest import validate_bytes
 from casslink.app.synthetic.generator import corrupt_bytes, generate_billing
 from casslink.parsers.hot import read_hot, write_hot
 from casslink.parsers.hot.layouts import BILLING_AWB, BILLING_HEADER, BILLING_TRAILER, CCO, DCR
-from casslink.validators.catalogue import RULES
+from casslink.validators.catalogue import BY_CODE, RULES
 from casslink.validators.context import History, ValidationContext
 from casslink.validators.engine import ACCEPTED, PARTIAL, REJECTED, validate
 
@@ -133,6 +133,13 @@ def case_S007(world):  # a Windows-1252 e-acute in the agent reference
 
 def case_S008(world):
     return run(world, world["lines"][1:]), None
+
+
+def case_S009(world):  # the last AWB cut inside its prepaid weight charge (56-67)
+    lines = list(world["lines"])
+    i = max(k for k, x in enumerate(lines) if x[:3] == b"AWB")
+    lines[i] = lines[i][:60]
+    return run(world, lines), i + 1
 
 
 def case_E101(world):
@@ -276,6 +283,14 @@ def case_E402(world):  # the CCO no longer repeats the AWB as billed earlier in 
     return run(world, lines), i + 1
 
 
+def case_W404(world):  # other charges due carrier prepaid, due agent collect
+    lines = list(world["lines"])
+    i = next(k for k, x in enumerate(lines) if x[:3] == b"AWB" and int(x[79:91]) > 0
+             and int(x[139:151]) == 0)
+    lines[i] = put(lines[i], BILLING_AWB, "oc_agent_cc", f"{100:012d}")
+    return run(world, lines), i + 1
+
+
 def case_E403(world):
     lines = list(world["lines"])
     i = first(lines, b"DCR")
@@ -387,12 +402,24 @@ def case_XML_S006(world):
     return _run_xml(world, b"<?xml version='1.0'?><Invoice xmlns='urn:x'/>"), None
 
 
+def case_XML_S008(world):
+    data = _xml(world)
+    start = data.index(b"<cb:BatchHeader")
+    end = data.index(b"</cb:BatchHeader>") + len(b"</cb:BatchHeader>")
+    return _run_xml(world, data[:start] + data[end:]), None
+
+
+def case_XML_E602(world):  # the same rule as HOT-E602, named for the format it was found in
+    hist = History(accepted_logical={(world["prefix"], "DE", "2026-11", 1)})
+    return _run_xml(world, _xml(world), history=hist), None
+
+
 def case_XML_S007(world):
     return _run_xml(world, _xml(world).replace(b"<cb:recordType>AWB<", b"<cb:recordType>XYZ<", 1)
                     ), None
 
 
-def case_ING_E301(world):
+def case_ING_E310(world):
     import dataclasses
 
     from casslink.app.ingest import apply_billing_period
@@ -433,18 +460,26 @@ CASES = {name.removeprefix("case_").replace("_", "-"): fn for name, fn in global
          if name.startswith("case_")}
 
 
+def _code(case: str) -> str:
+    return case if case.startswith(("FMT", "XML", "ING")) else f"HOT-{case}"
+
+
 def test_every_rule_has_a_trigger_case():
-    names = {c if c.startswith(("FMT", "XML", "ING")) else f"HOT-{c}" for c in CASES}
-    assert names == {r.code for r in RULES}
+    """Every code has a case, except a business rule's XML- code (the same check as its HOT-
+    code; XML cases below cover the prefix)."""
+    names = {_code(c) for c in CASES}
+    required = {code for r in RULES for code in r.codes
+                if not (code.startswith("XML-") and r.number[0] in "EW")}
+    assert required <= names <= {code for r in RULES for code in r.codes}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rule_triggers(world, case):
-    code = case if case.startswith(("FMT", "XML", "ING")) else f"HOT-{case}"
+    code = _code(case)
     verdict, line = CASES[case](world)
     hits = [f for f in verdict.findings if f.code == code]
     assert hits, f"{code} not raised; got {[(f.code, f.line) for f in verdict.findings][:8]}"
-    rule = next(r for r in RULES if r.code == code)
+    rule = BY_CODE[code]
     if line is not None:
         assert line in {f.line for f in hits}
     if rule.severity == "file" or any(f.severity == "file" for f in hits):
@@ -492,13 +527,64 @@ def test_only_a_header(world):
     assert verdict.verdict == REJECTED
 
 
-def test_truncated_last_body_line(world):
-    lines = list(world["lines"])
-    i = max(k for k, x in enumerate(lines) if x[:3] == b"AWB")
-    lines[i] = lines[i][:60]  # cut inside the prepaid weight charge (56-67)
+def test_truncated_line_gets_a_length_finding_not_field_findings(world):
+    verdict, line = case_S009(world)
+    on_line = [f for f in verdict.findings if f.line == line]
+    assert [(f.code, f.message) for f in on_line] == [
+        ("HOT-S009", "line is 60 bytes, expected 250")]
+    assert verdict.verdict == PARTIAL and line in verdict.rejected_lines
+
+
+def test_right_trimmed_lines_are_not_truncated(world):
+    """A line without its trailing blanks reads as before; a bad field on it stays a field
+    finding (the line does not end inside that field)."""
+    lines = [x.rstrip(b" ") for x in world["lines"]]
+    assert run(world, lines).findings == []
+    i = first(lines, b"AWB")
+    lines[i] = put(lines[i], BILLING_AWB, "weight_pp", "00000012A4B5").rstrip(b" ")
+    assert len(lines[i]) < 250
+    assert [f.code for f in run(world, lines).findings] == ["HOT-S002"]
+
+
+def test_too_long_line_gets_only_its_length_finding(world):
+    lines, i = _awb_line(world)
+    lines[i] = lines[i][:40] + b"X" + lines[i][40:]  # every later field shifted by one
     verdict = run(world, lines)
-    assert ("HOT-S002", i + 1) in {(f.code, f.line) for f in verdict.findings}
-    assert verdict.verdict == PARTIAL
+    assert [(f.code, f.message) for f in verdict.findings if f.line == i + 1] == [
+        ("HOT-S006", "line is 251 bytes, expected 250")]
+
+
+def test_junk_file_leads_with_its_root_cause(world):
+    """A text file that is no CASS file: one finding, the missing header, which counts the
+    findings that follow from it (unknown record types, missing trailer, unknown operation)."""
+    junk = b"".join(b"Dear CASS, please find our invoice %d attached.\r\n" % i
+                    for i in range(40))
+    _, verdict = validate_bytes(junk, "letter.txt", ctx_for(world))
+    assert verdict.verdict == REJECTED
+    assert [f.code for f in verdict.findings] == ["HOT-S008"]
+    assert verdict.findings[0].message.startswith("the file has no header record (")
+    left_out = verdict.counts["not_listed"]
+    assert left_out >= 40 + 2  # 40 unknown record types, no trailer, no operation
+    assert f"({left_out} findings that follow from it not listed)" in \
+        verdict.findings[0].message
+
+
+def test_unreadable_header_leads(world):
+    lines = list(world["lines"])
+    lines[0] = put(lines[0], BILLING_HEADER, "period_start", "26AB01")
+    verdict = run(world, lines)
+    assert verdict.verdict == REJECTED
+    assert [(f.code, f.line) for f in verdict.findings] == [("HOT-S003", 1)]
+    assert verdict.counts["not_listed"] >= 1  # the period is unknown (E301)
+
+
+def test_xml_files_get_xml_codes_only(world):
+    """No HOT- code ever names a finding in an XML file (the same rules, their XML- codes)."""
+    cases = [case_XML_S008(world)[0], case_XML_E602(world)[0],
+             _run_xml(world, _xml(world).replace(b"<cargo:waybillNumber>",
+                                                 b"<cargo:waybillNumber>9", 1))]
+    found = [f.code for v in cases for f in v.findings]
+    assert found and all(c.startswith("XML-") for c in found), found
 
 
 def test_truncated_file_loses_its_trailer(world):
@@ -518,7 +604,7 @@ def test_ten_megabyte_single_line(world):
     data = b"AWB" + b"9" * (10 * 1024 * 1024)
     _, verdict = validate_bytes(data, "big", ctx_for(world))
     assert verdict.verdict == REJECTED
-    assert {"HOT-S006", "HOT-S008"} <= codes(verdict)
+    assert codes(verdict) == {"HOT-S008"} and verdict.counts["not_listed"] >= 1
 
 
 def test_generator_faults_give_their_codes(world):
@@ -535,4 +621,111 @@ def test_rules_doc_is_current(repo):
 
     assert (repo / DOC_PATH).read_text() == render(), "run: python -m casslink.validators.docs"
     text = render()
-    assert all(f"`{r.code}`" in text for r in RULES)
+    assert all(f"`{c}`" in text for r in RULES for c in r.codes)
+    for old, new in (("HOT-S008", "XML-S008"), ("HOT-E602", "XML-E602")):
+        assert f"| `{old}` | `{new}` |" in text  # the old -> new table names the renames
+
+
+# --- HOT-E402 compares what a correction can express; the CHGS rule (HOT-W404) -------------
+
+def _correction_file(world, awb: dict[str, int], oc_agent: tuple[str, int]) -> list[bytes]:
+    """Header, one AWB (amounts ``awb``), and a CCA pair whose CCO repeats weight and other
+    charges due carrier and carries ``oc_agent`` (P/C, amount): lines typed from the spec's
+    positions (cass-file-formats.md 2.3 and 3.1), only the header taken from the world."""
+    from tests.hotlines import line
+
+    src = world["lines"][first(world["lines"], b"AWB")].decode("ascii")
+    agent, prefix, serial = src[5:16], src[16:19], src[19:27]
+    origin, dest, executed, cur = src[29:32], src[35:38], src[38:44], src[52:55]
+    amounts = {"weight_pp": 0, "valuation_pp": 0, "oc_carrier_pp": 0, "oc_agent_pp": 0,
+               "weight_cc": 0, "valuation_cc": 0, "oc_carrier_cc": 0, "oc_agent_cc": 0, **awb}
+    at = dict(zip(amounts, range(56, 152, 12), strict=True))
+    awb_line = line("AWB", (6, agent), (17, prefix), (20, serial), (30, origin), (33, "R"),
+                    (36, dest), (39, executed), (45, "0001000"), (52, "K"), (53, cur),
+                    *((at[k], f"{v:012d}") for k, v in amounts.items()),
+                    (152, "0000"), (156, "0" * 12), (169, "0" * 12), (181, executed),
+                    (201, "00000.00000"), (212, "0" * 12), (224, "0" * 12))
+
+    def correction(rid: str, weight: int) -> str:
+        return line(rid, (6, prefix), (9, serial), (19, origin), (22, agent), (33, "CA0001"),
+                    (39, cur), (42, "00000.00000"), (53, executed),
+                    (59, "P"), (60, f"{weight:012d}"), (72, "P"), (73, "0" * 12),
+                    (85, "P"), (86, "0" * 12), (98, oc_agent[0]), (99, f"{oc_agent[1]:012d}"),
+                    (111, "P"), (112, f"{amounts['oc_carrier_pp']:012d}"),
+                    *((p, "0" * 12) for p in (124, 136, 148, 160)), (173, "K"),
+                    (174, "0001000"), (181, dest), (201, "corrected weight"))
+
+    trailer = line("TTT", (4, "DE"), (6, prefix), (17, "0000001"), (24, "0000002"),
+                   (31, "0000000"), (38, "0000003"), (57, "0" * 7), (64, "0" * 7),
+                   (71, "0" * 7))
+    return [world["lines"][0], awb_line.encode(), correction("CCO", amounts["weight_pp"]).encode(),
+            correction("CCR", amounts["weight_pp"] - 1000).encode(), trailer.encode()]
+
+
+def _e402_w404(world, awb, oc_agent):
+    verdict = run(world, _correction_file(world, awb, oc_agent))
+    return ([(f.line, f.field) for f in verdict.findings if f.code == "HOT-E402"],
+            [(f.line, f.field) for f in verdict.findings if f.code == "HOT-W404"], verdict)
+
+
+def test_correction_of_an_awb_with_mixed_agent_charges_is_not_rejected(world):
+    """The AWB has 3.00 prepaid + 2.00 collect due agent; the CCO can carry one amount, 5.00
+    with one indicator: its original is right. The AWB breaks the CHGS rule: a warning."""
+    base = {"weight_pp": 100_000, "oc_carrier_pp": 5_000}
+    e402, w404, verdict = _e402_w404(world, {**base, "oc_agent_pp": 300, "oc_agent_cc": 200},
+                                     ("C", 500))
+    assert e402 == [] and w404 == [(2, "other charges")]
+    assert verdict.verdict == ACCEPTED and verdict.accepted_records.num_rows == 3
+
+
+def test_correction_original_amount_or_side_that_differs_is_rejected(world):
+    base = {"weight_pp": 100_000, "oc_carrier_pp": 5_000}
+    mixed = {**base, "oc_agent_pp": 300, "oc_agent_cc": 200}
+    assert _e402_w404(world, mixed, ("C", 400))[0] == [(3, "oc_agent")]  # 4.00 != 5.00
+    collect = {"weight_pp": 100_000, "oc_agent_cc": 500}
+    e402, w404, verdict = _e402_w404(world, collect, ("P", 500))  # billed collect, O says P
+    assert e402 == [(3, "oc_agent_pc")] and w404 == []
+    assert "P != billed C" in next(f.message for f in verdict.findings if f.code == "HOT-E402")
+    assert verdict.verdict == PARTIAL and verdict.rejected_lines == [3, 4]  # the pair goes
+    e402, w404, verdict = _e402_w404(world, collect, ("C", 500))
+    assert e402 == w404 == [] and verdict.verdict == ACCEPTED
+
+
+def test_unreadable_xml_header_leads(world):
+    """An XML header that fails the profile XSD (it spans lines): its finding comes alone, the
+    unknown operation that follows from it is counted, not listed."""
+    data = _xml(world).replace(b"<cb:cassOperation>", b"<cb:bogus/><cb:cassOperation>", 1)
+    verdict = _run_xml(world, data)
+    assert verdict.verdict == REJECTED
+    assert [(f.code, f.record_type) for f in verdict.findings] == [
+        ("XML-S003", "cb:BatchHeader")]
+    assert verdict.counts["not_listed"] >= 1  # XML-E209: the operation is unknown
+
+
+def test_every_unreadable_line_is_rejected_however_many(world):
+    """The listing is capped, the judgement is not: 500+ AWB lines with a letter in the
+    prepaid weight charge are all rejected (past the 200th they were accepted with no
+    weight charge), and the ack lists 200 of them plus one "... and N more like this"."""
+    lines = list(world["lines"])
+    bad = [i for i, x in enumerate(lines) if x[:3] == b"AWB"]
+    assert len(bad) > 400
+    for i in bad:
+        lines[i] = put(lines[i], BILLING_AWB, "weight_pp", "00000000X000")
+    verdict = run(world, lines)
+    kept = verdict.accepted_records
+    assert kept.filter(pc.equal(kept.column("record_type"), "AWB")).num_rows == 0
+    assert {i + 1 for i in bad} <= set(verdict.rejected_lines)
+    s002 = [f for f in verdict.findings if f.code == "HOT-S002"]
+    assert len(s002) == 201 and s002[0].message == f"... and {len(bad) - 200} more like this"
+
+
+def test_a_trailer_finding_past_the_listing_limit_still_rejects_the_file(world):
+    lines = list(world["lines"])
+    awbs = [i for i, x in enumerate(lines) if x[:3] == b"AWB"][:210]
+    for i in awbs:
+        lines[i] = put(lines[i], BILLING_AWB, "agent_reference", "CAF\xe9          ")
+    lines[-1] = lines[-1][:200] + b"\xe9" + lines[-1][201:]  # the trailer's reserved filler
+    verdict = run(world, lines)
+    assert verdict.verdict == REJECTED
+    assert ("HOT-S007", "file") in {(f.code, f.severity) for f in verdict.findings
+                                    if f.line == len(lines)}

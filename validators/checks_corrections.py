@@ -10,9 +10,11 @@ from casslink.canonical import BillingBatch
 from casslink.reference import PeriodInfo
 from casslink.validators.context import ValidationContext
 
-COMPARED = ("weight_pp", "weight_cc", "valuation_pp", "valuation_cc", "oc_carrier_pp",
-            "oc_carrier_cc", "oc_agent_pp", "oc_agent_cc", "commission", "discount",
-            "tax_airline", "tax_agent")
+SPLIT = ("weight", "valuation", "oc_carrier", "oc_agent")
+"""Amounts a correction record carries once, with a P/C indicator (the AWB: prepaid and
+collect apart)."""
+SINGLE = ("commission", "discount", "tax_airline", "tax_agent")
+COMPARED = (*(f"{c}_{s}" for c in SPLIT for s in ("pp", "cc")), *SINGLE)
 PARTNER = {"CCO": "CCR", "CCR": "CCO", "DCO": "DCR", "DCR": "DCO"}
 
 
@@ -64,7 +66,7 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, period: PeriodInfo |
         _originals(t, ctx, lines, types, col)
         dcr = np.flatnonzero((types == "DCR") & np.asarray(pc.is_null(t.column("reason"))))
         if len(dcr):
-            col.add_many("HOT-E403", lines[dcr], "DCR", "reason",
+            col.add_many("E403", lines[dcr], "DCR", "reason",
                          t.column("correction_number").to_numpy(zero_copy_only=False)[dcr])
     _billed_twice(t, ctx, lines, types, col)
 
@@ -76,7 +78,7 @@ def _pairs(t, lines, types, is_corr, col) -> None:
     numbers = t.column("correction_number").to_numpy(zero_copy_only=False)
     for i in idx:
         if (keys[i], PARTNER[types[i]]) not in present:
-            col.add("HOT-E401", int(lines[i]), types[i], types[i],
+            col.add("E401", int(lines[i]), types[i], types[i],
                     numbers[i] or "(no number)", PARTNER[types[i]])
 
 
@@ -115,22 +117,50 @@ def _originals(t, ctx, lines, types, col) -> None:
     if not len(o_sorted):
         return
     o_rows, s_rows = srt[o_sorted], srt[last_state[o_sorted]]
-    first_diff = np.full(len(o_rows), -1)
-    values = {}
-    for j, c in enumerate(COMPARED):
-        v = np.asarray(pc.fill_null(allrows.column(c), 0), dtype=np.int64)
-        values[c] = v
-        differs = (v[o_rows] != v[s_rows]) & (first_diff < 0)
-        first_diff[differs] = j
-    bad = np.flatnonzero(first_diff >= 0)
+    values = {c: np.asarray(pc.fill_null(allrows.column(c), 0), dtype=np.int64)
+              for c in COMPARED}
+    first_diff = np.full(len(o_rows), "", dtype=object)
+    detail = np.full(len(o_rows), "", dtype=object)
+    for field, (o_val, b_val) in _comparable(values, o_rows, s_rows).items():
+        differs = (o_val != b_val) & (first_diff == "")
+        first_diff[differs] = field
+        shown = (lambda v: "PC"[v]) if field.endswith("_pc") else str
+        detail[differs] = [f"{shown(o)} != billed {shown(b)}" for o, b in zip(
+            o_val[differs], b_val[differs], strict=True)]
     keys = key.to_numpy(zero_copy_only=False)
     numbers = allrows.column("correction_number").to_numpy(zero_copy_only=False)
     line_col = np.asarray(allrows.column("source_line"))
-    for i in bad:
-        o, st = o_rows[i], s_rows[i]
-        c = COMPARED[first_diff[i]]
-        col.add("HOT-E402", int(line_col[o]), rtype[o], c, f"{keys[o]} {numbers[o]}",
-                f"{values[c][o]} != billed {values[c][st]}")
+    for i in np.flatnonzero(first_diff != ""):
+        o = o_rows[i]
+        col.add("E402", int(line_col[o]), rtype[o], first_diff[i], f"{keys[o]} {numbers[o]}",
+                detail[i])
+
+
+def _comparable(values: dict[str, np.ndarray], o_rows: np.ndarray, s_rows: np.ndarray
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(original, billed) per comparable field, in report order, for O rows and their billed
+    state rows: what the correction layout can express.
+
+    A HOT correction carries each of weight, valuation and other charges due agent/carrier
+    once, with a P/C indicator. Its amount is compared with the billed prepaid + collect total;
+    its side (P/C) with the billed side when the billed amount is all on one side (an AWB that
+    mixes them breaks the CHGS rule and gets HOT-W404, not a rejected correction). A correction
+    that carries both sides (XML can) is compared side by side."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for c in SPLIT:
+        opp, occ = values[f"{c}_pp"][o_rows], values[f"{c}_cc"][o_rows]
+        bpp, bcc = values[f"{c}_pp"][s_rows], values[f"{c}_cc"][s_rows]
+        both = (opp != 0) & (occ != 0)
+        out[c] = (opp + occ, bpp + bcc)
+        pure = ((bpp == 0) | (bcc == 0)) & ((opp + occ) != 0)
+        side = np.where(occ != 0, 1, 0)
+        billed_side = np.where(bcc != 0, 1, 0)
+        check = pure & ~both
+        out[f"{c}_pc"] = (np.where(check, side, 0), np.where(check, billed_side, 0))
+        out[f"{c}_pp"] = (np.where(both, opp, 0), np.where(both, bpp, 0))
+    for c in SINGLE:
+        out[c] = (values[c][o_rows], values[c][s_rows])
+    return out
 
 
 def _billed_twice(t, ctx, lines, types, col) -> None:
@@ -159,5 +189,5 @@ def _billed_twice(t, ctx, lines, types, col) -> None:
         for i in hit:
             where[int(i)] = f"in period {bperiod.get(sub[i]) or '?'} by an earlier file"
     idx = sorted(where)
-    col.add_many("HOT-E603", lines[awb[idx]], "AWB", "awb_serial", keys[awb[idx]],
+    col.add_many("E603", lines[awb[idx]], "AWB", "awb_serial", keys[awb[idx]],
                  [where[i] for i in idx])

@@ -45,18 +45,18 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, op: str,
 
     prefix = t.column("airline_prefix")
     serial = t.column("awb_serial")
-    report("HOT-E201", ~_mod7_ok(serial, 8, 7), "awb_serial", "awb_serial")
+    report("E201", ~_mod7_ok(serial, 8, 7), "awb_serial", "awb_serial")
     agent_ok = _mod7_ok(t.column("agent_code"), 11, 10)
-    report("HOT-E202", ~agent_ok, "agent_code", "agent_code")
+    report("E202", ~agent_ok, "agent_code", "agent_code")
     if batch.header.family == "billing" and batch.header.airline_prefix:
-        report("HOT-E203", _np(pc.fill_null(pc.not_equal(prefix, batch.header.airline_prefix),
+        report("E203", _np(pc.fill_null(pc.not_equal(prefix, batch.header.airline_prefix),
                                             True)), "airline_prefix", "airline_prefix",
                batch.header.airline_prefix)
     if op in ref.operations:
         registered = pa.array(sorted(c for c, a in ref.agents.items() if a.operation == op))
         unknown = agent_ok & ~_np(pc.is_in(t.column("agent_code"), value_set=registered))
-        report("HOT-E204", unknown, "agent_code", "agent_code", op)
-    report("HOT-E205", ~_np(pc.is_in(t.column("currency"), value_set=ISO_CURRENCIES)),
+        report("E204", unknown, "agent_code", "agent_code", op)
+    report("E205", ~_np(pc.is_in(t.column("currency"), value_set=ISO_CURRENCIES)),
            "currency", "currency")
     for name in ("origin", "destination"):
         c = t.column(name)
@@ -64,7 +64,7 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, op: str,
         alpha = pc.fill_null(pc.utf8_is_alpha(c), False)
         required = types == "AWB"
         present = ~_np(pc.is_null(c))
-        report("HOT-E206", (present & ~(_np(good) & _np(alpha))) | (required & ~present), name,
+        report("E206", (present & ~(_np(good) & _np(alpha))) | (required & ~present), name,
                name)
 
     # indicator sets, from the layout tables
@@ -77,23 +77,23 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, op: str,
             checked.add(f.name)
             c = t.column(f.name)
             bad = ~_np(pc.is_null(c)) & ~_np(pc.is_in(c, value_set=pa.array(list(f.values))))
-            report("HOT-E207", bad, f.name, f.name, "/".join(f.values))
+            report("E207", bad, f.name, f.name, "/".join(f.values))
 
     # dates
     exe = t.column("execution_date")
-    report("HOT-E305", _np(pc.is_null(exe)), "execution_date")
+    report("E305", _np(pc.is_null(exe)), "execution_date")
     if period is not None:
         late = _np(pc.fill_null(pc.greater(exe, pa.scalar(period.end_date)), False))
-        report("HOT-E302", late, "execution_date", "execution_date", period.end_date)
+        report("E302", late, "execution_date", "execution_date", period.end_date)
     acc = t.column("acceptance_date")
-    report("HOT-E303", _np(pc.fill_null(pc.less(acc, exe), False)), "acceptance_date",
+    report("E303", _np(pc.fill_null(pc.less(acc, exe), False)), "acceptance_date",
            "acceptance_date")
 
     # amounts
     for name in AMOUNT_COLUMNS:
         if name == "discount":
             continue
-        report("HOT-E501", _np(pc.fill_null(pc.less(t.column(name), 0), False)), name, name)
+        report("E501", _np(pc.fill_null(pc.less(t.column(name), 0), False)), name, name)
     pct = _np(pc.fill_null(t.column("commission_pct_e2"), 0))
     has_pct = pct > 0
     if has_pct.any():
@@ -104,11 +104,32 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, op: str,
         tolerance = np.maximum(1, np.abs(expected) // 100)
         off = has_pct & (np.abs(commission - expected) > tolerance)
         idx = np.flatnonzero(off)
-        col.add_many("HOT-W502", lines[idx], types[idx], "commission", commission[idx],
+        col.add_many("W502", lines[idx], types[idx], "commission", commission[idx],
                      [f"{p / 100:.2f} % = {e}" for p, e in zip(pct[idx], expected[idx],
                                                               strict=True)])
     _one_currency_per_awb(t, lines, col)
+    _chgs_rule(t, lines, types, col)
     _itemised_totals(batch, lines, col)
+
+
+CHGS_GROUPS = {"weight and valuation charges": ("weight", "valuation"),
+               "other charges": ("oc_carrier", "oc_agent")}
+
+
+def _chgs_rule(t: pa.Table, lines: np.ndarray, types: np.ndarray, col) -> None:
+    """IATA's CHGS rule: an AWB's weight and valuation charges are all prepaid or all collect,
+    and so are its other charges (warning W404)."""
+    awb = types == "AWB"
+    keys = pc.binary_join_element_wise(pc.fill_null(t.column("airline_prefix"), ""),
+                                       pc.fill_null(t.column("awb_serial"), ""), "-")
+    for what, comps in CHGS_GROUPS.items():
+        pp = sum(_np(pc.fill_null(t.column(f"{c}_pp"), 0)) for c in comps)
+        cc = sum(_np(pc.fill_null(t.column(f"{c}_cc"), 0)) for c in comps)
+        idx = np.flatnonzero(awb & (pp != 0) & (cc != 0))
+        if len(idx):
+            col.add_many("W404", lines[idx], "AWB", what, _np(keys)[idx],
+                         [f"prepaid {p}, collect {c}" for p, c in zip(pp[idx], cc[idx],
+                                                                      strict=True)])
 
 
 def _one_currency_per_awb(t: pa.Table, lines: np.ndarray, col) -> None:
@@ -124,7 +145,7 @@ def _one_currency_per_awb(t: pa.Table, lines: np.ndarray, col) -> None:
     names = dict(zip(multi.column("k").to_pylist(), multi.column("c_distinct").to_pylist(),
                      strict=True))
     k = _np(keys)
-    col.add_many("HOT-E503", lines[idx], "", "currency", k[idx],
+    col.add_many("E503", lines[idx], "", "currency", k[idx],
                  ["/".join(sorted(names[x])) for x in k[idx]])
 
 
@@ -160,5 +181,5 @@ def _itemised_totals(batch: BillingBatch, lines: np.ndarray, col) -> None:
         off = _np(pc.not_equal(itemised, pc.fill_null(joined.column(c), 0)))
         idx = np.flatnonzero(off)
         if len(idx):
-            col.add_many("HOT-W504", _np(joined.column("line"))[idx], "AWB", c,
+            col.add_many("W504", _np(joined.column("line"))[idx], "AWB", c,
                          _np(joined.column("k"))[idx], _np(itemised)[idx])

@@ -26,12 +26,12 @@ from casslink.canonical import (
     RECORDS_SCHEMA,
     BillingBatch,
     FileHeader,
-    Problem,
+    Finding,
 )
 from casslink.parsers.hot import fixedwidth as fw
 from casslink.parsers.hot.layouts import FAMILIES, Family, RecordLayout
 
-MAX_PROBLEMS_PER_FIELD = 200
+MAX_UNKNOWN_RECORDS = 200  # file-level findings: the file is rejected, the rest adds nothing
 DECODE_THREADS = 2
 BLOCK_BYTES = 4 << 20  # lines per block: about 16,000 250-column records
 IN_FLIGHT = DECODE_THREADS + 1  # blocks read ahead of the oldest undecoded one
@@ -45,6 +45,7 @@ S_UNKNOWN_RECORD = "HOT-S005"
 S_LINE_LENGTH = "HOT-S006"
 S_NON_ASCII = "HOT-S007"
 S_NO_HEADER = "HOT-S008"
+S_TRUNCATED = "HOT-S009"
 
 NUMERIC_KINDS = ("int", "amount", "amount?", "weight", "pct")
 RECORDS_BODY = RECORDS_SCHEMA.remove(RECORDS_SCHEMA.get_field_index("source_file"))
@@ -152,7 +153,7 @@ class _Block:
     records: pa.Table | None = None
     charges: pa.Table | None = None
     counts: Counter = field(default_factory=Counter)
-    problems: dict[str, list[Problem]] = field(default_factory=dict)
+    problems: dict[str, list[Finding]] = field(default_factory=dict)
     header: tuple | None = None  # (FileHeader, problems) of the block's first header
     trailer: tuple | None = None  # (dict, problems) of the block's last trailer
 
@@ -173,10 +174,10 @@ def _decode_block(fam: Family, data: bytes, final: bool, first_line: int) -> _Bl
         mat = mat.copy()
         bad = (mat > 126) | (mat < 32)  # DEL (127) is a control byte too
         rows = np.flatnonzero(bad.any(axis=1))
-        for r in rows[:MAX_PROBLEMS_PER_FIELD]:
-            out.problems["bytes"].append(Problem(
-                S_NON_ASCII, "non-ASCII or control byte replaced by '?'", int(line_no[r]),
-                raw=repr(bytes(mat[r][bad[r]][:8]))))
+        for r in rows:  # every line: each one is rejected (the engine caps the listing)
+            out.problems["bytes"].append(Finding(
+                S_NON_ASCII, message="non-ASCII or control byte replaced by '?'",
+                line=int(line_no[r]), raw=repr(bytes(mat[r][bad[r]][:8]))))
         mat[bad] = ord("?")
 
     codes = _id_codes(mat, w)  # one int per line: the record id (printable ASCII only here)
@@ -195,20 +196,20 @@ def _decode_block(fam: Family, data: bytes, final: bool, first_line: int) -> _Bl
         expected[:] = width
         for k, v in layouts.items():
             expected[codes == code_of[k]] = v.width
-    for r in np.flatnonzero(lengths > expected)[:MAX_PROBLEMS_PER_FIELD]:
-        out.problems["length"].append(Problem(
-            S_LINE_LENGTH, f"line is {int(lengths[r])} characters, longer than "
-            f"{int(expected[r])}", int(line_no[r])))
-    for r in np.flatnonzero(~np.isin(codes, list(code_of.values())))[:MAX_PROBLEMS_PER_FIELD]:
-        out.problems["unknown"].append(Problem(
-            S_UNKNOWN_RECORD, f"record type not allowed in a {fam.name} file", int(line_no[r]),
-            rid(r), "record_id", bytes(mat[r][:10]).decode("ascii", "replace")))
+    for r in np.flatnonzero(lengths > expected):
+        out.problems["length"].append(_length_finding(S_LINE_LENGTH, int(line_no[r]),
+                                                      int(lengths[r]), int(expected[r])))
+    for r in np.flatnonzero(~np.isin(codes, list(code_of.values())))[:MAX_UNKNOWN_RECORDS]:
+        out.problems["unknown"].append(Finding(
+            S_UNKNOWN_RECORD, message=f"record type not allowed in a {fam.name} file",
+            line=int(line_no[r]), record_type=rid(r), field="record_id",
+            raw=bytes(mat[r][:10]).decode("ascii", "replace")))
 
     header_rows = np.flatnonzero(np.isin(codes, [code_of[k] for k, v in layouts.items()
                                                  if v.role == "header"]))
     if len(header_rows):
         r = int(header_rows[0])
-        found: list[Problem] = []
+        found: list[Finding] = []
         cols = _decode(fam.header, mat[r:r + 1], line_no[r:r + 1], found)
         out.header = (_header_from(fam, cols, rid(r), int(line_no[r])), found)
     trailer_rows = np.flatnonzero(codes == code_of[fam.trailer.record_id])
@@ -234,7 +235,53 @@ def _decode_block(fam: Family, data: bytes, final: bool, first_line: int) -> _Bl
             record_tables.append(_records_table(layout, cols, len(rows), line_no[rows]))
     out.records = _in_file_order(record_tables, RECORDS_BODY)
     out.charges = _in_file_order(charge_tables, CHARGES_BODY)
+    wrong = lengths != expected
+    if wrong.any():
+        _length_first(fam, out, first_line, lengths, expected)
     return out
+
+
+def _length_finding(code: str, line: int, length: int, expected: int) -> Finding:
+    return Finding(code, message=f"line is {length} bytes, expected {expected}", line=line,
+                   raw=str(length), expected=str(expected))
+
+
+def _length_first(fam: Family, out: _Block, first_line: int, lengths: np.ndarray,
+                  expected: np.ndarray) -> None:
+    """A line of the wrong length gets one length finding instead of the field findings that
+    follow from it. A too-long line already has ``HOT-S006`` (its fields are shifted). A short
+    line reads as if padded with blanks (right-trimmed lines are normal); when it ends inside
+    a field that then fails to decode, it was cut off: ``HOT-S009``."""
+    def row(p: Finding) -> int:
+        return (p.line or 0) - first_line
+
+    def too_long(p: Finding) -> bool:
+        return 0 <= row(p) < len(lengths) and lengths[row(p)] > expected[row(p)]
+
+    def cut_inside(p: Finding) -> bool:
+        r = row(p)
+        if not (0 <= r < len(lengths) and lengths[r] < expected[r]):
+            return False
+        raw = p.raw or ""
+        if raw.rstrip(" ") == raw or not raw.strip():  # the field is not cut off by the end
+            return False
+        layout = fam.layouts.get(p.record_type)
+        f = next((f for f in layout.fields if f.name == p.field), None) if layout else None
+        return f is None or f.start - 1 < lengths[r] < f.end
+
+    def lengths_first(problems: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+        cut = {p.line for p in problems if cut_inside(p)}
+        kept = [p for p in problems if p.line not in cut and not too_long(p)]
+        return kept, [_length_finding(S_TRUNCATED, line, int(lengths[line - first_line]),
+                                      int(expected[line - first_line])) for line in sorted(cut)]
+
+    out.problems["body"], truncated = lengths_first(out.problems["body"])
+    out.problems["length"] = sorted(out.problems["length"] + truncated, key=lambda p: p.line)
+    for name in ("header", "trailer"):  # their findings travel with them (merge picks one)
+        part = getattr(out, name)
+        if part is not None:
+            kept, truncated = lengths_first(part[1])
+            setattr(out, name, (part[0], truncated + kept))
 
 
 def _read_blocks(blocks: Iterator[bytes], source_file: str, default_currency: str | None,
@@ -263,10 +310,11 @@ def _merge(fam: Family, blocks: list[_Block], source_file: str,
     if n == 0:
         return BillingBatch(FileHeader(), RECORDS_SCHEMA.empty_table(),
                             CHARGES_SCHEMA.empty_table(), {},
-                            [Problem(S_EMPTY, "the file is empty")], source_file, 0)
-    problems: list[Problem] = []
+                            [Finding(S_EMPTY, message="the file is empty")], source_file, 0)
+    problems: list[Finding] = []
     for group in PROBLEM_GROUPS[:-1]:
-        problems.extend(_capped(p for b in blocks for p in b.problems[group]))
+        found = [p for b in blocks for p in b.problems[group]]
+        problems.extend(found[:MAX_UNKNOWN_RECORDS] if group == "unknown" else found)
     header, trailer = FileHeader(family=fam.name), {}
     first_header = next((b.header for b in blocks if b.header), None)
     last_trailer = next((b.trailer for b in reversed(blocks) if b.trailer), None)
@@ -274,13 +322,13 @@ def _merge(fam: Family, blocks: list[_Block], source_file: str,
         header = first_header[0]
         problems.extend(first_header[1])
     else:
-        problems.append(Problem(S_NO_HEADER, "no header record", 1))
+        problems.append(Finding(S_NO_HEADER, message="no header record", line=1))
     if last_trailer:
         trailer = last_trailer[0]
         problems.extend(last_trailer[1])
         if fam.name == "handoff" and trailer.get("office_code"):
             header.office_code = trailer["office_code"]
-    problems.extend(_capped(p for b in blocks for p in b.problems["body"]))
+    problems.extend(p for b in blocks for p in b.problems["body"])
     counts: Counter = Counter()
     for b in blocks:
         counts.update(b.counts)
@@ -293,18 +341,6 @@ def _merge(fam: Family, blocks: list[_Block], source_file: str,
     batch = BillingBatch(header, records, charges, trailer, problems, source_file, n,
                          dict(counts))
     return _with_source_file(batch, source_file)
-
-
-def _capped(problems) -> list[Problem]:
-    """At most MAX_PROBLEMS_PER_FIELD problems per (code, record, field) over all blocks."""
-    seen: Counter = Counter()
-    out = []
-    for p in problems:
-        key = (p.code, p.record_type, p.field)
-        seen[key] += 1
-        if seen[key] <= MAX_PROBLEMS_PER_FIELD:
-            out.append(p)
-    return out
 
 
 def _with_source_file(batch: BillingBatch, source_file: str) -> BillingBatch:
@@ -379,7 +415,7 @@ def _plan(layout: RecordLayout) -> _Plan:
 
 
 def _decode(layout: RecordLayout, sub: np.ndarray, lines: np.ndarray,
-            problems: list[Problem]) -> dict[str, pa.Array]:
+            problems: list[Finding]) -> dict[str, pa.Array]:
     """Decode every field of ``layout`` from the rows ``sub``; returns name -> Arrow array."""
     plan = _plan(layout)
     out: dict[str, pa.Array] = {f.name: fw.texts(sub[:, f.slice]) for f in plan.texts}
@@ -400,10 +436,10 @@ def _decode(layout: RecordLayout, sub: np.ndarray, lines: np.ndarray,
             code, what = S_NOT_NUMERIC, "not numeric"
         bad = ~good & ~empty
         if bad.any():
-            for i in np.flatnonzero(bad)[:MAX_PROBLEMS_PER_FIELD]:
-                problems.append(Problem(code, f"{f.name} {what}", int(lines[i]),
-                                        layout.record_id, f.name,
-                                        bytes(sub[i, f.slice]).decode("ascii", "replace")))
+            for i in np.flatnonzero(bad):  # every bad line is reported, so rejected
+                problems.append(Finding(code, message=f"{f.name} {what}", line=int(lines[i]),
+                                        record_type=layout.record_id, field=f.name,
+                                        raw=bytes(sub[i, f.slice]).decode("ascii", "replace")))
         null = bad if f.kind == "amount" else bad | empty  # blank amounts read as zero
         out[f.name] = (np.ascontiguousarray(vals), null if null.any() else None)
     for f in plan.signs:
@@ -435,7 +471,7 @@ def _records_table(layout: RecordLayout, cols: dict[str, pa.Array], m: int,
 
 
 def _charges_table(layout: RecordLayout, sub: np.ndarray, lines: np.ndarray,
-                   problems: list[Problem]) -> pa.Table:
+                   problems: list[Finding]) -> pa.Table:
     """Decode every slot of every charge record at once: the slots of an (m, width) block are
     an (m * count, slot_width) grid whose row-major order is already (line, slot) order."""
     m = len(lines)

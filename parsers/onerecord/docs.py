@@ -75,8 +75,10 @@ def render() -> str:
         "`CurrencyCode` is an open list based on ISO 4217.",
         "5. Properties appear in the order of the tables below (the XSDs' `xs:sequence`); "
         "multi-valued ones repeat.",
-        "6. Documents with a DTD or entity declarations are refused before parsing; no "
-        "network access, no entity expansion, nesting depth at most 40.",
+        "6. Documents with a document type declaration (DTD, entity declarations) are refused "
+        "(`XML-S002`): the parser itself reports the declaration, wherever it sits in the "
+        "prolog, before any element is read; no DTD loading, no network access, no entity "
+        "expansion, nesting depth at most 40. Amounts must fit a 12-digit HOT amount field.",
         "",
         "XSDs (one per namespace, generated from the same table): "
         "`parsers/onerecord/schemas/{rdf,cargo,api,cb}.xsd`. XSD 1.0 cannot tie a datatype or "

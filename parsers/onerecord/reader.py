@@ -4,13 +4,17 @@
 against the profile XSD on its own (constant memory), converted to canonical rows, then freed.
 DTDs and entities are refused before parsing (no network, no entity expansion), depth is
 limited, and every problem carries the line of the element. Never raises on bad input.
+
+DTDs are refused by the parser itself: a document type declaration, wherever it sits in the
+prolog, is in the document's ``docinfo`` when the root element starts, and the reader stops
+there (``XML-S002``) before any element is validated or converted. Entities are never
+resolved, no DTD is loaded, and no network is used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
@@ -23,7 +27,7 @@ from casslink.canonical import (
     RECORDS_SCHEMA,
     BillingBatch,
     FileHeader,
-    Problem,
+    Finding,
 )
 from casslink.identifiers import InvalidComponent, InvalidFormat
 from casslink.money import is_currency, to_minor
@@ -44,6 +48,7 @@ X_CODE = "XML-S004"
 X_TOO_DEEP = "XML-S005"
 X_NOT_PROFILE = "XML-S006"
 X_VALUE = "XML-S007"
+X_NO_HEADER = "XML-S008"
 
 MAX_DEPTH = 40
 CHUNK_ROWS = 5000
@@ -51,7 +56,7 @@ MAX_PROBLEMS = 1000
 ABOUT, RESOURCE, DATATYPE = f"{{{RDF}}}about", f"{{{RDF}}}resource", f"{{{RDF}}}datatype"
 BILLING_DETAILS, HEADER = clark("cargo:BillingDetails"), clark("cb:BatchHeader")
 TOTAL = clark("api:hasTotalItems")
-_PROLOG_TRAP = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+MAX_AMOUNT = 10 ** 12  # minor units: what a 12-digit HOT amount field holds
 _KINDS = {p.clark: p for props in CLASSES.values() for p in props}
 
 
@@ -65,11 +70,11 @@ def _schema():
 class _Bad(Exception):
     def __init__(self, code: str, message: str, line: int | None, raw: str = "", field=""):
         super().__init__(message)
-        self.problem = Problem(code, message, line, "", field, raw[:60])
+        self.problem = Finding(code, message=message, line=line, field=field, raw=raw[:60])
 
 
 def read_xml(data: bytes, source_file: str = "") -> BillingBatch:
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     header = FileHeader(family="billing", record_id="cb:BatchHeader")
     rows: list[dict] = []
     charges: list[dict] = []
@@ -95,28 +100,29 @@ def read_xml(data: bytes, source_file: str = "") -> BillingBatch:
         return BillingBatch(header, recs, chs, trailer, problems, source_file,
                             data.count(b"\n") + 1, counts, format="xml")
 
-    if _PROLOG_TRAP.search(data[:1 << 16]):
-        problems.append(Problem(X_FORBIDDEN, "DTDs and entity declarations are not accepted",
-                                1))
-        return done()
     depth, seen_root = 0, False
     parser = etree.iterparse(io.BytesIO(data), events=("start", "end"), load_dtd=False,
-                             resolve_entities=False, no_network=True, huge_tree=False,
-                             remove_comments=True, remove_pis=True)
+                             dtd_validation=False, resolve_entities=False, no_network=True,
+                             huge_tree=False, remove_comments=True, remove_pis=True)
     try:
         for event, elem in parser:
             if event == "start":
                 depth += 1
                 if depth > MAX_DEPTH:
-                    problems.append(Problem(X_TOO_DEEP, f"elements nested deeper than "
-                                            f"{MAX_DEPTH}", elem.sourceline))
+                    problems.append(Finding(X_TOO_DEEP, message=f"elements nested deeper "
+                                            f"than {MAX_DEPTH}", line=elem.sourceline))
                     return done()
                 if not seen_root:
                     seen_root = True
+                    refused = refuse_doctype(elem)
+                    if refused is not None:
+                        problems.append(refused)
+                        return done()
                     if elem.tag != f"{{{RDF}}}RDF":
-                        problems.append(Problem(X_NOT_PROFILE, "the root element is not "
-                                                "rdf:RDF of the casslink ONE Record profile",
-                                                elem.sourceline, raw=str(elem.tag)[:60]))
+                        problems.append(Finding(X_NOT_PROFILE, message="the root element is "
+                                                "not rdf:RDF of the casslink ONE Record "
+                                                "profile", line=elem.sourceline,
+                                                raw=str(elem.tag)[:60]))
                         return done()
                 continue
             depth -= 1
@@ -132,15 +138,26 @@ def read_xml(data: bytes, source_file: str = "") -> BillingBatch:
             elif elem.tag == TOTAL and depth == 2:
                 trailer = {"total_count": _int(elem.text), "source_line": elem.sourceline}
     except etree.XMLSyntaxError as exc:
-        problems.append(Problem(X_NOT_WELL_FORMED, f"not well-formed XML: {exc.msg}",
-                                exc.lineno))
+        problems.append(Finding(X_NOT_WELL_FORMED, message=f"not well-formed XML: {exc.msg}",
+                                line=exc.lineno))
     if not seen_root:
-        problems.append(Problem(X_NOT_WELL_FORMED, "no XML document found", 1))
+        problems.append(Finding(X_NOT_WELL_FORMED, message="no XML document found", line=1))
     elif header.source_line is None:
-        problems.append(Problem("HOT-S008", "no cb:BatchHeader", 1))
+        problems.append(Finding(X_NO_HEADER, message="no cb:BatchHeader", line=1))
     elif not trailer and not any(p.code == X_NOT_WELL_FORMED for p in problems):
-        problems.append(Problem(X_SCHEMA, "api:Collection has no api:hasTotalItems", None))
+        problems.append(Finding(X_SCHEMA, message="api:Collection has no api:hasTotalItems"))
     return done()
+
+
+def refuse_doctype(root) -> Finding | None:
+    """``XML-S002`` when the parser met a document type declaration (internal subset, external
+    id or just a name) before ``root``: read from the parser's docinfo, not from the bytes."""
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None or \
+            info.system_url or info.public_id:
+        return Finding(X_FORBIDDEN, message="DTDs and entity declarations are not accepted",
+                       line=1, raw=(info.doctype or "")[:60])
+    return None
 
 
 def _free(elem) -> None:
@@ -152,20 +169,22 @@ def _free(elem) -> None:
 
 
 def _int(text) -> int | None:
+    """A count or number (None unless a whole number below 2**31, what the registry holds)."""
     try:
-        return int((text or "").strip())
+        value = int((text or "").strip())
     except ValueError:
         return None
+    return value if 0 <= value < 2 ** 31 else None
 
 
-def _validate(elem, problems: list[Problem]) -> bool:
+def _validate(elem, problems: list[Finding], record_type: str = "") -> bool:
     schema = _schema()
     if schema.validate(elem):
         return True
     for err in list(schema.error_log)[:20]:
         if len(problems) < MAX_PROBLEMS:
-            problems.append(Problem(X_SCHEMA, f"not valid against the profile XSD: "
-                                    f"{err.message}", err.line))
+            problems.append(Finding(X_SCHEMA, message=f"not valid against the profile XSD: "
+                                    f"{err.message}", line=err.line, record_type=record_type))
     return False
 
 
@@ -219,19 +238,27 @@ def _minor(text: str | None, currency: str, what: str, line) -> int | None:
     if text is None:
         return None
     try:
-        return to_minor(text, currency)
-    except (InvalidOperation, InvalidFormat, InvalidComponent, ValueError) as exc:
+        value = to_minor(text, currency)
+    except (ArithmeticError, InvalidFormat, InvalidComponent, ValueError, KeyError) as exc:
         raise _Bad(X_VALUE, f"{what} {text!r}: {exc}", line, text, what) from None
+    if abs(value) >= MAX_AMOUNT:
+        raise _Bad(X_VALUE, f"{what} {text!r} is out of range", line, text, what)
+    return value
 
 
-def _scaled(text: str | None, places: int, what: str, line) -> int | None:
+def _scaled(text: str | None, places: int, what: str, line, digits: int = 12) -> int | None:
+    """Decimal text as an integer of ``places`` implied decimals, of at most ``digits`` digits
+    (what the HOT field holds)."""
     if text is None:
         return None
     try:
         value = Decimal(text).scaleb(places)
+        whole = value == value.to_integral_value()
     except InvalidOperation:
         raise _Bad(X_VALUE, f"{what} {text!r} is not a number", line, text, what) from None
-    if value != value.to_integral_value():
+    if not value.is_finite() or abs(value) >= 10 ** digits:
+        raise _Bad(X_VALUE, f"{what} {text!r} is out of range", line, text, what)
+    if not whole:
         raise _Bad(X_VALUE, f"{what} {text!r} has more than {places} decimals", line, text,
                    what)
     return int(value)
@@ -253,7 +280,7 @@ def _money_node(n: _Node | None, what: str) -> tuple[int, str] | None:
     return _minor(n.text("cargo:numericalValue"), cur, what, n.elem.sourceline), cur
 
 
-def _take(elem, rows: list[dict], charges: list[dict], problems: list[Problem],
+def _take(elem, rows: list[dict], charges: list[dict], problems: list[Finding],
           source_file: str, family: str) -> bool:
     line = elem.sourceline
     if not _validate(elem, problems):
@@ -307,9 +334,9 @@ def _record(n: _Node, line: int, source_file: str, family: str) -> tuple[dict, l
     r["commission"] = _minor(n.text("cargo:commission"), cur, "commission", line) or \
         r["commission"]
     r["commission_pct_e2"] = _scaled(n.text("cargo:commissionPercentage"), 2,
-                                     "commissionPercentage", line)
+                                     "commissionPercentage", line, 4)
     r["discount"] = _minor(n.text("cargo:discount"), cur, "discount", line) or r["discount"]
-    r["exchange_rate_e5"] = _scaled(n.text("cargo:exchangeRate"), 5, "exchangeRate", line)
+    r["exchange_rate_e5"] = _scaled(n.text("cargo:exchangeRate"), 5, "exchangeRate", line, 10)
     for prop, col in (("cargo:taxDueAgent", "tax_agent"), ("cargo:taxDueAirline",
                                                              "tax_airline")):
         money = _money_node(n.node(prop), prop)
@@ -355,7 +382,7 @@ def _record(n: _Node, line: int, source_file: str, family: str) -> tuple[dict, l
     shipment = w.node("cargo:shipment")
     if shipment is not None:
         value = shipment.node("cargo:totalGrossWeight")
-        r["weight_tenths"] = _scaled(value.text("cargo:numericalValue"), 1, "weight", line)
+        r["weight_tenths"] = _scaled(value.text("cargo:numericalValue"), 1, "weight", line, 7)
         r["weight_unit"] = {"KGM": "K", "LBR": "L"}.get(value.code("cargo:unit"))
     unit = n.text("cb:weightUnitCode")
     if unit is not None:
@@ -378,9 +405,9 @@ def _record(n: _Node, line: int, source_file: str, family: str) -> tuple[dict, l
     return r, chs
 
 
-def _header(elem, problems: list[Problem]) -> FileHeader:
+def _header(elem, problems: list[Finding]) -> FileHeader:
     h = FileHeader(family="billing", record_id="cb:BatchHeader", source_line=elem.sourceline)
-    if not _validate(elem, problems):
+    if not _validate(elem, problems, h.record_id):
         return h
     n = _Node(elem)
     try:
@@ -396,10 +423,11 @@ def _header(elem, problems: list[Problem]) -> FileHeader:
         h.file_number = _int(n.text("cb:fileNumber"))
         h.currency = n.code("cb:billingCurrency") or ""
     except _Bad as bad:
+        bad.problem.record_type = h.record_id
         problems.append(bad.problem)
     if h.family not in ("billing", "handoff", "adjustment"):
-        problems.append(Problem(X_VALUE, f"cb:fileFamily {h.family!r} is unknown",
-                                elem.sourceline, raw=h.family))
+        problems.append(Finding(X_VALUE, message=f"cb:fileFamily {h.family!r} is unknown",
+                                line=elem.sourceline, record_type=h.record_id, raw=h.family))
         h.family = "billing"
     return h
 

@@ -19,8 +19,9 @@ period come from the context (ingest assigns them). Streaming is not needed: one
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-import re
+from decimal import Decimal
 
 import pyarrow as pa
 from lxml import etree
@@ -31,13 +32,12 @@ from casslink.canonical import (
     RECORDS_SCHEMA,
     BillingBatch,
     FileHeader,
-    Problem,
+    Finding,
 )
 from casslink.money import to_minor
-from casslink.parsers.onerecord.reader import X_FORBIDDEN, X_NOT_WELL_FORMED, X_VALUE
+from casslink.parsers.onerecord.reader import MAX_AMOUNT, X_NOT_WELL_FORMED, X_VALUE, refuse_doctype
 
 WAYBILL_NS, DM_NS = "iata:waybill:1", "iata:datamodel:3"
-_TRAP = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 SUMMATION = {"WeightChargeTotalAmount": "weight", "ValuationChargeTotalAmount": "valuation",
              "TaxTotalAmount": "taxes", "AgentTotalDuePayableAmount": "oc_agent",
              "CarrierTotalDuePayableAmount": "oc_carrier"}
@@ -61,25 +61,28 @@ def _text(elem, *path: str) -> str | None:
 
 
 def read_xfwb(data: bytes, source_file: str = "", operation: str = "") -> BillingBatch:
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     empty = (RECORDS_SCHEMA.empty_table(), CHARGES_SCHEMA.empty_table())
     header = FileHeader(family="billing", record_id="XFWB", operation=operation)
-    if _TRAP.search(data[:1 << 16]):
-        problems.append(Problem(X_FORBIDDEN, "DTDs and entity declarations are not accepted",
-                                1))
-        return BillingBatch(header, *empty, {}, problems, source_file, 0, format="xfwb")
-    parser = etree.XMLParser(load_dtd=False, resolve_entities=False, no_network=True,
-                             huge_tree=False, remove_comments=True)
+    parser = etree.XMLParser(load_dtd=False, dtd_validation=False, resolve_entities=False,
+                             no_network=True, huge_tree=False, remove_comments=True)
     try:
         root = etree.parse(io.BytesIO(data), parser).getroot()
     except etree.XMLSyntaxError as exc:
-        problems.append(Problem(X_NOT_WELL_FORMED, f"not well-formed XML: {exc.msg}",
-                                exc.lineno))
+        problems.append(Finding(X_NOT_WELL_FORMED, message=f"not well-formed XML: {exc.msg}",
+                                line=exc.lineno))
         return BillingBatch(header, *empty, {}, problems, source_file, 0, format="xfwb")
+    refused = refuse_doctype(root) if root is not None else Finding(
+        X_NOT_WELL_FORMED, message="no XML document found", line=1)
+    if refused is not None:
+        return BillingBatch(header, *empty, {}, [refused], source_file, 0, format="xfwb")
     try:
         records, charges = _convert(root, source_file, header)
-    except (ValueError, KeyError, AttributeError) as exc:
-        problems.append(Problem(X_VALUE, f"XFWB not convertible: {exc}", root.sourceline))
+    except (ValueError, KeyError, AttributeError, ArithmeticError) as exc:
+        # what a hostile or broken e-AWB can do to the mapping: a missing element
+        # (AttributeError), an unreadable or out-of-range number (ValueError, ArithmeticError)
+        problems.append(Finding(X_VALUE, message=f"XFWB not convertible: {exc}"[:200],
+                                line=root.sourceline))
         records, charges = empty
     return BillingBatch(header, records, charges, {"total_count": records.num_rows},
                         problems, source_file, data.count(b"\n") + 1,
@@ -100,8 +103,6 @@ def _convert(root, source_file: str, header: FileHeader) -> tuple[pa.Table, pa.T
              airline_prefix=prefix, awb_serial=serial, awb_use_indicator="R")
     executed = _text(bh, "SignatoryCarrierAuthentication", "ActualDateTime")
     if executed:
-        import datetime as dt
-
         r["execution_date"] = dt.date.fromisoformat(executed[:10])
     r["origin"] = _text(mc, "OriginLocation", "ID")
     r["destination"] = _text(mc, "FinalDestinationLocation", "ID")
@@ -111,9 +112,7 @@ def _convert(root, source_file: str, header: FileHeader) -> tuple[pa.Table, pa.T
             _text(ff, "SpecifiedCargoAgentLocation", "ID") or "")
     weight = mc.find(_q("IncludedTareGrossWeightMeasure"))
     if weight is not None and weight.text:
-        from decimal import Decimal
-
-        r["weight_tenths"] = int(Decimal(weight.text.strip()).scaleb(1))
+        r["weight_tenths"] = _bounded(Decimal(weight.text.strip()).scaleb(1), 10 ** 7)
         r["weight_unit"] = {"KGM": "K", "LBR": "L"}.get(weight.get("unitCode"))
     currency = _text(mc, "ApplicableOriginCurrencyExchange", "SourceCurrencyCode")
     for total in mc.iter(_q("ApplicablePrepaidCollectMonetarySummation")):
@@ -122,7 +121,7 @@ def _convert(root, source_file: str, header: FileHeader) -> tuple[pa.Table, pa.T
             comp = SUMMATION.get(etree.QName(child).localname)
             if comp and child.text:
                 currency = child.get("currencyID") or currency
-                r[f"{comp}_{side}"] = to_minor(child.text.strip(), currency)
+                r[f"{comp}_{side}"] = _bounded(to_minor(child.text.strip(), currency))
     r["currency"] = currency
     r["weight_pc"] = "P" if r["weight_cc"] == 0 else "C"
     charges = []
@@ -135,6 +134,13 @@ def _convert(root, source_file: str, header: FileHeader) -> tuple[pa.Table, pa.T
             "correction_number": None, "currency": cur, "charge_code": _text(ch, "ID"),
             "entitlement": _text(ch, "PartyTypeCode"),
             "pc": "P" if (_text(ch, "PrepaidIndicator") or "").lower() == "true" else "C",
-            "amount": to_minor(amount.text.strip(), cur)})
+            "amount": _bounded(to_minor(amount.text.strip(), cur))})
     return (pa.Table.from_pylist([r], schema=RECORDS_SCHEMA),
             pa.Table.from_pylist(charges, schema=CHARGES_SCHEMA))
+
+
+def _bounded(value, limit: int = MAX_AMOUNT) -> int:
+    """A whole number below ``limit`` in magnitude (what the HOT field holds), else ValueError."""
+    if not Decimal(value).is_finite() or abs(value) >= limit or value != int(value):
+        raise ValueError(f"{value} is out of range")
+    return int(value)
