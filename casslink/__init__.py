@@ -1,12 +1,7 @@
 """casslink: the shared vocabulary of the pipeline (money, identifiers, reference data, storage).
 
-Stage packages (``parsers``, ``validators``, ``settlement``, ``outputs``, ``sftp_gateway``) speak
-to each other only through what this package defines.
+Importing it does nothing else: allocator tuning is an entry point's choice
+(:func:`casslink.memory.tune`).
 """
 
-from casslink.memory import ordinary_pages, system_allocator
-
 __version__ = "0.1.0"
-
-ordinary_pages()  # every casslink process: large arrays without THP, Arrow on the C
-system_allocator()  # library's allocator (see casslink.memory)
