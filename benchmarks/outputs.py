@@ -7,6 +7,7 @@ once, as the settlement DAG's delivery tasks run.
 
     .venv/bin/python benchmarks/settlement.py      # builds the period once
     .venv/bin/python benchmarks/outputs.py [--awbs 1000000] [--repeat 3]
+    CASSLINK_KERNELS=off .venv/bin/python benchmarks/outputs.py   # on the numpy kernels
 
 Each repeat is a fresh process (settle, then render), so noise on a shared machine shows as
 spread between runs; the summary line gives the medians.
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import OUT, REPO, run_child
+from benchmarks._common import OUT, REPO, TUNE, run_child
 
 CHILD = """
 import json, sys, time
@@ -38,6 +39,7 @@ from casslink import warehouse
 from casslink.storage import sha256_of
 from casslink.outputs.source import load_run  # both stages' code imported before the clocks
 from casslink.outputs import excel, hot_files, xml_statements
+from casslink import kernels
 s = get_settings()
 t0 = time.perf_counter()
 records = warehouse.read(s, "DE", "2026-11", columns=INPUT_COLUMNS, dictionary=DICTIONARY_COLUMNS)
@@ -72,7 +74,8 @@ for label, fn in (("airline_xlsx", excel.airline_reports),
     sizes[label] = {"files": len(files), "mb": round(sum(map(len, files.values())) / 1e6, 1)}
     del files
 t3 = time.perf_counter()
-print(json.dumps({"settle_s": round(t1 - t0, 2), "load_run_s": round(t2 - t1, 2),
+print(json.dumps({"kernels": kernels.backend(), "settle_s": round(t1 - t0, 2),
+                  "load_run_s": round(t2 - t1, 2),
                   "outputs_s": round(t3 - t1, 2), "per_format_s": timing,
                   "agents": agents.num_rows, "airlines": airlines.num_rows,
                   "output": sizes}))
@@ -105,7 +108,7 @@ def side_by_side() -> dict:
     tasks run: wall time from the first start to the last finish (interpreter start and
     imports included)."""
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", FORMAT_CHILD, fmt], cwd=REPO,
+    procs = [subprocess.Popen([sys.executable, "-c", TUNE + FORMAT_CHILD, fmt], cwd=REPO,
                               stdout=subprocess.PIPE, text=True) for fmt in ("hot", "xlsx", "xml")]
     results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     if any(p.returncode for p in procs):

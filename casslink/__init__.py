@@ -1,12 +1,13 @@
-"""casslink: the shared vocabulary of the pipeline (money, identifiers, reference data, storage).
+"""casslink: one package in layers (ARCHITECTURE.md).
 
-Stage packages (``parsers``, ``validators``, ``settlement``, ``outputs``, ``sftp_gateway``) speak
-to each other only through what this package defines.
+The modules directly in it are the vocabulary every layer shares: settings, money, identifiers,
+the canonical model, reference data, storage, the registry and warehouse, the database. The
+stages (``casslink.parsers``, ``.validators``, ``.settlement``, ``.outputs``), the SFTP gateway
+(``casslink.sftp_gateway``) and the app layer (``casslink.app``) are its sub-packages; the
+vocabulary imports none of them.
+
+Importing it does nothing else: allocator tuning is an entry point's choice
+(:func:`casslink.memory.tune`).
 """
 
-from casslink.memory import ordinary_pages, system_allocator
-
 __version__ = "0.1.0"
-
-ordinary_pages()  # every casslink process: large arrays without THP, Arrow on the C
-system_allocator()  # library's allocator (see casslink.memory)

@@ -1,24 +1,51 @@
-"""Kernels that write values as text into byte buffers (C, ``casslink/_kernels.c``).
+"""Kernels that write values as text into byte buffers: C (``casslink/_kernels.c``) where
+it was built, else numpy and pyarrow (``casslink/_kernels_py.py``), which give the same bytes.
+``CASSLINK_KERNELS`` chooses, read at the first kernel call: ``off`` the numpy ones, ``on`` the
+C ones (an ImportError where they were not built), unset or ``auto`` C where built.
 
 Every kernel walks ``n`` items: item ``i`` takes its value from row ``rows[i]`` of a column
-and writes it at byte ``base[i] + start`` of a flat ``uint8`` buffer ``buf``. The kernels run
-without the GIL, so two threads fill blocks at once; every index is checked (a wrong one is
-an ``IndexError``). A validity of None means every row is valid. A kernel that meets a value
-its field cannot hold returns that item's index (else -1), for the caller to name the field in
-its error. ``format_rows`` renders rows of text from a program of operations, ``zip_archive``
-assembles a zip archive of deflated entries, ``first_index`` joins integer keys,
-``radix_order`` sorts them.
+and writes it at byte ``base[i] + start`` of a flat ``uint8`` buffer ``buf``. The C kernels
+run without the GIL (the numpy ones mostly), so two threads fill blocks at once; every index
+is checked (a wrong one is an ``IndexError``). A validity of None means every row is valid.
+A kernel that meets a value its field cannot hold returns that item's index (else -1), for the
+caller to name the field in its error. ``format_rows`` renders rows of text from a program of
+operations, ``zip_archive`` assembles a zip archive of deflated entries, ``first_index`` joins
+integer keys, ``radix_order`` sorts them.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Sequence
+from functools import cache
+from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink import _kernels
+SWITCH = "CASSLINK_KERNELS"
+
+
+@cache
+def _impl() -> ModuleType:
+    """The kernels' module, chosen once (see the module's docstring)."""
+    switch = os.environ.get(SWITCH, "auto").strip().lower() or "auto"
+    if switch not in ("auto", "on", "off"):
+        raise ValueError(f"{SWITCH} must be on, off or auto, not {switch!r}")
+    if switch != "off":
+        try:
+            return importlib.import_module("casslink._kernels")
+        except ImportError:
+            if switch == "on":
+                raise
+    return importlib.import_module("casslink._kernels_py")
+
+
+def backend() -> str:
+    """Which kernels run in this process: ``c`` or ``numpy``."""
+    return "numpy" if _impl().__name__.endswith("_py") else "c"
 
 
 def _ints(a: np.ndarray) -> np.ndarray:
@@ -47,7 +74,7 @@ def first_index(keys: np.ndarray, probes: np.ndarray) -> np.ndarray:
     """For each probe, the position of the first key equal to it, else -1 (a hash join of
     int64 keys, without the GIL)."""
     out = np.empty(len(probes), np.int64)
-    _kernels.first_index(_ints(keys), _ints(probes), out)
+    _impl().first_index(_ints(keys), _ints(probes), out)
     return out
 
 
@@ -55,29 +82,29 @@ def radix_order(keys: np.ndarray) -> np.ndarray:
     """The stable ascending order of non-negative int64 keys (``np.argsort(keys,
     kind="stable")``), by a radix sort: linear time, without the GIL."""
     out = np.empty(len(keys), np.int64)
-    _kernels.radix_order(_ints(keys), out)
+    _impl().radix_order(_ints(keys), out)
     return out
 
 
 def digit_values(offsets: np.ndarray, data, out: np.ndarray) -> bool:
     """``out[i]``: the number string ``i`` writes (int32 ``offsets`` into ``data``, as
     Arrow's), if every string is 1-18 ASCII digits of one width; else False."""
-    return _kernels.digit_values(np.ascontiguousarray(offsets, np.int32), data, out)
+    return _impl().digit_values(np.ascontiguousarray(offsets, np.int32), data, out)
 
 
-DIGITS, MINUS, RATE, DATE = range(4)  # the kinds of _kernels.put_values
+DIGITS, MINUS, RATE, DATE = range(4)  # the kinds of put_values
 
 
 def _put(kind: int, buf: np.ndarray, base: np.ndarray, start: int, rows: np.ndarray,
          values: np.ndarray, valid: np.ndarray | None, length: int = 0,
          absolute: bool = False, blank_null: bool = False) -> int:
-    return _done(_kernels.put_values(kind, buf, _ints(base), start, length, _ints(rows),
+    return _done(_impl().put_values(kind, buf, _ints(base), start, length, _ints(rows),
                                      _ints(values), _flags(valid), absolute, blank_null))
 
 
 def put_bytes(buf: np.ndarray, base: np.ndarray, start: int, value: bytes) -> None:
     """``value`` at every item."""
-    _done(_kernels.put_bytes(buf, _ints(base), start, value))
+    _done(_impl().put_bytes(buf, _ints(base), start, value))
 
 
 def put_digits(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows: np.ndarray,
@@ -113,7 +140,7 @@ def put_texts(buf: np.ndarray, base: np.ndarray, start: int, length: int, rows: 
     is ``data[offsets[e]:offsets[e + 1]]`` (int32 offsets, as Arrow's) with ``e = entries[r]``,
     null where ``e < 0`` (``entries`` None: ``e = r``). Returns the first item with a
     non-ASCII byte, else -1."""
-    return _done(_kernels.put_texts(buf, _ints(base), start, length, _ints(rows),
+    return _done(_impl().put_texts(buf, _ints(base), start, length, _ints(rows),
                                     _entries(entries),
                                     np.ascontiguousarray(offsets, np.int32),
                                     np.ascontiguousarray(data, np.uint8)))
@@ -123,7 +150,7 @@ def zip_archive(entries: list[tuple[bytes, int, int, Sequence]], dosdate: int) -
     """A zip archive of deflated entries (name, crc32, size, the deflated stream in pieces),
     each dated ``dosdate`` (MS-DOS date) at midnight: headers, data and central directory
     written in one pass."""
-    return _kernels.zip_archive(entries, dosdate)
+    return _impl().zip_archive(entries, dosdate)
 
 
 # --- rows of text from a program of operations -------------------------------------------------
@@ -170,7 +197,7 @@ def format_rows(n: int, ops: Ops) -> tuple[bytearray, np.ndarray]:
     """``n`` rows of text: every row runs ``ops``. Returns the text of all rows and where each
     row starts (``n + 1`` offsets)."""
     offsets = np.empty(n + 1, np.int64)
-    return _kernels.format_rows(n, list(ops), offsets), offsets
+    return _impl().format_rows(n, list(ops), offsets), offsets
 
 
 def int_values(column: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,4 +1,5 @@
-"""How casslink's processes ask for memory: large arrays on ordinary pages, from one heap.
+"""Allocator tuning that an entry point may opt into (:func:`tune`); importing casslink never
+changes how a process allocates.
 
 numpy asks the kernel for transparent huge pages on every large array (``madvise``), and so
 does Arrow's default allocator (mimalloc). Where the kernel's THP defrag setting is
@@ -13,8 +14,11 @@ development machine with the 1,000,000-AWB benchmark period:
   the process peaked at 3.0 GB instead of 3.5 GB. numpy and Arrow then also reuse each
   other's freed memory.
 
-``NUMPY_MADVISE_HUGEPAGE=1`` keeps numpy's default; ``ARROW_DEFAULT_MEMORY_POOL`` (mimalloc,
-jemalloc or system) chooses Arrow's allocator.
+Only public switches are used: numpy reads ``NUMPY_MADVISE_HUGEPAGE`` once, when it is
+imported, so :func:`tune` turns its hint off only if it runs before numpy is imported (and in
+the processes started after it); Arrow's pool is set with ``pyarrow.set_memory_pool``. The
+environment wins: ``NUMPY_MADVISE_HUGEPAGE=1`` keeps numpy's default, and
+``ARROW_DEFAULT_MEMORY_POOL`` (mimalloc, jemalloc or system) chooses Arrow's allocator.
 """
 
 from __future__ import annotations
@@ -23,18 +27,20 @@ import os
 import sys
 
 
-def ordinary_pages() -> bool:
-    """Turn numpy's huge-page hint off for this process, unless NUMPY_MADVISE_HUGEPAGE is set
-    (numpy read it at import). Returns whether the hint is off."""
-    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
-        return os.environ["NUMPY_MADVISE_HUGEPAGE"] == "0"
-    from numpy._core import multiarray
+def tune() -> dict[str, str]:
+    """Large arrays on ordinary pages, Arrow on the C library's allocator, in this process
+    (as far as it still can: see the module's docstring) and the processes it starts, unless
+    the environment says otherwise. Returns what holds: ``numpy_hugepage`` (``off``, ``on``,
+    or ``unchanged`` where numpy was imported first) and ``arrow_pool``."""
+    return {"numpy_hugepage": ordinary_pages(), "arrow_pool": system_allocator()}
 
-    setter = getattr(multiarray, "_set_madvise_hugepage", None)
-    if setter is None:  # a numpy without the switch
-        return False
-    setter(False)
-    return True
+
+def ordinary_pages() -> str:
+    """numpy's huge-page hint off, through ``NUMPY_MADVISE_HUGEPAGE``, unless it is set."""
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return "off" if os.environ["NUMPY_MADVISE_HUGEPAGE"] == "0" else "on"
+    os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"  # numpy reads it when imported
+    return "unchanged" if "numpy" in sys.modules else "off"
 
 
 def system_allocator() -> str:

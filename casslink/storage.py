@@ -87,12 +87,14 @@ def sha256_of(source: Data | os.PathLike | str) -> str:
 
 
 def write_all(fd: int, data: Data) -> None:
-    """Write every byte of ``data`` to ``fd``: pieces with writev, IOV_MAX at a time."""
+    """Write every byte of ``data`` to ``fd``: pieces with ``os.writev``, IOV_MAX at a time,
+    where the platform has it, else one ``os.write`` per piece."""
     parts = [memoryview(p).cast("B") for p in (data.parts if isinstance(data, Pieces)
                                                 else (data,)) if len(p)]
     i = 0
     while i < len(parts):
-        done = os.writev(fd, parts[i:i + IOV_MAX])
+        done = os.writev(fd, parts[i:i + IOV_MAX]) if hasattr(os, "writev") else \
+            os.write(fd, parts[i])
         if not done:
             raise OSError(errno.EIO, "a write made no progress")
         while i < len(parts) and done >= len(parts[i]):

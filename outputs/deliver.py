@@ -25,19 +25,14 @@ from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Participant
 from casslink.outbox import deliver
 from casslink.outputs import excel, hot_files, xml_statements
+from casslink.outputs.formats import FILES, FORMATS, KEYS, KINDS
 from casslink.outputs.source import RunData, load_run
 from casslink.reference import ReferenceData, load_reference
 from casslink.settings import Settings
 from casslink.storage import Data, sha256_of
 
-FORMATS = ("hot", "xlsx", "xml")
-KINDS = ("airline", "agent")
-FILES = {  # (participant kind, format): file label, extension
-    ("airline", "hot"): ("handoff", "hot"), ("airline", "xlsx"): ("settlement", "xlsx"),
-    ("airline", "xml"): ("settlement", "xml"), ("agent", "hot"): ("billing", "hot"),
-    ("agent", "xlsx"): ("statement", "xlsx"), ("agent", "xml"): ("statement", "xml"),
-}
-KEYS = {"airline": "airline_prefix", "agent": "agent_code"}
+__all__ = ["FORMATS", "deliver_run"]
+
 BATCHES = {  # every participant's file of a kind and format (HOT: see _rendered)
     ("airline", "xlsx"): excel.airline_reports, ("agent", "xlsx"): excel.agent_reports,
     ("airline", "xml"): xml_statements.airline_statements,

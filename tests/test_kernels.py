@@ -1,12 +1,19 @@
-"""The C text kernels against Python's own formatting, their bounds checks, and the HOT
-writer's errors for values a field cannot hold."""
+"""The text kernels (C, or numpy where ``CASSLINK_KERNELS=off``) against Python's own
+formatting, their bounds checks, and the HOT writer's errors for values a field cannot hold;
+the numpy kernels against the C ones on random inputs; a process without the C extension."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import os
+import subprocess
+import sys
 import zipfile
 import zlib
+from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casslink import _kernels_py as PY_KERNELS
 from casslink import kernels
 from casslink.app.synthetic.generator import generate_billing
 from casslink.parsers.hot import write_hot
@@ -276,3 +284,255 @@ def test_int_values_read_integers_and_dates_with_nulls_as_zero(values, cut, kind
     assert got.dtype == np.int64 and got.tolist() == [v or 0 for v in want]
     assert (valid is None) == (None not in want)
     assert valid is None or valid.tolist() == [v is not None for v in want]
+
+
+# --- the numpy kernels give what the C kernels give ------------------------------------------
+
+try:
+    from casslink import _kernels as C_KERNELS
+except ImportError:  # not built: the numpy kernels are checked against Python above
+    C_KERNELS = None
+
+needs_c = pytest.mark.skipif(C_KERNELS is None, reason="the C kernels are not built here")
+
+
+def _both(call) -> list:
+    """``call()`` with the C kernels and with the numpy ones: its result, or the type of the
+    exception it raised."""
+    out = []
+    for impl in (C_KERNELS, PY_KERNELS):
+        try:
+            with patch.object(kernels, "_impl", lambda impl=impl: impl):
+                out.append(call())
+        except (IndexError, ValueError, TypeError) as e:
+            out.append(type(e))
+    return out
+
+
+def test_the_switch_chooses_the_kernels(monkeypatch):
+    for setting, want in (("off", "numpy"), ("OFF", "numpy"), ("auto", C_KERNELS and "c"),
+                          ("", C_KERNELS and "c")):
+        monkeypatch.setenv("CASSLINK_KERNELS", setting)
+        kernels._impl.cache_clear()
+        assert kernels.backend() == (want or "numpy")
+    monkeypatch.setenv("CASSLINK_KERNELS", "fast")
+    kernels._impl.cache_clear()
+    with pytest.raises(ValueError, match="on, off or auto"):
+        kernels.backend()
+    monkeypatch.setitem(sys.modules, "casslink._kernels", None)  # not built
+    for setting, want in (("auto", "numpy"), ("on", ImportError)):
+        monkeypatch.setenv("CASSLINK_KERNELS", setting)
+        kernels._impl.cache_clear()
+        if want is ImportError:
+            with pytest.raises(ImportError):
+                kernels.backend()
+        else:
+            assert kernels.backend() == want
+    monkeypatch.undo()
+    kernels._impl.cache_clear()
+
+
+VALUES = st.integers(-(2**63), 2**63 - 1) | st.integers(-(10**6), 10**6) | \
+    st.integers(0, 10**11)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([kernels.DIGITS, kernels.MINUS, kernels.RATE, kernels.DATE]),
+       st.integers(1, 19), st.booleans(), st.booleans(), st.data())
+def test_put_values_same_both_ways(kind, length, absolute, blank_null, data):
+    """Every kind of value field, rows read in any order, nulls, values that do not fit and
+    indices out of range: the same return value and the same bytes."""
+    m = data.draw(st.integers(0, 25))
+    days = st.integers(-(10**7), 10**7)
+    values = np.array(data.draw(st.lists(days if kind == kernels.DATE else VALUES,
+                                         min_size=m, max_size=m)), np.int64)
+    valid = data.draw(st.none() | st.lists(st.booleans(), min_size=m, max_size=m))
+    rows = np.array(data.draw(st.lists(st.integers(-1, m) if data.draw(st.booleans())
+                                       else st.integers(0, max(m - 1, 0)), max_size=25)),
+                    np.int64)
+    width = length + 2
+    base = np.arange(len(rows), dtype=np.int64) * width
+    if rows.size and data.draw(st.booleans()):
+        base[data.draw(st.integers(0, len(rows) - 1))] = data.draw(st.integers(-3, 10**4))
+    valid = None if valid is None else np.array(valid, bool)
+
+    def call():
+        buf = _blank(len(rows) + 1, width)
+        rc = kernels._put(kind, buf, base, 1, rows, values, valid, length, absolute,
+                          blank_null)
+        return rc, bytes(buf)
+
+    c, py = _both(call)
+    assert c == py
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.none() | st.text("AB Zü&1", max_size=9), max_size=25), st.integers(0, 12),
+       st.booleans(), st.data())
+def test_put_texts_and_put_bytes_same_both_ways(values, length, dictionary, data):
+    """Strings plain or through entries (nulls, non-ASCII bytes, entries and rows out of
+    range), and literal bytes: the same return value and the same bytes."""
+    column = pa.array(values, pa.string())
+    if dictionary:
+        column = column.dictionary_encode()
+    entries, offsets, text = kernels.string_parts(column)
+    if entries is not None and data.draw(st.booleans()) and len(entries):
+        entries = entries.copy()
+        entries[data.draw(st.integers(0, len(entries) - 1))] = data.draw(st.integers(-2, 40))
+    m = len(values)
+    rows = np.array(data.draw(st.lists(st.integers(-1, m) if data.draw(st.booleans())
+                                       else st.integers(0, max(m - 1, 0)), max_size=25)),
+                    np.int64)
+    width = length + 1
+    base = np.arange(len(rows), dtype=np.int64) * width
+    literal = data.draw(st.binary(max_size=width + 1))
+
+    def texts():
+        buf = _blank(len(rows), width)
+        return kernels.put_texts(buf, base, 0, length, rows, entries, offsets, text), bytes(buf)
+
+    def literals():
+        buf = _blank(len(rows), width)
+        kernels.put_bytes(buf, base, 0, literal)
+        return bytes(buf)
+
+    for call in (texts, literals):
+        c, py = _both(call)
+        assert c == py
+
+
+def _program(n: int, data, depth: int = 0) -> kernels.Ops:
+    """A random row program over ``n`` rows: literals, numbers, strings, nested conditions."""
+    ops: kernels.Ops = []
+    for _ in range(data.draw(st.integers(0, 4))):
+        kind = data.draw(st.sampled_from(["lit", "int", "dec", "str", "when"]))
+        if kind == "lit":
+            ops += kernels.lit(data.draw(st.binary(max_size=6)))
+        elif kind in ("int", "dec"):
+            values = np.array(data.draw(st.lists(VALUES, min_size=n, max_size=n)), np.int64)
+            ops += kernels.ints(values) if kind == "int" else \
+                kernels.dec(values, data.draw(st.integers(0, 18)))
+        elif kind == "str":
+            texts = pa.array(data.draw(st.lists(st.none() | st.text('a&<>"ü', max_size=5),
+                                                min_size=n, max_size=n)), pa.string())
+            if data.draw(st.booleans()):
+                texts = texts.dictionary_encode()
+            ops += kernels.strs(texts, escape=data.draw(st.booleans()))
+        elif depth < 2:
+            flags = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+            ops += kernels.when(flags, _program(n, data, depth + 1),
+                                _program(n, data, depth + 1))
+    return ops
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 12), st.data())
+def test_format_rows_same_both_ways(n, data):
+    ops = _program(n, data)
+
+    def call():
+        text, offsets = kernels.format_rows(n, ops)
+        return bytes(text), offsets.tolist()
+
+    c, py = _both(call)
+    assert c == py
+    bad = ops + kernels.ints(np.zeros(max(n - 1, 0), np.int64)) if n else \
+        [("nope", b"")]  # too few values / an unknown operation: the same error
+    c, py = _both(lambda: kernels.format_rows(n, bad))
+    assert c == py and c in (IndexError, ValueError)
+
+
+@needs_c
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=12), st.integers(0, 2**32 - 1),
+                          st.integers(0, 2**31), st.lists(st.binary(max_size=50), max_size=3)),
+                max_size=6), st.integers(0, 2**16 - 1))
+def test_zip_archive_same_both_ways(entries, dosdate):
+    c, py = _both(lambda: kernels.zip_archive(entries, dosdate))
+    assert c == py and isinstance(c, bytes)
+    c, py = _both(lambda: kernels.zip_archive([*entries, ("name", 0, 0, [])], dosdate))
+    assert c is py is TypeError
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 20), max_size=200),
+       st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 25), max_size=200),
+       st.lists(st.sampled_from(["12345678", "00000001", "1234", "12a45678", "", "9" * 19]),
+                max_size=30))
+def test_key_kernels_same_both_ways(keys, probes, digit_strings):
+    """first_index, radix_order (negative keys refused alike) and digit_values."""
+    keys_a, probes_a = np.array(keys, np.int64), np.array(probes, np.int64)
+    c, py = _both(lambda: kernels.first_index(keys_a, probes_a).tolist())
+    assert c == py
+    c, py = _both(lambda: kernels.radix_order(keys_a).tolist())
+    assert c == py
+    column = pa.array(digit_strings, pa.string())
+    _, offsets, text = kernels.string_parts(column)
+
+    def digits():
+        out = np.zeros(len(digit_strings), np.int64)
+        ok = kernels.digit_values(offsets, text, out)
+        return ok, (out.tolist() if ok else None)
+
+    c, py = _both(digits)
+    assert c == py
+
+
+HIDDEN = """
+import json, sys
+sys.modules["casslink._kernels"] = None  # as on a machine without a C compiler
+from pathlib import Path
+from casslink import kernels
+from casslink.db.engine import make_engine
+from casslink.settings import get_settings
+from casslink.outputs.deliver import deliver_run
+s = get_settings()
+engine = make_engine(s.db_url)
+files = deliver_run(s, engine, int(sys.argv[1]), Path(sys.argv[2]))
+engine.dispose()
+print(json.dumps({"backend": kernels.backend(),
+                  "files": sorted((f["participant"], f["kind"], f["sha256"]) for f in files)}))
+"""
+
+
+def test_without_the_c_extension_everything_imports_and_writes_the_same_files(
+        tmp_path, repo, ref):
+    """A process where ``casslink._kernels`` cannot be imported (no compiler at install)
+    renders every output of a settled period byte for byte as this process does."""
+    from casslink import registry, warehouse
+    from casslink.db.engine import make_engine, upgrade
+    from casslink.outputs.deliver import deliver_run
+    from casslink.reference import load_into_db
+    from casslink.settings import get_settings
+    from casslink.settlement.run import settle
+
+    home = tmp_path / "var"
+    s = get_settings().with_home(home).ensure_dirs()
+    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
+    upgrade(s.db_url)
+    engine = make_engine(s.db_url)
+    try:
+        load_into_db(engine, repo / "fixtures" / "reference")
+        for i, f in enumerate(generate_billing(ref, "DE", ref.period("DE", "2026-11"), 120,
+                                               seed=9), start=1):
+            file_id = registry.record_stored(engine, f"gen-{i}", f"gen-{i}.hot", "DE",
+                                             "2026-11")
+            warehouse.store(s, "DE", "2026-11", file_id, f.records, f.charges)
+        result = settle(s, engine, "DE", "2026-11")
+        here = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
+    finally:
+        engine.dispose()
+    env = {**os.environ, "CASSLINK_HOME": str(home), "CASSLINK_DB_URL": s.db_url}
+    env.pop("CASSLINK_KERNELS", None)
+    proc = subprocess.run([sys.executable, "-c", HIDDEN, str(result.run_id),
+                           str(result.ledger_dir)], env=env, capture_output=True, text=True,
+                          cwd=repo)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    there = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert there["backend"] == "numpy"
+    assert len(here) > 50
+    assert there["files"] == sorted([f["participant"], f["kind"], f["sha256"]] for f in here)

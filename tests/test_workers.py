@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
+import tempfile
 
 import pytest
 
+from casslink.outputs import workers
 from casslink.outputs.workers import map_chunks
 
 CHUNKS = [(0, 3), (3, 5), (5, 9), (9, 10)]
@@ -46,15 +48,62 @@ def test_workers_do_not_collect_and_the_parent_is_left_as_it_was():
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_files_come_back_from_the_workers_in_shared_memory():
+@pytest.fixture(params=["memory", "temp"])
+def scratch(request, tmp_path, monkeypatch):
+    """The workers' files go to a folder of the test's own: as the in-memory folder, or (no
+    such folder on this system) the temporary folder."""
+    mine = tmp_path / "scratch"
+    mine.mkdir()
+    if request.param == "memory":
+        monkeypatch.setattr(workers, "SCRATCH", str(mine))
+    else:
+        monkeypatch.setattr(workers, "SCRATCH", str(tmp_path / "none"))
+        monkeypatch.setattr(tempfile, "tempdir", str(mine))
+    return mine
+
+
+def _chunk_files(folder) -> list[str]:
+    return os.listdir(folder)
+
+
+def test_files_come_back_from_the_workers_through_a_mapped_file(scratch, monkeypatch):
     """A chunk rendered to files, (key, bytes) pairs, comes back as read-only views of the
-    same bytes (shared memory, not pickled); anything else comes back as it was."""
+    same bytes (a mapped file in the scratch folder, not pickled), and the file is gone;
+    anything else comes back as it was."""
     def render(chunk):
         return [(f"f{i}", bytes([i % 256]) * (i * 1000)) for i in range(*chunk)]
 
+    folders, unshared = [], workers._unshared
+
+    def seen(done):
+        folders.append(os.path.dirname(done.path))
+        return unshared(done)
+
+    monkeypatch.setattr(workers, "_unshared", seen)
     got = [pair for done in map_chunks(render, CHUNKS, processes=True) for pair in done]
     assert [k for k, _ in got] == [f"f{i}" for i in range(10)]
     assert all(isinstance(v, memoryview) and v.readonly for _, v in got)
     assert [bytes(v) for _, v in got] == [bytes([i]) * (i * 1000) for i in range(10)]
+    assert set(folders) == {str(scratch)} and not _chunk_files(scratch)
+    monkeypatch.setattr(workers, "_unshared", unshared)
     mixed = list(map_chunks(lambda c: [("k", "not bytes")], CHUNKS, processes=True))
     assert mixed == [[("k", "not bytes")]] * len(CHUNKS)
+
+
+@pytest.mark.parametrize("stop", ["failure", "early"])
+def test_a_batch_that_stops_early_leaves_no_files(scratch, stop):
+    """A failing chunk, or a caller that takes only the first chunk: the files of the chunks
+    rendered but not taken are removed too."""
+    def render(chunk):
+        if stop == "failure" and chunk == (3, 5):
+            raise ValueError("bad chunk")
+        return [("k", b"x" * 100)]
+
+    batch = map_chunks(render, CHUNKS, processes=True)
+    assert bytes(next(batch)[0][1]) == b"x" * 100
+    if stop == "failure":
+        with pytest.raises(ValueError, match="bad chunk"):
+            list(batch)
+    else:
+        batch.close()
+    assert not _chunk_files(scratch)
