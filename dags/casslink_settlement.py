@@ -54,7 +54,7 @@ def casslink_settlement():
     def deliver(settled: dict, fmt: str) -> dict:
         from airflow.sdk import get_current_context
 
-        from casslink.app.tasks import deliver as run
+        from casslink.app.tasks import deliver_outputs as run
 
         get_current_context()["output_label"] = f"{settled['operation']} {settled['period']} {fmt}"
         return run(settled, fmt)
