@@ -11,16 +11,13 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+from casslink.app.cli.text import plural
 from casslink.db.engine import make_engine
 from casslink.money import format_amount
 from casslink.reference import load_reference
 from casslink.settings import Settings, get_settings
 
 log = logging.getLogger("casslink.app.tasks")
-
-
-class FileRejected(Exception):
-    """A landed file was rejected: the run shows it as failed, with the reason."""
 
 
 def _engine(settings: Settings):
@@ -65,14 +62,37 @@ def ingest(file_id: int, settings: Settings | None = None) -> dict:
             "name": row.original_name, "already_done": result.already_done}
 
 
-def verdict_check(summary: dict) -> str:
-    """Fail loudly (readable message) for a rejected file; the ack was sent already."""
-    text = (f"{summary['participant']} {summary['name']}: {summary['verdict']}"
-            + (f" ({', '.join(summary['codes'])})" if summary["codes"] else ""))
-    if summary["verdict"] == "rejected":
-        raise FileRejected(f"file {summary['file_id']} REJECTED - {text}; see the "
-                           "acknowledgement in the sender's outbox")
-    return text
+REJECTED = "rejected"
+
+
+def verdict_check(summary: dict) -> dict:
+    """The business outcome of an ingested file, for the DAG run's note and its branch:
+    ``{"rejected": bool, "note": text}``. A rejection is an outcome, not a failure: the file
+    was processed, quarantined and acknowledged to its sender, so the run succeeds (red is
+    for technical failures only)."""
+    rejected = summary["verdict"] == REJECTED
+    codes = f" ({', '.join(summary['codes'])})" if summary["codes"] else ""
+    label = summary["verdict"].upper().replace("_", " ") if summary["verdict"] else "UNKNOWN"
+    note = (f"{label}: file {summary['file_id']} {summary['name']} from "
+            f"{summary['participant'] or '-'}{codes}")
+    if rejected:
+        note += " - nothing billed; see the acknowledgement in the sender's outbox"
+    elif summary.get("channel") == "sandbox":
+        note += " - sandbox: validated only, never billed"
+    elif summary.get("billed_period"):
+        note += f" - billed in {summary.get('operation')} {summary['billed_period']}"
+    return {"rejected": rejected, "note": note[:1000]}
+
+
+def record_verdict(summary: dict, dag_id: str, run_id: str) -> bool:
+    """The ingest DAG's ``verdict`` task: the outcome in the run's note and the log; True for
+    a rejected file (the DAG then runs its ``rejected`` branch)."""
+    from casslink.sftp_gateway.notify import annotate_run
+
+    outcome = verdict_check(summary)
+    annotate_run(dag_id, run_id, outcome["note"])
+    log.info("%s", outcome["note"])
+    return outcome["rejected"]
 
 
 def pending_files(min_age_s: float = 20.0, settings: Settings | None = None) -> list[int]:
@@ -170,17 +190,19 @@ def settle(item: dict, settings: Settings | None = None) -> dict:
                        rebill=bool(item.get("rebill")))
     finally:
         engine.dispose()
-    log.info("%s %s settled (%s): %s records from %s files; %s agents billed by %s airlines; "
-             "remittances = settlements = %s %s; conservation holds", r.operation, r.period_id,
-             r.kind, r.records, r.input_files, r.agents, r.airlines,
+    log.info("%s %s settled (%s): %s from %s; %s billed by %s; remittances = settlements = "
+             "%s %s; conservation holds", r.operation, r.period_id, r.kind,
+             plural(r.records, "record"), plural(r.input_files, "file"),
+             plural(r.agents, "agent"), plural(r.airlines, "airline"),
              format_amount(r.total, r.currency), r.currency)
     return {"operation": r.operation, "period": r.period_id, "run_id": r.run_id,
             "ledger": r.ledger_dir, "kind": r.kind, "total": r.total, "currency": r.currency}
 
 
-def deliver(settled: dict, fmt: str | None = None, settings: Settings | None = None) -> dict:
-    """Render and deliver every participant's outputs of one settlement run (``fmt``: only
-    that format - hot, xlsx or xml)."""
+def deliver_outputs(settled: dict, fmt: str | None = None,
+                    settings: Settings | None = None) -> dict:
+    """Render the outputs of one settlement run and deliver them to every participant's
+    outbox (``fmt``: only that format - hot, xlsx or xml)."""
     from casslink.outputs.deliver import FORMATS, deliver_run
 
     settings = settings or get_settings()
@@ -191,7 +213,8 @@ def deliver(settled: dict, fmt: str | None = None, settings: Settings | None = N
     finally:
         engine.dispose()
     parties = sorted({d["participant"] for d in out})
-    log.info("%s %s: %s %s files delivered to %s participants' outboxes",
-             settled["operation"], settled["period"], len(out), fmt or "output", len(parties))
+    log.info("%s %s: %s delivered to %s", settled["operation"], settled["period"],
+             plural(len(out), f"{fmt or 'output'} file"),
+             plural(len(parties), "participant's outbox", many="participants' outboxes"))
     return {"operation": settled["operation"], "period": settled["period"],
             "format": fmt or "all", "files": len(out), "participants": len(parties)}

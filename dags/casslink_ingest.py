@@ -1,6 +1,9 @@
 """Ingest one landed file: parse -> validate -> store accepted records -> acknowledge to the
 sender's outbox -> archive or quarantine (``casslink.app.tasks.ingest``), then show the
-verdict: a rejected file fails the ``verdict`` task with the reason (the ack was sent).
+verdict. A rejected file is a business outcome, not a failure: the run succeeds, its note
+says REJECTED with the codes, and the ``rejected`` task runs (it is skipped for accepted
+files), so the Task Instances view filtered on ``rejected`` (state success) counts rejected
+files. Red runs are technical failures only.
 
 Triggered by the SFTP gateway (run id ``ingest_file_<id>``, conf ``{"file_id": <id>}``) and
 by the sweep as a safety net. One run at a time, so duplicate checks see every earlier file.
@@ -36,23 +39,20 @@ def casslink_ingest():
             raise ValueError("trigger with conf {\"file_id\": <registry id>}")
         return run(int(file_id))
 
-    @task
-    def verdict(summary: dict, **context) -> str:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from casslink.app.tasks import FileRejected, verdict_check
-        from casslink.sftp_gateway.notify import annotate_run
+    @task.branch
+    def verdict(summary: dict, **context) -> str | None:
+        """Put the verdict in the run's note; go on to ``rejected`` for a rejected file (no
+        further task for an accepted one: a skip costs no worker process)."""
+        from casslink.app.tasks import record_verdict
 
         dag_run = context["dag_run"]
-        try:
-            text = verdict_check(summary)
-        except FileRejected as exc:
-            annotate_run(dag_run.dag_id, dag_run.run_id, str(exc))
-            raise AirflowFailException(str(exc)) from None
-        annotate_run(dag_run.dag_id, dag_run.run_id, text)
-        return text
+        return "rejected" if record_verdict(summary, dag_run.dag_id, dag_run.run_id) else None
 
-    verdict(ingest())
+    @task
+    def rejected() -> None:
+        """The file was rejected, quarantined and acknowledged: nothing of it is billed."""
+
+    verdict(ingest()) >> rejected()
 
 
 casslink_ingest()

@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from cass_calendar import CassCalendarTimetable
 
-OUTPUT_FORMATS = ("hot", "xlsx", "xml")  # outputs.deliver.FORMATS (not imported at parse time)
+from casslink.outputs.formats import FORMATS  # plain constants: cheap at parse time
 
 
 @dag(
@@ -54,13 +54,13 @@ def casslink_settlement():
     def deliver(settled: dict, fmt: str) -> dict:
         from airflow.sdk import get_current_context
 
-        from casslink.app.tasks import deliver as run
+        from casslink.app.tasks import deliver_outputs as run
 
         get_current_context()["output_label"] = f"{settled['operation']} {settled['period']} {fmt}"
         return run(settled, fmt)
 
     # one delivery task per settled period and output format, run side by side
-    deliver.expand(settled=settle.expand(item=periods_due()), fmt=list(OUTPUT_FORMATS))
+    deliver.expand(settled=settle.expand(item=periods_due()), fmt=list(FORMATS))
 
 
 casslink_settlement()

@@ -64,9 +64,14 @@ class SettlementResult:
     total: int  # minor units: sum of agents' remittances = sum of airlines' settlements
     input_files: int
     run_id: int = 0
+    would_be: str = ""  # a preview: the kind the real run would record
+
+    @property
+    def preview(self) -> bool:
+        return self.kind == "preview"
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "preview": self.preview}
 
 
 def ledger_root(settings: Settings, operation: str, period_id: str) -> Path:
@@ -155,47 +160,43 @@ def resolve_period(ref: ReferenceData, operation: str, text: str) -> PeriodInfo:
 
 def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
            rebill: bool = False, reference: ReferenceData | None = None,
-           close: bool = True) -> SettlementResult:
+           preview: bool = False) -> SettlementResult:
     """Settle a period (idempotent for the same inputs; a billed period needs ``rebill``).
 
-    ``close=False`` is a preview: the ledger is computed and kept, the period stays open.
-    With ``close`` (the default, what the billing-date run does) the period is closed before
-    reading its inputs - files arriving later go to the next open period - and marked billed
-    when the run succeeds."""
+    The period is closed before its inputs are listed - files pinned later go to the next
+    open period, and a file pinned to it still in ingest stops the run - and marked billed
+    when the run succeeds.
+
+    ``preview=True`` computes the ledger in memory and writes nothing: no run row, no period
+    status, no ledger files. The result's ``kind`` is ``preview`` and ``would_be`` the kind
+    the real run would record (``regular``, ``repeat`` or ``rebill``); a billed period whose
+    inputs changed still needs ``rebill``, as for the real run."""
     ref = reference or load_reference(settings)
     operation = operation.upper()
     period = resolve_period(ref, operation, period_text)
     currency = ref.operations[operation].settlement_currency
-    if close:
+    if not preview:
         _close_for_billing(engine, operation, period.period_id)
     inputs = _inputs(settings, engine, operation, period.period_id)
     digest = _digest(inputs, ref.digest)
     with session_scope(engine) as s:
-        prev = s.scalars(select(SettlementRun).where(
-            SettlementRun.operation_code == operation,
-            SettlementRun.period_id == period.period_id,
-            SettlementRun.status == "succeeded").order_by(SettlementRun.id.desc())).first()
+        prev = s.scalars(_recorded_runs(operation, period.period_id)).first()
         row = s.scalars(select(BillingPeriod).where(
             BillingPeriod.operation_code == operation,
             BillingPeriod.period_id == period.period_id)).first()
-        status = row.status if row else "open"
-        if prev is None:
-            kind = "regular"
-        elif prev.inputs_digest == digest:
-            kind = "repeat"
-        elif status == "billed" and not rebill:
-            raise SettlementError(
-                f"{operation} {period.period_id} is billed (run {prev.id}); its inputs changed "
-                "since - settle it again only as an explicit re-bill (--rebill)")
+        kind = _run_kind(prev, digest, row.status if row else "open", rebill,
+                         f"{operation} {period.period_id}")
+        if preview:
+            s.rollback()  # a preview reads only
         else:
-            kind = "rebill" if status == "billed" else "regular"
-        if not close and kind == "regular":
-            kind = "preview"
-        run = SettlementRun(operation_code=operation, period_id=period.period_id, kind=kind,
-                            inputs_digest=digest, status="running", currency=currency)
-        s.add(run)
-        s.flush()
-        run_id = run.id
+            run = SettlementRun(operation_code=operation, period_id=period.period_id,
+                                kind=kind, inputs_digest=digest, status="running",
+                                currency=currency)
+            s.add(run)
+            s.flush()
+            run_id = run.id
+    if preview:
+        return _preview(settings, operation, period, currency, inputs, digest, kind)
     try:
         result = _compute_and_write(settings, operation, period, currency, inputs, digest,
                                     ref, kind)
@@ -208,7 +209,7 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
         row = s.scalars(select(BillingPeriod).where(
             BillingPeriod.operation_code == operation,
             BillingPeriod.period_id == period.period_id)).first()
-        if close and row is not None:
+        if row is not None:
             row.status = "billed"
     return result
 
@@ -227,6 +228,44 @@ def _close_for_billing(engine: Engine, operation: str, period_id: str) -> None:
             f"{operation} {period_id}: files {', '.join(map(str, waiting))} are billed in this "
             "period and still being ingested; settle again once their outcome is recorded "
             "(`casslink ingest --pending` finishes files whose ingest stopped)")
+
+
+def _recorded_runs(operation: str, period_id: str):
+    """The period's successful runs, latest first (a preview is never one: older versions
+    recorded previews as runs; they are neither billed nor delivered)."""
+    return select(SettlementRun).where(
+        SettlementRun.operation_code == operation, SettlementRun.period_id == period_id,
+        SettlementRun.status == "succeeded", SettlementRun.kind != "preview",
+    ).order_by(SettlementRun.id.desc())
+
+
+def _run_kind(prev: SettlementRun | None, digest: str, status: str, rebill: bool,
+              what: str) -> str:
+    """``regular``, ``repeat`` (same inputs as the last run) or ``rebill``; a billed period
+    whose inputs changed without ``rebill`` raises."""
+    if prev is None:
+        return "regular"
+    if prev.inputs_digest == digest:
+        return "repeat"
+    if status == "billed" and not rebill:
+        raise SettlementError(
+            f"{what} is billed (run {prev.id}); its inputs changed since - settle it again "
+            "only as an explicit re-bill (--rebill)")
+    return "rebill" if status == "billed" else "regular"
+
+
+def _preview(settings, operation, period, currency, inputs, digest, would_be
+             ) -> SettlementResult:
+    """The run's ledger computed in memory, conservation checked; nothing written."""
+    records = warehouse.read(settings, operation, period.period_id, columns=INPUT_COLUMNS,
+                             dictionary=DICTIONARY_COLUMNS, only=[i["part"] for i in inputs])
+    tables = build_ledger(records, operation, period.period_id, currency)
+    agents = tables["agents"]
+    return SettlementResult(operation, period.period_id, "preview", currency, digest, "",
+                            tables["lines"].num_rows, agents.num_rows,
+                            tables["airlines"].num_rows,
+                            int(pc.sum(agents.column("net")).as_py() or 0), len(inputs),
+                            would_be=would_be)
 
 
 def build_ledger(records: pa.Table, operation: str, period_id: str, currency: str,
@@ -311,9 +350,7 @@ def _finish(engine: Engine, run_id: int, status: str, message: str,
 def latest_run(engine: Engine, operation: str, period_id: str) -> tuple[int, Path]:
     """(run id, ledger folder) of the period's latest successful run."""
     with session_scope(engine) as s:
-        run = s.scalars(select(SettlementRun).where(
-            SettlementRun.operation_code == operation, SettlementRun.period_id == period_id,
-            SettlementRun.status == "succeeded").order_by(SettlementRun.id.desc())).first()
+        run = s.scalars(_recorded_runs(operation, period_id)).first()
         if run is None:
             raise SettlementError(f"{operation} {period_id} has not been settled")
         return run.id, Path(run.ledger_dir)

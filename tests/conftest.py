@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -12,13 +13,31 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-_SESSION_HOME = Path(tempfile.mkdtemp(prefix="casslink-test-"))
+
+
+def _session_home() -> Path:
+    """One throwaway data root per test process, whichever name this module is imported
+    under (pytest's ``conftest`` and the tests' ``tests.conftest`` are two imports)."""
+    pid, _, path = os.environ.get("CASSLINK_TEST_SESSION_HOME", "").partition(":")
+    if pid == str(os.getpid()) and path:
+        return Path(path)
+    home = Path(tempfile.mkdtemp(prefix="casslink-test-"))
+    os.environ["CASSLINK_TEST_SESSION_HOME"] = f"{os.getpid()}:{home}"
+    return home
+
+
+_SESSION_HOME = _session_home()
 os.environ["CASSLINK_HOME"] = str(_SESSION_HOME)
 os.environ.pop("CASSLINK_DB_URL", None)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 PG_URL = os.environ.get("CASSLINK_TEST_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pytest_unconfigure(config) -> None:
+    """The session's data root goes with the session (each xdist worker removes its own)."""
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -56,3 +56,74 @@ def test_reference_dag_task_is_the_loader(airflow_env, monkeypatch, tmp_path):
     counts = dag.get_task("load_reference").python_callable()
     periods = counts.pop("periods")  # the 2026 calendars and 18 months ahead of today
     assert counts == {"operations": 3, "airlines": 10, "agents": 60} and periods > 60
+
+
+def test_a_rejected_file_is_a_successful_run_with_the_verdict_in_its_note(
+        airflow_env, home, monkeypatch, repo, ref, tmp_path):
+    """A business rejection is an outcome, not a failure: the ingest run succeeds, its note
+    says REJECTED with the codes, and the ``rejected`` task runs (skipped for an accepted
+    file). Red is left for technical failures."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils import db
+
+    import casslink.sftp_gateway.notify as notify
+    from casslink import registry
+    from casslink.app.synthetic.generator import generate_billing
+    from casslink.db.engine import make_engine, upgrade
+    from casslink.parsers.hot import write_hot
+    from casslink.participants import resolve
+    from casslink.reference import load_into_db
+    from casslink.settings import get_settings
+
+    settings = get_settings().ensure_dirs()
+    upgrade(settings.db_url)
+    engine = make_engine(settings.db_url)
+    load_into_db(engine, repo / "fixtures" / "reference")
+    lh = next(f for f in generate_billing(ref, "DE", ref.period("DE", "2026-11"), 40, seed=5)
+              if f.airline_prefix == "020")
+    good, junk = tmp_path / "LH_DE_2026-11_01.hot", tmp_path / "LH_junk.hot"
+    good.write_bytes(write_hot(lh.header, lh.records, lh.charges))
+    junk.write_bytes(b"THIS IS NOT A CASS FILE\r\n")
+    who = resolve(engine, "020")
+    ids = {p.name: registry.land_copy(settings, engine, p, who.id, p.name, "sftp", "lh-ops")
+           for p in (good, junk)}
+    engine.dispose()
+    notes = []
+    monkeypatch.setattr(notify, "annotate_run",
+                        lambda dag_id, run_id, note: notes.append((run_id, note)))
+
+    db.resetdb()
+    dag = DagBag(dag_folder=str(airflow_env.dags_dir)).dags["casslink_ingest"]
+    runs = {name: dag.test(run_conf={"file_id": file_id}) for name, file_id in ids.items()}
+
+    for run in runs.values():
+        assert str(run.state) == "success"
+    tasks = {name: {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+             for name, run in runs.items()}
+    assert tasks[junk.name] == {"ingest": "success", "verdict": "success",
+                                "rejected": "success"}
+    assert tasks[good.name] == {"ingest": "success", "verdict": "success",
+                                "rejected": "skipped"}
+    by_run = dict(notes)
+    assert by_run[runs[junk.name].run_id].startswith(f"REJECTED: file {ids[junk.name]} ")
+    assert "HOT-" in by_run[runs[junk.name].run_id]
+    assert by_run[runs[good.name].run_id].startswith("ACCEPTED")
+
+
+def test_verdict_note_says_what_happened_to_the_file():
+    from casslink.app.tasks import verdict_check
+
+    base = {"file_id": 9, "name": "QF_DE_2026-11_01.hot", "participant": "081", "codes": [],
+            "operation": "DE", "billed_period": "2026-11", "channel": "inbox"}
+    assert verdict_check({**base, "verdict": "accepted"}) == {
+        "rejected": False,
+        "note": "ACCEPTED: file 9 QF_DE_2026-11_01.hot from 081 - billed in DE 2026-11"}
+    sandbox = verdict_check({**base, "verdict": "accepted", "channel": "sandbox"})
+    assert sandbox["note"].endswith("sandbox: validated only, never billed")
+    partly = verdict_check({**base, "verdict": "accepted_with_rejections",
+                            "codes": ["HOT-E201"]})
+    assert partly["note"].startswith("ACCEPTED WITH REJECTIONS: file 9 ") and \
+        "(HOT-E201)" in partly["note"] and not partly["rejected"]
+    rejected = verdict_check({**base, "verdict": "rejected", "codes": ["HOT-E104"]})
+    assert rejected["rejected"] and rejected["note"].startswith("REJECTED: file 9 ")
+    assert "nothing billed" in rejected["note"] and len(rejected["note"]) <= 1000

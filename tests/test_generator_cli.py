@@ -97,10 +97,11 @@ def test_inspect_reports_counts_and_totals(tmp_path):
     assert report["header"]["period_start"] == "2026-06-16"
     assert report["record_counts"] == f["records"]
     batch = read_hot_file(tmp_path / f["name"])
-    usd = batch.records.filter(batch.records.column("currency").to_numpy(
-        zero_copy_only=False) == "USD")
-    wt = sum(usd.column("weight_pp").to_pylist())
-    assert report["totals"]["USD"]["weight_pp"] == f"{wt // 100}.{wt % 100:02d}"
+    usd = [r for r in batch.records.to_pylist()
+           if r["currency"] == "USD" and r["record_type"] == "AWB"]
+    wt = sum(r["weight_pp"] for r in usd)
+    assert report["totals"]["USD"]["AWB"]["weight_pp"] == f"{wt // 100}.{wt % 100:02d}"
+    assert report["totals"]["USD"]["AWB"]["records"] == len(usd)
     human = runner.invoke(app, ["inspect", str(tmp_path / f["name"])])
     assert "billing" in human.output and "totals USD" in human.output
 

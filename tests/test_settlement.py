@@ -186,12 +186,12 @@ def test_new_input_preview_then_billed_period_needs_rebill(system):
     s, engine = system
     lh, af = hand_period()
     store(s, 1, lh)
-    preview = settle(s, engine, "DE", "2026-11", close=False)
+    preview = settle(s, engine, "DE", "2026-11", preview=True)
     assert preview.kind == "preview" and preview.total == 111950 - 1500 - 100000
+    assert preview.ledger_dir == "" and not settlement_run.ledger_root(s, "DE", "2026-11").exists()
     store(s, 2, af)  # a new file accepted while the period is open
     billed = settle(s, engine, "DE", "2026-11")
-    assert billed.total == 79859 and billed.ledger_dir != preview.ledger_dir
-    assert (Path(preview.ledger_dir) / "manifest.json").exists()  # kept for audit
+    assert billed.total == 79859 and billed.kind == "regular"
     store(s, 3, [rec("AWB", "020", "44444443", A1, source="file-c", line=2, weight_pp=100)])
     with pytest.raises(SettlementError, match="rebill"):
         settle(s, engine, "DE", "2026-11")

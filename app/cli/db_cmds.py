@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from casslink.app.cli.text import counts_text
 from casslink.db.engine import current_revision, make_engine, upgrade
 from casslink.reference import load_into_db
 from casslink.settings import get_settings
@@ -46,7 +47,7 @@ def reference_load(
         counts = load_into_db(engine, folder)
     finally:
         engine.dispose()
-    typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()) + " loaded")
+    typer.echo(counts_text(counts) + " loaded")
 
 
 @reference_app.command("check")

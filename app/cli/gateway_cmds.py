@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from casslink.app.cli.ingest_cmds import _engine, _participant
+from casslink.app.cli.text import plural, table
 from casslink.settings import get_settings
 
 users_app = typer.Typer(help="SFTP accounts: users of an airline, agent or operator.",
@@ -112,7 +113,7 @@ def users_add_key(login: str = typer.Argument(...),
         _fail(exc)
     finally:
         engine.dispose()
-    typer.echo(f"{login} has {n} key(s)")
+    typer.echo(f"{login} has {plural(n, 'key')}")
 
 
 @users_app.command("disable")
@@ -146,10 +147,12 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Machine-reada
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    for r in rows:
-        typer.echo(f"{r['login']:<24} {r['role']:<6} {r['kind']:<8} {r['participant']:<11} "
-                   f"password={'yes' if r['password'] else 'no'} keys={r['keys']}"
-                   f"{' DISABLED' if r['disabled'] else ''}")
+    for line in table(
+            ("LOGIN", "ROLE", "KIND", "PARTICIPANT", "PASSWORD", "KEYS", "STATUS"),
+            ([r["login"], r["role"], r["kind"], r["participant"],
+              "yes" if r["password"] else "no", r["keys"],
+              "disabled" if r["disabled"] else "active"] for r in rows), right=(5,)):
+        typer.echo(line)
 
 
 @users_app.command("unlock")

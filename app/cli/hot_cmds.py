@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from casslink.app.inspection import inspect_file
+from casslink.app.cli.text import plural
+from casslink.app.inspection import NotInspectable, inspect_file
 from casslink.app.synthetic.generator import (
     FAULT_KINDS,
     corrupt_bytes,
@@ -71,37 +72,90 @@ def generate(
             "records": {t: types.count(t) for t in sorted(set(types))},
             "charges": f.charges.num_rows, "faults": f.faults})
     atomic_write_bytes(out / "manifest.json", json.dumps(manifest, indent=2).encode())
-    typer.echo(f"wrote {len(files)} files for {operation} {p.period_id} into {out}")
+    typer.echo(f"wrote {plural(len(files), 'file')} for {operation} {p.period_id} into {out}")
 
 
 def inspect(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="File to inspect."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
-    """Print a file's kind, period, record counts and totals per currency (HOT, ONE Record
-    XML or XFWB)."""
+    """Say what a file is and what it holds; any file casslink reads or writes, recognised
+    from its content: billing and adjustment files (HOT, ONE Record XML, XFWB: record counts,
+    totals per currency and record type, and the net effect of CCA/DCM corrections, revised
+    - original), hand-off and agent HOT files, XML and Excel statements, and
+    acknowledgements (fixed width, text, XML). Exit code 0 if the file reads cleanly, 1 if it
+    has problems (listed) or is none of these."""
     try:
         report = inspect_file(file)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    except NotInspectable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    typer.echo(f"file          {file}")
-    typer.echo(f"kind          {report['kind']} ({report['format']})")
-    h = report["header"]
-    typer.echo(f"operation     {h.get('operation') or '-'}   airline "
-               f"{h.get('airline_prefix') or '-'}   agent {h.get('agent_code') or '-'}")
-    typer.echo(f"period        {h.get('period_start')} .. {h.get('period_end')}   billed "
-               f"{h.get('billing_date')}   file no {h.get('file_number')}")
-    typer.echo("records       " + ", ".join(f"{k} {v}" for k, v in report["record_counts"].items()))
-    typer.echo(f"charges       {report['charge_count']}")
-    for cur, totals in report["totals"].items():
-        typer.echo(f"totals {cur}    " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        for line in _report_lines(report):
+            typer.echo(line)
+    if report["problem_count"]:
+        raise typer.Exit(1)
+
+
+def _report_lines(report: dict) -> list[str]:
+    """The human-readable report of :func:`casslink.app.inspection.inspect_file`."""
+    out = [f"file          {report['file']}", f"kind          {report['description']}"]
+    h = report.get("header", {})
+    if report["kind"] in ("billing", "handoff", "adjustment"):
+        out += [f"operation     {h.get('operation') or '-'}   airline "
+                f"{h.get('airline_prefix') or '-'}   agent {h.get('agent_code') or '-'}",
+                f"period        {h.get('period_start')} .. {h.get('period_end')}   billed "
+                f"{h.get('billing_date')}   file no {h.get('file_number')}",
+                "records       " + (", ".join(f"{k} {v}" for k, v in
+                                              report["record_counts"].items()) or "none"),
+                f"charges       {report['charge_count']}"]
+        for cur, types in report["totals"].items():
+            out.append(f"totals {cur} by record type:")
+            for rtype, sums in types.items():
+                amounts = ", ".join(f"{k} {v}" for k, v in sums.items() if k != "records")
+                out.append(f"  {rtype:<4} {plural(sums['records'], 'record')}: {amounts}")
+        for cur, parts in report["net_effect"].items():
+            if set(parts) == {"awb", "net"}:
+                continue  # no corrections: the AWB totals are the net
+            out.append(f"net effect {cur} (corrections: revised - original):")
+            for name, sums in parts.items():
+                amounts = ", ".join(f"{k} {v}" for k, v in sums.items())
+                out.append(f"  {name.upper():<4} {amounts}")
+    elif report["kind"] in ("agent-statement", "airline-statement"):
+        if report["format"] == "xml":
+            out += [f"operation     {h['operation']}   party {h['party']}   currency "
+                    f"{h['currency']}",
+                    f"period        {h['period']} ({h['period_start']} .. {h['period_end']})"
+                    f"   billed {h['billing_date']}   remittance {h['remittance_date']}",
+                    "lines         " + plural(report["lines"], "counterparty",
+                                                  many="counterparties"),
+                    "totals        " + ", ".join(f"{k} {v}" for k, v in
+                                                 report["totals"].items()),
+                    f"remittance    {report['remittance_due']} {h['currency']}"]
+        else:
+            out += [f"title         {report['title']}"]
+            out += [f"  {k}: {v}" for k, v in h.items()]
+            out += [f"sheets        {', '.join(report['sheets'])}",
+                    f"total         {report['total_label']}: {report['total']}"]
+    elif report["kind"] == "ack":
+        c = report.get("counts", {})
+        out += [f"for file      {h.get('file_name') or '-'} (id {h.get('file_id')})",
+                f"verdict       {(report['verdict'] or '?').upper().replace('_', ' ')}",
+                "records       " + ", ".join(f"{v} {k}" for k, v in c.items()
+                                             if v is not None)]
+        for cur, t in report.get("totals", {}).items():
+            out.append(f"accepted {cur}  agent net {t['agent_net']} "
+                       f"({plural(t['records'] or 0, 'record')})")
+        for f in report.get("findings", [])[:20]:
+            out.append(f"  line {f['line'] or '-'}: {f['code']} {f['severity']} {f['message']}")
     if report["problems"]:
-        typer.echo(f"syntax problems ({report['problem_count']}):")
+        out.append(f"problems ({report['problem_count']}):")
         for p in report["problems"][:20]:
-            typer.echo(f"  line {p['line']}: {p['code']} {p['message']} {p['raw']!r}")
+            raw = f" {p['raw']!r}" if p.get("raw") else ""
+            out.append(f"  line {p.get('line') or '-'}: {p['code']} {p['message']}{raw}")
+    return out
 
 
 def convert(
@@ -138,5 +192,6 @@ def convert(
         typer.echo(data.decode("utf-8"), nl=False)
     else:
         atomic_write_bytes(out, data)
-        typer.echo(f"wrote {out} ({len(data)} bytes, {batch.records.num_rows} records)",
+        typer.echo(f"wrote {out} ({plural(len(data), 'byte')}, "
+                   f"{plural(batch.records.num_rows, 'record')})",
                    err=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from casslink.app.cli.text import plural, table
 from casslink.settings import get_settings
 
 files_app = typer.Typer(help="The file registry: every file that landed and where it ended.",
@@ -201,7 +202,9 @@ def files_list(
     participant: str = typer.Option("", "--participant", help="Only this participant's files."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
-    """List the registry: id, participant, user, name, size, sha256, landed time, state."""
+    """List the registry: id, participant, name, size, sha256, landed time, channel, state
+    and verdict, with a header line; then the count of files per verdict (rejected files
+    counted on their own)."""
     from casslink import registry
     from casslink.participants import by_id
 
@@ -221,7 +224,23 @@ def files_list(
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
-    for r in out:
-        typer.echo(f"{r['id']:>6} {r['participant']:<11} {r['name'][:40]:<40} {r['size']:>10} "
-                   f"{r['sha256'][:12]} {r['landed_at'][:19]} {r['channel']:<7} {r['state']:<11} "
-                   f"{r['verdict'] or ''}")
+    for line in table(
+            ("ID", "PARTICIPANT", "NAME", "SIZE", "SHA256", "LANDED (UTC)", "CHANNEL", "STATE",
+             "VERDICT"),
+            ([r["id"], r["participant"], r["name"][:40], r["size"], r["sha256"][:12],
+              r["landed_at"][:19], r["channel"], r["state"], r["verdict"] or ""]
+             for r in out), right=(0, 3)):
+        typer.echo(line)
+    typer.echo(verdict_summary(out))
+
+
+def verdict_summary(files: list[dict]) -> str:
+    """``12 files: 9 accepted, 1 accepted with rejections, 2 rejected, 0 not yet ingested``:
+    a rejected file is a business outcome counted on its own, not a failure."""
+    counts = dict.fromkeys(("accepted", "accepted_with_rejections", "rejected"), 0)
+    for f in files:
+        counts[f["verdict"] or ""] = counts.get(f["verdict"] or "", 0) + 1
+    pending = counts.pop("", 0)
+    return (f"{plural(len(files), 'file')}: "
+            + ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in counts.items())
+            + f", {pending} not yet ingested")

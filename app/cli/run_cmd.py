@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from casslink.app.cli.text import counts_text
 from casslink.app.runtime.airflow import AirflowStandalone, migrate, run_airflow_cli
 from casslink.db.engine import make_engine, upgrade
 from casslink.reference import load_into_db
@@ -49,7 +50,7 @@ def run(
         counts = load_into_db(engine, s.fixtures_dir / "reference")
     finally:
         engine.dispose()
-    typer.echo("reference      " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    typer.echo("reference      " + counts_text(counts))
     typer.echo("airflow        migrating metadata database ...")
     migrate(s, ui_port)
     stack = AirflowStandalone(s, ui_port)

@@ -7,6 +7,7 @@ import json
 import typer
 
 from casslink.app.cli.ingest_cmds import _engine
+from casslink.app.cli.text import plural
 from casslink.money import format_amount
 
 settlement_app = typer.Typer(help="Settled periods: remittances, settlements, components.",
@@ -31,7 +32,10 @@ def settle(
                                 help="Settle a billed period again although its inputs "
                                      "changed (recorded as a re-bill)."),
     preview: bool = typer.Option(False, "--preview",
-                                 help="Compute the ledger but leave the period open."),
+                                 help="Compute the ledger and show its totals, writing "
+                                      "nothing: no run recorded, no ledger files, the period "
+                                      "stays as it is. With --rebill: what a re-bill would "
+                                      "give."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Settle a period outside Airflow (the functions the settlement DAG calls): bill each
@@ -44,21 +48,44 @@ def settle(
     settings, engine = _engine()
     try:
         result = run_settle(settings, engine, operation, period, rebill=rebill,
-                            close=not preview)
+                            preview=preview)
     except SettlementError as exc:
-        typer.echo(f"settlement failed: {exc}", err=True)
+        label = "settlement preview" if preview else "settlement"
+        typer.echo(f"{label} failed: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
         return
-    typer.echo(f"{result.operation} {result.period_id} settled ({result.kind}): "
-               f"{result.records} records from {result.input_files} files, {result.agents} "
-               f"agents, {result.airlines} airlines; total "
-               f"{format_amount(result.total, result.currency)} {result.currency}; "
-               "conservation holds")
+    counts = (f"{plural(result.records, 'record')} from {plural(result.input_files, 'file')}, "
+              f"{plural(result.agents, 'agent')}, {plural(result.airlines, 'airline')}; total "
+              f"{format_amount(result.total, result.currency)} {result.currency}; "
+              "conservation holds")
+    if result.preview:
+        typer.echo(f"PREVIEW {result.operation} {result.period_id} (a {result.would_be} "
+                   f"run, not recorded): {counts}")
+        typer.echo("preview: nothing written - no run recorded, no ledger, period unchanged")
+        return
+    typer.echo(f"{result.operation} {result.period_id} settled ({result.kind}): {counts}")
     typer.echo(f"ledger {result.ledger_dir}")
+
+
+def _runs(engine, operation: str, period_id: str) -> list[dict]:
+    """Every recorded settlement run of the period, oldest first."""
+    from sqlalchemy import select
+
+    from casslink.db.engine import session_scope
+    from casslink.db.models import SettlementRun
+
+    with session_scope(engine) as s:
+        rows = s.scalars(select(SettlementRun).where(
+            SettlementRun.operation_code == operation,
+            SettlementRun.period_id == period_id).order_by(SettlementRun.id)).all()
+        return [{"run_id": r.id, "kind": r.kind, "status": r.status,
+                 "started_at": r.started_at.isoformat() if r.started_at else None,
+                 "records": r.records, "total": r.total_minor, "currency": r.currency,
+                 "ledger": r.ledger_dir} for r in rows]
 
 
 @settlement_app.command("show")
@@ -67,13 +94,15 @@ def show(
     period: str = typer.Option(..., "--period", help="Period id or a date inside it."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
-    """Per-agent remittances and per-airline settlements of the latest run, with components."""
-    from casslink.settlement.run import SettlementError, latest_ledger, read_ledger
+    """The period's settlement runs with their kind (regular, repeat, rebill), then the
+    per-agent remittances and per-airline settlements of the latest run, with components."""
+    from casslink.settlement.run import SettlementError, latest_run, read_ledger
 
     settings, engine = _engine()
     try:
         pid = _period_id(settings, operation, period)
-        folder = latest_ledger(engine, operation.upper(), pid)
+        run_id, folder = latest_run(engine, operation.upper(), pid)
+        runs = _runs(engine, operation.upper(), pid)
     except SettlementError as exc:
         raise typer.BadParameter(str(exc)) from exc
     finally:
@@ -81,23 +110,32 @@ def show(
     ledger = read_ledger(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     cur = manifest["settlement_currency"]
+    kind = next(r["kind"] for r in runs if r["run_id"] == run_id)
     data = {"operation": operation.upper(), "period": pid, "currency": cur,
-            "remittance_date": manifest["remittance_date"], "ledger": str(folder),
+            "remittance_date": manifest["remittance_date"], "run_id": run_id, "kind": kind,
+            "ledger": str(folder), "runs": runs,
             "agents": ledger["agents"].to_pylist(), "airlines": ledger["airlines"].to_pylist(),
             "bills": ledger["bills"].to_pylist()}
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
     typer.echo(f"{data['operation']} {pid} in {cur}, remittance date "
-               f"{data['remittance_date']}")
+               f"{data['remittance_date']}; shown: run {run_id} ({kind})")
+    typer.echo("runs:")
+    typer.echo(f"  {'run':>5}  {'kind':<8} {'status':<10} {'started':<19} {'records':>9} "
+               f"{'total':>16}")
+    for r in runs:
+        total = format_amount(r["total"], r["currency"]) if r["currency"] else str(r["total"])
+        typer.echo(f"  {r['run_id']:>5}  {r['kind']:<8} {r['status']:<10} "
+                   f"{(r['started_at'] or '')[:19]:<19} {r['records']:>9} {total:>16}")
     typer.echo("agents (remittance; negative = CASS pays the agent):")
     for a in data["agents"]:
-        typer.echo(f"  {a['agent_code']}  {a['counterparties']:>3} airlines  "
-                   f"{a['awb_count']:>7} AWBs  {format_amount(a['net'], cur):>16}")
+        typer.echo(f"  {a['agent_code']}  {plural(a['counterparties'], 'airline', 3)}  "
+                   f"{plural(a['awb_count'], 'AWB', 7)}  {format_amount(a['net'], cur):>16}")
     typer.echo("airlines (settlement):")
     for a in data["airlines"]:
-        typer.echo(f"  {a['airline_prefix']}  {a['counterparties']:>4} agents  "
-                   f"{a['awb_count']:>7} AWBs  {format_amount(a['net'], cur):>16}")
+        typer.echo(f"  {a['airline_prefix']}  {plural(a['counterparties'], 'agent', 4)}  "
+                   f"{plural(a['awb_count'], 'AWB', 7)}  {format_amount(a['net'], cur):>16}")
 
 
 def trace(
@@ -133,8 +171,8 @@ def trace(
     for f in out:
         shown = ", ".join(str(x) for x in f["lines"][:20])
         more = f" (+{len(f['lines']) - 20} more)" if len(f["lines"]) > 20 else ""
-        typer.echo(f"file {f['file_id']} {f['name']} ({f['sha256'][:12]}): {f['records']} "
-                   f"records, lines {shown}{more}")
+        typer.echo(f"file {f['file_id']} {f['name']} ({f['sha256'][:12]}): "
+                   f"{plural(f['records'], 'record')}, lines {shown}{more}")
 
 
 def deliver(
@@ -167,4 +205,4 @@ def deliver(
         return
     for d in out:
         typer.echo(f"{d['participant']:<11} {d['kind']:<16} {d['size']:>9}  {d['path']}")
-    typer.echo(f"{len(out)} files delivered")
+    typer.echo(f"{plural(len(out), 'file')} delivered")
