@@ -94,7 +94,7 @@ def test_correction_file_totals_per_record_type_and_net_effect(tmp_path, fmt):
 @pytest.fixture(scope="module")
 def produced(tmp_path_factory, repo, ref):
     """A small period settled and delivered, and real ingests that acknowledged: the files."""
-    from casslink import warehouse
+    from casslink import registry, warehouse
     from casslink.app.ingest import land_and_ingest
     from casslink.app.synthetic.generator import generate_billing
     from casslink.db.engine import make_engine, upgrade
@@ -113,7 +113,8 @@ def produced(tmp_path_factory, repo, ref):
     load_into_db(engine, repo / "fixtures" / "reference")
     files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 150, seed=8)
     for i, f in enumerate(files, start=1):
-        warehouse.store(s, "DE", "2026-11", i, f.records, f.charges)
+        file_id = registry.record_stored(engine, f"gen-{i}", f"gen-{i}.hot", "DE", "2026-11")
+        warehouse.store(s, "DE", "2026-11", file_id, f.records, f.charges)
     result = settle(s, engine, "DE", "2026-11")
     delivered = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
     junk = work / "LH_junk.hot"
