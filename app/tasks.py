@@ -11,8 +11,8 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from casslink.app.cli.text import plural
-from casslink.db.engine import make_engine
+from casslink.app.cli.text import counts_text, plural
+from casslink.db.engine import engine_for
 from casslink.money import format_amount
 from casslink.reference import load_reference
 from casslink.settings import Settings, get_settings
@@ -20,8 +20,6 @@ from casslink.settings import Settings, get_settings
 log = logging.getLogger("casslink.app.tasks")
 
 
-def _engine(settings: Settings):
-    return make_engine(settings.db_url)
 
 
 # --- ingest --------------------------------------------------------------------------------
@@ -33,14 +31,11 @@ def ingest(file_id: int, settings: Settings | None = None) -> dict:
     from casslink.validators.ack import accepted_totals
 
     settings = settings or get_settings()
-    engine = _engine(settings)
-    try:
+    with engine_for(settings.db_url) as engine:
         row = registry.get(engine, int(file_id))
         log.info("file %s: %r (%s bytes, sha256 %s) from %s via %s", file_id, row.original_name,
                  row.size, row.sha256[:12], row.user_login or "-", row.channel)
         result = ingest_file(settings, engine, int(file_id))
-    finally:
-        engine.dispose()
     c = result.counts
     log.info("file %s: %s - %s of %s records accepted, %s rejected; problems: %s",
              file_id, result.verdict.upper(), c.get("accepted"), c.get("records"),
@@ -103,14 +98,10 @@ def pending_files(min_age_s: float = 20.0, settings: Settings | None = None) -> 
     from casslink.db.models import LandedFile
 
     settings = settings or get_settings()
-    engine = _engine(settings)
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=min_age_s)
-    try:
-        with session_scope(engine) as s:
-            rows = s.execute(select(LandedFile.id, LandedFile.landed_at).where(
-                LandedFile.state == "landed").order_by(LandedFile.id)).all()
-    finally:
-        engine.dispose()
+    with engine_for(settings.db_url) as engine, session_scope(engine) as s:
+        rows = s.execute(select(LandedFile.id, LandedFile.landed_at).where(
+            LandedFile.state == "landed").order_by(LandedFile.id)).all()
     return [i for i, when in rows if _aware(when) <= cutoff]
 
 
@@ -181,15 +172,14 @@ def periods_due(day: dt.date, conf: dict | None = None,
 
 def settle(item: dict, settings: Settings | None = None) -> dict:
     """Close, settle and check one (operation, period); returns the run id and ledger path."""
+    from casslink.memory import tune
     from casslink.settlement.run import settle as run_settle
 
+    tune()  # large tables: ordinary pages, Arrow on the C library's allocator
     settings = settings or get_settings()
-    engine = _engine(settings)
-    try:
+    with engine_for(settings.db_url) as engine:
         r = run_settle(settings, engine, item["operation"], item["period"],
                        rebill=bool(item.get("rebill")))
-    finally:
-        engine.dispose()
     log.info("%s %s settled (%s): %s from %s; %s billed by %s; remittances = settlements = "
              "%s %s; conservation holds", r.operation, r.period_id, r.kind,
              plural(r.records, "record"), plural(r.input_files, "file"),
@@ -203,18 +193,33 @@ def deliver_outputs(settled: dict, fmt: str | None = None,
                     settings: Settings | None = None) -> dict:
     """Render the outputs of one settlement run and deliver them to every participant's
     outbox (``fmt``: only that format - hot, xlsx or xml)."""
+    from casslink.memory import tune
     from casslink.outputs.deliver import FORMATS, deliver_run
 
+    tune()
     settings = settings or get_settings()
-    engine = _engine(settings)
-    try:
+    with engine_for(settings.db_url) as engine:
         out = deliver_run(settings, engine, int(settled["run_id"]), Path(settled["ledger"]),
                           formats=(fmt,) if fmt else FORMATS)
-    finally:
-        engine.dispose()
     parties = sorted({d["participant"] for d in out})
     log.info("%s %s: %s delivered to %s", settled["operation"], settled["period"],
              plural(len(out), f"{fmt or 'output'} file"),
              plural(len(parties), "participant's outbox", many="participants' outboxes"))
     return {"operation": settled["operation"], "period": settled["period"],
             "format": fmt or "all", "files": len(out), "participants": len(parties)}
+
+
+# --- reference data --------------------------------------------------------------------------
+
+def load_reference_world(settings: Settings | None = None) -> dict[str, int]:
+    """The reference-sync DAG's task: migrate the project database, load the reference world
+    from the fixtures and publish every calendar from its rules; returns the counts."""
+    from casslink.db.engine import upgrade
+    from casslink.reference import load_into_db
+
+    settings = settings or get_settings()
+    upgrade(settings.db_url)
+    with engine_for(settings.db_url) as engine:
+        counts = load_into_db(engine, settings.fixtures_dir / "reference")
+    log.info("reference loaded: %s", counts_text(counts))
+    return counts

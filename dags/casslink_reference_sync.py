@@ -26,19 +26,9 @@ from airflow.sdk import dag, task
 def casslink_reference_sync():
     @task
     def load_reference() -> dict:
-        from casslink.db.engine import make_engine, upgrade
-        from casslink.reference import load_into_db
-        from casslink.settings import get_settings
+        from casslink.app.tasks import load_reference_world
 
-        s = get_settings()
-        upgrade(s.db_url)
-        engine = make_engine(s.db_url)
-        try:
-            counts = load_into_db(engine, s.fixtures_dir / "reference")
-        finally:
-            engine.dispose()
-        print("reference loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-        return counts
+        return load_reference_world()
 
     @task
     def check_calendars() -> dict:

@@ -31,7 +31,7 @@ from casslink import registry
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
 from casslink.settings import Settings
-from casslink.storage import sha256_of, write_all
+from casslink.storage import fsync_dir, sha256_of, write_all
 
 log = logging.getLogger("casslink.gateway")
 
@@ -83,7 +83,7 @@ def publish(staged: Path, target: Path) -> None:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def land(settings: Settings, engine: Engine, staged: Path, sha256: str, size: int,
@@ -137,9 +137,3 @@ def recover(settings: Settings, engine: Engine) -> dict[str, int]:
     return {"staging_removed": removed, "orphans_quarantined": orphans}
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

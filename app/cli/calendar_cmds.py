@@ -8,6 +8,7 @@ import json
 import typer
 
 from casslink import calendars
+from casslink.app.cli.database import opened
 from casslink.settings import get_settings
 
 calendar_app = typer.Typer(help="CASS calendars: billing periods published from rules "
@@ -22,14 +23,6 @@ def _date(value: str, option: str) -> dt.date | None:
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)",
                                  param_hint=option) from exc
-
-
-def _engine():
-    from casslink.db.engine import make_engine, upgrade
-
-    s = get_settings().ensure_dirs()
-    upgrade(s.db_url)
-    return make_engine(s.db_url)
 
 
 def _period_dict(p: calendars.PeriodInfo) -> dict:
@@ -93,11 +86,8 @@ def extend(
 ):
     """Publish every operation's calendar from its rules through MONTHS ahead (adds missing
     periods; corrected, published and billed periods stay as they are)."""
-    engine = _engine()
-    try:
+    with opened() as (_, engine):
         result = calendars.extend(engine, calendars.today(), months)
-    finally:
-        engine.dispose()
     if not result:
         typer.echo("no calendar rules in the project database: run `casslink reference load`",
                    err=True)
@@ -130,15 +120,13 @@ def correct(
     if not any(dates.values()):
         raise typer.BadParameter("give at least one of --cutoff, --billing-date, "
                                  "--remittance-date")
-    engine = _engine()
-    try:
-        p = calendars.correct(engine, operation, period, note, **dates)
-        rules = ReferenceData.from_db(engine).rules.get(p.operation, ())
-    except calendars.CalendarError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    with opened() as (_, engine):
+        try:
+            p = calendars.correct(engine, operation, period, note, **dates)
+            rules = ReferenceData.from_db(engine).rules.get(p.operation, ())
+        except calendars.CalendarError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
     typer.echo(f"{p.operation} {p.period_id} corrected: cut-off {p.correction_cutoff}, billing "
                f"{p.billing_date}, remittance {p.remittance_date} ({p.note})")
     for w in calendars.non_business_dates(p, rules):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
+from casslink.app.cli.database import opened
 from casslink.app.cli.text import counts_text
-from casslink.db.engine import current_revision, make_engine, upgrade
+from casslink.db.engine import current_revision, upgrade
 from casslink.reference import load_into_db
 from casslink.settings import get_settings
 
@@ -39,14 +40,9 @@ def reference_load(
 ):
     """Load (upsert) the reference world into the project database and publish every CASS
     calendar from its rules 18 months ahead (docs/calendars.md); migrates it first."""
-    s = get_settings().ensure_dirs()
-    upgrade(s.db_url)
-    folder = Path(directory) if directory else s.fixtures_dir / "reference"
-    engine = make_engine(s.db_url)
-    try:
+    with opened() as (s, engine):
+        folder = Path(directory) if directory else s.fixtures_dir / "reference"
         counts = load_into_db(engine, folder)
-    finally:
-        engine.dispose()
     typer.echo(counts_text(counts) + " loaded")
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from casslink.app.cli.ingest_cmds import _engine, _participant
+from casslink.app.cli.database import opened
+from casslink.app.cli.ingest_cmds import _participant
 from casslink.app.cli.text import plural, table
 from casslink.settings import get_settings
 
@@ -69,18 +70,16 @@ def users_add(
     password = _read_password(password_stdin)
     if password is None and key is None:
         raise typer.BadParameter("give --key and/or --password-stdin")
-    settings, engine = _engine()
-    try:
-        who = _participant(engine, participant)
-        acc = accounts.add_user(engine, login, who, role, password,
-                                key.read_text() if key else "")
-        from casslink.outbox import home_of
+    with opened() as (settings, engine):
+        try:
+            who = _participant(engine, participant)
+            acc = accounts.add_user(engine, login, who, role, password,
+                                    key.read_text() if key else "")
+            from casslink.outbox import home_of
 
-        home_of(settings, who.code)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    finally:
-        engine.dispose()
+            home_of(settings, who.code)
+        except accounts.AccountError as exc:
+            _fail(exc)
     typer.echo(f"user {acc.login} ({acc.role}) of {who.kind} {who.code} {who.name} created")
 
 
@@ -90,13 +89,11 @@ def users_passwd(login: str = typer.Argument(...)):
     from casslink.sftp_gateway import accounts
 
     password = _read_password(True)
-    _, engine = _engine()
-    try:
-        accounts.set_password(engine, login, password)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    finally:
-        engine.dispose()
+    with opened() as (_, engine):
+        try:
+            accounts.set_password(engine, login, password)
+        except accounts.AccountError as exc:
+            _fail(exc)
     typer.echo(f"password of {login} changed")
 
 
@@ -106,13 +103,11 @@ def users_add_key(login: str = typer.Argument(...),
     """Add OpenSSH public keys (a .pub or authorized_keys file) to a user."""
     from casslink.sftp_gateway import accounts
 
-    _, engine = _engine()
-    try:
-        n = accounts.add_key(engine, login, key.read_text())
-    except accounts.AccountError as exc:
-        _fail(exc)
-    finally:
-        engine.dispose()
+    with opened() as (_, engine):
+        try:
+            n = accounts.add_key(engine, login, key.read_text())
+        except accounts.AccountError as exc:
+            _fail(exc)
     typer.echo(f"{login} has {plural(n, 'key')}")
 
 
@@ -121,13 +116,11 @@ def users_disable(login: str = typer.Argument(...)):
     """Disable a user (no further logins; the account stays for the audit trail)."""
     from casslink.sftp_gateway import accounts
 
-    _, engine = _engine()
-    try:
-        accounts.disable(engine, login)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    finally:
-        engine.dispose()
+    with opened() as (_, engine):
+        try:
+            accounts.disable(engine, login)
+        except accounts.AccountError as exc:
+            _fail(exc)
     typer.echo(f"{login} disabled")
 
 
@@ -136,14 +129,11 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Machine-reada
     """List the SFTP users (never their secrets)."""
     from casslink.sftp_gateway import accounts
 
-    _, engine = _engine()
-    try:
+    with opened() as (_, engine):
         rows = [{"login": a.login, "role": a.role, "participant": a.participant.code,
                  "kind": a.participant.kind, "disabled": a.disabled,
                  "password": a.has_password, "keys": a.key_count}
                 for a in accounts.list_users(engine)]
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -165,12 +155,10 @@ def users_unlock(login: str = typer.Argument(None, help="The login to unlock."),
 
     if login is None and addr is None:
         raise typer.BadParameter("give a LOGIN and/or --addr")
-    settings, engine = _engine()
-    try:
-        keys = LoginPolicy(engine).unlock(login, addr)
-    except InvalidLogin as exc:
-        _fail(exc)
-    finally:
-        engine.dispose()
+    with opened() as (settings, engine):
+        try:
+            keys = LoginPolicy(engine).unlock(login, addr)
+        except InvalidLogin as exc:
+            _fail(exc)
     Audit(settings.logs_dir / "gateway-audit.log")("unlock", keys=keys, by="cli")
     typer.echo(f"unlocked: {', '.join(keys)}" if keys else "nothing was locked")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from casslink.app.cli.database import migrated, opened
 from casslink.app.cli.text import plural, table
 from casslink.settings import get_settings
 
@@ -14,14 +15,6 @@ files_app = typer.Typer(help="The file registry: every file that landed and wher
                         no_args_is_help=True)
 
 EXIT = {"accepted": 0, "rejected": 1, "accepted_with_rejections": 2}
-
-
-def _engine():
-    from casslink.db.engine import make_engine, upgrade
-
-    s = get_settings().ensure_dirs()
-    upgrade(s.db_url)
-    return s, make_engine(s.db_url)
 
 
 def _participant(engine, code: str):
@@ -154,12 +147,9 @@ def ingest(
         raise typer.BadParameter("give FILE and --participant (or --pending)")
     from casslink.app.ingest import land_and_ingest
 
-    settings, engine = _engine()
-    try:
+    with opened() as (settings, engine):
         who = _participant(engine, participant)
         result = land_and_ingest(settings, engine, file, who, sandbox=sandbox)
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
     else:
@@ -176,9 +166,7 @@ def ingest(
 def _ingest_pending(min_age: float, as_json: bool) -> None:
     from casslink.app.tasks import drain
 
-    settings, engine = _engine()
-    engine.dispose()
-    out = drain(min_age, settings)
+    out = drain(min_age, migrated())
     if as_json:
         typer.echo(json.dumps(out, indent=2))
     else:
@@ -208,14 +196,11 @@ def files_list(
     from casslink import registry
     from casslink.participants import by_id
 
-    _, engine = _engine()
-    try:
+    with opened() as (_, engine):
         pid = _participant(engine, participant).id if participant else None
         rows = registry.rows(engine, pid)
         codes = {r.participant_id: by_id(engine, r.participant_id).code
                  for r in rows if r.participant_id}
-    finally:
-        engine.dispose()
     out = [{"id": r.id, "participant": codes.get(r.participant_id, ""), "user": r.user_login,
             "name": r.original_name, "size": r.size, "sha256": r.sha256,
             "landed_at": r.landed_at.isoformat(), "channel": r.channel, "state": r.state,

@@ -15,7 +15,7 @@ import typer
 
 from casslink.app.cli.text import counts_text
 from casslink.app.runtime.airflow import AirflowStandalone, migrate, run_airflow_cli
-from casslink.db.engine import make_engine, upgrade
+from casslink.db.engine import engine_for, upgrade
 from casslink.reference import load_into_db
 from casslink.secrets import airflow_admin_password
 from casslink.settings import get_settings
@@ -45,11 +45,8 @@ def run(
                 gateway_port=sftp_port).ensure_dirs()
     typer.echo(f"data root      {s.home}")
     upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    try:
+    with engine_for(s.db_url) as engine:
         counts = load_into_db(engine, s.fixtures_dir / "reference")
-    finally:
-        engine.dispose()
     typer.echo("reference      " + counts_text(counts))
     typer.echo("airflow        migrating metadata database ...")
     migrate(s, ui_port)
@@ -162,15 +159,13 @@ def _demo(s, sftp_port: int) -> dict | None:
     from casslink.sftp_gateway.notify import AirflowClient
 
     client = AirflowClient.for_install(s)
-    engine = make_engine(s.db_url)
-    try:
-        return demo.run(s, engine, load_reference(s), sftp_port, client,
-                        lambda text: (typer.echo(text), sys.stdout.flush()))
-    except Exception as exc:  # the system stays up; the demo reports what failed
-        typer.echo(f"demo           failed: {exc}", err=True)
-        return None
-    finally:
-        engine.dispose()
+    with engine_for(s.db_url) as engine:
+        try:
+            return demo.run(s, engine, load_reference(s), sftp_port, client,
+                            lambda text: (typer.echo(text), sys.stdout.flush()))
+        except Exception as exc:  # the system stays up; the demo reports what failed
+            typer.echo(f"demo           failed: {exc}", err=True)
+            return None
 
 
 def airflow(ctx: typer.Context):

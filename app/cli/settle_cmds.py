@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from casslink.app.cli.ingest_cmds import _engine
+from casslink.app.cli.database import opened
 from casslink.app.cli.text import plural
 from casslink.money import format_amount
 
@@ -42,19 +42,19 @@ def settle(
     agent per airline, net into one remittance per agent, check that money is conserved, and
     write the ledger. The period is then billed (later files go to the next period) unless
     --preview. Same inputs, byte-identical ledger. Exit code 1 if the run fails."""
+    from casslink.memory import tune
     from casslink.settlement.run import SettlementError
     from casslink.settlement.run import settle as run_settle
 
-    settings, engine = _engine()
-    try:
-        result = run_settle(settings, engine, operation, period, rebill=rebill,
-                            preview=preview)
-    except SettlementError as exc:
-        label = "settlement preview" if preview else "settlement"
-        typer.echo(f"{label} failed: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+    tune()  # large tables: ordinary pages, Arrow on the C library's allocator
+    with opened() as (settings, engine):
+        try:
+            result = run_settle(settings, engine, operation, period, rebill=rebill,
+                                preview=preview)
+        except SettlementError as exc:
+            label = "settlement preview" if preview else "settlement"
+            typer.echo(f"{label} failed: {exc}", err=True)
+            raise typer.Exit(1) from exc
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
         return
@@ -98,15 +98,13 @@ def show(
     per-agent remittances and per-airline settlements of the latest run, with components."""
     from casslink.settlement.run import SettlementError, latest_run, read_ledger
 
-    settings, engine = _engine()
-    try:
-        pid = _period_id(settings, operation, period)
-        run_id, folder = latest_run(engine, operation.upper(), pid)
-        runs = _runs(engine, operation.upper(), pid)
-    except SettlementError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    finally:
-        engine.dispose()
+    with opened() as (settings, engine):
+        try:
+            pid = _period_id(settings, operation, period)
+            run_id, folder = latest_run(engine, operation.upper(), pid)
+            runs = _runs(engine, operation.upper(), pid)
+        except SettlementError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     ledger = read_ledger(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     cur = manifest["settlement_currency"]
@@ -150,21 +148,19 @@ def trace(
     from casslink.settlement.run import SettlementError, latest_ledger
     from casslink.settlement.run import trace as run_trace
 
-    settings, engine = _engine()
-    try:
-        pid = _period_id(settings, operation, period)
-        prefix = ""
-        if airline:
-            a = load_reference(settings).airline(airline)
-            if a is None:
-                raise typer.BadParameter(f"unknown airline {airline!r}", param_hint="--airline")
-            prefix = a.prefix
-        folder = latest_ledger(engine, operation.upper(), pid)
-        out = run_trace(engine, folder, agent or None, prefix or None)
-    except SettlementError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    finally:
-        engine.dispose()
+    with opened() as (settings, engine):
+        try:
+            pid = _period_id(settings, operation, period)
+            prefix = ""
+            if airline:
+                a = load_reference(settings).airline(airline)
+                if a is None:
+                    raise typer.BadParameter(f"unknown airline {airline!r}", param_hint="--airline")
+                prefix = a.prefix
+            folder = latest_ledger(engine, operation.upper(), pid)
+            out = run_trace(engine, folder, agent or None, prefix or None)
+        except SettlementError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
@@ -184,22 +180,22 @@ def deliver(
 ):
     """Render the outputs of the period's latest settlement (airline hand-off HOT, agent HOT,
     Excel and XML statements) and deliver them atomically to every participant's outbox."""
+    from casslink.memory import tune
     from casslink.outputs.deliver import FORMATS, deliver_run
     from casslink.settlement.run import SettlementError, latest_run
 
+    tune()
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise typer.BadParameter(f"unknown format(s) {', '.join(unknown)}; use hot, xlsx, xml")
 
-    settings, engine = _engine()
-    try:
-        pid = _period_id(settings, operation, period)
-        run_id, folder = latest_run(engine, operation.upper(), pid)
-        out = deliver_run(settings, engine, run_id, folder, formats=formats or FORMATS)
-    except SettlementError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    finally:
-        engine.dispose()
+    with opened() as (settings, engine):
+        try:
+            pid = _period_id(settings, operation, period)
+            run_id, folder = latest_run(engine, operation.upper(), pid)
+            out = deliver_run(settings, engine, run_id, folder, formats=formats or FORMATS)
+        except SettlementError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
