@@ -36,7 +36,7 @@ from casslink.canonical import BillingBatch, FileHeader, empty_charges, empty_re
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
 from casslink.faults import checkpoint
-from casslink.outbox import deliver
+from casslink.outbox import write_to_outbox
 from casslink.parsers import SNIFF, detect_format, read_any, read_any_file
 from casslink.participants import ParticipantRef, UnknownParticipant, by_id
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
@@ -348,9 +348,9 @@ def acknowledge(a: Attempt) -> None:
         return
     info = ack_info(a)
     machine = ack.render_xml(info, a.verdict) if xml else ack.render_fixed(info, a.verdict)
-    a.acks = [deliver(a.settings, a.who, a.ack_name, machine),
-              deliver(a.settings, a.who, ack.ack_name(a.row.original_name, a.file_id, "text"),
-                      ack.render_text(info, a.verdict))]
+    text_name = ack.ack_name(a.row.original_name, a.file_id, "text")
+    a.acks = [write_to_outbox(a.settings, a.who, a.ack_name, machine),
+              write_to_outbox(a.settings, a.who, text_name, ack.render_text(info, a.verdict))]
 
 
 def _state(a: Attempt) -> str:

@@ -54,7 +54,7 @@ def key_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
 def rank(column: pa.Array) -> tuple[np.ndarray, int]:
     """(each row's sort key, bound): same-length digit strings (AWB serials) by their value,
     other strings by their rank among the distinct values (nulls first, key 0)."""
-    digits = digit_values(column)
+    digits = digits_as_integers(column)
     if digits is not None:
         return digits
     return dense_rank(column)
@@ -109,14 +109,14 @@ def _chunked_digits(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int
 
 
 def _digits(column: pa.Array) -> tuple[np.ndarray, int] | None:
-    """:func:`digit_values`, of a dictionary-encoded column through its dictionary."""
+    """:func:`digits_as_integers`, of a dictionary-encoded column through its dictionary."""
     if not pa.types.is_dictionary(column.type):
-        return digit_values(column)
-    found = digit_values(column.dictionary) if not column.null_count else None
+        return digits_as_integers(column)
+    found = digits_as_integers(column.dictionary) if not column.null_count else None
     return None if found is None else (found[0][kernels.dictionary_indices(column)], found[1])
 
 
-def digit_values(column: pa.Array) -> tuple[np.ndarray, int] | None:
+def digits_as_integers(column: pa.Array) -> tuple[np.ndarray, int] | None:
     """Values of a string column whose rows are all digit strings of one length (else None):
     ordering them as numbers is ordering them as strings."""
     n = len(column)

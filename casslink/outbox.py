@@ -51,7 +51,7 @@ def safe_name(name: str, limit: int = NAME_LIMIT, suffix: str | None = None) -> 
     return (stem.lstrip(".")[:limit - len(suffix)] or "file") + suffix
 
 
-def deliver(settings: Settings, participant_code: str, name: str,
+def write_to_outbox(settings: Settings, participant_code: str, name: str,
             data: Data) -> Path:
     """Atomically put ``data`` as ``outbox/<name>`` of the participant; returns the path."""
     target = home_of(settings, participant_code) / "outbox" / safe_name(name)

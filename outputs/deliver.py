@@ -23,7 +23,7 @@ from sqlalchemy import Engine, delete, select
 
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Participant
-from casslink.outbox import deliver
+from casslink.outbox import write_to_outbox
 from casslink.outputs import excel, hot_files, xml_statements
 from casslink.outputs.formats import FILES, FORMATS, KEYS, KINDS
 from casslink.outputs.source import RunData, load_run
@@ -81,7 +81,7 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
             for code in wanted[kind]:
                 data = files[code]
                 name = f"{run.operation}_{run.period_id}_{code}_{label}.{ext}"
-                path = deliver(settings, code, name, data)
+                path = write_to_outbox(settings, code, name, data)
                 out.append({"participant": code, "kind": f"{label}-{ext}", "path": str(path),
                             "sha256": sha256_of(data), "size": len(data)})
     with session_scope(engine) as s:

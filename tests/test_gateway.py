@@ -40,14 +40,14 @@ def gw(tmp_path_factory):
 
 
 def test_openssh_key_login_upload_rename_download_and_refusals(gw, tmp_path):
-    from casslink.outbox import deliver
+    from casslink.outbox import write_to_outbox
     from casslink.settings import get_settings
 
     data = os.urandom(300_000)
     src = tmp_path / "020_DE_2026-11_01.hot"
     src.write_bytes(data)
     ack = b"ACK for you\r\n"
-    deliver(get_settings().with_home(gw.home), "020", "report.ack", ack)
+    write_to_outbox(get_settings().with_home(gw.home), "020", "report.ack", ack)
     out = _openssh(gw, f"""
         put {src} inbox/direct.hot
         put {src} inbox/viaTemp.hot.part
@@ -97,10 +97,10 @@ def test_paramiko_password_login_sandbox_and_wrong_password(gw):
 
 
 def test_participants_see_only_their_own_tree(gw):
-    from casslink.outbox import deliver
+    from casslink.outbox import write_to_outbox
     from casslink.settings import get_settings
 
-    deliver(get_settings().with_home(gw.home), "057", "secret-of-af.ack", b"AF only")
+    write_to_outbox(get_settings().with_home(gw.home), "057", "secret-of-af.ack", b"AF only")
     t, s = gw.sftp("agent-1", PASSWORD)
     try:
         assert s.listdir("/outbox") == []
@@ -129,11 +129,11 @@ TRICKS = [
 
 
 def test_traversal_corpus_nothing_escapes(gw):
-    from casslink.outbox import deliver
+    from casslink.outbox import write_to_outbox
     from casslink.settings import get_settings
 
     s_ = get_settings().with_home(gw.home)
-    victim = deliver(s_, AGENT, "victim.ack", b"keep me")
+    victim = write_to_outbox(s_, AGENT, "victim.ack", b"keep me")
     (victim.parent / ".hidden").write_bytes(b"hidden")
     link = victim.parent / "link-to-passwd"
     if not link.exists():
@@ -499,10 +499,10 @@ def test_openssh_lists_and_downloads_a_non_ascii_outbox_name(gw, tmp_path):
 
 
 def test_ls_l_shows_each_folders_real_access(gw, tmp_path):
-    from casslink.outbox import deliver
+    from casslink.outbox import write_to_outbox
     from casslink.settings import get_settings
 
-    deliver(get_settings().with_home(gw.home), "020", "modes.ack", b"ack")
+    write_to_outbox(get_settings().with_home(gw.home), "020", "modes.ack", b"ack")
     out = _openssh(gw, """
         ls -l /
         ls -l outbox

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casslink import ordering
-from casslink.ordering import digit_values, key_values, order_by, refine
+from casslink.ordering import digits_as_integers, key_values, order_by, refine
 from casslink.outputs.source import in_order
 
 codes = st.one_of(st.none(), st.sampled_from(["", "020", "176", "A1", "ZZ", "0201"]))
@@ -79,14 +79,14 @@ def test_digit_strings_of_one_length_sort_as_strings():
 @given(st.integers(1, 18).flatmap(lambda w: st.lists(
     st.text("0123456789", min_size=w, max_size=w), min_size=1, max_size=30)))
 def test_digit_values_are_the_numbers_of_same_width_digit_strings(values):
-    got, bound = digit_values(pa.array(["x", *values], pa.string()).slice(1))  # an offset
+    got, bound = digits_as_integers(pa.array(["x", *values], pa.string()).slice(1))  # an offset
     assert got.tolist() == [int(v) for v in values]
     assert bound == 10 ** len(values[0])
 
 
 @pytest.mark.parametrize("values", [["12", "123"], ["1a"], ["12", None], ["/0"], [""]])
 def test_digit_values_refuse_anything_else(values):
-    assert digit_values(pa.array(values, pa.string())) is None
+    assert digits_as_integers(pa.array(values, pa.string())) is None
 
 
 @settings(max_examples=300, deadline=None)
@@ -95,10 +95,10 @@ def test_digit_values_refuse_anything_else(values):
 def test_eight_digit_strings_are_read_at_once_and_any_other_byte_refused(serial, at, other):
     """AWB serials (eight digits) are read eight bytes at once: every value comes out, and a
     byte just below '0', just above '9' or far off, at any place, refuses the column."""
-    assert digit_values(pa.array([serial, "00000001"]))[0].tolist() == [int(serial), 1]
+    assert digits_as_integers(pa.array([serial, "00000001"]))[0].tolist() == [int(serial), 1]
     bad = serial[:at] + other + serial[at + 1:]
     if len(bad.encode()) == 8:
-        assert digit_values(pa.array(["12345678", bad])) is None
+        assert digits_as_integers(pa.array(["12345678", bad])) is None
 
 
 @settings(deadline=None)
