@@ -249,3 +249,31 @@ def test_split_files_equal_a_file_per_group(generated, family):
             or any(_parent_key(c, "parent_type") not in {_parent_key(r, "record_type")
                                                          for r in rows}
                    for c in charges.to_pylist()))  # some charges were orphans
+
+
+def test_a_correction_amount_its_line_cannot_carry_is_refused(generated):
+    """A CCO/DCO/CCR/DCR line carries one amount per component, on its P/C indicator's side.
+    A collect amount under no C indicator (or amounts on both sides) used to be written as the
+    prepaid side - zero, the amount lost; the writer refuses such a row. Under C it
+    round-trips."""
+    from casslink.parsers.hot.writer import WriteError
+
+    f = next(g for g in generated if "CCR" in g.records.column("record_type").to_pylist())
+    one = f.records.slice(f.records.column("record_type").to_pylist().index("CCR"), 1)
+
+    def with_weight(pc: str | None, pp: int, cc: int) -> pa.Table:
+        t = one
+        for name, value in (("weight_pc", pc), ("weight_pp", pp), ("weight_cc", cc)):
+            i = t.schema.get_field_index(name)
+            t = t.set_column(i, name, pa.array([value], t.schema.field(i).type))
+        return t
+
+    header, none = as_family(f, "billing"), f.charges.slice(0, 0)
+    for pc, pp, cc in ((None, 0, 12_345), ("P", 100, 12_345), ("C", 100, 12_345)):
+        with pytest.raises(WriteError, match="weight"):
+            write_hot(header, with_weight(pc, pp, cc), none, family="billing")
+    back = read_hot(write_hot(header, with_weight("C", 0, 12_345), none, family="billing"),
+                    "x", default_currency="EUR").records
+    assert back.column("weight_pc")[0].as_py() == "C"
+    assert (back.column("weight_cc")[0].as_py(), back.column("weight_pp")[0].as_py() or 0) == \
+        (12_345, 0)

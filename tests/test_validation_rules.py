@@ -298,6 +298,18 @@ def case_E403(world):
     return run(world, lines), i + 1
 
 
+def case_E405(world):  # an XML correction could hold both sides; the HOT layout cannot
+    batch = read_hot(NL.join(world["lines"]) + NL, "t")
+    r = batch.records
+    i = r.column("record_type").to_pylist().index("CCR")
+    pp, cc = r.column("weight_pp").to_pylist(), r.column("weight_cc").to_pylist()
+    pp[i], cc[i] = 1_000, 2_000
+    for name, values in (("weight_pp", pp), ("weight_cc", cc)):
+        r = r.set_column(r.schema.get_field_index(name), name, pa.array(values, pa.int64()))
+    batch = dataclasses.replace(batch, records=r)
+    return validate(batch, ctx_for(world)), int(r.column("source_line")[i].as_py())
+
+
 def case_E501(world):  # HOT amounts are unsigned; other readers (XML) could carry a sign
     batch = read_hot(NL.join(world["lines"]) + NL, "t")
     r = batch.records

@@ -160,14 +160,20 @@ RULES: tuple[Rule, ...] = (
          "before it), compared as far as the correction layout can express it: weight, "
          "valuation and other charges due agent/carrier are one amount each with a P/C "
          "indicator, so the billed prepaid + collect total is compared with that amount, and "
-         "the indicator with the billed side when the billed amount is all on one side. A "
-         "correction that carries both sides (XML) is compared side by side."),
+         "the indicator with the billed side when the billed amount is all on one side (a "
+         "correction with amounts on both sides is refused by E405)."),
     Rule("W404", WARNING, "Charges both prepaid and collect",
          "{field} of AWB {raw} are partly prepaid and partly collect ({expected})",
          "IATA's CHGS rule: weight and valuation charges are all prepaid or all collect, and "
          "so are the other charges. A correction can carry only one P/C indicator per "
          "amount, so a later CCA/DCM of such an AWB cannot repeat it exactly."),
     Rule("E403", RECORD, "Reason missing", "DCM {raw} carries no reason for adjustment"),
+    Rule("E405", RECORD, "Correction on both sides",
+         "{field} holds {raw}: a correction carries it on one side only",
+         "A CCA/DCM record carries weight, valuation and other charges due agent/carrier once "
+         "each, on the side its P/C indicator names (the HOT layout has one amount field each). "
+         "A record with amounts on both sides - possible in an XML file - is rejected: handed "
+         "off as a CASS file, one side would be lost."),
     # --- arithmetic -----------------------------------------------------------------------------
     Rule("E501", RECORD, "Negative amount", "{field} is negative ({raw})"),
     Rule("W502", WARNING, "Commission vs percentage",
@@ -217,7 +223,8 @@ def code_for(number_or_code: str, fmt: str) -> str:
 
 
 # Codes added with the scheme above (issue 21), and codes that changed: (old, new, where).
-ADDED = ("HOT-S009", "XML-S008", "HOT-W404", "XML-W404", "ING-E310", "ING-E900", "ING-E901")
+ADDED = ("HOT-S009", "XML-S008", "HOT-W404", "XML-W404", "HOT-E405", "XML-E405", "ING-E310",
+         "ING-E900", "ING-E901")
 RENAMED: tuple[tuple[str, str, str], ...] = (
     ("HOT-S008", "XML-S008", "XML files without a cb:BatchHeader"),
     ("HOT-E104", "XML-E104", "XML files (api:hasTotalItems)"),

@@ -63,6 +63,7 @@ def check(batch: BillingBatch, ctx: ValidationContext, col, period: PeriodInfo |
     is_corr = np.isin(types, list(PARTNER))
     if is_corr.any():
         _pairs(t, lines, types, is_corr, col)
+        _one_side(t, lines, types, is_corr, col)
         _originals(t, ctx, lines, types, col)
         dcr = np.flatnonzero((types == "DCR") & np.asarray(pc.is_null(t.column("reason"))))
         if len(dcr):
@@ -80,6 +81,20 @@ def _pairs(t, lines, types, is_corr, col) -> None:
         if (keys[i], PARTNER[types[i]]) not in present:
             col.add("E401", int(lines[i]), types[i], types[i],
                     numbers[i] or "(no number)", PARTNER[types[i]])
+
+
+def _one_side(t, lines, types, is_corr, col) -> None:
+    """A correction line carries weight, valuation and other charges once each, on the side
+    of its P/C indicator: a record with amounts on both sides (an XML file can hold them)
+    could not be handed off in CASS files without losing one of them (E405)."""
+    idx = np.flatnonzero(is_corr)
+    for c in SPLIT:
+        pp, cc = (np.asarray(pc.fill_null(t.column(f"{c}_{s}"), 0))[idx] for s in ("pp", "cc"))
+        both = (pp != 0) & (cc != 0)
+        if both.any():
+            col.add_many("E405", lines[idx[both]], types[idx[both]], c,
+                         [f"{a} prepaid and {b} collect" for a, b in
+                          zip(pp[both], cc[both], strict=True)])
 
 
 def _originals(t, ctx, lines, types, col) -> None:

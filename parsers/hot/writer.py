@@ -522,7 +522,15 @@ class Columns:
             pp, cc = (self.ints(n)[0] if self.has(n) else zero
                       for n in (f"{f.name}_pp", f"{f.name}_cc"))
             self.cache[("s", f.name)] = (np.where(collect, cc, pp), None)
+            # the side a line cannot carry: an amount there would be lost if written
+            self.cache[("o", f.name)] = np.where(collect, pp, cc)
         return self.cache[("s", f.name)]
+
+    def unsplit(self, f) -> np.ndarray:
+        """The amount of each row on the side its P/C indicator does not name (see
+        :meth:`split`): not zero where a correction line cannot carry the row."""
+        self.split(f)
+        return self.cache[("o", f.name)]
 
     def texts(self, name: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         """(entry of each row or None: row r is string r; int32 offsets; data)."""
@@ -555,6 +563,12 @@ def _fill(record_id: str, fields, cols: Columns, rows: np.ndarray, buf: np.ndarr
             continue
         if f.split:
             values, valid = cols.split(f)
+            other = cols.unsplit(f)[rows]
+            if other.any():
+                raise WriteError(
+                    f"{record_id}.{f.name}: a correction line carries one amount, on the side "
+                    f"of its P/C indicator ({f.split}); a row also holds "
+                    f"{int(other[np.flatnonzero(other)[0]])} on the other side")
             _check(kernels.put_digits(buf, base, at, f.length, rows, values, valid, False,
                                       False), record_id, f, values, rows)
             continue
