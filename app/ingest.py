@@ -17,7 +17,8 @@ truth:
    only parts so committed: a crashed attempt's part is never billed.
 
 A file already recorded is not processed again; its recorded outcome is returned.
-``validate_bytes`` is the same parse + rule engine without any storage (``casslink validate``).
+``validate_file`` is the same parse + rule engine without any storage (``casslink validate``;
+``validate_bytes`` for bytes in memory).
 """
 
 from __future__ import annotations
@@ -249,8 +250,8 @@ def recorded_result(row: LandedFile, participant: ParticipantRef | None) -> Inge
     return IngestResult(row.id, row.verdict or "", row.state, row.channel,
                         participant.code if participant else "", row.operation_code or "",
                         row.period_id or "", row.billed_period_id if row.part_name else "",
-                        bool(row.late), acks=[row.ack_name or ""], already_done=True,
-                        name=row.original_name)
+                        bool(row.late), acks=[row.ack_name] if row.ack_name else [],
+                        already_done=True, name=row.original_name)
 
 
 def read_and_validate(a: Attempt) -> None:
@@ -376,7 +377,8 @@ def record(a: Attempt) -> bool:
     v, b = a.verdict, a.batch
     done = registry.record_outcome(
         a.engine, a.file_id, _state(a), a.target,
-        a.stored[0].name if a.stored else None, verdict=v.verdict, family=b.header.family,
+        a.stored[0].name if a.stored else None, attempt=a.attempt, verdict=v.verdict,
+        family=b.header.family,
         operation_code=v.operation or None, period_id=v.period_id or None,
         billed_period_id=a.billed_period if a.stored else None, late=a.late and bool(a.stored),
         file_number=b.header.file_number, record_count=v.counts.get("records"),
@@ -388,10 +390,10 @@ def record(a: Attempt) -> bool:
         warehouse.drop_uncommitted(a.settings, v.operation, a.billed_period, a.file_id,
                                    a.stored[0].name if a.stored else None)
         status = registry.period_status(a.engine, v.operation, a.billed_period)
-        if a.stored and status != "open":
-            log.warning("file %s: committed into %s %s, which is %s since it was pinned - "
-                        "only a re-bill of that period (settle --rebill) bills it",
-                        a.file_id, v.operation, a.billed_period, status)
+        if a.stored and status == "billed":
+            log.warning("file %s: committed into %s %s, billed since it was pinned - only a "
+                        "re-bill of that period (settle --rebill) bills it", a.file_id,
+                        v.operation, a.billed_period)
     return done
 
 

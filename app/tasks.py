@@ -212,14 +212,30 @@ def deliver_outputs(settled: dict, fmt: str | None = None,
 # --- reference data --------------------------------------------------------------------------
 
 def load_reference_world(settings: Settings | None = None) -> dict[str, int]:
-    """The reference-sync DAG's task: migrate the project database, load the reference world
-    from the fixtures and publish every calendar from its rules; returns the counts."""
+    """The reference-sync DAG's daily task. A project database with no reference world yet
+    gets the fixtures' (operations, calendar rules, airlines, agents: a first install); one
+    that has it keeps it - operators' data is never overwritten from the fixtures - and only
+    its calendars are published further ahead from their rules. Returns the counts."""
+    from sqlalchemy import func, select
+
+    from casslink import calendars
     from casslink.db.engine import upgrade
+    from casslink.db.models import Operation
     from casslink.reference import load_into_db
 
     settings = settings or get_settings()
     upgrade(settings.db_url)
     with engine_for(settings.db_url) as engine:
-        counts = load_into_db(engine, settings.fixtures_dir / "reference")
-    log.info("reference loaded: %s", counts_text(counts))
-    return counts
+        with engine.connect() as conn:
+            installed = conn.execute(select(func.count()).select_from(Operation)).scalar()
+        if not installed:
+            counts = load_into_db(engine, settings.fixtures_dir / "reference")
+            log.info("reference loaded: %s", counts_text(counts))
+            return counts
+        extended = calendars.extend(engine, calendars.today())
+    for op, ext in extended.items():
+        log.info("%s: %s added, %s updated; published through %s", op,
+                 plural(ext.added, "period"), plural(ext.updated, "period"), ext.calendar_end)
+        for text in ext.conflicts:
+            log.warning("%s: %s", op, text)
+    return {"periods": sum(ext.added for ext in extended.values())}

@@ -180,19 +180,17 @@ def load_reference(settings) -> ReferenceData:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from casslink.db.engine import make_engine
+    from casslink.db.engine import engine_for
 
     url = settings.db_url
     if not (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
-        engine = make_engine(url)
-        try:
-            ref = ReferenceData.from_db(engine)
-            if ref.operations:
-                return ref
-        except SQLAlchemyError:
-            pass
-        finally:
-            engine.dispose()
+        with engine_for(url) as engine:
+            try:
+                ref = ReferenceData.from_db(engine)
+                if ref.operations:
+                    return ref
+            except SQLAlchemyError:
+                pass
     return ReferenceData.from_fixtures(settings.fixtures_dir / "reference")
 
 

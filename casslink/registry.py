@@ -185,7 +185,10 @@ def move_blob(settings: Settings, engine: Engine, row: LandedFile, state: str) -
     if source == target:
         return target
     if not target.exists():
-        os.replace(source, target)  # rows still waiting find the bytes there (blob_path)
+        if source.parent == settings.landing_dir:
+            os.replace(source, target)  # rows still waiting find the bytes there (blob_path)
+        else:  # another file's kept original (archive or quarantine): it stays there
+            atomic_write_stream(target, lambda fh: copy_hashed(source, fh))
     elif source.parent == settings.landing_dir and not _others_waiting(engine, row):
         source.unlink()  # identical content already kept at target
     return target
@@ -199,13 +202,15 @@ def _others_waiting(engine: Engine, row: LandedFile) -> bool:
 
 
 def record_outcome(engine: Engine, file_id: int, state: str, stored_path: Path,
-                   part_name: str | None, **outcome) -> bool:
+                   part_name: str | None, attempt: int | None = None, **outcome) -> bool:
     """Commit the file's outcome: state, where its bytes are, and the warehouse part it
-    bills (None: nothing billed) - one transaction, and only if no attempt did it first.
-    Returns False when another attempt had already recorded an outcome."""
+    bills (None: nothing billed) - one transaction, and only if no attempt did it first and
+    (``attempt``) no later attempt has pinned the file since: the latest pin holds.
+    Returns False when another attempt had already recorded an outcome, or took over."""
     with session_scope(engine) as s:
+        mine = [LandedFile.attempts == attempt] if attempt is not None else []
         done = s.execute(update(LandedFile).where(
-            LandedFile.id == file_id, LandedFile.state == "landed").values(
+            LandedFile.id == file_id, LandedFile.state == "landed", *mine).values(
             state=state, stored_path=str(stored_path), part_name=part_name,
             processed_at=dt.datetime.now(dt.UTC), **outcome))
         return done.rowcount == 1

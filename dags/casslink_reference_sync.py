@@ -1,11 +1,13 @@
-"""Reference sync, daily: (re)load operations, calendar rules, airlines and agents into the
-project database and publish every CASS calendar from its rules at least 18 months ahead;
-then check the calendars: the ``check_calendars`` task fails, naming the operation, when
-fewer than 60 days of published calendar remain (or the reference data is inconsistent).
+"""Reference sync, daily: publish every CASS calendar from its rules at least 18 months
+ahead, then check the calendars: the ``check_calendars`` task fails, naming the operation,
+when fewer than 60 days of published calendar remain (or the reference data is inconsistent).
+A project database with no reference world yet is first loaded from ``fixtures/reference``;
+one that has it is never overwritten from the fixtures (``casslink reference load`` does
+that, by hand).
 
-Thin DAG file: the work is ``casslink.reference.load_into_db`` (also ``casslink reference
-load``) and ``casslink.calendars.calendar_check`` (also ``casslink reference check``).
-Corrected, published and billed periods are never overwritten (docs/calendars.md).
+Thin DAG file: the work is ``casslink.app.tasks.load_reference_world`` and
+``casslink.calendars.calendar_check`` (also ``casslink reference check``). Corrected,
+published and billed periods are never overwritten (docs/calendars.md).
 """
 
 from __future__ import annotations

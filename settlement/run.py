@@ -203,14 +203,8 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
     except Exception as exc:
         _finish(engine, run_id, "failed", str(exc))
         raise
-    _finish(engine, run_id, "succeeded", "", result)
+    _finish(engine, run_id, "succeeded", "", result, billed=(operation, period.period_id))
     result.run_id = run_id
-    with session_scope(engine) as s:
-        row = s.scalars(select(BillingPeriod).where(
-            BillingPeriod.operation_code == operation,
-            BillingPeriod.period_id == period.period_id)).first()
-        if row is not None:
-            row.status = "billed"
     return result
 
 
@@ -337,7 +331,10 @@ def _compute_and_write(settings, operation, period, currency, inputs, digest, re
 
 
 def _finish(engine: Engine, run_id: int, status: str, message: str,
-            result: SettlementResult | None = None) -> None:
+            result: SettlementResult | None = None,
+            billed: tuple[str, str] | None = None) -> None:
+    """Record the run's end; ``billed`` (operation, period): mark the period billed in the
+    same transaction, so a succeeded run and its billed period never come apart."""
     with session_scope(engine) as s:
         run = s.get(SettlementRun, run_id)
         run.status, run.message = status, message[:2000]
@@ -345,6 +342,10 @@ def _finish(engine: Engine, run_id: int, status: str, message: str,
         if result is not None:
             run.ledger_dir, run.records, run.total_minor = (result.ledger_dir, result.records,
                                                             result.total)
+        if billed is not None:
+            s.execute(update(BillingPeriod).where(
+                BillingPeriod.operation_code == billed[0],
+                BillingPeriod.period_id == billed[1]).values(status="billed"))
 
 
 def latest_run(engine: Engine, operation: str, period_id: str) -> tuple[int, Path]:

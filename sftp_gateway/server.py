@@ -558,7 +558,10 @@ async def open_session(chan: asyncssh.SSHServerChannel, gw: Gateway) -> JailedSF
     """The SFTP server of a new session: the user's participant looked up off the loop."""
 
     def lookup() -> tuple[ParticipantRef, Path]:
-        creds = accounts.credentials(gw.engine, chan.get_extra_info("username"))
+        login = chan.get_extra_info("username")
+        creds = accounts.credentials(gw.engine, login)
+        if creds is None or creds.disabled:  # removed or disabled since it signed in
+            raise PermissionError(f"account {login!r} no longer exists or is disabled")
         participant = by_id(gw.engine, creds.participant_id)
         return participant, home_of(gw.settings, participant.code)
 

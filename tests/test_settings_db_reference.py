@@ -145,3 +145,30 @@ def test_broken_reference_is_refused(tmp_path, repo):
     with pytest.raises(ReferenceError):
         load_into_db(engine, folder)
     engine.dispose()
+
+
+def test_files_accepted_before_revision_0007_stay_billed(db_url):
+    """Revision 0007 records each file's committed part; files archived before it get their
+    first attempt's part name, so settlement still reads them (and a sandbox or rejected
+    file still gets none)."""
+    from sqlalchemy import text
+
+    from casslink import registry
+    from casslink.db.engine import engine_for
+
+    upgrade(db_url, "0006")
+    with engine_for(db_url) as engine, engine.begin() as conn:
+        for fid, state, channel, billed in ((1, "archived", "sftp", "2026-11"),
+                                            (2, "archived", "sandbox", None),
+                                            (3, "quarantined", "sftp", None)):
+            conn.execute(text(
+                "INSERT INTO files (id, sha256, size, original_name, channel, landed_at, state,"
+                " stored_path, operation_code, period_id, billed_period_id, family)"
+                " VALUES (:id, :sha, 1, 'f.hot', :channel, CURRENT_TIMESTAMP, :state, '',"
+                " 'DE', '2026-11', :billed, 'billing')"),
+                {"id": fid, "sha": f"{fid:064d}", "channel": channel, "state": state,
+                 "billed": billed})
+    upgrade(db_url)
+    with engine_for(db_url) as engine:
+        parts = registry.accepted_parts(engine, "DE", "2026-11")
+    assert [(p.file_id, p.part_name) for p in parts] == [(1, "file-000001.parquet")]

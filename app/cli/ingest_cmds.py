@@ -87,7 +87,8 @@ def validate(
     engine = history_engine(settings)
     ctx = ValidationContext(reference=ref, sender_kind=kind, sender_code=code,
                             operation=operation.upper(),
-                            received_on=dt.date.today() if engine is not None else None)
+                            received_on=dt.datetime.now(dt.UTC).date() if engine is not None
+                            else None)
     try:
         report = validate_file(settings, file, ctx, engine)
     finally:
