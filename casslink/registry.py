@@ -125,6 +125,9 @@ def pin(engine: Engine, file_id: int, operation: str, period_id: str, billed_per
     """Start an attempt: record where the file is billed unless an earlier attempt did (a
     retry after the period closed keeps the pinned period, never moves to the next one)."""
     with session_scope(engine) as s:
+        # Write first: on SQLite (where FOR UPDATE is a no-op) this takes the database's write
+        # lock, so the period status read below and a settlement closing that period are
+        # serialized; on PostgreSQL _still_open locks the period's row. Keep this order.
         s.execute(update(LandedFile).where(LandedFile.id == file_id)
                   .values(attempts=LandedFile.attempts + 1))
         row = s.get(LandedFile, file_id, populate_existing=True)

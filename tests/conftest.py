@@ -125,6 +125,21 @@ def system(home, db_url, monkeypatch, repo):
     engine.dispose()
 
 
+def reference_root(home: Path):
+    """(settings, engine) of a new SQLite data root at ``home`` holding the reference world;
+    the caller disposes of the engine."""
+    from casslink.db.engine import make_engine, upgrade
+    from casslink.reference import load_into_db
+    from casslink.settings import get_settings
+
+    s = get_settings().with_home(home).ensure_dirs()
+    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
+    upgrade(s.db_url)
+    engine = make_engine(s.db_url)
+    load_into_db(engine, REPO / "fixtures" / "reference")
+    return s, engine
+
+
 @contextlib.contextmanager
 def airflow_environ(settings, port: int):
     """Point Airflow (imported in this process) at casslink's config for ``settings``;

@@ -18,6 +18,7 @@ from casslink.canonical import RECORDS_SCHEMA, FileHeader, empty_charges
 from casslink.money import to_decimal
 from casslink.parsers.hot import write_hot
 from casslink.parsers.onerecord.writer import write_xml
+from tests.conftest import reference_root
 from tests.test_settlement import A1, A2, AWB1, rec
 
 runner = CliRunner()
@@ -97,20 +98,13 @@ def produced(tmp_path_factory, repo, ref):
     from casslink import registry, warehouse
     from casslink.app.ingest import land_and_ingest
     from casslink.app.synthetic.generator import generate_billing
-    from casslink.db.engine import make_engine, upgrade
     from casslink.outputs.deliver import deliver_run
     from casslink.participants import resolve
-    from casslink.reference import load_into_db
-    from casslink.settings import get_settings
     from casslink.settlement.run import read_ledger, settle
 
     work = tmp_path_factory.mktemp("inspect")
     home = work / "var"
-    s = get_settings().with_home(home).ensure_dirs()
-    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    load_into_db(engine, repo / "fixtures" / "reference")
+    s, engine = reference_root(home)
     files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 150, seed=8)
     for i, f in enumerate(files, start=1):
         file_id = registry.record_stored(engine, f"gen-{i}", f"gen-{i}.hot", "DE", "2026-11")

@@ -504,19 +504,12 @@ def test_without_the_c_extension_everything_imports_and_writes_the_same_files(
     """A process where ``casslink._kernels`` cannot be imported (no compiler at install)
     renders every output of a settled period byte for byte as this process does."""
     from casslink import registry, warehouse
-    from casslink.db.engine import make_engine, upgrade
     from casslink.outputs.deliver import deliver_run
-    from casslink.reference import load_into_db
-    from casslink.settings import get_settings
     from casslink.settlement.run import settle
+    from tests.conftest import reference_root
 
-    home = tmp_path / "var"
-    s = get_settings().with_home(home).ensure_dirs()
-    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
+    s, engine = reference_root(tmp_path / "var")
     try:
-        load_into_db(engine, repo / "fixtures" / "reference")
         for i, f in enumerate(generate_billing(ref, "DE", ref.period("DE", "2026-11"), 120,
                                                seed=9), start=1):
             file_id = registry.record_stored(engine, f"gen-{i}", f"gen-{i}.hot", "DE",
@@ -526,7 +519,7 @@ def test_without_the_c_extension_everything_imports_and_writes_the_same_files(
         here = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
     finally:
         engine.dispose()
-    env = {**os.environ, "CASSLINK_HOME": str(home), "CASSLINK_DB_URL": s.db_url}
+    env = {**os.environ, "CASSLINK_HOME": str(s.home), "CASSLINK_DB_URL": s.db_url}
     env.pop("CASSLINK_KERNELS", None)
     proc = subprocess.run([sys.executable, "-c", HIDDEN, str(result.run_id),
                            str(result.ledger_dir)], env=env, capture_output=True, text=True,

@@ -20,27 +20,23 @@ from openpyxl.utils import get_column_letter
 
 from casslink import registry, warehouse
 from casslink.app.synthetic.generator import generate_billing
-from casslink.db.engine import make_engine, session_scope, upgrade
+from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, LandedFile, Participant
 from casslink.outputs import hot_files
 from casslink.outputs.deliver import deliver_run
 from casslink.outputs.layouts import DETAIL
 from casslink.outputs.source import load_run
 from casslink.parsers.hot import read_hot
-from casslink.reference import load_into_db, load_reference
-from casslink.settings import get_settings
+from casslink.reference import load_reference
 from casslink.settlement.ledger import ledger_lines
 from casslink.settlement.run import read_ledger, settle
+from tests.conftest import reference_root
 
 
 @pytest.fixture(scope="module")
 def settled(tmp_path_factory, repo, ref):
     home = tmp_path_factory.mktemp("out") / "var"
-    s = get_settings().with_home(home).ensure_dirs()
-    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    load_into_db(engine, repo / "fixtures" / "reference")
+    s, engine = reference_root(home)
     files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), 800, seed=4)
     for i, f in enumerate(files, start=1):
         sha = hashlib.sha256(f"gen-{i}".encode()).hexdigest()  # as ingest: the file's sha256
