@@ -232,7 +232,14 @@ def ingest_file(settings: Settings, engine: Engine, file_id: int,
     checkpoint("ingest", "acked")
     move_original(a)
     checkpoint("ingest", "moved")
-    if not record(a):
+    try:
+        done = record(a)
+    except registry.DuplicateBilled as twin:  # the same bytes were billed meanwhile
+        log.warning("%s: attempting the file again, it is now a duplicate", twin)
+        for part in a.stored:
+            part.unlink(missing_ok=True)
+        return ingest_file(settings, engine, file_id, a.ref)
+    if not done:
         return recorded_result(registry.get(engine, file_id), participant)
     checkpoint("ingest", "recorded")
     return result_of(a)

@@ -204,19 +204,48 @@ def _others_waiting(engine: Engine, row: LandedFile) -> bool:
             LandedFile.id != row.id).limit(1)).first() is not None
 
 
+class DuplicateBilled(RuntimeError):
+    """Another file with the same bytes was committed as billed while this one was being
+    processed (two uploads of one file at once): this outcome is not committed, and the
+    file's next attempt sees the twin in its history (``E601``)."""
+
+
 def record_outcome(engine: Engine, file_id: int, state: str, stored_path: Path,
                    part_name: str | None, attempt: int | None = None, **outcome) -> bool:
     """Commit the file's outcome: state, where its bytes are, and the warehouse part it
     bills (None: nothing billed) - one transaction, and only if no attempt did it first and
     (``attempt``) no later attempt has pinned the file since: the latest pin holds.
-    Returns False when another attempt had already recorded an outcome, or took over."""
+    Returns False when another attempt had already recorded an outcome, or took over.
+
+    An outcome that bills a part commits only while no other non-sandbox file with the same
+    bytes is billed (else :class:`DuplicateBilled`, rolled back): the outcomes of files with
+    the same bytes are serialized - on PostgreSQL by locking their rows in id order first, on
+    SQLite by the update being the transaction's first statement (it takes the write lock)."""
     with session_scope(engine) as s:
+        billing = part_name is not None
+        sha = None
+        if billing and s.get_bind().dialect.name == "postgresql":
+            sha = _sha_of(s, file_id)
+            s.execute(select(LandedFile.id).where(LandedFile.sha256 == sha)
+                      .order_by(LandedFile.id).with_for_update())
         mine = [LandedFile.attempts == attempt] if attempt is not None else []
         done = s.execute(update(LandedFile).where(
             LandedFile.id == file_id, LandedFile.state == "landed", *mine).values(
             state=state, stored_path=str(stored_path), part_name=part_name,
             processed_at=dt.datetime.now(dt.UTC), **outcome))
+        if done.rowcount == 1 and billing:
+            twin = s.scalars(select(LandedFile.id).where(
+                LandedFile.sha256 == (sha or _sha_of(s, file_id)), LandedFile.id != file_id,
+                LandedFile.state == "archived", LandedFile.channel != "sandbox",
+                LandedFile.part_name.is_not(None)).limit(1)).first()
+            if twin is not None:
+                raise DuplicateBilled(f"file {file_id}: the same bytes were billed as file "
+                                      f"{twin} meanwhile")
         return done.rowcount == 1
+
+
+def _sha_of(s, file_id: int) -> str:
+    return s.scalars(select(LandedFile.sha256).where(LandedFile.id == file_id)).one()
 
 
 def period_status(engine: Engine, operation: str, period_id: str) -> str:
