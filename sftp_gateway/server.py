@@ -73,6 +73,8 @@ OUTBOX_DIR_MODE = st.S_IFDIR | 0o550  # dr-xr-x---  list and get; no put, rm or 
 OUTBOX_FILE_MODE = st.S_IFREG | 0o440  # -r--r-----
 DROP_FILE_MODE = st.S_IFREG | 0o220  # --w--w----  an upload of this session: not readable
 POOL_THREADS = 8
+AUTH_THREADS = 2  # argon2 verifications: their own pool, so a password storm cannot starve
+# the file work of signed-in sessions (and the work of signed-in sessions cannot delay logins)
 
 
 @dataclass
@@ -101,6 +103,8 @@ class Gateway:
     connections: set = field(default_factory=set)
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         POOL_THREADS, thread_name_prefix="gateway"))
+    auth_executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        AUTH_THREADS, thread_name_prefix="gateway-auth"))
 
     def __post_init__(self) -> None:
         self.lockout = Lockout(self.engine, self.limits)
@@ -110,9 +114,20 @@ class Gateway:
         """Run ``fn(*args)`` on the shared pool; the event loop goes on serving sessions."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
+    async def hashing(self, fn, *args):
+        """Run a password verification (argon2: CPU for tens of milliseconds) on the
+        authentication pool."""
+        return await asyncio.get_running_loop().run_in_executor(self.auth_executor, fn, *args)
+
     def shutdown(self) -> None:
-        """Wait for blocking work already started (a landing the client asked for)."""
+        """Wait for blocking work already started (a landing the client asked for). Blocks:
+        from a coroutine, await :meth:`aclose` instead."""
+        self.auth_executor.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown(wait=True)
+
+    async def aclose(self) -> None:
+        """:meth:`shutdown` off the event loop (the loop goes on closing connections)."""
+        await asyncio.get_running_loop().run_in_executor(None, self.shutdown)
 
 
 class GatewaySSHServer(asyncssh.SSHServer):
@@ -152,7 +167,7 @@ class GatewaySSHServer(asyncssh.SSHServer):
         if login is None:
             return False
         creds = await self.gw.blocking(accounts.credentials, self.gw.engine, login)
-        ok = await self.gw.blocking(accounts.verify_password, creds, password)
+        ok = await self.gw.hashing(accounts.verify_password, creds, password)
         return await self._decide(login, ok, "password")
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
@@ -392,7 +407,9 @@ class JailedSFTPServer(asyncssh.SFTPServer):
         fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         up = Upload(vp.area, vp.name, staged, fd)
         self.uploads[fd] = up
-        self.pending.pop((vp.area, vp.name), None)
+        replaced = self.pending.pop((vp.area, vp.name), None)
+        if replaced is not None:  # a closed temp name opened anew: its first bytes go
+            self._discard(replaced, "the client opened the same name again")
         self._audit("upload_start", path=vp.text)
         return up
 
@@ -406,13 +423,14 @@ class JailedSFTPServer(asyncssh.SFTPServer):
 
         return self.gw.limits.daily_quota_bytes - await self.gw.blocking(used)
 
-    def read(self, file_obj: object, offset: int, size: int) -> bytes:
+    async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        """Read an outbox file on the pool: a slow disk never stalls the event loop."""
         self.last_activity = time.monotonic()
         if isinstance(file_obj, Upload):
             raise SFTPPermissionDenied("reading from a drop folder is not allowed")
-        return os.pread(file_obj, size, offset)
+        return await self.gw.blocking(os.pread, file_obj, size, offset)
 
-    def write(self, file_obj: object, offset: int, data: bytes) -> int:
+    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
         """Write at ``offset``, which must not lie beyond the data written so far: a write
         that would leave a hole (a sparse file bigger than what was sent) is refused, and so
         is one ending past the size limit. Either refusal fails the upload."""
@@ -432,7 +450,9 @@ class JailedSFTPServer(asyncssh.SFTPServer):
             up.failed = "file too large"
             self._audit("refused", op="upload", path=path, reason="file too large")
             raise SFTPQuotaExceeded("file too large")
-        os.pwrite(up.fd, data, offset)
+        # asyncssh serves a session's requests one after the other (each awaited), so no
+        # other write of this upload runs meanwhile: the hole check above stays exact
+        await self.gw.blocking(os.pwrite, up.fd, data, offset)
         up.size = max(up.size, offset + len(data))
         return len(data)
 

@@ -49,7 +49,7 @@ async def serve(settings: Settings, host: str, port: int, limits: Limits | None 
             await asyncio.wait_for(acceptor.wait_closed(), 5)
         if watcher:
             watcher.stop()
-        gw.shutdown()  # landings the clients asked for finish before the database goes
+        await gw.aclose()  # landings the clients asked for finish before the database goes
         if notifier:
             notifier.close()
         engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+import time
 
 import paramiko
 import pytest
@@ -152,3 +153,64 @@ def test_a_stuck_landing_does_not_block_other_sessions(gateway, monkeypatch):
     t1.close()
     rows = [r for r in registry.rows(gateway.gw.engine) if r.original_name == "held.hot"]
     assert [r.size for r in rows] == [len(b"held landing")]
+
+
+def test_a_storm_of_slow_password_checks_does_not_stall_signed_in_sessions(gateway,
+                                                                          monkeypatch):
+    """Ten logins of af-ops are held inside their argon2 check (more than the file pool's
+    threads); lh-ops, signed in before, still uploads a file that lands, and reads it back
+    through its outbox listing meanwhile. The checks run on their own pool."""
+    from casslink import registry
+    from casslink.sftp_gateway import server
+
+    t1, s1 = gateway.sftp("lh-ops")
+    entered, release = threading.Semaphore(0), threading.Event()
+    real = server.accounts.verify_password
+
+    def held_verify(creds, password):
+        entered.release()
+        release.wait()
+        return real(creds, password)
+
+    monkeypatch.setattr(server.accounts, "verify_password", held_verify)
+    storm = [_in_thread(lambda: gateway.sftp("af-ops")) for _ in range(10)]
+    try:
+        for _ in range(2):  # the storm is on
+            assert entered.acquire(timeout=60)
+        time.sleep(3)  # and the rest of it piles in (on a shared pool it would take it all)
+        done, out = _in_thread(lambda: s1.putfo(io.BytesIO(b"during the storm"),
+                                                "/inbox/storm.hot"))
+        done.join(30)
+        assert not done.is_alive() and not isinstance(out[0], Exception), out
+        assert s1.listdir("/outbox") == []
+        assert all(th.is_alive() for th, _ in storm)  # the logins are still held
+    finally:
+        release.set()
+        for th, _ in storm:
+            th.join(60)
+    for _, out in storm:
+        t, _s = out[0]
+        t.close()
+    t1.close()
+    rows = [r for r in registry.rows(gateway.gw.engine) if r.original_name == "storm.hot"]
+    assert [r.size for r in rows] == [len(b"during the storm")]
+
+
+def test_a_temp_name_opened_again_leaves_no_staged_bytes_behind(gateway):
+    """A client writes x.part, closes it, opens x.part again and writes other bytes, then
+    renames it: the second bytes land, and the first upload's staged file is gone."""
+    from casslink import registry
+    from casslink.sftp_gateway import landing
+
+    staging = landing.staging_dir(gateway.gw.settings)
+    t, s = gateway.sftp("lh-ops")
+    try:
+        s.putfo(io.BytesIO(b"first try"), "/inbox/again.hot.part", confirm=False)
+        s.putfo(io.BytesIO(b"second try, longer"), "/inbox/again.hot.part", confirm=False)
+        assert len(list(staging.iterdir())) == 1
+        s.rename("/inbox/again.hot.part", "/inbox/again.hot")
+    finally:
+        t.close()
+    assert list(staging.iterdir()) == []
+    rows = [r for r in registry.rows(gateway.gw.engine) if r.original_name == "again.hot"]
+    assert [r.size for r in rows] == [len(b"second try, longer")]
