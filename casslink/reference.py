@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from casslink import calendars
+from casslink import calendars, tax_rules
 from casslink.calendars import CalendarRule, PeriodInfo
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, Operation, Participant, ReferenceVersion
@@ -69,6 +69,7 @@ class ReferenceData:
     agents: dict[str, AgentInfo] = field(default_factory=dict)  # by 11-digit code
     digest: str = ""
     rules: dict[str, tuple[CalendarRule, ...]] = field(default_factory=dict)  # calendar rules
+    tax_rules: dict[str, tuple[tax_rules.TaxRule, ...]] = field(default_factory=dict)  # in force
 
     # --- lookups ------------------------------------------------------------------------------
     def airline(self, code: str) -> AirlineInfo | None:
@@ -143,6 +144,7 @@ class ReferenceData:
                 r["prefix"], r["designator"], r["name"], tuple(r["operations"].split(";")))
         for r in rows["agents.csv"]:
             ref.agents[r["agent_code"]] = AgentInfo(r["agent_code"], r["name"], r["operation"])
+        ref.tax_rules = tax_rules.rules_from_fixtures(directory)
         return ref
 
     @classmethod
@@ -166,6 +168,10 @@ class ReferenceData:
                                 ).first()
             ref.digest = version.digest if version else ""
         ref.rules = calendars.rules_from_db(engine)
+        ref.tax_rules = tax_rules.active_rules(engine)
+        if ref.tax_rules:  # rules loaded later change the digest: a new settlement run
+            ref.digest = hashlib.sha256(
+                f"{ref.digest} {tax_rules.digest(ref.tax_rules)}".encode()).hexdigest()
         # airline participation is not a table yet: an airline takes part where agents exist
         ops = tuple(sorted(ref.operations))
         ref.airlines = {k: AirlineInfo(a.prefix, a.designator, a.name, ops)
@@ -215,7 +221,9 @@ def read_fixture_rows(directory: Path) -> dict[str, list[dict[str, str]]]:
 def fixture_digest(directory: Path) -> str:
     """The reference files' digest (not the date: generated periods follow from the rules)."""
     h = hashlib.sha256()
-    for path in [*(directory / name for name in FILES), *calendar_files(directory)]:
+    extra = [directory / tax_rules.FIXTURE_FILE] if (directory / tax_rules.FIXTURE_FILE
+                                                       ).exists() else []
+    for path in [*(directory / name for name in FILES), *calendar_files(directory), *extra]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -315,5 +323,10 @@ def load_into_db(engine: Engine, directory: Path, today: dt.date | None = None,
         if ("operator", "cass") not in parts:
             s.add(Participant(kind="operator", code="cass", name="CASS operations"))
         s.add(ReferenceVersion(digest=ref.digest, source=str(directory)))
+    stored = tax_rules.active_rules(engine)  # the fixtures' rules only where none are loaded
+    fresh = [r for op, rs in ref.tax_rules.items() if op not in stored for r in rs]
+    if fresh:
+        tax_rules.store_rules(engine, fresh, str(directory / tax_rules.FIXTURE_FILE))
     return {"operations": len(ref.operations), "periods": n_periods,
-            "airlines": len(ref.airlines), "agents": len(ref.agents)}
+            "airlines": len(ref.airlines), "agents": len(ref.agents),
+            "tax_rules": sum(len(rs) for rs in ref.tax_rules.values())}

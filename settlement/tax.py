@@ -1,0 +1,293 @@
+"""Tax in the ledger: each line's tax per rule, the sides' figures, the tax table (docs/tax.md).
+
+For every rule of the operation and every ledger line:
+
+* the **tax point** is the AWB's execution date; a correction line takes the execution date of
+  the AWB it corrects when that AWB is among the period's records, else its own;
+* the rule is **in force** for the line when the tax point lies in ``valid_from..valid_to`` and
+  the line is domestic/international as ``applies_to`` asks (both airports in the operation's
+  country, by the ``airportsdata`` set; an unknown airport counts as international);
+* ``line`` rounding: tax = base x rate, half-up to the minor unit of the record's currency,
+  then converted to the settlement currency like any amount of the record (so it is the figure
+  the airline's file should hold); ``bill`` rounding: the converted bases of a bill are summed
+  and rounded once, and the bill's tax is shared over its lines by largest remainder;
+* ``compute`` and ``verify``: the side's field of the line (``tax_airline``, ``tax_agent``)
+  becomes the sum of its computed taxes and the line's net follows; ``accept``: the file's
+  figure stands (attributed to the side's first rule in force); ``withheld``: the line's
+  ``tax_withheld``; the agent's net is unchanged, the airline's settlement drops by it.
+
+Signs follow the lines (a correction's original enters with -1), so a correction bills the
+tax of revised - original at the rate of the AWB's tax point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from casslink.canonical import AMOUNT_COLUMNS
+from casslink.money import minor_unit
+from casslink.settlement.ledger import convert
+from casslink.tax_rules import (
+    FILE_FIELD,
+    TaxRule,
+    applies,
+    base_of,
+    domestic_mask,
+    half_up_div,
+    in_force,
+)
+
+TAX_COLUMNS = ("origin", "destination", "execution_date")
+"""Record columns the tax engine reads beyond the ledger's own inputs."""
+TAX_TABLE_SCHEMA = pa.schema([
+    ("agent_code", pa.string()), ("airline_prefix", pa.string()), ("code", pa.string()),
+    ("name", pa.string()), ("side", pa.string()), ("rate_bp", pa.int32()),
+    ("applies_to", pa.string()), ("rule_version", pa.int64()), ("base", pa.int64()),
+    ("tax", pa.int64()), ("lines", pa.int64()),
+])
+SIDE_SIGN = {"airline": 1, "agent": -1}  # how a side's tax enters the agent's net
+CODE_PREFIX = "tax:"
+"""Lines carry one column per tax code: ``tax:<code>`` (signed, settlement currency)."""
+
+
+class TaxOutcome:
+    """What the engine did to a period's lines: the new lines, the tax table, and per side
+    the computed total minus the file's (``compute``/``verify`` sides)."""
+
+    def __init__(self, lines: pa.Table, table: pa.Table, differences: dict[str, int],
+                 unknown_airports: int) -> None:
+        self.lines, self.table = lines, table
+        self.differences, self.unknown_airports = differences, unknown_airports
+
+
+def _ints(column) -> np.ndarray:
+    if column.null_count:
+        column = pc.fill_null(column, 0)
+    return np.asarray(column, np.int64)
+
+
+def tax_points(lines: pa.Table, records: pa.Table, rows: np.ndarray,
+               fallback: np.datetime64) -> np.ndarray:
+    """Each line's tax point (datetime64[D]): the AWB's execution date (see module doc)."""
+    own = records.column("execution_date").take(pa.array(rows))
+    days = np.asarray(pc.fill_null(own.cast(pa.int32()), -1), np.int64)
+    kinds = lines.column("record_type")
+    is_awb = np.asarray(pc.equal(kinds, "AWB"))
+    keys = pc.binary_join_element_wise(lines.column("airline_prefix"),
+                                       lines.column("awb_serial"), "/")
+    if (~is_awb).any() and is_awb.any():
+        awb_keys = keys.filter(pa.array(is_awb))
+        awb_days = days[is_awb]
+        found = np.asarray(pc.fill_null(pc.index_in(keys, value_set=awb_keys), -1), np.int64)
+        take = (~is_awb) & (found >= 0)
+        awb_day = awb_days[np.where(take, found, 0)]
+        days = np.where(take & (awb_day >= 0), awb_day, days)
+    return np.where(days >= 0, days, fallback.astype(np.int64)).astype("datetime64[D]")
+
+
+def _to_settlement(values: np.ndarray, lines: pa.Table, settlement_currency: str) -> np.ndarray:
+    """Record-currency amounts of the lines -> settlement currency (as ledger_lines does)."""
+    out = values.copy()
+    currency = lines.column("currency")
+    rates = _ints(lines.column("exchange_rate_e5"))
+    to_digits = minor_unit(settlement_currency)
+    for cur in sorted(set(pc.unique(pc.fill_null(currency, "")).to_pylist())
+                      - {settlement_currency}):
+        rows = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(currency, cur), cur == "")))
+        rows = rows[values[rows] != 0]
+        if len(rows):
+            out[rows] = convert(values[rows], rates[rows], minor_unit(cur), to_digits)
+    return out
+
+
+def _bill_groups(lines: pa.Table) -> np.ndarray:
+    """Each line's bill (agent, airline) as a small integer."""
+    keys = pc.binary_join_element_wise(lines.column("agent_code"),
+                                       lines.column("airline_prefix"), "/")
+    return np.asarray(keys.combine_chunks().dictionary_encode().indices
+                      if isinstance(keys, pa.ChunkedArray) else keys.dictionary_encode().indices,
+                      np.int64)
+
+
+def bill_rounded(base: np.ndarray, rate_bp: int, bill: np.ndarray) -> np.ndarray:
+    """Tax per line of a ``bill``-rounded rule: each bill's tax is its summed base x rate
+    rounded half-up once, shared over its lines by largest remainder (ties: line order)."""
+    num = base * rate_bp
+    if not len(num):
+        return num
+    floor = num // 10000
+    frac = num - floor * 10000
+    m = int(bill.max()) + 1
+    total = half_up_div(_sum_by(num, bill, m), 10000)
+    extra = total - _sum_by(floor, bill, m)
+    order = np.lexsort((np.arange(len(num)), -frac, bill))
+    starts = np.searchsorted(bill[order], np.arange(m))
+    rank = np.empty(len(num), np.int64)
+    rank[order] = np.arange(len(num)) - starts[bill[order]]
+    return floor + (rank < extra[bill])
+
+
+def _sum_by(values: np.ndarray, group: np.ndarray, m: int) -> np.ndarray:
+    out = np.zeros(m, np.int64)
+    np.add.at(out, group, values)
+    return out
+
+
+def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], operation: str,
+              settlement_currency: str, fallback_day: np.datetime64) -> TaxOutcome:
+    """The lines with computed tax (module doc), and the tax table (one row per agent,
+    airline, code and rate). No rules: the lines gain a zero ``tax_withheld`` only."""
+    n = lines.num_rows
+    withheld = np.zeros(n, np.int64)
+    if not rules or n == 0:
+        return TaxOutcome(lines.append_column("tax_withheld", pa.array(withheld, pa.int64())),
+                          TAX_TABLE_SCHEMA.empty_table(), {}, 0)
+    rows = np.asarray(lines.column("input_row"), np.int64)
+    taken = records.select([*TAX_COLUMNS, *AMOUNT_COLUMNS]).take(pa.array(rows))
+    days = tax_points(lines, records, rows, fallback_day)
+    domestic, unknown = domestic_mask(taken.column("origin"), taken.column("destination"),
+                                      operation)
+    sign = np.asarray(lines.column("sign"), np.int64)
+    raw = {c: _ints(taken.column(c)) for c in AMOUNT_COLUMNS}
+    settled = {c: _ints(lines.column(c)) for c in AMOUNT_COLUMNS}
+    bill = _bill_groups(lines) if any(r.rounding == "bill" for r in rules) else None
+    per_rule: list[tuple[TaxRule, np.ndarray, np.ndarray, np.ndarray]] = []
+    attributed = {side: np.zeros(n, bool) for side in FILE_FIELD}
+    for rule in rules:
+        mask = in_force(rule, days) & applies(rule, domestic)
+        base = np.where(mask, base_of(rule, settled), 0)
+        if rule.mode == "accept":
+            side_mask = mask & ~attributed[rule.side]
+            attributed[rule.side] |= side_mask
+            tax = np.where(side_mask, settled[FILE_FIELD[rule.side]], 0)
+        elif rule.rounding == "line":
+            own = np.where(mask, half_up_div(base_of(rule, raw) * rule.rate_bp, 10000), 0)
+            tax = _to_settlement(own, lines, settlement_currency) * sign
+        else:
+            tax = np.where(mask, bill_rounded(base, rule.rate_bp, bill), 0)
+        per_rule.append((rule, mask, base, tax))
+    columns: dict[str, np.ndarray] = {}
+    net = _ints(lines.column("net")).copy()
+    differences: dict[str, int] = {}
+    for side, field in FILE_FIELD.items():
+        computed = [t for r, _, _, t in per_rule if r.side == side and r.mode != "accept"]
+        if not computed:
+            continue
+        new = np.sum(computed, axis=0)
+        delta = new - settled[field]
+        differences[side] = int(delta.sum())
+        net += SIDE_SIGN[side] * delta
+        columns[field] = new
+    for r, _, _, t in per_rule:
+        if r.side == "withheld":
+            withheld += t
+    for col, values in columns.items():
+        lines = lines.set_column(lines.schema.get_field_index(col), col,
+                                 pa.array(values, pa.int64()))
+    lines = lines.set_column(lines.schema.get_field_index("net"), "net",
+                             pa.array(net, pa.int64()))
+    lines = lines.append_column("tax_withheld", pa.array(withheld, pa.int64()))
+    by_code: dict[str, np.ndarray] = {}
+    for r, _, _, t in per_rule:
+        by_code[r.code] = by_code.get(r.code, np.zeros(n, np.int64)) + t
+    for code in sorted(by_code):
+        lines = lines.append_column(CODE_PREFIX + code, pa.array(by_code[code], pa.int64()))
+    table = tax_table(lines, per_rule)
+    return TaxOutcome(lines, table, differences, int(unknown.sum()))
+
+
+def tax_table(lines: pa.Table, per_rule) -> pa.Table:
+    """One row per (agent, airline, code, rate_bp): base, tax and lines where a rule of that
+    code and rate was in force; sorted by agent, airline, code, rate."""
+    parts = []
+    for rule, mask, base, tax in per_rule:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        sub = lines.select(["agent_code", "airline_prefix"]).take(pa.array(idx))
+        m = len(idx)
+        parts.append(sub.append_column("code", pa.array([rule.code] * m, pa.string()))
+                     .append_column("rate_bp", pa.array(np.full(m, rule.rate_bp, np.int32)))
+                     .append_column("base", pa.array(base[idx], pa.int64()))
+                     .append_column("tax", pa.array(tax[idx], pa.int64())))
+    if not parts:
+        return TAX_TABLE_SCHEMA.empty_table()
+    g = pa.concat_tables(parts).group_by(
+        ["agent_code", "airline_prefix", "code", "rate_bp"], use_threads=False).aggregate(
+        [("base", "sum"), ("tax", "sum"), ("base", "count")])
+    info = {}
+    for rule, *_ in per_rule:
+        info.setdefault((rule.code, rule.rate_bp), rule)
+    rows = []
+    for r in g.to_pylist():
+        rule = info[(r["code"], r["rate_bp"])]
+        rows.append({"agent_code": r["agent_code"], "airline_prefix": r["airline_prefix"],
+                     "code": r["code"], "name": rule.name, "side": rule.side,
+                     "rate_bp": r["rate_bp"], "applies_to": rule.applies_to,
+                     "rule_version": rule.version, "base": r["base_sum"], "tax": r["tax_sum"],
+                     "lines": r["base_count"]})
+    rows.sort(key=lambda r: (r["agent_code"], r["airline_prefix"], r["code"], r["rate_bp"]))
+    return pa.Table.from_pylist(rows, TAX_TABLE_SCHEMA)
+
+
+def withheld_by(table: pa.Table, keys: list[str]) -> dict[tuple, int]:
+    """Σ ``tax_withheld`` of a table grouped by ``keys``."""
+    if not table.num_rows:
+        return {}
+    g = table.select([*keys, "tax_withheld"]).group_by(keys, use_threads=False).aggregate(
+        [("tax_withheld", "sum")])
+    return {tuple(r[k] for k in keys): r["tax_withheld_sum"] for r in g.to_pylist()}
+
+
+def add_withheld(bill_table: pa.Table, lines: pa.Table, airlines: pa.Table
+                 ) -> tuple[pa.Table, pa.Table]:
+    """Bills gain ``tax_withheld``; airlines gain ``tax_withheld`` and ``payable`` (net -
+    tax_withheld): what the airline is settled after the withheld tax."""
+    per_bill = withheld_by(lines, ["agent_code", "airline_prefix"])
+    keys = zip(bill_table.column("agent_code").to_pylist(),
+               bill_table.column("airline_prefix").to_pylist(), strict=True)
+    bill_table = bill_table.append_column("tax_withheld", pa.array(
+        [per_bill.get(k, 0) for k in keys], pa.int64()))
+    per_airline = withheld_by(bill_table, ["airline_prefix"])
+    held = np.array([per_airline.get((p,), 0) for p in
+                     airlines.column("airline_prefix").to_pylist()], np.int64)
+    airlines = airlines.append_column("tax_withheld", pa.array(held, pa.int64()))
+    airlines = airlines.append_column("payable", pa.array(
+        _ints(airlines.column("net")) - held, pa.int64()))
+    return bill_table, airlines
+
+
+def tax_problems(lines: pa.Table, bill_table: pa.Table, agents: pa.Table, airlines: pa.Table,
+                 table: pa.Table) -> list[str]:
+    """Conservation including tax: Σ agents' remittances = Σ airlines' payable + Σ withheld;
+    the tax table adds up to the lines' tax per side; every airline's withheld tax is its
+    lines'. Empty list = conserved."""
+    problems = []
+    total = lambda t, c: int(pc.sum(t.column(c)).as_py() or 0)  # noqa: E731
+    remitted, payable = total(agents, "net"), total(airlines, "payable")
+    held = {"lines": total(lines, "tax_withheld"), "bills": total(bill_table, "tax_withheld"),
+            "airlines": total(airlines, "tax_withheld")}
+    if len(set(held.values())) != 1:
+        problems.append("withheld tax differs: " + ", ".join(f"{k} {v}" for k, v in
+                                                               held.items()))
+    if remitted != payable + held["airlines"]:
+        problems.append(f"agents' remittances {remitted} != airlines' payable {payable} + "
+                        f"withheld {held['airlines']}")
+    for side in ("airline", "agent", "withheld"):
+        rows = table.filter(pc.equal(table.column("side"), side)) if table.num_rows else table
+        if not rows.num_rows:
+            continue
+        in_table = total(rows, "tax")
+        codes = sorted(set(rows.column("code").to_pylist()))
+        in_lines = sum(total(lines, CODE_PREFIX + c) for c in codes)
+        if in_table != in_lines:
+            problems.append(f"{side}-side tax: table {in_table}, lines {in_lines}")
+        if side == "withheld" and in_table != held["lines"]:
+            problems.append(f"withheld tax: table {in_table}, lines {held['lines']}")
+    for r in airlines.to_pylist():
+        if r["payable"] != r["net"] - r["tax_withheld"]:
+            problems.append(f"airline {r['airline_prefix']}: payable {r['payable']} != net "
+                            f"{r['net']} - withheld {r['tax_withheld']}")
+    return problems
