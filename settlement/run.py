@@ -38,6 +38,7 @@ from casslink.settlement.ledger import (
     totals,
 )
 from casslink.settlement.tax import (
+    CODE_PREFIX,
     TAX_COLUMNS,
     TAX_TABLE_SCHEMA,
     add_withheld,
@@ -467,5 +468,19 @@ def trace(engine: Engine, folder: Path, agent: str | None, airline: str | None
         out.append({"file_id": f.id if f else None, "name": f.original_name if f else None,
                     "sha256": sha, "lines": sorted(rows.column("source_line").to_pylist()),
                     "records": rows.num_rows,
-                    "net": int(pc.sum(rows.column("net")).as_py() or 0)})
+                    "net": int(pc.sum(rows.column("net")).as_py() or 0),
+                    "tax": _traced_tax(folder, rows)})
     return out
+
+
+def _traced_tax(folder: Path, rows: pa.Table) -> dict[str, dict]:
+    """The tax per code of traced lines, with the rule (code, version) it came from."""
+    codes = [c for c in rows.column_names if c.startswith(CODE_PREFIX)]
+    if not codes:
+        return {}
+    tax = LedgerTables(folder)["tax"]
+    versions = dict(zip(tax.column("code").to_pylist(), tax.column("rule_version").to_pylist(),
+                        strict=True))
+    return {c.removeprefix(CODE_PREFIX): {
+        "tax": int(pc.sum(rows.column(c)).as_py() or 0),
+        "rule_version": versions.get(c.removeprefix(CODE_PREFIX))} for c in codes}

@@ -291,3 +291,15 @@ def tax_problems(lines: pa.Table, bill_table: pa.Table, agents: pa.Table, airlin
             problems.append(f"airline {r['airline_prefix']}: payable {r['payable']} != net "
                             f"{r['net']} - withheld {r['tax_withheld']}")
     return problems
+
+
+def tax_per_party(table: pa.Table, key: str) -> dict[str, dict[str, dict]]:
+    """Per agent (``agent_code``) or airline (``airline_prefix``): per tax code its side,
+    base, tax and rule version (the codes' sums over rates)."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in table.to_pylist():
+        entry = out.setdefault(r[key], {}).setdefault(r["code"], {
+            "side": r["side"], "base": 0, "tax": 0, "rule_version": r["rule_version"]})
+        entry["base"] += r["base"]
+        entry["tax"] += r["tax"]
+    return out
