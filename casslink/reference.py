@@ -329,4 +329,4 @@ def load_into_db(engine: Engine, directory: Path, today: dt.date | None = None,
         tax_rules.store_rules(engine, fresh, str(directory / tax_rules.FIXTURE_FILE))
     return {"operations": len(ref.operations), "periods": n_periods,
             "airlines": len(ref.airlines), "agents": len(ref.agents),
-            "tax_rules": sum(len(rs) for rs in ref.tax_rules.values())}
+            "tax rules": sum(len(rs) for rs in ref.tax_rules.values())}

@@ -3,8 +3,10 @@ per agent (docs/tax.md). Laid out by the tables :data:`SECTIONS` (columns as dat
 as CSV and as an Excel workbook (one sheet per section), delivered to every participant with
 only its own lines and to the operators (``cass``) whole.
 
-CSV: one file, one row per section line: ``section`` (``code``, ``airline``, ``agent``)
-first, then the section's columns; amounts as decimals in the settlement currency.
+CSV: one file, one row per section line: ``section`` (``code``, ``airline``, ``agent``),
+``airline_prefix``, ``agent_code`` (empty where the section has none), ``code``, ``name``,
+``side``, ``rate_bp`` (basis points), ``base``, ``tax`` (decimals of the settlement currency),
+``lines``, ``currency``.
 """
 
 from __future__ import annotations
@@ -82,22 +84,20 @@ def report(tax: pa.Table, operation: str, period_id: str, currency: str,
 def _cell(column: ReportColumn, value, currency: str) -> str:
     if column.kind == "money":
         return format_amount(int(value), currency)
-    if column.kind == "rate":
-        return format_amount(int(value), "EUR")  # basis points: two decimals of a percent
-    return str(value)
+    return str(value)  # rates stay basis points (the rules' unit)
 
 
 def render_csv(data: dict) -> bytes:
     """The report as CSV (UTF-8, ``\\n`` line ends)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    names = list(dict.fromkeys(c.name for cols in SECTIONS.values() for c in cols))
-    w.writerow(["section", *names])
+    names = ["airline_prefix", "agent_code", *(c.name for c in _TAIL)]
+    w.writerow(["section", *names, "currency"])
     for section, columns in SECTIONS.items():
         by_name = {c.name: c for c in columns}
         for r in data["sections"][section]:
             w.writerow([section, *(_cell(by_name[n], r[n], data["currency"]) if n in by_name
-                                   else "" for n in names)])
+                                   else "" for n in names), data["currency"]])
     return buf.getvalue().encode()
 
 
