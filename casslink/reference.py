@@ -145,6 +145,7 @@ class ReferenceData:
         for r in rows["agents.csv"]:
             ref.agents[r["agent_code"]] = AgentInfo(r["agent_code"], r["name"], r["operation"])
         ref.tax_rules = tax_rules.rules_from_fixtures(directory)
+        ref.digest = with_tax_rules(ref.digest, ref.tax_rules)
         return ref
 
     @classmethod
@@ -169,9 +170,7 @@ class ReferenceData:
             ref.digest = version.digest if version else ""
         ref.rules = calendars.rules_from_db(engine)
         ref.tax_rules = tax_rules.active_rules(engine)
-        if ref.tax_rules:  # rules loaded later change the digest: a new settlement run
-            ref.digest = hashlib.sha256(
-                f"{ref.digest} {tax_rules.digest(ref.tax_rules)}".encode()).hexdigest()
+        ref.digest = with_tax_rules(ref.digest, ref.tax_rules)  # new rules: a new digest
         # airline participation is not a table yet: an airline takes part where agents exist
         ops = tuple(sorted(ref.operations))
         ref.airlines = {k: AirlineInfo(a.prefix, a.designator, a.name, ops)
@@ -218,12 +217,18 @@ def read_fixture_rows(directory: Path) -> dict[str, list[dict[str, str]]]:
     return out
 
 
+def with_tax_rules(digest: str, rules: dict) -> str:
+    """A reference digest covering the tax rules in force too (unchanged without rules)."""
+    if not rules:
+        return digest
+    return hashlib.sha256(f"{digest} {tax_rules.digest(rules)}".encode()).hexdigest()
+
+
 def fixture_digest(directory: Path) -> str:
-    """The reference files' digest (not the date: generated periods follow from the rules)."""
+    """The reference files' digest (not the date: generated periods follow from the rules;
+    tax rules: :func:`with_tax_rules`, as the database's rules can change on their own)."""
     h = hashlib.sha256()
-    extra = [directory / tax_rules.FIXTURE_FILE] if (directory / tax_rules.FIXTURE_FILE
-                                                       ).exists() else []
-    for path in [*(directory / name for name in FILES), *calendar_files(directory), *extra]:
+    for path in [*(directory / name for name in FILES), *calendar_files(directory)]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -322,7 +327,7 @@ def load_into_db(engine: Engine, directory: Path, today: dt.date | None = None,
             s.add(row)
         if ("operator", "cass") not in parts:
             s.add(Participant(kind="operator", code="cass", name="CASS operations"))
-        s.add(ReferenceVersion(digest=ref.digest, source=str(directory)))
+        s.add(ReferenceVersion(digest=fixture_digest(directory), source=str(directory)))
     stored = tax_rules.active_rules(engine)  # the fixtures' rules only where none are loaded
     fresh = [r for op, rs in ref.tax_rules.items() if op not in stored for r in rs]
     if fresh:

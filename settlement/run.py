@@ -478,9 +478,8 @@ def _traced_tax(folder: Path, rows: pa.Table) -> dict[str, dict]:
     codes = [c for c in rows.column_names if c.startswith(CODE_PREFIX)]
     if not codes:
         return {}
-    tax = LedgerTables(folder)["tax"]
-    versions = dict(zip(tax.column("code").to_pylist(), tax.column("rule_version").to_pylist(),
-                        strict=True))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    versions = dict(manifest.get("tax", {}).get("rules", []))
     return {c.removeprefix(CODE_PREFIX): {
         "tax": int(pc.sum(rows.column(c)).as_py() or 0),
         "rule_version": versions.get(c.removeprefix(CODE_PREFIX))} for c in codes}

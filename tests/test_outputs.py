@@ -73,7 +73,9 @@ def test_every_active_participant_receives_its_files(settled):
     got = {(d["participant"], d["kind"]) for d in settled["delivered"]}
     assert got == {(a, k) for a in airlines
                    for k in ("handoff-hot", "settlement-xlsx", "settlement-xml")} | \
-        {(a, k) for a in agents for k in ("billing-hot", "statement-xlsx", "statement-xml")}
+        {(a, k) for a in agents for k in ("billing-hot", "statement-xlsx", "statement-xml")} | \
+        {(p, k) for p in airlines | agents | {"cass"}  # the tax report, with the Excel files
+         for k in ("tax-report-xlsx", "tax-report-csv")}
     with session_scope(settled["engine"]) as s:
         assert s.query(Delivery).count() == len(got)
 
@@ -385,7 +387,8 @@ def test_redelivery_is_byte_identical_and_formats_are_per_participant(settled):
     with session_scope(engine) as ss:
         ss.query(Participant).filter(Participant.code == agent).one().output_formats = "xlsx"
     third = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
-    assert {d["kind"] for d in third if d["participant"] == agent} == {"statement-xlsx"}
+    assert {d["kind"] for d in third if d["participant"] == agent} == {
+        "statement-xlsx", "tax-report-xlsx", "tax-report-csv"}  # the tax report: everyone's
     assert len(third) == len(before) - 2
     with session_scope(engine) as ss:
         ss.query(Participant).filter(Participant.code == agent).one().output_formats = None
@@ -396,7 +399,7 @@ def test_one_format_at_a_time_replaces_only_its_own_delivery_records(settled):
     every = {}
     for fmt in ("xml", "hot", "xlsx"):  # as the settlement DAG's mapped tasks do
         for d in deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=[fmt]):
-            assert d["path"].endswith("." + fmt)
+            assert d["path"].endswith("." + fmt) or d["kind"] == "tax-report-csv"
             every[d["path"]] = d["sha256"]
     assert every == {d["path"]: d["sha256"] for d in settled["delivered"]}
     deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=["xml"])
