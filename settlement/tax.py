@@ -48,6 +48,10 @@ TAX_TABLE_SCHEMA = pa.schema([
     ("tax", pa.int64()), ("lines", pa.int64()),
 ])
 SIDE_SIGN = {"airline": 1, "agent": -1}  # how a side's tax enters the agent's net
+STATED_PREFIX = "cass_"
+"""``cass_tax_airline``/``cass_tax_agent``: a computed side's tax in the record's own currency,
+as the record states it (unsigned by the line's sign); the outputs write these in the VAT
+fields (:meth:`casslink.outputs.source.RunData.read_records`)."""
 CODE_PREFIX = "tax:"
 """Lines carry one column per tax code: ``tax:<code>`` (signed, settlement currency)."""
 
@@ -154,6 +158,9 @@ def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], op
     settled = {c: _ints(lines.column(c)) for c in AMOUNT_COLUMNS}
     bill = _bill_groups(lines) if any(r.rounding == "bill" for r in rules) else None
     per_rule: list[tuple[TaxRule, np.ndarray, np.ndarray, np.ndarray]] = []
+    stated: dict[TaxRule, np.ndarray] = {}  # each computed tax as the record would state it
+    home = np.asarray(pc.equal(pc.fill_null(lines.column("currency"), ""),
+                               settlement_currency))
     attributed = {side: np.zeros(n, bool) for side in FILE_FIELD}
     for rule in rules:
         mask = in_force(rule, days) & applies(rule, domestic)
@@ -162,11 +169,14 @@ def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], op
             side_mask = mask & ~attributed[rule.side]
             attributed[rule.side] |= side_mask
             tax = np.where(side_mask, settled[FILE_FIELD[rule.side]], 0)
-        elif rule.rounding == "line":
-            own = np.where(mask, half_up_div(base_of(rule, raw) * rule.rate_bp, 10000), 0)
-            tax = _to_settlement(own, lines, settlement_currency) * sign
         else:
-            tax = np.where(mask, bill_rounded(base, rule.rate_bp, bill), 0)
+            own = np.where(mask, half_up_div(base_of(rule, raw) * rule.rate_bp, 10000), 0)
+            if rule.rounding == "line":
+                tax = _to_settlement(own, lines, settlement_currency) * sign
+            else:
+                tax = np.where(mask, bill_rounded(base, rule.rate_bp, bill), 0)
+                own = np.where(home, tax * sign, own)  # foreign: its line-rounded figure
+            stated[rule] = own
         per_rule.append((rule, mask, base, tax))
     columns: dict[str, np.ndarray] = {}
     net = _ints(lines.column("net")).copy()
@@ -180,12 +190,15 @@ def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], op
         differences[side] = int(delta.sum())
         net += SIDE_SIGN[side] * delta
         columns[field] = new
+        columns[STATED_PREFIX + field] = np.sum(
+            [stated[r] for r, *_ in per_rule if r.side == side and r.mode != "accept"], axis=0)
     for r, _, _, t in per_rule:
         if r.side == "withheld":
             withheld += t
     for col, values in columns.items():
-        lines = lines.set_column(lines.schema.get_field_index(col), col,
-                                 pa.array(values, pa.int64()))
+        at = lines.schema.get_field_index(col)
+        lines = (lines.set_column(at, col, pa.array(values, pa.int64())) if at >= 0 else
+                 lines.append_column(col, pa.array(values, pa.int64())))
     lines = lines.set_column(lines.schema.get_field_index("net"), "net",
                              pa.array(net, pa.int64()))
     lines = lines.append_column("tax_withheld", pa.array(withheld, pa.int64()))

@@ -184,3 +184,17 @@ def test_verify_warning_in_the_files_acknowledgement(system, ref, tmp_path):
     text = Path(res.acks[1]).read_text(encoding="utf-8")
     assert "HOT-W701" in text and f"{right + 50}" in text and f"{right} by rule VAT_COM v2" \
         in text
+    # CASS bills its own figure, and the hand-off HOT file states it in the VAT field
+    from casslink.canonical import NET_TERMS
+    from casslink.parsers.hot import read_hot
+
+    assert cli("settle", "--operation", "DE", "--period", "2026-11").exit_code == 0
+    delivered = json.loads(cli("deliver", "--operation", "DE", "--period", "2026-11",
+                               "--format", "hot", "--json").output)
+    handoff = next(Path(d["path"]) for d in delivered
+                   if d["participant"] == f.airline_prefix and d["kind"] == "handoff-hot")
+    back = {(r["awb_serial"], r["record_type"]): r for r in read_hot(
+        handoff.read_bytes(), "back").records.to_pylist()}
+    mine = back[(records[i]["awb_serial"], "AWB")]
+    assert mine["tax_agent"] == right and mine["net_amount"] == sum(
+        t * (mine[c] or 0) for c, t in NET_TERMS.items())
