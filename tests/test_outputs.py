@@ -222,7 +222,9 @@ def test_excel_layout_and_every_detail_line(settled):
         assert ws["A2"].value == "Operation" and ws["C2"].value == "DE" and ws["A2"].font.b
         assert ws["A1"].font.sz == 14 and ws["A8"].font.b and ws["A8"].alignment.wrap_text
         assert ws["A8"].fill.fgColor.rgb == "FFDDE4EE"
-        last = ws.max_row - 3 if ws.title == "Summary" else ws.max_row  # total, sign note
+        note = next((r for r in range(1, ws.max_row + 1) if str(
+            ws.cell(r, 1).value).startswith("Corrections show")), None)  # the sign note
+        last = note - 3 if ws.title == "Summary" else ws.max_row  # the total, the sign note
         columns = 16 if ws.title == "Summary" else 19
         assert ws.auto_filter.ref == f"A8:{get_column_letter(columns)}{last}"
         # printed: A3 landscape at 100 %, the header row on every page, page numbers
@@ -241,8 +243,19 @@ def test_excel_layout_and_every_detail_line(settled):
     assert head == ["Agent", "AWB", "Record", "CCA/DCM no.", "Original currency",
                     "Original net", "Rate of exchange", *summary[5:13], "Net (EUR)",
                     "Source file", "File id", "Line"]
-    total = [c for c in wb["Summary"][wb["Summary"].max_row - 1] if c.value is not None]
+    note = next(r for r in range(1, wb["Summary"].max_row + 1) if str(
+        wb["Summary"].cell(r, 1).value).startswith("Corrections show"))
+    total = [c for c in wb["Summary"][note - 1] if c.value is not None]
     assert total[-1].column_letter == "P"  # the total stands under the net
+    # the tax block under it: the agent's tax per code and rate, as the run's tax table says
+    block = [[c.value for c in row if c.value is not None]
+             for row in wb["Summary"].iter_rows(min_row=note + 2)]
+    assert block[0] == ["Tax per code and rate (settlement currency)"]
+    assert block[1] == ["Tax code", "Tax", "Side", "Rate %", "Base (EUR)", "Tax (EUR)"]
+    mine = [t for t in ledger["tax"].to_pylist() if t["agent_code"] == agent]
+    assert [(r[0], r[3]) for r in block[2:]] == [("VAT_COM", 19.0)]
+    assert _minor(block[2][5]) == sum(t["tax"] for t in mine) and _minor(block[2][4]) == sum(
+        t["base"] for t in mine)
     files = _input_files(settled)
     originals = _original_nets(settled)
     currencies = set()

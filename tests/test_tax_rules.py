@@ -149,6 +149,21 @@ def test_settled_period_tax_in_show_report_trace_and_outboxes(system):
     wb = openpyxl.load_workbook(reports[(A1, "tax-report-xlsx")])
     assert wb.sheetnames == ["By tax code", "By airline", "By agent"]
     assert [c.value for c in wb["By tax code"][4]][-3:] == [73.09, 13.89, 4]  # A1: 4 lines
+    # the XML statement carries the tax per code and rate, and still validates
+    from lxml import etree
+
+    from casslink.parsers.onerecord.xsd import schema
+
+    xml = json.loads(cli("deliver", "--operation", "DE", "--period", "2026-11", "--format",
+                         "xml", "--json").output)
+    doc = etree.parse(next(d["path"] for d in xml if d["participant"] == A1))
+    assert schema().validate(doc), schema().error_log
+    ns = {"cb": "https://w3id.org/casslink/ns/billing#"}
+    assert [(t.findtext("cb:taxCode", namespaces=ns), t.findtext("cb:rateBasisPoints",
+                                                                  namespaces=ns),
+             t.findtext("cb:taxBase", namespaces=ns), t.findtext("cb:taxAmount", namespaces=ns))
+            for t in doc.iterfind(".//cb:TaxAmount", ns)] == [("VAT_COM", "1900", "73.09",
+                                                               "13.89")]
 
 
 def test_verify_warning_in_the_files_acknowledgement(system, ref, tmp_path):
