@@ -61,7 +61,7 @@ s = get_settings()
 rules = ReferenceData.from_fixtures(s.fixtures_dir / "reference").tax_rules["DE"]
 t0 = time.perf_counter()
 records = warehouse.read(s, "DE", "2026-11", columns=[*INPUT_COLUMNS, *TAX_COLUMNS],
-                         dictionary=DICTIONARY_COLUMNS)
+                         dictionary=(*DICTIONARY_COLUMNS, "origin", "destination"))
 t1 = time.perf_counter()
 out = {}
 tables, _ = settle_records(records, "DE", "2026-11", "EUR", Path(sys.argv[1]), rules=rules,

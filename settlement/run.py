@@ -264,12 +264,17 @@ def _columns(rules: tuple[TaxRule, ...]) -> list[str]:
     return [*INPUT_COLUMNS, *TAX_COLUMNS] if rules else INPUT_COLUMNS
 
 
+def _dictionary(rules: tuple[TaxRule, ...]) -> tuple[str, ...]:
+    """Columns read dictionary-encoded: the ledger's, and the airports when taxing."""
+    return (*DICTIONARY_COLUMNS, "origin", "destination") if rules else DICTIONARY_COLUMNS
+
+
 def _preview(settings, operation, period, currency, inputs, digest, would_be, ref
              ) -> SettlementResult:
     """The run's ledger computed in memory, conservation checked; nothing written."""
     rules = ref.tax_rules.get(operation, ())
     records = warehouse.read(settings, operation, period.period_id,
-                             columns=_columns(rules), dictionary=DICTIONARY_COLUMNS,
+                             columns=_columns(rules), dictionary=_dictionary(rules),
                              only=[i["part"] for i in inputs])
     tables = build_ledger(records, operation, period.period_id, currency, rules=rules,
                           period_end=period.end_date)
@@ -340,7 +345,7 @@ def _compute_and_write(settings, operation, period, currency, inputs, digest, re
                        ) -> SettlementResult:
     rules = ref.tax_rules.get(operation, ())
     records = warehouse.read(settings, operation, period.period_id, columns=_columns(rules),
-                             dictionary=DICTIONARY_COLUMNS,  # exactly the manifest's parts
+                             dictionary=_dictionary(rules),  # exactly the manifest's parts
                              only=[i["part"] for i in inputs])
     folder = ledger_root(settings, operation, period.period_id) / f"run-{digest[:16]}"
     outcome: dict = {}

@@ -26,14 +26,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.canonical import AMOUNT_COLUMNS
 from casslink.money import minor_unit
+from casslink.ordering import runs
 from casslink.settlement.ledger import convert
 from casslink.tax_rules import (
     FILE_FIELD,
     TaxRule,
     applies,
-    base_of,
     domestic_mask,
     half_up_div,
     in_force,
@@ -72,27 +71,27 @@ def _ints(column) -> np.ndarray:
     return np.asarray(column, np.int64)
 
 
-def tax_points(lines: pa.Table, records: pa.Table, rows: np.ndarray,
-               fallback: np.datetime64) -> np.ndarray:
-    """Each line's tax point (datetime64[D]): the AWB's execution date (see module doc)."""
-    own = records.column("execution_date").take(pa.array(rows))
-    days = np.asarray(pc.fill_null(own.cast(pa.int32()), -1), np.int64)
-    kinds = lines.column("record_type")
-    is_awb = np.asarray(pc.equal(kinds, "AWB"))
-    keys = pc.binary_join_element_wise(lines.column("airline_prefix"),
-                                       lines.column("awb_serial"), "/")
-    if (~is_awb).any() and is_awb.any():
-        awb_keys = keys.filter(pa.array(is_awb))
-        awb_days = days[is_awb]
-        found = np.asarray(pc.fill_null(pc.index_in(keys, value_set=awb_keys), -1), np.int64)
-        take = (~is_awb) & (found >= 0)
-        awb_day = awb_days[np.where(take, found, 0)]
-        days = np.where(take & (awb_day >= 0), awb_day, days)
+def tax_points(lines: pa.Table, own: np.ndarray, fallback: np.datetime64) -> np.ndarray:
+    """Each line's tax point (datetime64[D]; ``own``: the lines' own execution dates as days,
+    -1 where none): a correction takes its AWB's date - the AWB line of the same airline,
+    agent and serial, adjacent in ledger order - else its own; no date at all: ``fallback``."""
+    days = own
+    is_awb = np.asarray(pc.equal(lines.column("record_type"), "AWB"))
+    if is_awb.any() and not is_awb.all():
+        bounds = runs(lines.column("airline_prefix"), lines.column("agent_code"),
+                      lines.column("awb_serial"))
+        awb = np.maximum.reduceat(np.where(is_awb, days, -1), bounds[:-1])
+        per_line = np.repeat(awb, np.diff(bounds))
+        days = np.where(~is_awb & (per_line >= 0), per_line, days)
     return np.where(days >= 0, days, fallback.astype(np.int64)).astype("datetime64[D]")
 
 
-def _to_settlement(values: np.ndarray, lines: pa.Table, settlement_currency: str) -> np.ndarray:
-    """Record-currency amounts of the lines -> settlement currency (as ledger_lines does)."""
+def _to_settlement(values: np.ndarray, lines: pa.Table, settlement_currency: str,
+                   foreign: np.ndarray) -> np.ndarray:
+    """Record-currency amounts of the lines -> settlement currency (as ledger_lines does;
+    ``foreign``: the lines in another currency)."""
+    if not foreign.any():
+        return values
     out = values.copy()
     currency = lines.column("currency")
     rates = _ints(lines.column("exchange_rate_e5"))
@@ -104,15 +103,6 @@ def _to_settlement(values: np.ndarray, lines: pa.Table, settlement_currency: str
         if len(rows):
             out[rows] = convert(values[rows], rates[rows], minor_unit(cur), to_digits)
     return out
-
-
-def _bill_groups(lines: pa.Table) -> np.ndarray:
-    """Each line's bill (agent, airline) as a small integer."""
-    keys = pc.binary_join_element_wise(lines.column("agent_code"),
-                                       lines.column("airline_prefix"), "/")
-    return np.asarray(keys.combine_chunks().dictionary_encode().indices
-                      if isinstance(keys, pa.ChunkedArray) else keys.dictionary_encode().indices,
-                      np.int64)
 
 
 def bill_rounded(base: np.ndarray, rate_bp: int, bill: np.ndarray) -> np.ndarray:
@@ -139,40 +129,70 @@ def _sum_by(values: np.ndarray, group: np.ndarray, m: int) -> np.ndarray:
     return out
 
 
+def _column(records: pa.Table, name: str, rows: np.ndarray) -> pa.Array:
+    """``records``' column ``name`` at ``rows`` (dictionaries unified first)."""
+    column = records.column(name)
+    if pa.types.is_dictionary(column.type) and column.num_chunks > 1:
+        column = pa.table({name: column}).unify_dictionaries().column(name)
+    return column.take(pa.array(rows))
+
+
 def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], operation: str,
               settlement_currency: str, fallback_day: np.datetime64) -> TaxOutcome:
     """The lines with computed tax (module doc), and the tax table (one row per agent,
     airline, code and rate). No rules: the lines gain a zero ``tax_withheld`` only."""
     n = lines.num_rows
-    withheld = np.zeros(n, np.int64)
     if not rules or n == 0:
-        return TaxOutcome(lines.append_column("tax_withheld", pa.array(withheld, pa.int64())),
+        return TaxOutcome(lines.append_column("tax_withheld", pa.array(np.zeros(n, np.int64))),
                           TAX_TABLE_SCHEMA.empty_table(), {}, 0)
     rows = np.asarray(lines.column("input_row"), np.int64)
-    taken = records.select([*TAX_COLUMNS, *AMOUNT_COLUMNS]).take(pa.array(rows))
-    days = tax_points(lines, records, rows, fallback_day)
-    domestic, unknown = domestic_mask(taken.column("origin"), taken.column("destination"),
-                                      operation)
+    own_days = np.asarray(pc.fill_null(_column(records, "execution_date", rows).cast(
+        pa.int32()), -1), np.int64)
+    days = tax_points(lines, own_days, fallback_day)
+    domestic, unknown = domestic_mask(_column(records, "origin", rows),
+                                      _column(records, "destination", rows), operation)
     sign = np.asarray(lines.column("sign"), np.int64)
-    raw = {c: _ints(taken.column(c)) for c in AMOUNT_COLUMNS}
-    settled = {c: _ints(lines.column(c)) for c in AMOUNT_COLUMNS}
-    bill = _bill_groups(lines) if any(r.rounding == "bill" for r in rules) else None
+    home = np.asarray(pc.fill_null(pc.equal(lines.column("currency"), settlement_currency),
+                                   False))
+    foreign = np.flatnonzero(~home)
+    settled: dict[str, np.ndarray] = {}
+    raw: dict[str, np.ndarray] = {}
+
+    def settled_of(c: str) -> np.ndarray:
+        if c not in settled:
+            settled[c] = _ints(lines.column(c))
+        return settled[c]
+
+    def raw_of(c: str) -> np.ndarray:
+        """The record's own figure: a home-currency line's value unsigned, else the
+        record's."""
+        if c not in raw:
+            value = settled_of(c) * sign
+            if len(foreign):
+                value[foreign] = _ints(_column(records, c, rows[foreign]))
+            raw[c] = value
+        return raw[c]
+
+    bounds = runs(lines.column("airline_prefix"), lines.column("agent_code"))
+    bill = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds)) \
+        if any(r.rounding == "bill" for r in rules) else None
     per_rule: list[tuple[TaxRule, np.ndarray, np.ndarray, np.ndarray]] = []
     stated: dict[TaxRule, np.ndarray] = {}  # each computed tax as the record would state it
-    home = np.asarray(pc.equal(pc.fill_null(lines.column("currency"), ""),
-                               settlement_currency))
     attributed = {side: np.zeros(n, bool) for side in FILE_FIELD}
     for rule in rules:
         mask = in_force(rule, days) & applies(rule, domestic)
-        base = np.where(mask, base_of(rule, settled), 0)
+        if not mask.any():
+            per_rule.append((rule, mask, None, None))
+            continue
+        base = np.where(mask, _base(rule, settled_of), 0)
         if rule.mode == "accept":
             side_mask = mask & ~attributed[rule.side]
             attributed[rule.side] |= side_mask
-            tax = np.where(side_mask, settled[FILE_FIELD[rule.side]], 0)
+            tax = np.where(side_mask, settled_of(FILE_FIELD[rule.side]), 0)
         else:
-            own = np.where(mask, half_up_div(base_of(rule, raw) * rule.rate_bp, 10000), 0)
+            own = np.where(mask, half_up_div(_base(rule, raw_of) * rule.rate_bp, 10000), 0)
             if rule.rounding == "line":
-                tax = _to_settlement(own, lines, settlement_currency) * sign
+                tax = _to_settlement(own, lines, settlement_currency, ~home) * sign
             else:
                 tax = np.where(mask, bill_rounded(base, rule.rate_bp, bill), 0)
                 own = np.where(home, tax * sign, own)  # foreign: its line-rounded figure
@@ -182,18 +202,22 @@ def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], op
     net = _ints(lines.column("net")).copy()
     differences: dict[str, int] = {}
     for side, field in FILE_FIELD.items():
-        computed = [t for r, _, _, t in per_rule if r.side == side and r.mode != "accept"]
-        if not computed:
+        mine = [(r, t) for r, _, _, t in per_rule if r.side == side and r.mode != "accept"]
+        if not mine:
             continue
-        new = np.sum(computed, axis=0)
-        delta = new - settled[field]
+        new, figure = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        for r, t in mine:
+            if t is not None:
+                new += t
+                figure += stated[r]
+        delta = new - settled_of(field)
         differences[side] = int(delta.sum())
         net += SIDE_SIGN[side] * delta
         columns[field] = new
-        columns[STATED_PREFIX + field] = np.sum(
-            [stated[r] for r, *_ in per_rule if r.side == side and r.mode != "accept"], axis=0)
+        columns[STATED_PREFIX + field] = figure
+    withheld = np.zeros(n, np.int64)
     for r, _, _, t in per_rule:
-        if r.side == "withheld":
+        if r.side == "withheld" and t is not None:
             withheld += t
     for col, values in columns.items():
         at = lines.schema.get_field_index(col)
@@ -204,45 +228,57 @@ def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], op
     lines = lines.append_column("tax_withheld", pa.array(withheld, pa.int64()))
     by_code: dict[str, np.ndarray] = {}
     for r, _, _, t in per_rule:
-        by_code[r.code] = by_code.get(r.code, np.zeros(n, np.int64)) + t
+        total = by_code.setdefault(r.code, np.zeros(n, np.int64))
+        if t is not None:
+            total += t
     for code in sorted(by_code):
         lines = lines.append_column(CODE_PREFIX + code, pa.array(by_code[code], pa.int64()))
-    table = tax_table(lines, per_rule)
+    table = tax_table(lines, per_rule, bounds)
     return TaxOutcome(lines, table, differences, int(unknown.sum()))
 
 
-def tax_table(lines: pa.Table, per_rule) -> pa.Table:
+def _base(rule: TaxRule, component) -> np.ndarray:
+    total = component(rule.base[0]).copy()
+    for c in rule.base[1:]:
+        total += component(c)
+    return total
+
+
+def tax_table(lines: pa.Table, per_rule, bounds: np.ndarray) -> pa.Table:
     """One row per (agent, airline, code, rate_bp): base, tax and lines where a rule of that
-    code and rate was in force; sorted by agent, airline, code, rate."""
-    parts = []
+    code and rate was in force; sorted by agent, airline, code, rate. ``bounds``: the runs
+    of (airline, agent) in the lines (ledger order)."""
+    starts = bounds[:-1]
+    sums: dict[tuple[str, int], list] = {}
     for rule, mask, base, tax in per_rule:
-        idx = np.flatnonzero(mask)
-        if not len(idx):
+        if base is None:
             continue
-        sub = lines.select(["agent_code", "airline_prefix"]).take(pa.array(idx))
-        m = len(idx)
-        parts.append(sub.append_column("code", pa.array([rule.code] * m, pa.string()))
-                     .append_column("rate_bp", pa.array(np.full(m, rule.rate_bp, np.int32)))
-                     .append_column("base", pa.array(base[idx], pa.int64()))
-                     .append_column("tax", pa.array(tax[idx], pa.int64())))
-    if not parts:
+        entry = sums.setdefault((rule.code, rule.rate_bp), [rule, 0, 0, 0])
+        entry[1] = entry[1] + np.add.reduceat(base, starts)
+        entry[2] = entry[2] + np.add.reduceat(tax, starts)
+        entry[3] = entry[3] + np.add.reduceat(mask.astype(np.int64), starts)
+    if not sums:
         return TAX_TABLE_SCHEMA.empty_table()
-    g = pa.concat_tables(parts).group_by(
-        ["agent_code", "airline_prefix", "code", "rate_bp"], use_threads=False).aggregate(
-        [("base", "sum"), ("tax", "sum"), ("base", "count")])
-    info = {}
-    for rule, *_ in per_rule:
-        info.setdefault((rule.code, rule.rate_bp), rule)
-    rows = []
-    for r in g.to_pylist():
-        rule = info[(r["code"], r["rate_bp"])]
-        rows.append({"agent_code": r["agent_code"], "airline_prefix": r["airline_prefix"],
-                     "code": r["code"], "name": rule.name, "side": rule.side,
-                     "rate_bp": r["rate_bp"], "applies_to": rule.applies_to,
-                     "rule_version": rule.version, "base": r["base_sum"], "tax": r["tax_sum"],
-                     "lines": r["base_count"]})
-    rows.sort(key=lambda r: (r["agent_code"], r["airline_prefix"], r["code"], r["rate_bp"]))
-    return pa.Table.from_pylist(rows, TAX_TABLE_SCHEMA)
+    agents = lines.column("agent_code").take(pa.array(starts))
+    airlines = lines.column("airline_prefix").take(pa.array(starts))
+    parts = []
+    for (code, rate), (rule, base, tax, count) in sums.items():
+        keep = pa.array(count > 0)
+        m = int(np.count_nonzero(count))
+        parts.append(pa.table({
+            "agent_code": agents.filter(keep), "airline_prefix": airlines.filter(keep),
+            "code": pa.array([code] * m, pa.string()), "name": pa.array([rule.name] * m),
+            "side": pa.array([rule.side] * m), "rate_bp": pa.array(np.full(m, rate, np.int32)),
+            "applies_to": pa.array([rule.applies_to] * m),
+            "rule_version": pa.array(np.full(m, rule.version, np.int64)),
+            "base": pa.array(base[count > 0], pa.int64()),
+            "tax": pa.array(tax[count > 0], pa.int64()),
+            "lines": pa.array(count[count > 0], pa.int64())}, schema=TAX_TABLE_SCHEMA))
+    table = pa.concat_tables(parts).combine_chunks()
+    return table.take(pc.sort_indices(table, [("agent_code", "ascending"),
+                                              ("airline_prefix", "ascending"),
+                                              ("code", "ascending"),
+                                              ("rate_bp", "ascending")]))
 
 
 def withheld_by(table: pa.Table, keys: list[str]) -> dict[tuple, int]:
@@ -258,14 +294,18 @@ def add_withheld(bill_table: pa.Table, lines: pa.Table, airlines: pa.Table
                  ) -> tuple[pa.Table, pa.Table]:
     """Bills gain ``tax_withheld``; airlines gain ``tax_withheld`` and ``payable`` (net -
     tax_withheld): what the airline is settled after the withheld tax."""
-    per_bill = withheld_by(lines, ["agent_code", "airline_prefix"])
-    keys = zip(bill_table.column("agent_code").to_pylist(),
-               bill_table.column("airline_prefix").to_pylist(), strict=True)
-    bill_table = bill_table.append_column("tax_withheld", pa.array(
-        [per_bill.get(k, 0) for k in keys], pa.int64()))
-    per_airline = withheld_by(bill_table, ["airline_prefix"])
-    held = np.array([per_airline.get((p,), 0) for p in
-                     airlines.column("airline_prefix").to_pylist()], np.int64)
+    if not _ints(lines.column("tax_withheld")).any():  # most operations: nothing withheld
+        per_bill, held = np.zeros(bill_table.num_rows, np.int64), np.zeros(
+            airlines.num_rows, np.int64)
+    else:
+        by_bill = withheld_by(lines, ["agent_code", "airline_prefix"])
+        keys = zip(bill_table.column("agent_code").to_pylist(),
+                   bill_table.column("airline_prefix").to_pylist(), strict=True)
+        per_bill = np.array([by_bill.get(k, 0) for k in keys], np.int64)
+        by_airline = withheld_by(lines, ["airline_prefix"])
+        held = np.array([by_airline.get((p,), 0) for p in
+                         airlines.column("airline_prefix").to_pylist()], np.int64)
+    bill_table = bill_table.append_column("tax_withheld", pa.array(per_bill, pa.int64()))
     airlines = airlines.append_column("tax_withheld", pa.array(held, pa.int64()))
     airlines = airlines.append_column("payable", pa.array(
         _ints(airlines.column("net")) - held, pa.int64()))

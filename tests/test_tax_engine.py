@@ -279,3 +279,12 @@ def test_conservation_including_tax_on_random_periods(period):
     want_charges = sum(_half_up(abs(v)) * (1 if v >= 0 else -1) for v in charges.values())
     assert withheld == want_withheld
     assert agents_total == plain + want_charges - want_commission
+
+
+def test_airport_countries_are_the_airportsdata_set():
+    import airportsdata
+
+    from casslink.tax_rules import airport_countries
+
+    assert airport_countries() == {k: v["country"] for k, v in airportsdata.load("IATA").items()}
+    assert airport_countries()["FRA"] == "DE" and "XQX" not in airport_countries()
