@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select
 
+from casslink import faults
 from casslink.canonical import AMOUNT_COLUMNS
 from casslink.db.engine import session_scope
 from casslink.db.models import TaxRuleRow
@@ -217,6 +218,8 @@ def store_rules(engine: Engine, rules: list[TaxRule], source: str = "") -> dict[
                     valid_from=r.valid_from, valid_to=r.valid_to, rounding=r.rounding,
                     mode=r.mode, source=source[:500], source_line=r.line))
             out[op] = version
+        s.flush()
+        faults.checkpoint("tax_rules", "stored")  # rows written, not committed
     return out
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, delete
 
+from casslink import faults
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery
 from casslink.money import format_amount, minor_unit
@@ -149,6 +150,7 @@ def deliver(settings: Settings, engine: Engine, run_id: int, folder: Path, tax: 
             path = write_to_outbox(settings, code, name, body)
             out.append({"participant": code, "kind": label, "path": str(path),
                         "sha256": sha256_of(body), "size": len(body)})
+    faults.checkpoint("tax_report", "written")  # files in the outboxes, deliveries not recorded
     with session_scope(engine) as s:
         s.execute(delete(Delivery).where(Delivery.run_id == run_id, Delivery.kind.in_(KINDS)))
         for d in out:
