@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from casslink import calendars
+from casslink import calendars, tax_rules
 from casslink.calendars import CalendarRule, PeriodInfo
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, Operation, Participant, ReferenceVersion
@@ -69,6 +69,7 @@ class ReferenceData:
     agents: dict[str, AgentInfo] = field(default_factory=dict)  # by 11-digit code
     digest: str = ""
     rules: dict[str, tuple[CalendarRule, ...]] = field(default_factory=dict)  # calendar rules
+    tax_rules: dict[str, tuple[tax_rules.TaxRule, ...]] = field(default_factory=dict)  # in force
 
     # --- lookups ------------------------------------------------------------------------------
     def airline(self, code: str) -> AirlineInfo | None:
@@ -143,6 +144,8 @@ class ReferenceData:
                 r["prefix"], r["designator"], r["name"], tuple(r["operations"].split(";")))
         for r in rows["agents.csv"]:
             ref.agents[r["agent_code"]] = AgentInfo(r["agent_code"], r["name"], r["operation"])
+        ref.tax_rules = tax_rules.rules_from_fixtures(directory)
+        ref.digest = with_tax_rules(ref.digest, ref.tax_rules)
         return ref
 
     @classmethod
@@ -166,6 +169,8 @@ class ReferenceData:
                                 ).first()
             ref.digest = version.digest if version else ""
         ref.rules = calendars.rules_from_db(engine)
+        ref.tax_rules = tax_rules.active_rules(engine)
+        ref.digest = with_tax_rules(ref.digest, ref.tax_rules)  # new rules: a new digest
         # airline participation is not a table yet: an airline takes part where agents exist
         ops = tuple(sorted(ref.operations))
         ref.airlines = {k: AirlineInfo(a.prefix, a.designator, a.name, ops)
@@ -212,8 +217,16 @@ def read_fixture_rows(directory: Path) -> dict[str, list[dict[str, str]]]:
     return out
 
 
+def with_tax_rules(digest: str, rules: dict) -> str:
+    """A reference digest covering the tax rules in force too (unchanged without rules)."""
+    if not rules:
+        return digest
+    return hashlib.sha256(f"{digest} {tax_rules.digest(rules)}".encode()).hexdigest()
+
+
 def fixture_digest(directory: Path) -> str:
-    """The reference files' digest (not the date: generated periods follow from the rules)."""
+    """The reference files' digest (not the date: generated periods follow from the rules;
+    tax rules: :func:`with_tax_rules`, as the database's rules can change on their own)."""
     h = hashlib.sha256()
     for path in [*(directory / name for name in FILES), *calendar_files(directory)]:
         h.update(path.name.encode())
@@ -314,6 +327,11 @@ def load_into_db(engine: Engine, directory: Path, today: dt.date | None = None,
             s.add(row)
         if ("operator", "cass") not in parts:
             s.add(Participant(kind="operator", code="cass", name="CASS operations"))
-        s.add(ReferenceVersion(digest=ref.digest, source=str(directory)))
+        s.add(ReferenceVersion(digest=fixture_digest(directory), source=str(directory)))
+    stored = tax_rules.active_rules(engine)  # the fixtures' rules only where none are loaded
+    fresh = [r for op, rs in ref.tax_rules.items() if op not in stored for r in rs]
+    if fresh:
+        tax_rules.store_rules(engine, fresh, str(directory / tax_rules.FIXTURE_FILE))
     return {"operations": len(ref.operations), "periods": n_periods,
-            "airlines": len(ref.airlines), "agents": len(ref.agents)}
+            "airlines": len(ref.airlines), "agents": len(ref.agents),
+            "tax rules": sum(len(rs) for rs in ref.tax_rules.values())}

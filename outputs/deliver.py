@@ -24,7 +24,7 @@ from sqlalchemy import Engine, delete, select
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Participant
 from casslink.outbox import write_to_outbox
-from casslink.outputs import excel, hot_files, xml_statements
+from casslink.outputs import excel, hot_files, tax_report, xml_statements
 from casslink.outputs.formats import FILES, FORMATS, KEYS, KINDS
 from casslink.outputs.source import RunData, load_run
 from casslink.reference import ReferenceData, load_reference
@@ -90,4 +90,7 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
         for d in out:
             s.add(Delivery(run_id=run_id, participant_code=d["participant"], kind=d["kind"],
                            path=d["path"], sha256=d["sha256"], size=d["size"]))
+    if "xlsx" in formats:  # the tax report (Excel and CSV) goes with the Excel statements
+        out += tax_report.deliver(settings, engine, run_id, folder, run.ledger["tax"],
+                                  run.manifest)
     return out

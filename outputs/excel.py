@@ -43,6 +43,7 @@ from casslink.outputs.layouts import (
     MONEY_FORMATS,
     STYLE,
     SUMMARY,
+    TAX_BLOCK,
     TITLE_BLOCK,
     TITLE_VALUE_COLUMN,
     TOTAL_UNDER,
@@ -50,7 +51,7 @@ from casslink.outputs.layouts import (
 )
 from casslink.outputs.source import RunData, chunks, in_order
 from casslink.outputs.workers import map_chunks
-from casslink.outputs.xlsx import BOLD, HEADER, MONEY_BOLD, TITLE
+from casslink.outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, TITLE
 from casslink.storage import Data
 
 CATALOGUE = Path(__file__).parent / "catalogue"
@@ -305,6 +306,7 @@ class _Page:
             footer = xlsx.row(last + 2, [xlsx.text(label, BOLD),
                                          *(["<c/>"] * (self.total_column - 1)), due])
             footer += xlsx.row(last + 3, [xlsx.text(L["sign_note"])])
+            footer += self._tax_block(code, last + 5)
             book = [xlsx.Sheet(L["summary"], self.summary_widths,
                                [self._title(title), self.summary_head, summary.span(a, z),
                                 footer], HEADER_ROW, last)]
@@ -313,6 +315,33 @@ class _Page:
                 book.append(xlsx.Sheet(names[s], self.detail_widths, [], HEADER_ROW,
                                        HEADER_ROW + sizes[s], deflated=deflated[s]))
             yield code, xlsx.package(book, self.stylesheet, self.when)
+
+    def _tax_block(self, code: str, first_row: int) -> bytes:
+        """The owner's tax per code and rate (:data:`TAX_BLOCK`) from ``first_row`` on, and
+        for an airline whose tax is withheld, the tax withheld and what it is paid; empty
+        where the run has no tax."""
+        if "_tax" not in self.__dict__:
+            self.__dict__["_tax"] = _tax_by_owner(self.run, self.side.key)
+        rows, withheld = self.__dict__["_tax"].get(code, ([], 0))
+        if not rows:
+            return b""
+        L, cur = self.L, self.run.currency
+        out = [xlsx.row(first_row, [xlsx.text(L["tax_block"], BOLD)]),
+               xlsx.row(first_row + 1, [xlsx.text(L[c.label_key].format(currency=cur), HEADER)
+                                        for c in TAX_BLOCK])]
+        for i, r in enumerate(rows, start=first_row + 2):
+            out.append(xlsx.row(i, [
+                xlsx.number(format_amount(r[c.source], cur), MONEY) if c.kind == "money" else
+                xlsx.number(format_amount(r[c.source], "EUR")) if c.kind == "rate_bp" else
+                xlsx.text(str(r[c.source])) for c in TAX_BLOCK]))
+        if withheld and self.side is AIRLINE:
+            at = first_row + 3 + len(rows)
+            net, payable = withheld
+            out.append(xlsx.row(at, [xlsx.text(L["tax_withheld"], BOLD),
+                                     xlsx.number(format_amount(net - payable, cur), MONEY)]))
+            out.append(xlsx.row(at + 1, [xlsx.text(L["payable_after_tax"], BOLD),
+                                         xlsx.number(format_amount(payable, cur), MONEY_BOLD)]))
+        return b"".join(out)
 
     def _summary_rows(self, bills: pa.Table) -> xlsx.Rows:
         """One row per bill, its columns as the summary's layout says."""
@@ -428,6 +457,28 @@ def _decimals(currency: str, default: int) -> int:
         return minor_unit(currency)
     except InvalidComponent:
         return default
+
+
+def _tax_by_owner(run: RunData, key: str) -> dict[str, tuple[list[dict], tuple[int, int]]]:
+    """Per statement owner: its tax rows (code, name, side, rate, base, tax) and, where tax
+    is withheld from an airline, (net, payable)."""
+    tax = run.ledger["tax"]
+    out: dict[str, tuple[list[dict], tuple[int, int]]] = {}
+    if not tax.num_rows:
+        return out
+    g = tax.group_by([key, "code", "name", "side", "rate_bp"], use_threads=False).aggregate(
+        [("base", "sum"), ("tax", "sum")])
+    held = {}
+    if key == "airline_prefix":
+        airlines = run.ledger["airlines"]
+        if "payable" in airlines.column_names:
+            held = {a[key]: (a["net"], a["payable"]) for a in airlines.to_pylist()
+                    if a["tax_withheld"]}
+    for r in sorted(g.to_pylist(), key=lambda r: (r[key], r["code"], r["rate_bp"])):
+        rows, _ = out.setdefault(r[key], ([], held.get(r[key], 0)))
+        rows.append({"code": r["code"], "name": r["name"], "side": r["side"],
+                     "rate_bp": r["rate_bp"], "base": r["base_sum"], "tax": r["tax_sum"]})
+    return out
 
 
 def _ints(table: pa.Table, column: str) -> np.ndarray:

@@ -103,6 +103,15 @@ DETAIL = (  # one row per ledger line, the same in both kinds of workbook
     Column("col_source_line", "Line", "source_line", "count", width=6),
 )
 
+TAX_BLOCK = (  # under a summary's totals: the owner's tax per code and rate (docs/tax.md)
+    Column("col_tax_code", "Tax code", "code"),
+    Column("col_tax_name", "Tax", "name"),
+    Column("col_tax_side", "Side", "side"),
+    Column("col_tax_rate", "Rate %", "rate_bp", "rate_bp"),
+    Column("col_tax_base", "Base ({currency})", "base", "money"),
+    Column("col_tax_amount", "Tax ({currency})", "tax", "money"),
+)
+
 TITLE_BLOCK = (  # rows 2-6 of every sheet: (label key, English label, what it shows)
     ("operation", "Operation", "operation"),
     ("period", "Billing period", "period"),

@@ -54,8 +54,26 @@ class RunData:
                      ) -> pa.Table:
         """The input records (only ``columns``, in schema order, if given), not kept
         (``dictionary``: see :func:`read_parts`)."""
-        return read_parts([r for r, _ in self.parts], _only(RECORDS_SCHEMA, columns),
-                          dictionary)
+        return self._billed_tax(read_parts([r for r, _ in self.parts],
+                                           _only(RECORDS_SCHEMA, columns), dictionary))
+
+    def _billed_tax(self, records: pa.Table) -> pa.Table:
+        """The VAT fields as billed: where the operation's tax rules computed a side
+        (``compute``/``verify``), CASS's figure from the ledger lines (``cass_tax_*``, in
+        the record's currency) replaces the file's, so every output shows what is billed."""
+        fields = [c for c in ("tax_airline", "tax_agent") if c in records.column_names]
+        if not fields or not records.num_rows:
+            return records
+        lines = self.ledger_columns("lines", {"input_row", *(f"cass_{c}" for c in fields)})
+        for c in fields:
+            if f"cass_{c}" not in lines.column_names:
+                continue
+            values = np.zeros(records.num_rows, np.int64)
+            values[np.asarray(lines.column("input_row"), np.int64)] = np.asarray(
+                lines.column(f"cass_{c}"), np.int64)
+            records = records.set_column(records.schema.get_field_index(c), c,
+                                         pa.array(values, pa.int64()))
+        return records
 
     def kept(self, name: str, make: Callable[[], T]) -> T:
         """A value derived from the run (``make()``), made on first use and kept with the

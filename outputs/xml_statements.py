@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from casslink.canonical import AMOUNT_COLUMNS
 from casslink.kernels import Ops, dec, format_rows, ints, lit, strs, when
-from casslink.money import minor_unit
+from casslink.money import format_amount, minor_unit
 from casslink.ordering import runs
 from casslink.outputs.source import RunData, chunks, in_order
 from casslink.outputs.workers import map_chunks
@@ -54,6 +54,7 @@ LINE_ELEMENTS = {  # a statement line's elements (the profile orders them) -> bi
 STATEMENT = "cb:BillingStatement"
 STATEMENT_DEPTH = 1  # the writer's depth of a top-level node (a statement)
 LINES, TOTALS, AMOUNTS = Slot("\x00lines\x00"), Slot("\x00totals\x00"), Slot("\x00amounts\x00")
+TAXES = Slot("\x00taxes\x00")
 CHUNK_BILLS = 20_000  # statement lines rendered per pass
 
 
@@ -163,9 +164,34 @@ def _frames(run: RunData, kind: str, codes: list[str], totals: dict[str, np.ndar
         fields[name] = dec(totals[name], digits)
         rating = _ops(_rating_template(ident, pc_, name, "total"), fields)
         after += rating if ALWAYS[name] else when(totals[name] != 0, rating)
+    fields["taxes"] = strs(pa.array(_tax_elements(run, kind, codes), pa.string()), escape=False)
     heads, head_at = format_rows(len(codes), _ops(head, fields))
     tails, tail_at = format_rows(len(codes), after + _ops(tail, fields))
     return memoryview(heads), head_at, memoryview(tails), tail_at
+
+
+def _tax_elements(run: RunData, kind: str, codes: list[str]) -> list[str]:
+    """Each statement's ``<cb:tax>`` elements: its tax per code and rate (base, tax) from the
+    run's tax table, in code and rate order ("" where none)."""
+    key, _ = _keys(kind)
+    tax = run.ledger["tax"]
+    out = dict.fromkeys(codes, "")
+    if not tax.num_rows:
+        return list(out.values())
+    tax = tax.filter(pc.is_in(tax.column(key), pa.array(codes, pa.string())))
+    if not tax.num_rows:
+        return list(out.values())
+    g = tax.group_by([key, "code", "name", "side", "rate_bp"], use_threads=False).aggregate(
+        [("base", "sum"), ("tax", "sum")])
+    base = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/"
+    for r in sorted(g.to_pylist(), key=lambda r: (r[key], r["code"], r["rate_bp"])):
+        about = f"{base}{r[key]}/tax-{r['code']}-{r['rate_bp']}"
+        out[r[key]] += _property("cb:tax", ("cb:TaxAmount", about, {
+            "cb:taxCode": r["code"], "cb:taxName": r["name"], "cb:taxSide": r["side"],
+            "cb:rateBasisPoints": str(r["rate_bp"]),
+            "cb:taxBase": format_amount(r["base_sum"], run.currency),
+            "cb:taxAmount": format_amount(r["tax_sum"], run.currency)}))
+    return list(out.values())
 
 
 @cache
@@ -183,11 +209,11 @@ def _frame_template_of(kind: str, operation: str, period: str, dates: tuple[dt.d
                    dates, strict=True)),
         "cb:statementCurrency": currency,
         "cb:billedParty": _party(kind, party, "{about}/party"),
-        "cb:line": LINES, "cb:total": TOTALS,
+        "cb:line": LINES, "cb:total": TOTALS, "cb:tax": TAXES,
         "cb:remittanceDue": "{net}"})
     head, rest = write_nodes([node]).decode().split(LINES + "\n")
     between, tail = rest.split(TOTALS + "\n")
-    return head, between, tail
+    return head, between, tail.replace(TAXES + "\n", "{taxes}")
 
 
 def _frame_template(run: RunData, kind: str) -> tuple[str, str, str]:

@@ -37,9 +37,18 @@ from casslink.settlement.ledger import (
     ledger_lines,
     totals,
 )
+from casslink.settlement.tax import (
+    CODE_PREFIX,
+    TAX_COLUMNS,
+    TAX_TABLE_SCHEMA,
+    add_withheld,
+    apply_tax,
+    tax_problems,
+)
 from casslink.storage import atomic_write_bytes, sha256_of
+from casslink.tax_rules import TaxRule
 
-LEDGER_FILES = ("lines", "bills", "agents", "airlines")
+LEDGER_FILES = ("lines", "bills", "agents", "airlines", "tax")
 
 
 class SettlementError(RuntimeError):
@@ -79,7 +88,7 @@ def ledger_root(settings: Settings, operation: str, period_id: str) -> Path:
 
 
 def check_conservation(lines: pa.Table, bill_table: pa.Table, agents: pa.Table,
-                       airlines: pa.Table) -> None:
+                       airlines: pa.Table, tax: pa.Table | None = None) -> None:
     """Σ agents = Σ airlines = Σ record nets, per agent and per airline recomputed from the
     lines, and every line in exactly one bill. Raises ConservationError saying what is off."""
     problems = []
@@ -105,6 +114,8 @@ def check_conservation(lines: pa.Table, bill_table: pa.Table, agents: pa.Table,
             if expected.get(code, 0) != got.get(code, 0):
                 problems.append(f"{label} {code}: ledger says {got.get(code)}, its lines add "
                                 f"up to {expected.get(code)}")
+    if tax is not None and "payable" in airlines.column_names:
+        problems.extend(tax_problems(lines, bill_table, agents, airlines, tax))
     if problems:
         raise ConservationError("money is not conserved: " + "; ".join(problems[:20]))
 
@@ -196,7 +207,7 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
             s.flush()
             run_id = run.id
     if preview:
-        return _preview(settings, operation, period, currency, inputs, digest, kind)
+        return _preview(settings, operation, period, currency, inputs, digest, kind, ref)
     try:
         result = _compute_and_write(settings, operation, period, currency, inputs, digest,
                                     ref, kind)
@@ -248,12 +259,25 @@ def _run_kind(prev: SettlementRun | None, digest: str, status: str, rebill: bool
     return "rebill" if status == "billed" else "regular"
 
 
-def _preview(settings, operation, period, currency, inputs, digest, would_be
+def _columns(rules: tuple[TaxRule, ...]) -> list[str]:
+    """The record columns a run reads: the ledger's, and the tax engine's when it has rules."""
+    return [*INPUT_COLUMNS, *TAX_COLUMNS] if rules else INPUT_COLUMNS
+
+
+def _dictionary(rules: tuple[TaxRule, ...]) -> tuple[str, ...]:
+    """Columns read dictionary-encoded: the ledger's, and the airports when taxing."""
+    return (*DICTIONARY_COLUMNS, "origin", "destination") if rules else DICTIONARY_COLUMNS
+
+
+def _preview(settings, operation, period, currency, inputs, digest, would_be, ref
              ) -> SettlementResult:
     """The run's ledger computed in memory, conservation checked; nothing written."""
-    records = warehouse.read(settings, operation, period.period_id, columns=INPUT_COLUMNS,
-                             dictionary=DICTIONARY_COLUMNS, only=[i["part"] for i in inputs])
-    tables = build_ledger(records, operation, period.period_id, currency)
+    rules = ref.tax_rules.get(operation, ())
+    records = warehouse.read(settings, operation, period.period_id,
+                             columns=_columns(rules), dictionary=_dictionary(rules),
+                             only=[i["part"] for i in inputs])
+    tables = build_ledger(records, operation, period.period_id, currency, rules=rules,
+                          period_end=period.end_date)
     agents = tables["agents"]
     return SettlementResult(operation, period.period_id, "preview", currency, digest, "",
                             tables["lines"].num_rows, agents.num_rows,
@@ -263,24 +287,37 @@ def _preview(settings, operation, period, currency, inputs, digest, would_be
 
 
 def build_ledger(records: pa.Table, operation: str, period_id: str, currency: str,
-                 on_lines: Callable[[pa.Table], None] | None = None) -> dict[str, pa.Table]:
-    """The ledger tables of a period's records, conservation checked (raises if not).
-    ``on_lines`` sees the lines as soon as they exist (to start encoding them)."""
+                 on_lines: Callable[[pa.Table], None] | None = None,
+                 rules: tuple[TaxRule, ...] = (), period_end: dt.date | None = None,
+                 outcome: dict | None = None) -> dict[str, pa.Table]:
+    """The ledger tables of a period's records with the tax ``rules`` applied
+    (:mod:`casslink.settlement.tax`), conservation checked (raises if not). ``on_lines`` sees
+    the lines as soon as they exist (to start encoding them); ``outcome`` (a dict) receives
+    the tax engine's per-side differences to the files' figures."""
     try:
         lines = ledger_lines(records, operation, period_id, currency)
     except MissingRate as exc:
         raise SettlementError(str(exc)) from exc
+    fallback = np.datetime64(period_end or dt.date(1970, 1, 1), "D")  # no execution date
+    taxed = apply_tax(lines, records, tuple(rules), operation, currency, fallback)
+    lines = taxed.lines
+    if outcome is not None:
+        outcome.update(differences=taxed.differences, unknown_airports=taxed.unknown_airports)
     if on_lines is not None:
         on_lines(lines)
     bill_table = bills(lines)
     agents = totals(bill_table, "agent_code", "airline_prefix")
     airlines = totals(bill_table, "airline_prefix", "agent_code")
-    check_conservation(lines, bill_table, agents, airlines)
-    return {"lines": lines, "bills": bill_table, "agents": agents, "airlines": airlines}
+    bill_table, airlines = add_withheld(bill_table, lines, airlines)
+    check_conservation(lines, bill_table, agents, airlines, taxed.table)
+    return {"lines": lines, "bills": bill_table, "agents": agents, "airlines": airlines,
+            "tax": taxed.table}
 
 
 def settle_records(records: pa.Table, operation: str, period_id: str, currency: str,
-                   folder: Path) -> tuple[dict[str, pa.Table], dict[str, str]]:
+                   folder: Path, rules: tuple[TaxRule, ...] = (),
+                   period_end: dt.date | None = None, outcome: dict | None = None,
+                   ) -> tuple[dict[str, pa.Table], dict[str, str]]:
     """Build the ledger and write its files into ``folder``: (tables, file -> sha256).
 
     The lines (the big file) are encoded on a second thread while the bills are built and
@@ -293,7 +330,8 @@ def settle_records(records: pa.Table, operation: str, period_id: str, currency: 
             lines_bytes = pool.submit(_parquet_bytes, lines)
 
         tables = build_ledger(records, operation, period_id, currency,
-                              on_lines=encode_lines)
+                              on_lines=encode_lines, rules=rules, period_end=period_end,
+                              outcome=outcome)
         encoded = {name: lines_bytes.result() if name == "lines" and lines_bytes else
                    _parquet_bytes(table) for name, table in tables.items()}
     hashes = {}
@@ -305,11 +343,14 @@ def settle_records(records: pa.Table, operation: str, period_id: str, currency: 
 
 def _compute_and_write(settings, operation, period, currency, inputs, digest, ref, kind
                        ) -> SettlementResult:
-    records = warehouse.read(settings, operation, period.period_id, columns=INPUT_COLUMNS,
-                             dictionary=DICTIONARY_COLUMNS,  # exactly the manifest's parts
+    rules = ref.tax_rules.get(operation, ())
+    records = warehouse.read(settings, operation, period.period_id, columns=_columns(rules),
+                             dictionary=_dictionary(rules),  # exactly the manifest's parts
                              only=[i["part"] for i in inputs])
     folder = ledger_root(settings, operation, period.period_id) / f"run-{digest[:16]}"
-    tables, outputs = settle_records(records, operation, period.period_id, currency, folder)
+    outcome: dict = {}
+    tables, outputs = settle_records(records, operation, period.period_id, currency, folder,
+                                     rules=rules, period_end=period.end_date, outcome=outcome)
     lines, agents, airlines = tables["lines"], tables["agents"], tables["airlines"]
     total = int(pc.sum(agents.column("net")).as_py() or 0)
     manifest = {
@@ -322,6 +363,10 @@ def _compute_and_write(settings, operation, period, currency, inputs, digest, re
         "outputs": {f"{k}.parquet": v for k, v in outputs.items()},
         "totals": {"records": lines.num_rows, "agents": agents.num_rows,
                    "airlines": airlines.num_rows, "remittances": total, "settlements": total},
+        "tax": {"rules": sorted({(r.code, r.version) for r in rules}),
+                "withheld": int(pc.sum(airlines.column("tax_withheld")).as_py() or 0),
+                "computed_minus_file": outcome.get("differences", {}),
+                "unknown_airports": outcome.get("unknown_airports", 0)},
     }
     atomic_write_bytes(folder / "manifest.json",
                        json.dumps(manifest, indent=1, sort_keys=True).encode())
@@ -378,7 +423,9 @@ class LedgerTables(Mapping[str, pa.Table]):
         if name not in LEDGER_FILES:
             raise KeyError(name)
         if name not in self._read:  # ParquetFile: no dataset layer (~0.25 s to import)
-            self._read[name] = pq.ParquetFile(self.folder / f"{name}.parquet").read()
+            path = self.folder / f"{name}.parquet"
+            self._read[name] = (pq.ParquetFile(path).read() if path.exists() or name != "tax"
+                                else TAX_TABLE_SCHEMA.empty_table())  # a run before tax
         return self._read[name]
 
     def select(self, name: str, columns: Iterable[str]) -> pa.Table:
@@ -426,5 +473,18 @@ def trace(engine: Engine, folder: Path, agent: str | None, airline: str | None
         out.append({"file_id": f.id if f else None, "name": f.original_name if f else None,
                     "sha256": sha, "lines": sorted(rows.column("source_line").to_pylist()),
                     "records": rows.num_rows,
-                    "net": int(pc.sum(rows.column("net")).as_py() or 0)})
+                    "net": int(pc.sum(rows.column("net")).as_py() or 0),
+                    "tax": _traced_tax(folder, rows)})
     return out
+
+
+def _traced_tax(folder: Path, rows: pa.Table) -> dict[str, dict]:
+    """The tax per code of traced lines, with the rule (code, version) it came from."""
+    codes = [c for c in rows.column_names if c.startswith(CODE_PREFIX)]
+    if not codes:
+        return {}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    versions = dict(manifest.get("tax", {}).get("rules", []))
+    return {c.removeprefix(CODE_PREFIX): {
+        "tax": int(pc.sum(rows.column(c)).as_py() or 0),
+        "rule_version": versions.get(c.removeprefix(CODE_PREFIX))} for c in codes}

@@ -65,8 +65,12 @@ def _differences(generated: list[PeriodInfo], published: dict) -> dict:
     return out
 
 
+PUBLISHED = {"DE", "IN", "US"}  # the operations with a published 2026 calendar; the others
+# (PK, CN, JP, KR, FR: docs/tax.md) have rules only
+
+
 def _generate_2026(rules, **change) -> list[PeriodInfo]:
-    return [p for op, rs in rules.items()
+    return [p for op, rs in rules.items() if op in PUBLISHED
             for p in calendars.generate([dataclasses.replace(r, **change) for r in rs],
                                         D(2026, 12, 31))]
 
@@ -76,7 +80,8 @@ def _generate_2026(rules, **change) -> list[PeriodInfo]:
 def test_rules_reproduce_the_published_2026_calendar(rules, published_2026):
     """The 2026 calendar was made with weekend-only rolling: the rules without holidays give
     every row of it, except the DE 2026-11 remittance date corrected off Christmas Day."""
-    assert set(rules) == {"DE", "IN", "US"} and len(published_2026) == 12 + 24 + 24
+    assert set(rules) == PUBLISHED | {"PK", "CN", "JP", "KR", "FR"}
+    assert {op for op, _ in published_2026} == PUBLISHED and len(published_2026) == 12 + 24 + 24
     assert _differences(_generate_2026(rules, holidays=""), published_2026) == {
         ("DE", "2026-11", "remittance_date"): ("2026-12-28", "2026-12-25")}
     assert published_2026[("DE", "2026-11")]["note"].startswith("remittance date corrected")
@@ -214,7 +219,8 @@ def test_load_publishes_18_months_and_never_overwrites_corrections(engine, ref_d
     load_into_db(engine, ref_dir, TODAY)
     ref = ReferenceData.from_db(engine)
     assert {op: ref.calendar_end(op) for op in ref.operations} == {
-        "DE": D(2028, 6, 30), "IN": D(2028, 6, 15), "US": D(2028, 6, 15)}  # holds 2028-06-06
+        "DE": D(2028, 6, 30), "IN": D(2028, 6, 15), "US": D(2028, 6, 15),  # hold 2028-06-06
+        "PK": D(2028, 6, 15), **{op: D(2028, 6, 30) for op in ("CN", "JP", "KR", "FR")}}
     rows = _rows(engine)
     assert rows[("DE", "2026-11")].source == "published"
     assert rows[("DE", "2026-11")].remittance_date == D(2026, 12, 28)
@@ -302,11 +308,12 @@ def test_alert_when_fewer_than_60_days_remain(ref_dir):
     assert calendars.coverage_alerts(ref, TODAY) == []
     assert calendars.coverage_alerts(ref, D(2028, 4, 16)) == []  # IN/US: exactly 60 days
     alerts = calendars.coverage_alerts(ref, D(2028, 4, 17))
-    assert [a[:3] for a in alerts] == ["IN:", "US:"]
+    assert [a[:3] for a in alerts] == ["IN:", "PK:", "US:"]  # the fortnightly ones
     assert "ends 2028-06-15 (59 days from 2028-04-17; fewer than 60)" in alerts[0]
     assert "casslink calendar extend" in alerts[0]
     # the 2026 calendar alone, as before the rules, on today's date
-    only_2026 = ReferenceData(operations=ref.operations, periods={
+    only_2026 = ReferenceData(operations={k: o for k, o in ref.operations.items()
+                                          if k in PUBLISHED}, periods={
         k: p for k, p in ref.periods.items() if p.source == "published"})
     alerts = calendars.coverage_alerts(only_2026, TODAY)
     assert len(alerts) == 3 and "ends 2026-12-31 (25 days from 2026-12-06" in alerts[0]
@@ -392,9 +399,13 @@ def test_reference_sync_dag_fails_its_check_task_when_the_calendar_runs_short(
         dag = bag.dags["casslink_reference_sync"]
         monkeypatch.setattr(calendars, "today", lambda: TODAY)
         counts = dag.get_task("load_reference").python_callable()
-        assert counts["periods"] == 60 + (18 + 35 + 35)  # 2026 published + to 2028-06-06
+        # 2026 published + to 2028-06-06; PK (fortnightly) 2026-01-1..2028-06-1, CN JP KR FR
+        # (monthly) 2026-01..2028-06, generated
+        assert counts["periods"] == 60 + (18 + 35 + 35) + 59 + 4 * 30
         ends = dag.get_task("check_calendars").python_callable()
-        assert ends == {"DE": "2028-06-30", "IN": "2028-06-15", "US": "2028-06-15"}
+        assert ends == {"DE": "2028-06-30", "IN": "2028-06-15", "US": "2028-06-15",
+                        "PK": "2028-06-15", **{op: "2028-06-30" for op in ("CN", "JP", "KR",
+                                                                          "FR")}}
         monkeypatch.setattr(calendars, "today", lambda: D(2028, 6, 1))
         with pytest.raises(AirflowFailException, match="DE: the published calendar ends "
                            "2028-06-30 \\(29 days from 2028-06-01"):

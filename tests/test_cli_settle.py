@@ -60,7 +60,7 @@ def test_preview_rebill_writes_nothing_and_says_preview(system):
     assert text.exit_code == 0 and as_json.exit_code == 0
     lines = text.stdout.strip().splitlines()
     assert lines and all("preview" in line.lower() for line in lines)
-    assert "79959" not in text.stdout and "799.59" in text.stdout  # 798.59 + 1.00 EUR
+    assert "77620" not in text.stdout and "776.20" in text.stdout  # 775.20 + 1.00 EUR
     data = json.loads(as_json.stdout)
     assert data["preview"] is True and data["kind"] == "preview"
     assert data["would_be"] == "rebill" and data["run_id"] == 0 and data["ledger_dir"] == ""
@@ -84,7 +84,7 @@ def test_preview_leaves_an_open_period_open(system):
     result = settle(s, engine, "DE", "2026-11", preview=True)
     assert (database_rows(engine), file_tree(s.home)) == before
     assert result.kind == "preview" and result.would_be == "regular"
-    assert result.total == 111950 - 1500 - 100000
+    assert result.total == 110050 - 1500 - 100000  # DE computes VAT: see hand_period
     with engine.connect() as conn:
         assert conn.execute(select(SettlementRun.id)).all() == []
         status = conn.execute(select(BillingPeriod.status).where(

@@ -55,7 +55,8 @@ def test_reference_dag_task_is_the_loader(airflow_env, monkeypatch, tmp_path):
     dag = bag.dags["casslink_reference_sync"]
     counts = dag.get_task("load_reference").python_callable()
     periods = counts.pop("periods")  # the 2026 calendars and 18 months ahead of today
-    assert counts == {"operations": 3, "airlines": 10, "agents": 60} and periods > 60
+    assert counts == {"operations": 8, "airlines": 14, "agents": 80, "tax rules": 15}
+    assert periods > 60
 
 
 def test_a_rejected_file_is_a_successful_run_with_the_verdict_in_its_note(

@@ -73,7 +73,9 @@ def test_every_active_participant_receives_its_files(settled):
     got = {(d["participant"], d["kind"]) for d in settled["delivered"]}
     assert got == {(a, k) for a in airlines
                    for k in ("handoff-hot", "settlement-xlsx", "settlement-xml")} | \
-        {(a, k) for a in agents for k in ("billing-hot", "statement-xlsx", "statement-xml")}
+        {(a, k) for a in agents for k in ("billing-hot", "statement-xlsx", "statement-xml")} | \
+        {(p, k) for p in airlines | agents | {"cass"}  # the tax report, with the Excel files
+         for k in ("tax-report-xlsx", "tax-report-csv")}
     with session_scope(settled["engine"]) as s:
         assert s.query(Delivery).count() == len(got)
 
@@ -220,7 +222,9 @@ def test_excel_layout_and_every_detail_line(settled):
         assert ws["A2"].value == "Operation" and ws["C2"].value == "DE" and ws["A2"].font.b
         assert ws["A1"].font.sz == 14 and ws["A8"].font.b and ws["A8"].alignment.wrap_text
         assert ws["A8"].fill.fgColor.rgb == "FFDDE4EE"
-        last = ws.max_row - 3 if ws.title == "Summary" else ws.max_row  # total, sign note
+        note = next((r for r in range(1, ws.max_row + 1) if str(
+            ws.cell(r, 1).value).startswith("Corrections show")), None)  # the sign note
+        last = note - 3 if ws.title == "Summary" else ws.max_row  # the total, the sign note
         columns = 16 if ws.title == "Summary" else 19
         assert ws.auto_filter.ref == f"A8:{get_column_letter(columns)}{last}"
         # printed: A3 landscape at 100 %, the header row on every page, page numbers
@@ -239,8 +243,19 @@ def test_excel_layout_and_every_detail_line(settled):
     assert head == ["Agent", "AWB", "Record", "CCA/DCM no.", "Original currency",
                     "Original net", "Rate of exchange", *summary[5:13], "Net (EUR)",
                     "Source file", "File id", "Line"]
-    total = [c for c in wb["Summary"][wb["Summary"].max_row - 1] if c.value is not None]
+    note = next(r for r in range(1, wb["Summary"].max_row + 1) if str(
+        wb["Summary"].cell(r, 1).value).startswith("Corrections show"))
+    total = [c for c in wb["Summary"][note - 1] if c.value is not None]
     assert total[-1].column_letter == "P"  # the total stands under the net
+    # the tax block under it: the agent's tax per code and rate, as the run's tax table says
+    block = [[c.value for c in row if c.value is not None]
+             for row in wb["Summary"].iter_rows(min_row=note + 2)]
+    assert block[0] == ["Tax per code and rate (settlement currency)"]
+    assert block[1] == ["Tax code", "Tax", "Side", "Rate %", "Base (EUR)", "Tax (EUR)"]
+    mine = [t for t in ledger["tax"].to_pylist() if t["agent_code"] == agent]
+    assert [(r[0], r[3]) for r in block[2:]] == [("VAT_COM", 19.0)]
+    assert _minor(block[2][5]) == sum(t["tax"] for t in mine) and _minor(block[2][4]) == sum(
+        t["base"] for t in mine)
     files = _input_files(settled)
     originals = _original_nets(settled)
     currencies = set()
@@ -385,7 +400,8 @@ def test_redelivery_is_byte_identical_and_formats_are_per_participant(settled):
     with session_scope(engine) as ss:
         ss.query(Participant).filter(Participant.code == agent).one().output_formats = "xlsx"
     third = deliver_run(s, engine, result.run_id, Path(result.ledger_dir))
-    assert {d["kind"] for d in third if d["participant"] == agent} == {"statement-xlsx"}
+    assert {d["kind"] for d in third if d["participant"] == agent} == {
+        "statement-xlsx", "tax-report-xlsx", "tax-report-csv"}  # the tax report: everyone's
     assert len(third) == len(before) - 2
     with session_scope(engine) as ss:
         ss.query(Participant).filter(Participant.code == agent).one().output_formats = None
@@ -396,7 +412,7 @@ def test_one_format_at_a_time_replaces_only_its_own_delivery_records(settled):
     every = {}
     for fmt in ("xml", "hot", "xlsx"):  # as the settlement DAG's mapped tasks do
         for d in deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=[fmt]):
-            assert d["path"].endswith("." + fmt)
+            assert d["path"].endswith("." + fmt) or d["kind"] == "tax-report-csv"
             every[d["path"]] = d["sha256"]
     assert every == {d["path"]: d["sha256"] for d in settled["delivered"]}
     deliver_run(s, engine, result.run_id, Path(result.ledger_dir), formats=["xml"])

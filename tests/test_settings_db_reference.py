@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from casslink.db.engine import current_revision, make_engine, session_scope, upgrade
-from casslink.db.models import BillingPeriod, Operation, Participant
+from casslink.db.models import BillingPeriod, Operation, Participant, TaxRuleRow
 from casslink.identifiers import agent_code
 from casslink.reference import ReferenceData, ReferenceError, check, load_into_db
 from casslink.settings import REPO_ROOT, get_settings
@@ -68,17 +68,20 @@ def test_reference_load_into_db(db_url, repo):
         counts = load_into_db(engine, repo / "fixtures" / "reference", today)
         load_into_db(engine, repo / "fixtures" / "reference", today)  # upsert: no duplicates
         with session_scope(engine) as s:
-            assert s.scalar(select(func.count()).select_from(Operation)) == 3
+            assert s.scalar(select(func.count()).select_from(Operation)) == 8
             assert s.scalar(select(func.count()).select_from(BillingPeriod)) == counts["periods"]
             agents = s.scalar(select(func.count()).select_from(Participant).where(
                 Participant.kind == "agent"))
-            assert agents == counts["agents"] == 60
+            assert agents == counts["agents"] == 60 + 5 * 4  # DE IN US; PK CN JP KR FR
+            assert s.scalar(select(func.count()).select_from(TaxRuleRow)) == 15  # loaded once
         from_db = ReferenceData.from_db(engine)
     finally:
         engine.dispose()
     from_files = ReferenceData.from_fixtures(repo / "fixtures" / "reference", today)
     assert from_db.periods == from_files.periods
-    assert from_db.rules == from_files.rules and set(from_db.rules) == {"DE", "IN", "US"}
+    assert from_db.rules == from_files.rules and set(from_db.rules) == {
+        "DE", "IN", "US", "PK", "CN", "JP", "KR", "FR"}
+    assert from_db.tax_rules == from_files.tax_rules and len(from_db.tax_rules["DE"]) == 6
     assert set(from_db.agents) == set(from_files.agents)
     assert from_db.digest == from_files.digest
 
@@ -86,8 +89,12 @@ def test_reference_load_into_db(db_url, repo):
 def test_fixture_world_shape(ref):
     freqs = {o.billing_frequency for o in ref.operations.values()}
     assert len(ref.operations) >= 3 and len(freqs) >= 3
-    assert {o.settlement_currency for o in ref.operations.values()} == {"EUR", "INR", "USD"}
+    assert {o.settlement_currency for o in ref.operations.values()} == {
+        "EUR", "INR", "USD", "PKR", "CNY", "JPY", "KRW"}
     assert 8 <= len(ref.airlines) <= 15 and 50 <= len(ref.agents) <= 80
+    for op in ref.operations:  # every operation has agents and airlines to bill them
+        assert any(g.operation == op for g in ref.agents.values()), op
+        assert any(op in a.operations for a in ref.airlines.values()), op
     published = [p for p in ref.periods.values() if p.source == "published"]
     assert len([p for p in published if p.operation == "DE"]) == 12
     assert len([p for p in published if p.operation == "IN"]) == 24

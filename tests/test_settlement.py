@@ -57,10 +57,16 @@ AWB1 = dict(weight_pp=100000, valuation_pp=5000, oc_carrier_pp=12000, oc_agent_p
 
 
 def hand_period() -> tuple[list[dict], list[dict]]:
-    """Two files: LH (020) and AF (057) billing DE agents A1 and A2 in 2026-11."""
+    """Two files: LH (020) and AF (057) billing DE agents A1 and A2 in 2026-11.
+
+    DE's tax rules (fixtures/reference/tax_rules.csv) are ``compute``: VAT on charges only on
+    domestic carriage, 19 % VAT on commission. So AWB1's file VAT due airline 19.00 (FRA-HKG,
+    international: exempt) is billed as 0.00, its VAT on commission 9.50 stands (50.00 x 19 %),
+    and the AF USD AWB's commission 25.00 USD gets 4.75 USD VAT -> 4.386... -> 4.39 EUR."""
     lh = [
         # AWB in EUR with VAT: 1000.00 + 50.00 + 120.00 - 20.00 - 50.00 + 10.00 (discount -)
-        # + 19.00 - 9.50 = 1119.50 (prepaid OC due agent 30.00 is not billed)
+        # + 19.00 - 9.50 = 1119.50 as filed (prepaid OC due agent 30.00 is not billed);
+        # billed with computed VAT: 1119.50 - 19.00 = 1100.50
         rec("AWB", "020", "12345675", A1, line=2, **AWB1),
         # collect AWB: weight collect is not billed; collect OC due agent 15.00 is credited
         rec("AWB", "020", "22222224", A2, line=3, weight_cc=50000, oc_agent_cc=1500),
@@ -83,10 +89,10 @@ def hand_period() -> tuple[list[dict], list[dict]]:
     return lh, af
 
 
-EXPECTED_BILLS = {(A1, "020"): 111950 - 100000, (A1, "057"): 90960,
+EXPECTED_BILLS = {(A1, "020"): 110050 - 100000, (A1, "057"): 90960 - 439,
                   (A2, "020"): -1500, (A2, "057"): -21551}
-EXPECTED_AGENTS = {A1: 102910, A2: -23051}  # A2: negative, CASS pays the agent
-EXPECTED_AIRLINES = {"020": 10450, "057": 69409}
+EXPECTED_AGENTS = {A1: 100571, A2: -23051}  # A2: negative, CASS pays the agent
+EXPECTED_AIRLINES = {"020": 8550, "057": 68970}
 
 
 def store(settings_, file_id: int, rows: list[dict], period="2026-11") -> None:
@@ -114,13 +120,13 @@ def test_hand_computed_period(system):
     assert {a["agent_code"]: a["net"] for a in ledger["agents"].to_pylist()} == EXPECTED_AGENTS
     assert {a["airline_prefix"]: a["net"] for a in ledger["airlines"].to_pylist()} == \
         EXPECTED_AIRLINES
-    assert result.total == 79859 == sum(EXPECTED_AGENTS.values())
+    assert result.total == 77520 == sum(EXPECTED_AGENTS.values())
     b = {(x["agent_code"], x["airline_prefix"]): x for x in ledger["bills"].to_pylist()}
     lh_a1 = b[(A1, "020")]
     assert (lh_a1["awb_count"], lh_a1["cca_records"], lh_a1["dcm_records"]) == (1, 2, 0)
-    assert lh_a1["net_billing"] == 111950 and lh_a1["corrections_net"] == -100000
+    assert lh_a1["net_billing"] == 110050 and lh_a1["corrections_net"] == -100000
     assert lh_a1["cca_weight_pp"] == -100000 and lh_a1["cca_weight_cc"] == 100000
-    assert lh_a1["tax_airline"] == 1900 and lh_a1["tax_agent"] == 950
+    assert lh_a1["tax_airline"] == 0 and lh_a1["tax_agent"] == 950  # computed (see above)
     af_a1 = b[(A1, "057")]
     assert (af_a1["weight_pp"], af_a1["oc_carrier_pp"], af_a1["commission"]) == (92345, 924,
                                                                                  2309)
@@ -144,7 +150,8 @@ def test_ledger_tables_are_read_on_first_use(system, tmp_path):
     tables = LedgerTables(copy)
     (copy / "lines.parquet").unlink()  # never asked for: never read
     assert tables["bills"].equals(whole["bills"]) and tables["agents"].equals(whole["agents"])
-    assert sorted(tables) == sorted(whole) and len(tables) == 4
+    assert sorted(tables) == sorted(whole) and len(tables) == 5  # lines, bills, agents,
+    # airlines, tax
     with pytest.raises(FileNotFoundError):
         tables["lines"]
     with pytest.raises(KeyError):
@@ -187,16 +194,16 @@ def test_new_input_preview_then_billed_period_needs_rebill(system):
     lh, af = hand_period()
     store(s, 1, lh)
     preview = settle(s, engine, "DE", "2026-11", preview=True)
-    assert preview.kind == "preview" and preview.total == 111950 - 1500 - 100000
+    assert preview.kind == "preview" and preview.total == 110050 - 1500 - 100000
     assert preview.ledger_dir == "" and not settlement_run.ledger_root(s, "DE", "2026-11").exists()
     store(s, 2, af)  # a new file accepted while the period is open
     billed = settle(s, engine, "DE", "2026-11")
-    assert billed.total == 79859 and billed.kind == "regular"
+    assert billed.total == 77520 and billed.kind == "regular"
     store(s, 3, [rec("AWB", "020", "44444443", A1, source="file-c", line=2, weight_pp=100)])
     with pytest.raises(SettlementError, match="rebill"):
         settle(s, engine, "DE", "2026-11")
     rebill = settle(s, engine, "DE", "2026-11", rebill=True)
-    assert rebill.kind == "rebill" and rebill.total == 79859 + 100
+    assert rebill.kind == "rebill" and rebill.total == 77520 + 100
 
 
 def _settled_hand_period(system) -> Path:
@@ -212,7 +219,7 @@ def _settled_hand_period(system) -> Path:
 def test_lineage_lists_input_lines(system):
     engine, folder = system[1], _settled_hand_period(system)
     out = trace(engine, folder, A1, "020")
-    assert [(f["sha256"], f["lines"], f["net"]) for f in out] == [("file-a", [2, 4, 5], 11950)]
+    assert [(f["sha256"], f["lines"], f["net"]) for f in out] == [("file-a", [2, 4, 5], 10050)]
     both = trace(engine, folder, A2, None)
     assert {f["sha256"]: f["lines"] for f in both} == {"file-a": [3], "file-b": [3, 4]}
 

@@ -468,6 +468,20 @@ def case_ING_E901(world):
             ingest.MAX_FILE_BYTES = limit
 
 
+def case_W701(world):  # DE's rules in verify mode; one AWB's VAT on commission 0.50 too high
+    rules = {"DE": tuple(dataclasses.replace(r, mode="verify")
+                         for r in world["ref"].tax_rules["DE"])}
+    lines = list(world["lines"])
+    i = next(k for k, x in enumerate(lines) if x[:3] == b"AWB" and int(x[223:235]) > 0)
+    lines[i] = put(lines[i], BILLING_AWB, "tax_agent", f"{int(lines[i][223:235]) + 50:012d}")
+    return run(world, lines, reference=dataclasses.replace(world["ref"], tax_rules=rules)), i + 1
+
+
+def case_W702(world):  # an airport the data set does not know
+    lines, line = edit(world, b"AWB", BILLING_AWB, "destination", "XQX")
+    return run(world, lines), line
+
+
 CASES = {name.removeprefix("case_").replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

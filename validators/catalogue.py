@@ -183,6 +183,18 @@ RULES: tuple[Rule, ...] = (
          "AWB {raw} has records in {expected}"),
     Rule("W504", WARNING, "Itemised charges differ",
          "itemised {field} of AWB {raw} add up to {expected}"),
+    # --- tax (docs/tax.md) ----------------------------------------------------------------------
+    Rule("W701", WARNING, "Tax differs from the rules",
+         "{field} {raw} differs from {expected}",
+         "The operation's tax rules in ``verify`` mode compute each record's tax (the rule's "
+         "base x rate, half-up to the record's currency) and compare it with the file's VAT "
+         "field; a difference of more than one minor unit is reported with both figures and "
+         "the rules (code, version). CASS bills its own figure (docs/tax.md)."),
+    Rule("W702", WARNING, "Unknown airport",
+         "{field} {raw} is not in the airport data set: the record is taxed as international",
+         "Domestic or international (a tax rule's ``applies_to``) is decided by the countries "
+         "of origin and destination from the ``airportsdata`` set; an airport it does not know "
+         "makes the record international."),
     # --- duplicates -----------------------------------------------------------------------------
     Rule("E601", FILE, "Duplicate file", "the same file content was received before ({raw})"),
     Rule("E602", FILE, "Logical file already accepted",

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from casslink.canonical import BillingBatch, FileHeader, Finding
-from casslink.validators import checks_corrections, checks_records, checks_structure
+from casslink.validators import checks_corrections, checks_records, checks_structure, checks_tax
 from casslink.validators.catalogue import FILE, RECORD, WARNING, code_for, rule
 from casslink.validators.context import ValidationContext
 
@@ -159,6 +159,7 @@ def validate(batch: BillingBatch, ctx: ValidationContext) -> Verdict:
     if batch.records.num_rows and not duplicate:  # a resent file needs no record report
         checks_records.check(batch, ctx, col, op, period)
         checks_corrections.check(batch, ctx, col, period)
+        checks_tax.check(batch, ctx, col, op)
     # a rejected charge line rejects the record it itemises; a rejected correction record
     # takes its pair partner with it
     rejected = checks_corrections.expand_pairs(

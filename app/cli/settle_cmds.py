@@ -109,10 +109,17 @@ def show(
     manifest = json.loads((folder / "manifest.json").read_text())
     cur = manifest["settlement_currency"]
     kind = next(r["kind"] for r in runs if r["run_id"] == run_id)
+    from casslink.settlement.tax import tax_per_party
+
+    agent_tax = tax_per_party(ledger["tax"], "agent_code")
+    airline_tax = tax_per_party(ledger["tax"], "airline_prefix")
     data = {"operation": operation.upper(), "period": pid, "currency": cur,
             "remittance_date": manifest["remittance_date"], "run_id": run_id, "kind": kind,
             "ledger": str(folder), "runs": runs,
-            "agents": ledger["agents"].to_pylist(), "airlines": ledger["airlines"].to_pylist(),
+            "agents": [{**a, "tax": agent_tax.get(a["agent_code"], {})}
+                       for a in ledger["agents"].to_pylist()],
+            "airlines": [{**a, "tax": airline_tax.get(a["airline_prefix"], {})}
+                         for a in ledger["airlines"].to_pylist()],
             "bills": ledger["bills"].to_pylist()}
     if as_json:
         typer.echo(json.dumps(data, indent=2))
@@ -169,6 +176,8 @@ def trace(
         more = f" (+{len(f['lines']) - 20} more)" if len(f["lines"]) > 20 else ""
         typer.echo(f"file {f['file_id']} {f['name']} ({f['sha256'][:12]}): "
                    f"{plural(f['records'], 'record')}, lines {shown}{more}")
+        for code, t in f.get("tax", {}).items():
+            typer.echo(f"  tax {code} (rule version {t['rule_version']}): {t['tax']}")
 
 
 def deliver(

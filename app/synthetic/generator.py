@@ -16,18 +16,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA, FileHeader
+from casslink import tax_rules
+from casslink.canonical import AMOUNT_COLUMNS, CHARGES_SCHEMA, RECORDS_SCHEMA, FileHeader
 from casslink.reference import PeriodInfo, ReferenceData
 
 ORIGINS = {"DE": ["FRA", "MUC", "DUS", "HAM", "STR", "CGN", "LEJ"],
            "IN": ["BOM", "DEL", "MAA", "BLR", "HYD", "CCU", "AMD"],
-           "US": ["JFK", "ORD", "LAX", "ATL", "MIA", "DFW", "CLT"]}
+           "US": ["JFK", "ORD", "LAX", "ATL", "MIA", "DFW", "CLT"],
+           "PK": ["KHI", "LHE", "ISB"], "CN": ["PVG", "PEK", "CAN", "SZX"],
+           "JP": ["NRT", "HND", "KIX"], "KR": ["ICN", "GMP", "PUS"],
+           "FR": ["CDG", "ORY", "LYS", "MRS", "TLS"]}
 DESTINATIONS = ["HKG", "SIN", "NRT", "DXB", "GRU", "JNB", "SYD", "PVG", "ICN", "LHR", "CDG",
                 "BKK", "MEX", "YYZ", "NBO", "DOH", "AMS", "MAD", "IST", "KUL"]
 # (code, entitlement, share of AWBs, mean amount in major units)
 OTHER_CHARGES = [("MY", "C", 0.70, 60.0), ("SC", "C", 0.50, 15.0), ("AW", "C", 0.30, 25.0),
                  ("RA", "C", 0.03, 90.0), ("CH", "A", 0.15, 35.0), ("PU", "A", 0.10, 40.0)]
-USD_RATES_E5 = {"EUR": 92345, "INR": 8331250, "USD": 100000}
+USD_RATES_E5 = {"EUR": 92345, "INR": 8331250, "USD": 100000, "PKR": 27850000,
+                "CNY": 712000, "JPY": 15000000, "KRW": 138000000}
 DCM_REASONS = ["RATE AUDIT", "WEIGHT CORRECTION", "MISSED SECURITY CHARGE", "INCENTIVE ADJUSTMENT"]
 
 FAULT_KINDS = {
@@ -143,7 +148,7 @@ def generate_billing(ref: ReferenceData, operation: str, period: PeriodInfo, n_a
         "taxes_pp": zero, "taxes_cc": zero, "commission_pct_e2": pct, "commission": commission,
         "discount": discount, "tax_airline": tax_airline, "tax_agent": tax_agent,
     }
-    awbs = _table(cols, n)
+    awbs = _with_vat(_table(cols, n), ref.tax_rules.get(operation, ()), operation)
     charges = _charges_table(awbs, ch_awb_a, ch_code_a, ch_ent_a, ch_amt_a,
                              np.where(prepaid, "P", "C"), "AWB", None)
 
@@ -153,7 +158,9 @@ def generate_billing(ref: ReferenceData, operation: str, period: PeriodInfo, n_a
         np.array([], np.int64)
     rec_tables, charge_tables = [awbs], [charges]
     if len(corr_idx):
-        rec_tables_c, charge_tables_c = _corrections(rng, awbs, charges, corr_idx)
+        rec_tables_c, charge_tables_c = _corrections(rng, awbs, charges, corr_idx,
+                                                     ref.tax_rules.get(operation, ()),
+                                                     operation)
         rec_tables += rec_tables_c
         charge_tables += charge_tables_c
     records = pa.concat_tables(rec_tables)
@@ -177,6 +184,28 @@ def generate_billing(ref: ReferenceData, operation: str, period: PeriodInfo, n_a
         out.append(GeneratedFile(p, header, recs, chs))
     _inject_table_faults(out, list(faults), rng, ref, operation)
     return out
+
+
+def _with_vat(t: pa.Table, rules, operation: str) -> pa.Table:
+    """The VAT fields as the operation's tax rules state them (each record rounded half-up
+    in its own currency; airline- and agent-side rules): what a correct file holds. An
+    operation without rules keeps the flat-rate figures."""
+    rules = [r for r in rules if r.side in tax_rules.FILE_FIELD]
+    if not rules or not t.num_rows:
+        return t
+    days = np.asarray(t.column("execution_date").cast(pa.int32()).fill_null(0)).astype(
+        "datetime64[D]")
+    domestic, _ = tax_rules.domestic_mask(t.column("origin"), t.column("destination"),
+                                          operation)
+    comps = {c: np.asarray(t.column(c).fill_null(0), np.int64) for c in AMOUNT_COLUMNS}
+    for side, name in tax_rules.FILE_FIELD.items():
+        total = np.zeros(t.num_rows, np.int64)
+        for r in (r for r in rules if r.side == side):
+            mask = tax_rules.in_force(r, days) & tax_rules.applies(r, domestic)
+            total += np.where(mask, tax_rules.half_up_div(
+                tax_rules.base_of(r, comps) * r.rate_bp, 10000), 0)
+        t = t.set_column(t.schema.get_field_index(name), name, pa.array(total, pa.int64()))
+    return t
 
 
 def _table(cols: dict, n: int) -> pa.Table:
@@ -212,7 +241,8 @@ def _charges_table(parents: pa.Table, idx, code, ent, amt, pcs, parent_type,
     }, schema=CHARGES_SCHEMA)
 
 
-def _corrections(rng, awbs: pa.Table, charges: pa.Table, idx: np.ndarray):
+def _corrections(rng, awbs: pa.Table, charges: pa.Table, idx: np.ndarray, rules=(),
+                 operation: str = ""):
     m = len(idx)
     base = awbs.take(pa.array(idx)).to_pydict()
     is_cca = rng.random(m) < 0.6
@@ -256,7 +286,7 @@ def _corrections(rng, awbs: pa.Table, charges: pa.Table, idx: np.ndarray):
             rows[f"{comp}_pp"] = np.where(pcs[comp] == "P", pp, 0)
         rows["acceptance_date"] = [None] * m
         rows["commission_pct_e2"] = [None] * m
-        t = _table(rows, m)
+        t = _with_vat(_table(rows, m), rules, operation)
         tables.append(t)
         # itemised charges of each side: the AWB's charges (revised side scaled with its totals)
         serials = pa.array(base["awb_serial"], pa.string())

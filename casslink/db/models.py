@@ -204,3 +204,27 @@ class LoginLockout(Base):
     window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                              index=True)
+
+
+class TaxRuleRow(Base):
+    """One rule of an operation's tax rule set (casslink.tax_rules). Loading a rules file adds
+    a new ``version`` for each operation it names; the latest version is in force."""
+
+    __tablename__ = "tax_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_code: Mapped[str] = mapped_column(String(2), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(200))
+    side: Mapped[str] = mapped_column(String(10))  # airline | agent | withheld
+    base: Mapped[str] = mapped_column(String(300))  # components joined by '+'
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    applies_to: Mapped[str] = mapped_column(String(15))  # all | domestic | international
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    rounding: Mapped[str] = mapped_column(String(5))  # line | bill
+    mode: Mapped[str] = mapped_column(String(8))  # compute | verify | accept
+    source: Mapped[str] = mapped_column(Text, default="")
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

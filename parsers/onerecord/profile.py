@@ -160,7 +160,12 @@ CLASSES.update({
         P("cb:periodEnd", "date", 1), P("cb:billingDate", "date", 1),
         P("cb:remittanceDate", "date", 1), P("cb:statementCurrency", "code:CurrencyCode", 1),
         P("cb:billedParty", PARTY, 1), P("cb:line", "node:cb:StatementLine", 0, 0),
-        P("cb:total", "node:cargo:Ratings", 0, 0), P("cb:remittanceDue", "double", 1)),
+        P("cb:total", "node:cargo:Ratings", 0, 0), P("cb:tax", "node:cb:TaxAmount", 0, 0),
+        P("cb:remittanceDue", "double", 1)),
+    "cb:TaxAmount": (  # the statement's tax per code and rate (docs/tax.md)
+        P("cb:taxCode", "string", 1), P("cb:taxName", "string", 1), P("cb:taxSide", "string", 1),
+        P("cb:rateBasisPoints", "integer", 1), P("cb:taxBase", "double", 1),
+        P("cb:taxAmount", "double", 1)),
     "cb:StatementLine": (
         P("cb:counterparty", PARTY, 1), P("cb:awbCount", "integer", 1),
         P("cb:ccaRecords", "integer", 1), P("cb:dcmRecords", "integer", 1),

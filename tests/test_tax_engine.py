@@ -1,0 +1,290 @@
+"""Tax in the settlement: hand-computed periods with the totals written here (a rate change
+inside a period, domestic vs international, line vs bill rounding, withheld tax, the three
+modes, corrections crossing a rate change), and conservation including tax on random periods
+against an independent Decimal computation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casslink.canonical import RECORDS_SCHEMA
+from casslink.settlement.run import ConservationError, build_ledger, check_conservation
+from casslink.settlement.tax import bill_rounded
+from casslink.tax_rules import COLUMNS, parse_rules
+
+A1, A2 = "23156130152", "23658656000"  # DE agents of the fixture world
+PK_AGENT = "27104300005"
+D = dt.date
+
+
+def rec(record_type="AWB", prefix="020", serial="12345675", agent=A1, day=D(2026, 11, 12),
+        origin="FRA", destination="HKG", number=None, line=1, currency="EUR", rate=0,
+        **amounts) -> dict:
+    row = {name: None for name in RECORDS_SCHEMA.names}
+    row.update(record_type=record_type, airline_prefix=prefix, awb_serial=serial,
+               agent_code=agent, currency=currency, exchange_rate_e5=rate,
+               correction_number=number, execution_date=day, origin=origin,
+               destination=destination, source_file="f", source_line=line)
+    for name in ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_pp", "weight_cc",
+                 "valuation_cc", "oc_carrier_cc", "oc_agent_cc", "taxes_pp", "taxes_cc",
+                 "commission", "discount", "tax_airline", "tax_agent"):
+        row[name] = amounts.get(name, 0)
+    return row
+
+
+def rules(*rows: str, operation: str = "DE"):
+    text = ",".join(COLUMNS) + "\n" + "\n".join(f"{operation},{r}" for r in rows) + "\n"
+    return tuple(parse_rules(text))
+
+
+def settle_rows(rows, rule_set, operation="DE", currency="EUR", end=D(2020, 7, 31)):
+    out: dict = {}
+    tables = build_ledger(pa.Table.from_pylist(rows, RECORDS_SCHEMA), operation, "P",
+                          currency, rules=rule_set, period_end=end, outcome=out)
+    return tables, out
+
+
+def by_bill(tables, column="net"):
+    return {(b["agent_code"], b["airline_prefix"]): b[column]
+            for b in tables["bills"].to_pylist()}
+
+
+def tax_rows(tables):
+    return {(t["agent_code"], t["airline_prefix"], t["code"], t["rate_bp"]):
+            (t["base"], t["tax"], t["lines"]) for t in tables["tax"].to_pylist()}
+
+
+def test_rate_change_inside_a_period_and_domestic_vs_international(ref):
+    """DE's fixture rules: 19 % to 2020-06-30, 16 % from 2020-07-01 to 2020-12-31 on
+    commission (all) and on domestic charges (FRA-MUC); FRA-JFK is exempt."""
+    rows = [
+        # 2020-06-30, domestic: charges 100.00 + 20.50 -> 19 % = 22.895 -> 22.90; commission
+        # 10.00 -> 1.90. Net 120.50 - 10.00 + 22.90 - 1.90 = 131.50
+        rec(serial="11111115", day=D(2020, 6, 30), destination="MUC", weight_pp=10000,
+            oc_carrier_pp=2050, commission=1000, line=1),
+        # 2020-07-01, domestic: 120.50 x 16 % = 19.28; commission 1.60:
+        # 120.50 - 10.00 + 19.28 - 1.60 = 128.18
+        rec(serial="22222224", day=D(2020, 7, 1), destination="MUC", weight_pp=10000,
+            oc_carrier_pp=2050, commission=1000, line=2),
+        # 2020-07-01, international (FRA-JFK): no VAT on charges; commission 1.60; the file's
+        # 5.00 VAT due airline is not billed (compute): 100.00 - 10.00 - 1.60 = 88.40
+        rec(serial="33333335", day=D(2020, 7, 1), destination="JFK", weight_pp=10000,
+            commission=1000, tax_airline=500, line=3),
+    ]
+    tables, out = settle_rows(rows, ref.tax_rules["DE"])
+    assert by_bill(tables) == {(A1, "020"): 13150 + 12818 + 8840}
+    assert by_bill(tables, "tax_airline") == {(A1, "020"): 2290 + 1928}
+    assert by_bill(tables, "tax_agent") == {(A1, "020"): 190 + 160 + 160}
+    assert tax_rows(tables) == {
+        (A1, "020", "VAT_COM", 1600): (2000, 320, 2),
+        (A1, "020", "VAT_COM", 1900): (1000, 190, 1),
+        (A1, "020", "VAT_DOM", 1600): (12050, 1928, 1),
+        (A1, "020", "VAT_DOM", 1900): (12050, 2290, 1),
+    }
+    assert out["differences"] == {"airline": 2290 + 1928 - 500, "agent": 190 + 160 + 160}
+    lines = tables["lines"].to_pylist()
+    assert [(x["tax:VAT_DOM"], x["tax:VAT_COM"]) for x in lines] == [
+        (2290, 190), (1928, 160), (0, 160)]
+    t = tables["tax"].to_pylist()[0]
+    assert (t["name"], t["side"], t["applies_to"], t["rule_version"]) == (
+        "Umsatzsteuer auf Provision (VAT on commission)", "agent", "all", 1)
+
+
+def test_unknown_airport_counts_as_international(ref):
+    rows = [rec(destination="XQX", day=D(2026, 11, 2), weight_pp=10000),  # not in the data
+            rec(serial="22222224", destination="MUC", day=D(2026, 11, 2), weight_pp=10000)]
+    tables, out = settle_rows(rows, ref.tax_rules["DE"])
+    assert [x["tax_airline"] for x in tables["lines"].to_pylist()] == [0, 1900]
+    assert out["unknown_airports"] == 1
+
+
+def test_line_versus_bill_rounding():
+    """Three commissions of 0.03 at 19 %: per line 0.0057 -> 0.01 each = 0.03; per bill
+    0.09 x 19 % = 0.0171 -> 0.02, shared 0.01, 0.01, 0.00 in line order."""
+    rows = [rec(serial=s, commission=3, line=i) for i, s in
+            enumerate(("11111115", "22222224", "33333335"), start=1)]
+    for rounding, total, shares in (("line", 3, [1, 1, 1]), ("bill", 2, [1, 1, 0])):
+        rule_set = rules(f"V,VAT,agent,commission,1900,all,2020-01-01,,{rounding},compute")
+        tables, _ = settle_rows(rows, rule_set, end=D(2026, 11, 30))
+        assert [x["tax_agent"] for x in tables["lines"].to_pylist()] == shares
+        assert by_bill(tables, "tax_agent") == {(A1, "020"): total}
+        assert by_bill(tables) == {(A1, "020"): -9 - total}
+        assert tax_rows(tables) == {(A1, "020", "V", 1900): (9, total, 3)}
+
+
+def test_bill_rounding_shares_by_largest_remainder_per_bill():
+    # bill 0: bases 5, 7, -3 at 25 %: 1.25 + 1.75 - 0.75 = 2.25 -> 2; floors 1, 1, -1 = 1,
+    # one more to the largest remainder (0.75 of 7): [1, 2, -1]; bill 1: 2 x 0.5 -> 1.0
+    base = np.array([5, 7, -3, 2, 2])
+    bill = np.array([0, 0, 0, 1, 1])
+    got = bill_rounded(base, 2500, bill)
+    assert got.tolist() == [1, 2, -1, 1, 0] and got[:3].sum() == 2 and got[3:].sum() == 1
+
+
+def test_withheld_tax_leaves_the_agent_bill_and_lowers_the_airline_settlement(ref):
+    """PK: 12 % withholding on commission. Agent nets are unchanged; airline 214 is paid
+    net - withheld; Σ remittances = Σ airline payable + Σ withheld."""
+    rows = [
+        # 1000.00 - 50.00 commission = 950.00; withheld 50.00 x 12 % = 6.00
+        rec(prefix="214", agent=PK_AGENT, origin="KHI", destination="DXB", currency="PKR",
+            day=D(2026, 11, 3), weight_pp=100000, commission=5000),
+        # 200.00 - 12.55 = 187.45; withheld 12.55 x 12 % = 1.506 -> 1.51
+        rec(prefix="214", serial="22222224", agent=PK_AGENT, origin="LHE", destination="KHI",
+            currency="PKR", day=D(2026, 11, 4), weight_pp=20000, commission=1255, line=2),
+    ]
+    tables, _ = settle_rows(rows, ref.tax_rules["PK"], "PK", "PKR", D(2026, 11, 15))
+    assert [a["net"] for a in tables["agents"].to_pylist()] == [95000 + 18745]
+    air = tables["airlines"].to_pylist()[0]
+    assert (air["net"], air["tax_withheld"], air["payable"]) == (113745, 751, 112994)
+    assert by_bill(tables, "tax_withheld") == {(PK_AGENT, "214"): 751}
+    assert tax_rows(tables) == {(PK_AGENT, "214", "WHT", 1200): (6255, 751, 2)}
+    # tampering with the payable is caught
+    airlines = tables["airlines"]
+    bad = airlines.set_column(airlines.schema.get_field_index("payable"), "payable",
+                              pa.array([112995], pa.int64()))
+    with pytest.raises(ConservationError, match="payable"):
+        check_conservation(tables["lines"], tables["bills"], tables["agents"], bad,
+                           tables["tax"])
+
+
+@pytest.mark.parametrize("mode, billed, difference", [
+    ("compute", 190, -10), ("verify", 190, -10), ("accept", 200, None)])
+def test_three_modes(mode, billed, difference):
+    """The file says 2.00 VAT on a 10.00 commission; the rule computes 1.90."""
+    rows = [rec(weight_pp=10000, commission=1000, tax_agent=200)]
+    rule_set = rules(f"V,VAT,agent,commission,1900,all,2020-01-01,,line,{mode}")
+    tables, out = settle_rows(rows, rule_set, end=D(2026, 11, 30))
+    assert by_bill(tables, "tax_agent") == {(A1, "020"): billed}
+    assert by_bill(tables) == {(A1, "020"): 10000 - 1000 - billed}
+    assert tax_rows(tables) == {(A1, "020", "V", 1900): (1000, billed, 1)}
+    assert out["differences"].get("agent") == difference
+
+
+def test_no_rules_leave_the_files_figures():
+    rows = [rec(weight_pp=10000, commission=1000, tax_agent=200, tax_airline=77)]
+    tables, out = settle_rows(rows, ())
+    assert by_bill(tables) == {(A1, "020"): 10000 - 1000 + 77 - 200}
+    assert tables["tax"].num_rows == 0 and out["differences"] == {}
+    assert tables["airlines"].column("payable").to_pylist() == [10000 - 1000 + 77 - 200]
+
+
+def test_correction_takes_the_tax_point_of_the_awb_it_corrects(ref):
+    """AWB executed 2020-06-30 (19 %), its CCA processed in July (rows dated 2020-07-05):
+    revised - original = 120.00 - 100.00 domestic, VAT at 19 % = +3.80 (16 % would give
+    3.20). A correction whose AWB is not in the period keeps its own date."""
+    cca = dict(destination="MUC", number="CCA001", day=D(2020, 7, 5))
+    rows = [rec(day=D(2020, 6, 30), destination="MUC", weight_pp=10000, line=1),
+            rec("CCO", **cca, weight_pp=10000, line=2),
+            rec("CCR", **cca, weight_pp=12000, line=3),
+            # an earlier period's AWB: the pair dated 2020-06-20 is taxed at 19 % as well
+            rec("CCO", serial="22222224", destination="MUC", number="CCA002",
+                day=D(2020, 6, 20), weight_pp=5000, line=4),
+            rec("CCR", serial="22222224", destination="MUC", number="CCA002",
+                day=D(2020, 6, 20), weight_pp=4000, line=5)]
+    tables, _ = settle_rows(rows, ref.tax_rules["DE"])
+    got = {(x["awb_serial"], x["record_type"]): x["tax_airline"]
+           for x in tables["lines"].to_pylist()}
+    assert got == {("12345675", "AWB"): 1900, ("12345675", "CCO"): -1900,
+                   ("12345675", "CCR"): 2280, ("22222224", "CCO"): -950,
+                   ("22222224", "CCR"): 760}
+    bill = tables["bills"].to_pylist()[0]
+    assert bill["cca_tax_airline"] == 380 - 190 and bill["tax_airline"] == 1900  # billing
+    assert bill["net"] == 10000 + 1900 + 2000 + 380 - 1000 - 190
+
+
+def test_foreign_currency_tax_is_rounded_in_its_currency_then_converted():
+    """25.00 USD commission at 19 % = 4.75 USD, at 0.92345 = 4.3863875 -> 4.39 EUR."""
+    rows = [rec(currency="USD", rate=92345, weight_pp=100000, commission=2500)]
+    rule_set = rules("V,VAT,agent,commission,1900,all,2020-01-01,,line,compute")
+    tables, _ = settle_rows(rows, rule_set, end=D(2026, 11, 30))
+    assert by_bill(tables, "tax_agent") == {(A1, "020"): 439}
+    assert tax_rows(tables) == {(A1, "020", "V", 1900): (2309, 439, 1)}
+
+
+# --- property: conservation including tax on random periods ---------------------------------
+
+AGENTS = (A1, A2)
+AIRPORTS = ("FRA", "MUC", "HAM", "JFK", "XQX")
+
+
+def _half_up(x: Decimal) -> int:
+    return int(x.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@st.composite
+def periods(draw):
+    n = draw(st.integers(1, 25))
+    rows = []
+    for i in range(n):
+        kind = draw(st.sampled_from(("AWB", "AWB", "CCO", "CCR")))
+        rows.append(rec(
+            kind, prefix=draw(st.sampled_from(("020", "057"))),
+            serial=f"{1000000 + i:07d}{(1000000 + i) % 7}", agent=draw(st.sampled_from(AGENTS)),
+            number=None if kind == "AWB" else "C00001",
+            day=D(2020, 6, 20) + dt.timedelta(days=draw(st.integers(0, 30))),
+            origin=draw(st.sampled_from(AIRPORTS)), destination=draw(st.sampled_from(AIRPORTS)),
+            weight_pp=draw(st.integers(0, 10**7)), oc_carrier_pp=draw(st.integers(0, 10**5)),
+            commission=draw(st.integers(0, 10**6)), tax_agent=draw(st.integers(0, 10**4)),
+            tax_airline=draw(st.integers(0, 10**4)), line=i + 1))
+    rate_a, rate_b, rate_w = (draw(st.integers(0, 3000)) for _ in range(3))
+    rounding = draw(st.sampled_from(("line", "bill")))
+    rule_set = rules(
+        f"A,Charges old,airline,weight_pp+oc_carrier_pp,{rate_a},domestic,2020-01-01,"
+        f"2020-06-30,{rounding},compute",
+        f"A,Charges new,airline,weight_pp+oc_carrier_pp,{rate_b},domestic,2020-07-01,,"
+        f"{rounding},compute",
+        f"C,Commission,agent,commission,{rate_b},all,2020-01-01,,line,compute",
+        f"W,Withheld,withheld,commission,{rate_w},international,2020-01-01,,line,compute")
+    return rows, rule_set
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(periods())
+def test_conservation_including_tax_on_random_periods(period):
+    rows, rule_set = period
+    tables, _ = settle_rows(rows, rule_set)  # build_ledger checks conservation itself
+    agents_total = sum(a["net"] for a in tables["agents"].to_pylist())
+    airlines = tables["airlines"].to_pylist()
+    withheld = sum(a["tax_withheld"] for a in airlines)
+    assert agents_total == sum(a["payable"] for a in airlines) + withheld
+    # independent: Decimal per record, signed like the ledger
+    sign = {"AWB": 1, "CCO": -1, "CCR": 1}
+    want_withheld = want_commission = 0
+    charges: dict[tuple, Decimal] = {}
+    plain = 0
+    for r in rows:
+        s = sign[r["record_type"]]
+        domestic = r["origin"] in ("FRA", "MUC", "HAM") and r["destination"] in (
+            "FRA", "MUC", "HAM")
+        rate = {rr.code: rr for rr in rule_set if rr.in_force(r["execution_date"])}
+        plain += s * (r["weight_pp"] + r["oc_carrier_pp"] - r["commission"])
+        want_commission += s * _half_up(Decimal(r["commission"] * rate["C"].rate_bp) / 10000)
+        if not domestic:
+            want_withheld += s * _half_up(Decimal(r["commission"] * rate["W"].rate_bp) / 10000)
+        elif "A" in rate:
+            base = Decimal(s * (r["weight_pp"] + r["oc_carrier_pp"]) * rate["A"].rate_bp) / 10000
+            key = (r["agent_code"], r["airline_prefix"], rate["A"].valid_from)
+            if rate["A"].rounding == "line":
+                charges[(*key, len(charges))] = Decimal(_half_up(abs(base))) * (
+                    1 if base >= 0 else -1)
+            else:
+                charges[key] = charges.get(key, Decimal(0)) + base
+    want_charges = sum(_half_up(abs(v)) * (1 if v >= 0 else -1) for v in charges.values())
+    assert withheld == want_withheld
+    assert agents_total == plain + want_charges - want_commission
+
+
+def test_airport_countries_are_the_airportsdata_set():
+    import airportsdata
+
+    from casslink.tax_rules import airport_countries
+
+    assert airport_countries() == {k: v["country"] for k, v in airportsdata.load("IATA").items()}
+    assert airport_countries()["FRA"] == "DE" and "XQX" not in airport_countries()
