@@ -204,3 +204,69 @@ class LoginLockout(Base):
     window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                              index=True)
+
+
+# --- access (revision 0009_access): companies, grants, API tokens, audit log -------------
+# users.company_id / users.language and participants.language / participants.contact_email
+# are columns of the classes above, added by the same revision (see the block below).
+
+
+class Company(Base):
+    """A company whose users sign in: an airline, an agent (forwarder group) or the operator."""
+
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # airline|agent|operator
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           default=_utcnow)
+
+
+class AccessGrant(Base):
+    """One participant a user may act for, and the rights they have there
+    (comma-separated subset of casslink.access.RIGHTS)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "participant_id",
+                                       name="uq_grants_user_participant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    rights: Mapped[str] = mapped_column(String(60))
+
+
+class ApiToken(Base):
+    """A personal API token: only its sha256 is stored; shown once when issued."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One administrative action (append-only: rows are inserted, never updated)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    actor_login: Mapped[str] = mapped_column(String(64))
+    company_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)  # JSON
+
+
+User.company_id = mapped_column(ForeignKey("companies.id"), nullable=True, index=True)
+User.language = mapped_column(String(10), nullable=True)
+Participant.language = mapped_column(String(10), nullable=True)
+Participant.contact_email = mapped_column(String(254), nullable=True)
