@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
+from casslink import period_totals
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile
 from casslink.faults import checkpoint
@@ -205,10 +207,13 @@ def _others_waiting(engine: Engine, row: LandedFile) -> bool:
 
 
 def record_outcome(engine: Engine, file_id: int, state: str, stored_path: Path,
-                   part_name: str | None, attempt: int | None = None, **outcome) -> bool:
+                   part_name: str | None, attempt: int | None = None,
+                   totals: Sequence[dict] = (), **outcome) -> bool:
     """Commit the file's outcome: state, where its bytes are, and the warehouse part it
     bills (None: nothing billed) - one transaction, and only if no attempt did it first and
     (``attempt``) no later attempt has pinned the file since: the latest pin holds.
+    ``totals`` (``casslink.period_totals.of_records`` of the billed records) are added to
+    the billed period's totals in that same transaction.
     Returns False when another attempt had already recorded an outcome, or took over."""
     with session_scope(engine) as s:
         mine = [LandedFile.attempts == attempt] if attempt is not None else []
@@ -216,6 +221,8 @@ def record_outcome(engine: Engine, file_id: int, state: str, stored_path: Path,
             LandedFile.id == file_id, LandedFile.state == "landed", *mine).values(
             state=state, stored_path=str(stored_path), part_name=part_name,
             processed_at=dt.datetime.now(dt.UTC), **outcome))
+        if done.rowcount == 1 and totals and part_name:
+            period_totals.add(s, outcome["operation_code"], outcome["billed_period_id"], totals)
         return done.rowcount == 1
 
 

@@ -38,20 +38,38 @@ def _loopback(host: str) -> bool:
         return host in ("localhost", "testserver")
 
 
+def _airflow_notifier(settings: Settings) -> Callable[[int], None]:
+    """The gateway's notifier, started on the first upload."""
+    holder: list = []
+
+    def notify(file_id: int) -> None:
+        if not holder:
+            from casslink.sftp_gateway.notify import Notifier
+
+            holder.append(Notifier(settings))
+        holder[0](file_id)
+
+    return notify
+
+
 def create_app(settings: Settings, *, engine: Engine | None = None,
                lockout: LockoutRules | None = None, secure_cookies: bool | None = None,
                idle_timeout_s: float = 1800.0, login_rate: int = 20,
-               clock: Callable[[], float] = time.time) -> FastAPI:
+               clock: Callable[[], float] = time.time,
+               notify: Callable[[int], None] | None = None) -> FastAPI:
     """The portal for ``settings`` (its database unless ``engine`` is given).
 
     ``secure_cookies``: mark the session cookie Secure; by default it is, unless the request
-    came over plain http to a loopback address (a local install without TLS)."""
+    came over plain http to a loopback address (a local install without TLS).
+    ``notify``: called with each uploaded file's id (default: the gateway's Airflow
+    notifier, whose failure leaves the file to the ingest sweep)."""
     app = FastAPI(title="casslink portal", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.db_url)
     app.state.policy = LoginPolicy(app.state.engine, lockout)
     app.state.login_rate = RateLimit(login_rate, 60.0)
+    app.state.notify = notify or _airflow_notifier(settings)
     codec = SessionCodec(portal_secret(settings), idle_s=idle_timeout_s, clock=clock)
     app.state.codec = codec
 

@@ -266,6 +266,32 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)  # JSON
 
 
+class PeriodTotal(Base):
+    """What one (airline, agent) pair has accepted so far in a period, per currency: records
+    and the agent-net components (casslink.canonical.NET_TERMS), minor units. Added to in the
+    same transaction that records an ingested file's outcome (casslink.period_totals)."""
+
+    __tablename__ = "period_totals"
+
+    operation_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    period_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    airline_prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    agent_code: Mapped[str] = mapped_column(String(11), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    weight_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    valuation_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    oc_carrier_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    oc_agent_cc: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    commission: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_airline: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_agent: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    net: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 User.company_id = mapped_column(ForeignKey("companies.id"), nullable=True, index=True)
 User.language = mapped_column(String(10), nullable=True)
 Participant.language = mapped_column(String(10), nullable=True)

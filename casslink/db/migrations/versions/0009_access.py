@@ -1,5 +1,6 @@
 """access: companies, grants with rights, API tokens, an append-only audit log, a user's and
-a participant's language, a participant's contact email
+a participant's language, a participant's contact email; period totals (the portal's
+real-time view of what each period has accepted so far)
 
 Revision ID: 0009_access
 Revises: 0007
@@ -81,6 +82,29 @@ def upgrade() -> None:
     )
     op.create_index('ix_audit_log_company_id', 'audit_log', ['company_id'])
 
+    # what each (airline, agent) pair has accepted so far per period: updated in the ingest
+    # commit, read by the portal's real-time period view (never the Parquet parts)
+    money = [sa.Column(c, sa.BigInteger(), nullable=False, server_default='0') for c in (
+        'weight_pp', 'valuation_pp', 'oc_carrier_pp', 'oc_agent_cc', 'commission',
+        'discount', 'tax_airline', 'tax_agent', 'net')]
+    op.create_table(
+        'period_totals',
+        sa.Column('operation_code', sa.String(length=2), nullable=False),
+        sa.Column('period_id', sa.String(length=10), nullable=False),
+        sa.Column('airline_prefix', sa.String(length=3), nullable=False),
+        sa.Column('agent_code', sa.String(length=11), nullable=False),
+        sa.Column('currency', sa.String(length=3), nullable=False),
+        sa.Column('files', sa.Integer(), nullable=False, server_default='0'),
+        sa.Column('records', sa.BigInteger(), nullable=False, server_default='0'),
+        *money,
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('operation_code', 'period_id', 'airline_prefix', 'agent_code',
+                                'currency'),
+    )
+    op.create_index('ix_period_totals_agent', 'period_totals', ['agent_code', 'period_id'])
+    op.create_index('ix_period_totals_airline', 'period_totals',
+                    ['airline_prefix', 'operation_code', 'period_id'])
+
     # existing users: a company per participant, a grant per user
     bind = op.get_bind()
     users = sa.table('users', sa.column('id', sa.Integer()), sa.column('role', sa.String()),
@@ -112,6 +136,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_period_totals_airline', table_name='period_totals')
+    op.drop_index('ix_period_totals_agent', table_name='period_totals')
+    op.drop_table('period_totals')
     op.drop_index('ix_audit_log_company_id', table_name='audit_log')
     op.drop_table('audit_log')
     op.drop_index('ix_api_tokens_user_id', table_name='api_tokens')
