@@ -60,7 +60,7 @@ def _expected_by_agent(records) -> dict[str, dict]:
 
 
 def test_upload_is_landed_ingested_acked_and_totalled(portal, lh_file) -> None:
-    settings, engine, app, notified = portal
+    _settings, engine, app, notified = portal
     path, gen = lh_file
     c = TestClient(app)
     sign_in(c, "lh-admin")
@@ -103,7 +103,7 @@ def test_upload_is_landed_ingested_acked_and_totalled(portal, lh_file) -> None:
 
 
 def test_sandbox_upload_adds_nothing_to_the_period(portal, lh_file) -> None:
-    settings, engine, app, _ = portal
+    _settings, engine, app, _ = portal
     path, _gen = lh_file
     c = TestClient(app)
     sign_in(c, "lh-clerk")
@@ -118,7 +118,7 @@ def test_sandbox_upload_adds_nothing_to_the_period(portal, lh_file) -> None:
 
 
 def test_upload_needs_the_upload_right_and_files_stay_private(portal, lh_file) -> None:
-    settings, engine, app, notified = portal
+    _settings, _engine, app, notified = portal
     path, _gen = lh_file
     c = TestClient(app)
     sign_in(c, "lh-admin")
@@ -138,7 +138,7 @@ def test_upload_needs_the_upload_right_and_files_stay_private(portal, lh_file) -
 
 
 def test_upload_page_shows_the_file_and_its_ack(portal, lh_file) -> None:
-    settings, engine, app, _ = portal
+    _settings, _engine, app, _ = portal
     path, _gen = lh_file
     c = TestClient(app)
     sign_in(c, "lh-admin")
