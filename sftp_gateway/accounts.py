@@ -97,6 +97,13 @@ def add_user(engine: Engine, login: str, participant: ParticipantRef, role: str 
     return get(engine, login)
 
 
+def hash_password(password: str) -> str:
+    """The argon2 hash of a new password (12+ characters, else AccountError)."""
+    if len(password) < 12:
+        raise AccountError("a password has at least 12 characters")
+    return _hasher.hash(password)
+
+
 def set_password(engine: Engine, login: str, password: str) -> None:
     if len(password) < 12:
         raise AccountError("a password has at least 12 characters")

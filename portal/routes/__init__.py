@@ -5,6 +5,17 @@ CSRF guard. tests/test_portal_idor.py enumerates every route, so a new one needs
 the authorization matrix there.
 """
 
-from casslink.portal.routes import auth, files, me, periods
+from casslink.portal.routes import (
+    admin,
+    auth,
+    consolidated,
+    files,
+    me,
+    periods,
+    settings,
+    statements,
+    tokens,
+)
 
-ROUTERS = [auth.router, me.router, files.router, periods.router]
+ROUTERS = [auth.router, me.router, files.router, periods.router, statements.router,
+           consolidated.router, settings.router, tokens.router, admin.router]
