@@ -102,7 +102,7 @@ def test_admins_stay_within_their_own_grants(world) -> None:
 
 
 def test_disable_reset_password_add_key_and_audit(world) -> None:
-    _, engine, app = world
+    _, _engine, app = world
     lh = _client(app, "lh-admin")
     clerk = TestClient(app)
     sign_in(clerk, "lh-clerk")
