@@ -102,7 +102,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                                 headers=exc.headers)
         return render(request, "error.html", status_code=exc.status_code,
-                      status=exc.status_code, detail=str(exc.detail))
+                      status=exc.status_code, detail=str(exc.detail), next_path="/")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routes.ROUTERS:
