@@ -166,7 +166,7 @@ def _cases():
 @pytest.mark.parametrize(("method", "path", "kind", "req", "who"), list(_cases()))
 def test_foreign_users_get_nothing_of_another_participant(victim, method, path, kind, req,
                                                           who) -> None:
-    settings, engine, app, ids, markers, _ = victim
+    _settings, _engine, app, ids, markers, _ = victim
     c = TestClient(app)
     assert sign_in(c, who).status_code == 303
     c.headers["X-CSRF-Token"] = csrf_of(c)
@@ -184,7 +184,7 @@ def test_foreign_users_get_nothing_of_another_participant(victim, method, path, 
 
 def test_the_victims_data_is_unchanged(victim) -> None:
     """Runs after the matrix (file order): nothing an attacker sent changed 020's data."""
-    settings, engine, app, ids, markers, token = victim
+    _settings, engine, app, _ids, _markers, token = victim
     with session_scope(engine) as s:
         clerk = s.scalars(select(User).where(User.login == "lh-clerk")).one()
         assert not clerk.disabled and clerk.public_keys == ""
