@@ -175,3 +175,26 @@ def test_no_open_redirect_after_sign_in(world) -> None:
                                "csrf": csrf_of(c), "next": "//evil.example/x"},
                follow_redirects=False)
     assert r.headers["location"] == "/"
+
+
+def test_language_from_choice_then_accept_language(world) -> None:
+    c = client_for(world)
+    assert "サインイン" in c.get("/login", headers={"Accept-Language": "ja,en;q=0.5"}).text
+    assert "Anmelden" in c.get("/login", headers={"Accept-Language": "de-CH"}).text
+    sign_in(c, "fw-admin")
+    c.post("/language", data={"language": "ko", "csrf": csrf_of(c), "next": "/me"})
+    page = c.get("/me", headers={"Accept-Language": "de"}).text  # the choice wins
+    assert '<html lang="ko">' in page and "로그아웃" in page
+    assert c.get("/api/v1/me").json()["language"] == "ko"  # kept on the user
+    c2 = client_for(world)
+    sign_in(c2, "fw-admin")
+    assert "로그아웃" in c2.get("/me").text
+
+
+def test_the_message_template_is_up_to_date(repo) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, str(repo / "scripts" / "extract-messages"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
