@@ -126,5 +126,5 @@ def selected_participant(request: Request, p: Principal, right: str = "view") ->
     if code:
         p.require(right, code)
         return code
-    codes = p.codes_with(right)
-    return codes[0] if codes else None
+    codes = [g.code for g in p.grants if p.can(right, g.code, g.operation)]
+    return codes[0] if codes else None  # the first grant, as the switcher lists them
