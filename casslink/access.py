@@ -26,6 +26,8 @@ from casslink.db.models import AccessGrant, ApiToken, AuditEntry, Company, Parti
 RIGHTS = ("view", "upload", "dispute", "finance", "admin")
 """Every right a grant can carry, in display order."""
 TOKEN_PREFIX = "csl_"
+LAST_USED_EVERY = dt.timedelta(minutes=1)
+"""How stale a token's ``last_used_at`` may be (one write per token a minute, not per call)."""
 COMPANY_KIND = {"airline": "airline", "gssa": "airline", "agent": "agent",
                 "operator": "operator"}
 """The company kind of a participant kind."""
@@ -167,14 +169,20 @@ def issue_token(session: Session, user: User, scopes: Iterable[str], name: str) 
 
 
 def token_row(session: Session, token: str) -> ApiToken | None:
-    """The live (not revoked) token row of ``token``, its last use recorded; else None."""
+    """The live (not revoked) token row of ``token``, its last use recorded (to the
+    minute); else None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.scalars(select(ApiToken).where(
         ApiToken.token_sha256 == token_digest(token))).first()
     if row is None or row.revoked_at is not None:
         return None
-    row.last_used_at = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite hands back naive UTC
+        last = last.replace(tzinfo=dt.UTC)
+    if last is None or now - last >= LAST_USED_EVERY:  # a write at most once a minute
+        row.last_used_at = now
     return row
 
 

@@ -8,6 +8,7 @@ each is mounted with the CSRF guard, so every state-changing form and call is ch
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,13 +55,15 @@ def _airflow_notifier(settings: Settings) -> Callable[[int], None]:
 
 def create_app(settings: Settings, *, engine: Engine | None = None,
                lockout: LockoutRules | None = None, secure_cookies: bool | None = None,
-               idle_timeout_s: float = 1800.0, login_rate: int = 20,
+               idle_timeout_s: float = 1800.0, login_rate: int | None = None,
                clock: Callable[[], float] = time.time,
                notify: Callable[[int], None] | None = None) -> FastAPI:
     """The portal for ``settings`` (its database unless ``engine`` is given).
 
     ``secure_cookies``: mark the session cookie Secure; by default it is, unless the request
     came over plain http to a loopback address (a local install without TLS).
+    ``login_rate``: sign-in attempts per minute per client address (default
+    CASSLINK_PORTAL_LOGIN_RATE, 20).
     ``notify``: called with each uploaded file's id (default: the gateway's Airflow
     notifier, whose failure leaves the file to the ingest sweep)."""
     app = FastAPI(title="casslink portal", version="1", docs_url=None, redoc_url=None,
@@ -68,7 +71,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.db_url)
     app.state.policy = LoginPolicy(app.state.engine, lockout)
-    app.state.login_rate = RateLimit(login_rate, 60.0)
+    app.state.login_rate = RateLimit(
+        login_rate or int(os.environ.get("CASSLINK_PORTAL_LOGIN_RATE", "20")), 60.0)
     app.state.notify = notify or _airflow_notifier(settings)
     codec = SessionCodec(portal_secret(settings), idle_s=idle_timeout_s, clock=clock)
     app.state.codec = codec

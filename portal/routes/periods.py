@@ -21,6 +21,8 @@ from casslink.portal.rendering import render
 
 router = APIRouter()
 MONEY = (*period_totals.COMPONENTS, "net")
+PAGE_ROWS = 100
+"""A page shows the largest counterparts of a period (by net); the API returns all."""
 
 
 def _today() -> dt.date:
@@ -104,6 +106,9 @@ def current_page(request: Request, p: Principal = Depends(current_user),
     code = selected_participant(request, p)
     part = _participant_or_403(s, p, code) if code else None
     periods = current_periods(s, part, None, _today()) if part else []
+    for per in periods:
+        per["all_rows"] = len(per["rows"])
+        per["rows"] = sorted(per["rows"], key=lambda r: -abs(r["net"]))[:PAGE_ROWS]
     template = "period_live.html" if request.headers.get("hx-request") else "period.html"
     return render(request, template, part=part, periods=periods, current_code=code,
                   airline=bool(part and _airline(part)))
