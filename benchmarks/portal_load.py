@@ -126,6 +126,7 @@ def main() -> None:
     ap.add_argument("--awbs", type=int, default=1_000_000)
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the portal")
     args = ap.parse_args()
     home = OUT / f"portal_home_{args.awbs}"
     if not (home / "casslink.db").exists():
@@ -135,8 +136,8 @@ def main() -> None:
     env = dict(os.environ, CASSLINK_HOME=str(home), CASSLINK_PORTAL_LOGIN_RATE="1000")
     env.pop("CASSLINK_DB_URL", None)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "casslink"), "portal",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT)
+                             "--port", str(port), "--workers", str(args.workers)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         import httpx
 
@@ -175,6 +176,7 @@ def main() -> None:
                      "max_ms": round(ts[-1] * 1000, 1)})
     n = sum(r["n"] for r in rows)
     summary = {"awbs": args.awbs, "users": args.users, "rounds": args.rounds,
+               "workers": args.workers, "load_avg_1m": os.getloadavg()[0],
                "requests": n, "seconds": round(wall, 1), "rps": round(n / wall, 1),
                "cores": os.cpu_count(), "endpoints": rows}
     print(f"{'endpoint':28} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")

@@ -112,3 +112,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     for router in routes.ROUTERS:
         app.include_router(router, dependencies=[Depends(csrf_guard)])
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The portal of the data root the environment names (``casslink portal --workers N``
+    starts each uvicorn worker with it)."""
+    from casslink.settings import get_settings
+
+    return create_app(get_settings())

@@ -18,6 +18,8 @@ from casslink.settings import get_settings
 def portal(
     host: str = typer.Option("127.0.0.1", "--host", help="Bind address."),
     port: int = typer.Option(8000, "--port", help="Port."),
+    workers: int = typer.Option(1, "--workers", min=1,
+                                help="uvicorn worker processes (each a full portal)."),
 ):
     """Serve the participant portal and REST API (/api/v1, docs at /api/docs) under uvicorn.
     Sign in with a gateway login and password. Stops on Ctrl-C or SIGTERM."""
@@ -29,8 +31,13 @@ def portal(
     s = get_settings().ensure_dirs()
     upgrade(s.db_url)
     typer.echo(f"portal         http://{host}:{port}/  (API docs /api/docs)", err=False)
-    uvicorn.run(create_app(s), host=host, port=port, log_level="warning",
-                access_log=False, server_header=False)
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False,
+               "server_header": False}
+    if workers > 1:
+        uvicorn.run("casslink.portal.app:app_from_environment", factory=True,
+                    workers=workers, **options)
+    else:
+        uvicorn.run(create_app(s), **options)
 
 
 def users_token(
