@@ -242,3 +242,42 @@ def test_consolidated_view_keeps_currencies_apart(world, ref, tmp_path) -> None:
                 mine[r["currency"]] = mine.get(r["currency"], 0) + r["net"]
         assert nets == mine
     assert "consolidated-totals" in fw.get("/consolidated").text
+
+
+def test_every_page_answers_for_its_user_and_the_forms_work(world) -> None:
+    from fastapi.routing import APIRoute
+
+    _, _, app = world
+    lh = _client(app, "lh-admin")
+    pages = sorted(r.path for r in app.routes if isinstance(r, APIRoute)
+                   and "GET" in r.methods and "{" not in r.path
+                   and not r.path.startswith("/api/v1"))
+    for path in pages:
+        r = lh.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        assert '<html lang="en">' in r.text, path
+    assert "/api/v1/files" in lh.get("/api/docs").text
+    token = csrf_of(lh)
+    post = lambda url, **data: lh.post(url, data={**data, "csrf": token},  # noqa: E731
+                                       follow_redirects=False)
+    assert post("/settings", outputs=["hot", "xlsx"], language="fr",
+                contact_email="a@b.example").status_code == 303
+    assert lh.get("/api/v1/settings", params={"participant": LH}).json()["outputs"] == [
+        "hot", "xlsx"]
+    assert post("/admin/users/lh-clerk/password", password=NEW_PW).status_code == 303
+    assert post("/admin/users/lh-clerk/keys", key=KEY).status_code == 303
+    assert post("/admin/users/lh-clerk/grants", participant=LH,
+                rights=["view"]).status_code == 303
+    assert post("/admin/users/lh-clerk/disable").status_code == 303
+    users = {u["login"]: u for u in lh.get("/api/v1/admin/users").json()}
+    assert users["lh-clerk"]["disabled"] and users["lh-clerk"]["keys"] == 1
+    assert users["lh-clerk"]["grants"][0]["rights"] == ["view"]
+    page = lh.post("/tokens", data={"name": "t1", "scopes": ["view"], "csrf": token})
+    tid = lh.get("/api/v1/tokens").json()[0]["id"]
+    assert "csl_" in page.text
+    assert "revoked" in post(f"/tokens/{tid}/revoke").text
+    fw = _client(app, "fw-admin")
+    r = fw.post("/switch", data={"participant": IN_AGENT, "next": "/files",
+                                 "csrf": csrf_of(fw)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/files"
+    assert f"Files · {IN_AGENT}" in fw.get("/files").text
