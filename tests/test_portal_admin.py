@@ -258,7 +258,7 @@ def test_every_page_answers_for_its_user_and_the_forms_work(world) -> None:
         assert '<html lang="en">' in r.text, path
     assert "/api/v1/files" in lh.get("/api/docs").text
     token = csrf_of(lh)
-    post = lambda url, **data: lh.post(url, data={**data, "csrf": token},  # noqa: E731
+    post = lambda url, **data: lh.post(url, data={**data, "csrf": token},
                                        follow_redirects=False)
     assert post("/settings", outputs=["hot", "xlsx"], language="fr",
                 contact_email="a@b.example").status_code == 303
