@@ -89,15 +89,17 @@ def is_operator(session: Session, user: User) -> bool:
 def can(session: Session, user: User, right: str, *, participant_code: str,
         operation: str | None = None) -> bool:
     """Whether ``user`` holds ``right`` for the participant ``participant_code`` (in
-    ``operation`` when given). A disabled user can do nothing; an operator everything."""
+    ``operation`` when given; an airline's grant, which names no operation, covers all of
+    its operations). A disabled user can do nothing; an operator everything."""
     if right not in RIGHTS:
         raise ValueError(f"unknown right {right!r}")
     if user.disabled:
         return False
     if is_operator(session, user):
         return True
-    return any(g.code == participant_code and (operation is None or g.operation == operation)
-               and right in g.rights for g in grants_of(session, user))
+    return any(g.code == participant_code and right in g.rights
+               and (operation is None or g.operation is None or g.operation == operation)
+               for g in grants_of(session, user))
 
 
 def require(session: Session, user: User, right: str, *, participant_code: str,

@@ -40,7 +40,8 @@ class Principal:
         else:
             have = frozenset().union(*(g.rights for g in self.grants
                                        if g.code == participant_code
-                                       and (operation is None or g.operation == operation)))
+                                       and (operation is None or g.operation is None
+                                            or g.operation == operation)))
         return have if self.scopes is None else have & self.scopes
 
     def can(self, right: str, participant_code: str, operation: str | None = None) -> bool:

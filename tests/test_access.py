@@ -69,6 +69,8 @@ def test_rights_grants_and_operators(system) -> None:
         assert not access.can(s, fw, "view", participant_code=OTHER_AGENT)
         assert not access.can(s, other, "view", participant_code=DE_AGENT)
         assert access.can(s, clerk, "upload", participant_code=LH)
+        # an airline's grant names no operation: it covers each of the airline's operations
+        assert access.can(s, clerk, "view", participant_code=LH, operation="IN")
         assert not access.can(s, clerk, "finance", participant_code=LH)
         assert not access.can(s, ng, "view", participant_code=LH)
         assert access.is_operator(s, ops) and not access.is_operator(s, fw)

@@ -198,3 +198,27 @@ def test_the_message_template_is_up_to_date(repo) -> None:
     r = subprocess.run([sys.executable, str(repo / "scripts" / "extract-messages"), "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_users_change_their_own_password(world) -> None:
+    settings, engine = world
+    c = client_for(world)
+    sign_in(c, "af-user")
+    h = {"X-CSRF-Token": csrf_of(c)}
+    new = "a-brand-new-password-1"
+    assert c.post("/api/v1/me/password", json={"current": "wrong-password-1", "new": new},
+                  headers=h).status_code == 403
+    assert c.post("/api/v1/me/password", json={"current": PASSWORD, "new": "short"},
+                  headers=h).status_code == 422
+    assert c.post("/api/v1/me/password", json={"current": PASSWORD, "new": new},
+                  headers=h).status_code == 204
+    assert sign_in(client_for(world), "af-user").status_code == 401
+    assert sign_in(client_for(world), "af-user", new).status_code == 303
+    with session_scope(engine) as s:
+        user = s.scalars(select(User).where(User.login == "af-user")).one()
+        token = access.issue_token(s, user, ["view", "admin"], "x")
+    assert c.post("/api/v1/me/password", json={"current": new, "new": PASSWORD},
+                  headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    r = c.post("/me/password", data={"current": new, "new": PASSWORD, "csrf": csrf_of(c)},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/me?changed=1"

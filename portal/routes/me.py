@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from pydantic import BaseModel
 from sqlalchemy.orm import Session as DbSession
 
-from casslink.db.models import Company
+from casslink import access
+from casslink.db.models import Company, User
 from casslink.portal.deps import Principal, current_user, db
 from casslink.portal.rendering import render
+from casslink.sftp_gateway import accounts
 
 router = APIRouter()
 
@@ -33,10 +36,48 @@ def api_me(p: Principal = Depends(current_user), s: DbSession = Depends(db)) -> 
     return me_data(s, p)
 
 
+class PasswordChange(BaseModel):
+    current: str
+    new: str
+
+
+def change_password(s: DbSession, p: Principal, current: str, new: str) -> None:
+    """The user's own password (the same one SFTP checks): the current one is required."""
+    if p.scopes is not None:
+        raise HTTPException(403, "a token cannot change the password")
+    user = s.get(User, p.user_id)
+    creds = accounts.Credentials(user.login, user.participant_id, user.disabled,
+                                 user.password_hash, ())
+    if not accounts.verify_password(creds, current):
+        raise HTTPException(403, "the current password is wrong")
+    try:
+        user.password_hash = accounts.hash_password(new)
+    except accounts.AccountError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    access.audit(s, p.login, "user.password_change", p.login, {}, p.company_id)
+
+
+@router.post("/api/v1/me/password", tags=["me"], status_code=204)
+def api_password(body: PasswordChange, p: Principal = Depends(current_user),
+                 s: DbSession = Depends(db)) -> None:
+    """Change your own password (12+ characters; the current one is required)."""
+    change_password(s, p, body.current, body.new)
+
+
 @router.get("/me", include_in_schema=False)
 def me_page(request: Request, p: Principal = Depends(current_user),
             s: DbSession = Depends(db)):
-    return render(request, "me.html", me=me_data(s, p))
+    return render(request, "me.html", me=me_data(s, p),
+                  changed=request.query_params.get("changed") == "1")
+
+
+@router.post("/me/password", include_in_schema=False)
+def me_password(current: str = Form(...), new: str = Form(...),
+                p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+    from fastapi.responses import RedirectResponse
+
+    change_password(s, p, current, new)
+    return RedirectResponse("/me?changed=1", status_code=303)
 
 
 @router.get("/api/docs", include_in_schema=False)
