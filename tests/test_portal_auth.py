@@ -201,7 +201,7 @@ def test_the_message_template_is_up_to_date(repo) -> None:
 
 
 def test_users_change_their_own_password(world) -> None:
-    settings, engine = world
+    _settings, engine = world
     c = client_for(world)
     sign_in(c, "af-user")
     h = {"X-CSRF-Token": csrf_of(c)}
