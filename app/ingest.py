@@ -32,7 +32,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 from sqlalchemy import Engine, or_, select
 
-from casslink import registry, warehouse
+from casslink import period_totals, registry, warehouse
 from casslink.canonical import BillingBatch, FileHeader, empty_charges, empty_records
 from casslink.db.engine import session_scope
 from casslink.db.models import LandedFile
@@ -382,9 +382,12 @@ def record(a: Attempt) -> bool:
     """Step ``recorded``: the outcome and the part's name in one transaction. False when
     another attempt recorded first (this attempt's part is then removed, never read)."""
     v, b = a.verdict, a.batch
+    totals = period_totals.of_records(v.accepted_records) if a.stored and \
+        b.header.family != "adjustment" else []
     done = registry.record_outcome(
         a.engine, a.file_id, _state(a), a.target,
-        a.stored[0].name if a.stored else None, attempt=a.attempt, verdict=v.verdict,
+        a.stored[0].name if a.stored else None, attempt=a.attempt, totals=totals,
+        verdict=v.verdict,
         family=b.header.family,
         operation_code=v.operation or None, period_id=v.period_id or None,
         billed_period_id=a.billed_period if a.stored else None, late=a.late and bool(a.stored),

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
+from casslink import period_totals
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile
 from casslink.faults import checkpoint
@@ -211,10 +213,13 @@ class DuplicateBilled(RuntimeError):
 
 
 def record_outcome(engine: Engine, file_id: int, state: str, stored_path: Path,
-                   part_name: str | None, attempt: int | None = None, **outcome) -> bool:
+                   part_name: str | None, attempt: int | None = None,
+                   totals: Sequence[dict] = (), **outcome) -> bool:
     """Commit the file's outcome: state, where its bytes are, and the warehouse part it
     bills (None: nothing billed) - one transaction, and only if no attempt did it first and
     (``attempt``) no later attempt has pinned the file since: the latest pin holds.
+    ``totals`` (``casslink.period_totals.of_records`` of the billed records) are added to
+    the billed period's totals in that same transaction.
     Returns False when another attempt had already recorded an outcome, or took over.
 
     An outcome that bills a part commits only while no other non-sandbox file with the same
@@ -241,6 +246,8 @@ def record_outcome(engine: Engine, file_id: int, state: str, stored_path: Path,
             if twin is not None:
                 raise DuplicateBilled(f"file {file_id}: the same bytes were billed as file "
                                       f"{twin} meanwhile")
+        if done.rowcount == 1 and totals and part_name:
+            period_totals.add(s, outcome["operation_code"], outcome["billed_period_id"], totals)
         return done.rowcount == 1
 
 

@@ -47,3 +47,12 @@ def airflow_admin_password(settings: Settings) -> str | None:
         return json.loads(path.read_text()).get("admin")
     except json.JSONDecodeError:
         return None
+
+
+def portal_secret(settings: Settings) -> bytes:
+    """The key that signs the portal's session cookies for this install (created once)."""
+    settings.ensure_dirs()
+    path = settings.secrets_dir / "portal-secret"
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()

@@ -12,8 +12,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, select
 
+from casslink import access
 from casslink.db.engine import session_scope
-from casslink.db.models import User
+from casslink.db.models import Participant, User
 from casslink.login_policy import InvalidLogin, canonical_login
 from casslink.participants import ParticipantRef, by_id
 
@@ -63,7 +64,13 @@ def parse_public_keys(text: str) -> list[str]:
 
 
 def add_user(engine: Engine, login: str, participant: ParticipantRef, role: str = "user",
-             password: str | None = None, public_keys: str = "") -> Account:
+             password: str | None = None, public_keys: str = "",
+             company_id: int | None = None,
+             rights: frozenset[str] | None = None) -> Account:
+    """Create a user of ``participant``. The user joins ``company_id`` (default: the
+    company of the participant's other users, or a new one) and is granted the participant:
+    with ``rights`` when given, else every right for an admin or the participant's first
+    user and every right but ``admin`` for the others."""
     login = _check_login(login)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
@@ -73,10 +80,28 @@ def add_user(engine: Engine, login: str, participant: ParticipantRef, role: str 
     with session_scope(engine) as s:
         if s.scalars(select(User).where(User.login == login)).first():
             raise AccountError(f"login {login!r} exists")
-        s.add(User(login=login, participant_id=participant.id, role=role,
-                   password_hash=_hasher.hash(password) if password else None,
-                   public_keys="\n".join(keys)))
+        prow = s.get(Participant, participant.id)
+        if prow is None:
+            raise AccountError(f"no participant with id {participant.id}")
+        first = s.scalars(select(User.id).where(User.participant_id == prow.id)).first() is None
+        company = company_id or access.company_for_participant(s, prow).id
+        user = User(login=login, participant_id=participant.id, role=role,
+                    password_hash=_hasher.hash(password) if password else None,
+                    public_keys="\n".join(keys), company_id=company)
+        s.add(user)
+        s.flush()
+        if rights is None:
+            rights = frozenset(access.RIGHTS) if role == "admin" or first else \
+                frozenset(access.RIGHTS) - {"admin"}
+        access.set_grant(s, user, prow.id, rights)
     return get(engine, login)
+
+
+def hash_password(password: str) -> str:
+    """The argon2 hash of a new password (12+ characters, else AccountError)."""
+    if len(password) < 12:
+        raise AccountError("a password has at least 12 characters")
+    return _hasher.hash(password)
 
 
 def set_password(engine: Engine, login: str, password: str) -> None:

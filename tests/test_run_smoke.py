@@ -39,12 +39,12 @@ def _api(url, token=None, data=None, method=None):
 
 
 def test_casslink_run_demo_serves_ui_sftp_and_stops_cleanly(tmp_path):
-    port, sftp_port = _free_port(), _free_port()
+    port, sftp_port, portal_port = _free_port(), _free_port(), _free_port()
     env = dict(os.environ, CASSLINK_HOME=str(tmp_path / "var"))
     env.pop("CASSLINK_DB_URL", None)
     exe = Path(sys.executable).parent / "casslink"
     proc = subprocess.Popen([str(exe), "run", "--ui-port", str(port), "--sftp-port",
-                             str(sftp_port)], env=env,
+                             str(sftp_port), "--portal-port", str(portal_port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     output = []
@@ -80,6 +80,13 @@ def test_casslink_run_demo_serves_ui_sftp_and_stops_cleanly(tmp_path):
         assert mine == ["billing.hot", "statement.xlsx", "statement.xml"], outbox
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200
+        # the portal: its address and demo logins printed; the agent in two operations
+        assert f"Portal         http://127.0.0.1:{portal_port}/" in text, text
+        portal_pw = re.search(r"portal login demo-agent\s+password (\S+)\s+\(agent in two "
+                              r"operations", text).group(1)
+        assert portal_pw == agent_pw
+        with urllib.request.urlopen(f"http://127.0.0.1:{portal_port}/login", timeout=10) as r:
+            assert r.status == 200 and "frame-ancestors" in r.headers["content-security-policy"]
         _, tok = _api(f"http://127.0.0.1:{port}/auth/token",
                       data={"username": "admin", "password": password})
         token = tok["access_token"]

@@ -7,7 +7,15 @@ import json
 import typer
 
 from casslink import __version__
-from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
+from casslink.app.cli import (
+    db_cmds,
+    gateway_cmds,
+    hot_cmds,
+    ingest_cmds,
+    portal_cmds,
+    run_cmd,
+    settle_cmds,
+)
 from casslink.app.cli.calendar_cmds import calendar_app
 from casslink.app.cli.tax_cmds import tax_app
 from casslink.settings import get_settings
@@ -38,6 +46,8 @@ app.command("deliver")(settle_cmds.deliver)
 app.command("gateway")(gateway_cmds.gateway)
 app.add_typer(gateway_cmds.users_app, name="users")
 app.add_typer(tax_app, name="tax")
+app.command("portal")(portal_cmds.portal)
+gateway_cmds.users_app.command("token")(portal_cmds.users_token)
 app.command("airflow", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})(run_cmd.airflow)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from casslink.app.cli import portal_cmds
 from casslink.app.cli.text import counts_text
 from casslink.app.runtime.airflow import AirflowStandalone, migrate, run_airflow_cli
 from casslink.db.engine import engine_for, upgrade
@@ -28,6 +29,8 @@ def run(
     no_demo: bool = typer.Option(False, "--no-demo",
                                  help="Start the system without uploading demo data."),
     startup_timeout: float = typer.Option(240.0, help="Seconds to wait for Airflow to be healthy."),
+    portal_port: int = typer.Option(8000, "--portal-port",
+                                    help="Participant portal port on 127.0.0.1."),
 ):
     """Start the system on loopback and stay up until Ctrl-C.
 
@@ -59,6 +62,12 @@ def run(
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     gateway = _start_gateway(s, sftp_port)
+    try:
+        portal = portal_cmds.start_portal(s, portal_port)
+    except BaseException:
+        _stop_gateway(gateway)
+        raise
+    typer.echo(f"portal         http://127.0.0.1:{portal_port}/ (log: {s.logs_dir / 'portal.log'})")
     typer.echo(f"airflow        starting (log: {stack.log_path}) ...")
     stack.start()
     try:
@@ -93,6 +102,14 @@ def run(
             agent_home = s.homes_dir / demo["agent"] / "outbox"
             typer.echo(f"Outputs        agent {demo['agent']}: {agent_home}")
             typer.echo(f"               every participant: {s.homes_dir}/<code>/outbox")
+        typer.echo(f"Portal         http://127.0.0.1:{portal_port}/   API docs: /api/docs")
+        if demo:
+            from casslink.portal.demo import ensure_portal_users
+
+            with engine_for(s.db_url) as engine:
+                for p in ensure_portal_users(s, engine):
+                    typer.echo(f"  portal login {p.login:<13} password {p.password:<18} "
+                               f"({p.what})")
         typer.echo(f"DAGs folder    {s.dags_dir}")
         typer.echo("running; press Ctrl-C to stop")
         sys.stdout.flush()
@@ -103,9 +120,13 @@ def run(
             if gateway.poll() is not None:
                 typer.echo("the SFTP gateway exited unexpectedly", err=True)
                 raise typer.Exit(1)
+            if portal.poll() is not None:
+                typer.echo("the portal exited unexpectedly", err=True)
+                raise typer.Exit(1)
     finally:
         typer.echo("stopping ...")
         _stop_gateway(gateway)
+        _stop_gateway(portal)
         stack.stop()
         typer.echo("stopped")
 

@@ -228,3 +228,94 @@ class TaxRuleRow(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     source_line: Mapped[int | None] = mapped_column(Integer)
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+# --- access (revision 0009_access): companies, grants, API tokens, audit log -------------
+# users.company_id / users.language and participants.language / participants.contact_email
+# are columns of the classes above, added by the same revision (see the block below).
+
+
+class Company(Base):
+    """A company whose users sign in: an airline, an agent (forwarder group) or the operator."""
+
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # airline|agent|operator
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           default=_utcnow)
+
+
+class AccessGrant(Base):
+    """One participant a user may act for, and the rights they have there
+    (comma-separated subset of casslink.access.RIGHTS)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "participant_id",
+                                       name="uq_grants_user_participant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    rights: Mapped[str] = mapped_column(String(60))
+
+
+class ApiToken(Base):
+    """A personal API token: only its sha256 is stored; shown once when issued."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One administrative action (append-only: rows are inserted, never updated)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    actor_login: Mapped[str] = mapped_column(String(64))
+    company_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class PeriodTotal(Base):
+    """What one (airline, agent) pair has accepted so far in a period, per currency: records
+    and the agent-net components (casslink.canonical.NET_TERMS), minor units. Added to in the
+    same transaction that records an ingested file's outcome (casslink.period_totals)."""
+
+    __tablename__ = "period_totals"
+
+    operation_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    period_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    airline_prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    agent_code: Mapped[str] = mapped_column(String(11), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    weight_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    valuation_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    oc_carrier_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    oc_agent_cc: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    commission: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_airline: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_agent: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    net: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+User.company_id = mapped_column(ForeignKey("companies.id"), nullable=True, index=True)
+User.language = mapped_column(String(10), nullable=True)
+Participant.language = mapped_column(String(10), nullable=True)
+Participant.contact_email = mapped_column(String(254), nullable=True)

@@ -1,0 +1,57 @@
+"""Server-rendered pages: one Jinja2 environment per language, each with Jinja2's i18n
+extension and that language's ``portal`` catalog installed (``install_gettext_translations``),
+so concurrent requests in different languages never share a translation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from casslink import i18n
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(i18n.translations(language, "portal"),  # type: ignore[attr-defined]
+                                     newstyle=True)
+    env.filters["money"] = lambda minor, cur: i18n.format_money(int(minor), cur, language)
+    env.filters["number"] = lambda n: i18n.format_number(int(n), language)
+    env.filters["date"] = lambda d: i18n.format_date(d, language) if d else ""
+    env.filters["datetime"] = lambda t: (
+        t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if t else "")
+    env.globals.update(LANGUAGES=i18n.LANGUAGES, NATIVE_NAMES=i18n.NATIVE_NAMES,
+                       language=language)
+    return env
+
+
+def page_language(request: Request) -> str:
+    p = getattr(request.state, "principal", None)
+    if p is not None:
+        return p.language
+    return i18n.negotiate(request.state.session.language,
+                          request.headers.get("accept-language"))
+
+
+def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    """Render ``template`` in the request's language with the common context (the user, the
+    CSRF token, the participant switcher)."""
+    language = page_language(request)
+    p = getattr(request.state, "principal", None)
+    session = request.state.session
+    context.setdefault("participant", session.participant)
+    if p is not None and "current_code" not in context:
+        codes = [g.code for g in p.grants]
+        context["current_code"] = session.participant if session.participant in codes else (
+            codes[0] if codes else None)
+    html = environment(language).get_template(template).render(
+        request=request, principal=p, csrf=session.csrf, session=session, **context)
+    return HTMLResponse(html, status_code=status_code)

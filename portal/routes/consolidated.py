@@ -1,0 +1,48 @@
+"""The consolidated view across a user's grants: for each participant they may view, what
+its open periods accepted so far, and totals per currency (never summed across currencies)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session as DbSession
+
+from casslink.portal import views
+from casslink.portal.deps import Principal, current_user, db
+from casslink.portal.rendering import render
+from casslink.portal.routes.periods import MONEY, _today, current_periods
+
+router = APIRouter()
+
+
+def consolidated(s: DbSession, p: Principal) -> dict:
+    parts, per_cur = [], defaultdict(lambda: dict.fromkeys(("records", *MONEY), 0))
+    for g in p.grants:
+        if not p.can("view", g.code, g.operation):
+            continue
+        part = views.participant(s, g.code)
+        if part is None:
+            continue
+        for per in current_periods(s, part, None, _today()):
+            for t in per["totals"]:
+                parts.append({"participant": g.code, "kind": g.kind,
+                              "operation": per["operation"], "period": per["period"], **t})
+                acc = per_cur[t["currency"]]
+                for c in ("records", *MONEY):
+                    acc[c] += t[c]
+    return {"participants": parts,
+            "totals": [{"currency": cur, **v} for cur, v in sorted(per_cur.items())]}
+
+
+@router.get("/api/v1/consolidated", tags=["consolidated"])
+def api_consolidated(p: Principal = Depends(current_user),
+                     s: DbSession = Depends(db)) -> dict:
+    """Every participant of your grants: its open periods' totals per currency, and the
+    totals per currency across them (amounts of different currencies are never added)."""
+    return consolidated(s, p)
+
+
+@router.get("/consolidated", include_in_schema=False)
+def page(request: Request, p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+    return render(request, "consolidated.html", data=consolidated(s, p))

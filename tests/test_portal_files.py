@@ -1,0 +1,152 @@
+"""Files and the real-time period view through the portal: an upload lands, registers and is
+ingested like an SFTP upload; its ack downloads; the period totals it adds (in the ingest
+commit) match sums computed by hand from the generated records; sandbox files add nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from casslink.app.ingest import ingest_file
+from casslink.app.synthetic.generator import generate_billing
+from casslink.canonical import NET_TERMS, agent_net
+from casslink.db.engine import session_scope
+from casslink.db.models import LandedFile, PeriodTotal
+from casslink.parsers.hot import write_hot
+from casslink.portal.app import create_app
+from casslink.validators.ack import parse_fixed
+from tests.portal_world import AF, LH, csrf_of, populate, sign_in
+
+
+@pytest.fixture(scope="module")
+def lh_file(ref, tmp_path_factory):
+    """A clean DE 2026-11 billing file of airline 020 and its generated records."""
+    out = tmp_path_factory.mktemp("portal-files")
+    gen = next(f for f in generate_billing(ref, "DE", ref.period("DE", "2026-11"), 400,
+                                           seed=24) if f.airline_prefix == LH)
+    path = out / f"{LH}_DE_2026-11_01.hot"
+    path.write_bytes(write_hot(gen.header, gen.records, gen.charges))
+    return path, gen
+
+
+@pytest.fixture
+def portal(system):
+    settings, engine = system
+    populate(engine)
+    notified: list[int] = []
+
+    def notify(file_id: int) -> None:  # what the ingest DAG runs for the file
+        notified.append(file_id)
+        ingest_file(settings, engine, file_id)
+
+    app = create_app(settings, engine=engine, notify=notify)
+    return settings, engine, app, notified
+
+
+def _expected_by_agent(records) -> dict[str, dict]:
+    """Per agent (one currency each here): records and net, summed row by row."""
+    out: dict[str, dict] = defaultdict(lambda: {"records": 0, "net": 0,
+                                                **dict.fromkeys(NET_TERMS, 0)})
+    for r in records.to_pylist():
+        acc = out[(r["agent_code"], r["currency"])]
+        acc["records"] += 1
+        acc["net"] += agent_net(r)
+        for c in NET_TERMS:
+            acc[c] += int(r[c] or 0)
+    return out
+
+
+def test_upload_is_landed_ingested_acked_and_totalled(portal, lh_file) -> None:
+    _settings, engine, app, notified = portal
+    path, gen = lh_file
+    c = TestClient(app)
+    sign_in(c, "lh-admin")
+    r = c.post("/api/v1/files", files={"file": (path.name, path.read_bytes())},
+               data={"participant": LH}, headers={"X-CSRF-Token": csrf_of(c)})
+    assert r.status_code == 201, r.text
+    fid = r.json()["id"]
+    assert notified == [fid] and r.json()["channel"] == "inbox"
+    with session_scope(engine) as s:
+        row = s.get(LandedFile, fid)
+        assert (row.user_login, row.original_name, row.state, row.verdict) == (
+            "lh-admin", path.name, "archived", "accepted")
+    f = c.get(f"/api/v1/files/{fid}").json()
+    assert f["verdict"] == "accepted" and f["records"] == gen.records.num_rows
+    assert f["billed_period"] == "2026-11" and f["ack"] == f"/api/v1/files/{fid}/ack"
+    ack = c.get(f["ack"])
+    assert ack.status_code == 200
+    header = parse_fixed(ack.content)["header"]
+    assert (header["file_id"], header["verdict"]) == (fid, "accepted")
+    assert header["sha256"] == f["sha256"]
+    assert [x["id"] for x in c.get("/api/v1/files", params={"participant": LH}).json()] == [fid]
+
+    # real-time totals: per agent, as summed by hand from the generated rows
+    want = _expected_by_agent(gen.records)
+    live = c.get("/api/v1/periods/current", params={"participant": LH}).json()
+    per = next(p for p in live["periods"] if (p["operation"], p["period"]) == ("DE", "2026-11"))
+    got = {(row["counterpart"], row["currency"]): row for row in per["rows"]}
+    assert set(got) == set(want)
+    for key, exp in want.items():
+        assert {k: got[key][k] for k in exp} == exp, key
+    for t in per["totals"]:  # per currency, never across currencies
+        assert t["net"] == sum(v["net"] for (_, cur), v in want.items() if cur == t["currency"])
+
+    # the agent's own view of the same period: one row, airline 020
+    agent, cur = next(iter(sorted(want)))
+    with session_scope(engine) as s:
+        rows = s.scalars(select(PeriodTotal).where(PeriodTotal.agent_code == agent)).all()
+        assert [(r.airline_prefix, r.net, r.files) for r in rows] == [
+            (LH, want[(agent, cur)]["net"], 1)]
+
+
+def test_sandbox_upload_adds_nothing_to_the_period(portal, lh_file) -> None:
+    _settings, engine, app, _ = portal
+    path, _gen = lh_file
+    c = TestClient(app)
+    sign_in(c, "lh-clerk")
+    r = c.post("/api/v1/files", files={"file": (path.name, path.read_bytes())},
+               data={"participant": LH, "sandbox": "true"},
+               headers={"X-CSRF-Token": csrf_of(c)})
+    assert r.status_code == 201 and r.json()["channel"] == "sandbox"
+    f = c.get(f"/api/v1/files/{r.json()['id']}").json()
+    assert f["state"] == "archived" and f["billed_period"] is None
+    with session_scope(engine) as s:
+        assert s.scalars(select(PeriodTotal)).all() == []
+
+
+def test_upload_needs_the_upload_right_and_files_stay_private(portal, lh_file) -> None:
+    _settings, _engine, app, notified = portal
+    path, _gen = lh_file
+    c = TestClient(app)
+    sign_in(c, "lh-admin")
+    fid = c.post("/api/v1/files", files={"file": (path.name, path.read_bytes())},
+                 data={"participant": LH}, headers={"X-CSRF-Token": csrf_of(c)}).json()["id"]
+    other = TestClient(app)
+    sign_in(other, "af-user")
+    for url in (f"/api/v1/files/{fid}", f"/api/v1/files/{fid}/ack"):
+        assert other.get(url).status_code == 404
+    assert other.get("/api/v1/files").json() == []
+    assert other.get("/api/v1/files", params={"participant": LH}).status_code == 403
+    r = other.post("/api/v1/files", files={"file": ("x.hot", b"data")},
+                   data={"participant": LH}, headers={"X-CSRF-Token": csrf_of(other)})
+    assert r.status_code == 403 and len(notified) == 1
+    assert other.get("/api/v1/periods/current", params={"participant": LH}).status_code == 403
+    assert other.get("/api/v1/periods/current", params={"participant": AF}).status_code == 200
+
+
+def test_upload_page_shows_the_file_and_its_ack(portal, lh_file) -> None:
+    _settings, _engine, app, _ = portal
+    path, _gen = lh_file
+    c = TestClient(app)
+    sign_in(c, "lh-admin")
+    page = c.get("/files").text
+    assert 'id="upload-form"' in page
+    r = c.post("/files", files={"file": (path.name, path.read_bytes())},
+               data={"csrf": csrf_of(c)}, headers={"HX-Request": "true"})
+    assert r.status_code == 200 and path.name in r.text and "/ack" in r.text
+    assert "accepted" in r.text
+    live = c.get("/periods/current").text
+    assert "DE 2026-11" in live and "data-kpi=\"net-EUR\"" in live
