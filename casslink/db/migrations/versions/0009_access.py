@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_access'
-down_revision = '0007'
+down_revision = '0008_tax_rules'
 branch_labels = None
 depends_on = None
 
