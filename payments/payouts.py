@@ -3,9 +3,10 @@ whose remittance is negative, by a pain.001 per operation, currency and payout r
 
 What each payee may claim depends on the operation's payout rule (``payment_rules.csv``):
 
-* ``hold``: a bill counts only once its agent has paid in full (or owes nothing): airline L
-  may claim Σ over settled agents a of (bill(a, L) - tax withheld on it); the tax authority
-  the withheld tax of those bills; an agent owed money its whole credit;
+* ``hold``: a bill counts only once its agent has paid in full: airline L may claim Σ over
+  those agents a of (bill(a, L) - tax withheld on it), the tax authority the withheld tax of
+  those bills; an agent owed a credit is paid once the airlines owing it have collected
+  enough to fund it (:func:`settled_agents`), and its bills count from then on;
 * ``pro_rata``: every payee claims its whole due at once.
 
 The claims still open (claimed minus paid out before) are paid in full when the period's
@@ -58,20 +59,38 @@ def allocate(pool: int, claims: dict[str, int]) -> dict[str, int]:
     return shares
 
 
+def settled_agents(s: Session, settled: SettledPeriod, remits: dict) -> set[str]:
+    """Under ``hold``: the agents whose bills count. Those that paid in full, then each agent
+    owed a credit once every airline that owes it that credit has collected enough from the
+    settled agents to fund it (an airline's share never goes below zero)."""
+    done = {a for a, r in remits.items() if r.due > 0 and outstanding(s, r) <= 0}
+    per_airline: dict[str, int] = {}
+    for (a, prefix), net in settled.bills.items():
+        if a in done:
+            per_airline[prefix] = per_airline.get(prefix, 0) + net
+    for a in sorted(a for a, r in remits.items() if r.due <= 0):
+        mine = {p: net for (b, p), net in settled.bills.items() if b == a}
+        if all(per_airline.get(p, 0) + net >= 0 for p, net in mine.items()):
+            done.add(a)
+            for p, net in mine.items():
+                per_airline[p] = per_airline.get(p, 0) + net
+    return done
+
+
 def claims(s: Session, settled: SettledPeriod, rule_name: str) -> dict[str, int]:
     """What each payee account may claim by now under the payout rule."""
     op, pid = settled.operation, settled.period_id
     remits = {r.agent_code: r for r in s.scalars(select(PayRemittance).where(
         PayRemittance.operation_code == op, PayRemittance.period_id == pid))}
-    done = {a for a, r in remits.items() if r.due <= 0 or outstanding(s, r) <= 0}
+    done = set(remits) if rule_name == "pro_rata" else settled_agents(s, settled, remits)
     out: dict[str, int] = {}
     for (a, prefix), net in settled.bills.items():
-        if rule_name == "pro_rata" or a in done:
+        if a in done:
             tax = settled.bill_tax.get((a, prefix), 0)
             out[ledger.airline(prefix)] = out.get(ledger.airline(prefix), 0) + net - tax
             out[ledger.tax(op)] = out.get(ledger.tax(op), 0) + tax
     for a, r in remits.items():
-        if r.due < 0:
+        if r.due < 0 and a in done:
             out[ledger.agent(a)] = -r.due
     return out
 
