@@ -162,10 +162,10 @@ def test_hand_made_period(world, tmp_path):
 
 def _snapshot(engine) -> tuple:
     with session_scope(engine) as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (
-            PayPosting, PayEntry, PayIrregularity, PayAgentEvent)) + (
-            ledger.check(s, "DE", "EUR"),
-            tuple(s.scalars(select(PayRemittance.status).order_by(PayRemittance.id))))
+        counts = [s.scalar(select(func.count()).select_from(t)) for t in (
+            PayPosting, PayEntry, PayIrregularity, PayAgentEvent)]
+        return (*counts, ledger.check(s, "DE", "EUR"),
+                tuple(s.scalars(select(PayRemittance.status).order_by(PayRemittance.id))))
 
 
 def test_manual_match_is_audited(world):
