@@ -82,8 +82,8 @@ def test_threshold_defaults_then_reinstated(system, monkeypatch):
     assert [i["kind"] for i in shown["irregularities"]] == ["SHORT"] * 4
 
 
-def test_uncured_notice_defaults_and_paid_in_time_cures(system):
-    settings, engine = system
+def test_uncured_notice_defaults(system):
+    _settings, engine = system
     terms = load_terms(REPO / "fixtures" / "reference")
     rule = terms.rule("DE")
     dues(engine, terms, "2026-11")

@@ -165,8 +165,8 @@ def test_every_pain_file_validates(op, ccy, agent, prefix):
         pain.validate(data, message)
         doc = etree.fromstring(data)
         assert etree.QName(doc).namespace.endswith(message)
-        assert doc.findtext(f".//{{*}}EndToEndId") == ref
-    assert b'<InstdAmt Ccy="%s">1234.56</InstdAmt>' % ccy.encode() in d
+        assert doc.findtext(".//{*}EndToEndId") == ref
+    assert f'<InstdAmt Ccy="{ccy}">1234.56</InstdAmt>'.encode() in d
     assert (b"<IBAN>" in c) == (op == "DE")  # IN and US accounts have no IBAN: Othr/Id
 
 
