@@ -102,9 +102,12 @@ def wallet_funds(s: Session, operation: str, currency: str, agent_code: str) -> 
 
 
 def apply_wallets(s: Session, remittances: list[PayRemittance], day: dt.date) -> int:
-    """Pay each open remittance from its agent's wallet first; returns the total taken."""
+    """Pay each remittance from its agent's wallet first (not one whose direct debit is
+    already on its way to the bank); returns the total taken."""
     taken = 0
     for r in remittances:
+        if r.status == "DEBITED":
+            continue
         owed = outstanding(s, r)
         funds = wallet_funds(s, r.operation_code, r.currency, r.agent_code)
         amount = min(owed, funds)

@@ -191,3 +191,52 @@ def test_camt_versions_read_alike():
     assert a.entries[1].debtor_iban == "DE89370400440532013000"
     with pytest.raises(camt.StatementError):
         camt.parse(b"<Document xmlns='urn:other'/>")
+
+
+def _write_ledger(folder: Path, with_tax: bool) -> None:
+    """A settled ledger's tables as settlement writes them, with the tax helper's columns
+    (``payable``, ``tax_withheld``, ``tax.parquet``) when ``with_tax``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    a1, a2 = AGENTS[:2]
+    pq.write_table(pa.table({"agent_code": [a1, a1, a2], "airline_prefix": ["020", "057", "020"],
+                             "net": [100000, 50000, 20000]}), folder / "bills.parquet")
+    pq.write_table(pa.table({"agent_code": [a1, a2], "net": [150000, 20000]}),
+                   folder / "agents.parquet")
+    airlines = {"airline_prefix": ["020", "057"], "net": [120000, 50000]}
+    if with_tax:  # 10% withheld on LH's bills
+        airlines.update(tax_withheld=[12000, 0], payable=[108000, 50000])
+        pq.write_table(pa.table({
+            "agent_code": [a1, a2], "airline_prefix": ["020", "020"], "code": ["WHT", "WHT"],
+            "rate_bp": [1000, 1000], "base": [100000, 20000], "tax": [10000, 2000],
+            "side": ["withheld", "withheld"]}), folder / "tax.parquet")
+    pq.write_table(pa.table(airlines), folder / "airlines.parquet")
+    pq.write_table(pa.table({"x": pa.array([], pa.int64())}), folder / "lines.parquet")
+
+
+@pytest.mark.parametrize("with_tax", [False, True])
+def test_withheld_tax_is_paid_to_the_tax_authority(tmp_path, with_tax):
+    from casslink.payments.dues import read_settled
+
+    _write_ledger(tmp_path / "ledger", with_tax)
+    settled = read_settled(tmp_path / "ledger", "DE", "2026-11", "EUR")
+    assert settled.payable == ({"020": 108000, "057": 50000} if with_tax
+                               else {"020": 120000, "057": 50000})
+    engine = memory_engine()
+    with session_scope(engine) as s:
+        post_dues(s, settled, TERMS.rule("DE"), R)
+        assert ledger.check(s, "DE", "EUR") == 0
+    iban = TERMS.hinge("DE").iban
+    a1 = remittance_reference("DE", "2026-11", AGENTS[0])
+    statements.import_statement(None, engine, statement("T1", [credit(150000, R, e2e=a1)],
+                                                        iban=iban), TERMS)
+    result = pay_out(None, engine, settled, TERMS, R, tmp_path / "out")
+    # hold: only A1 has paid; LH gets A1's 1000.00 less 100.00 withheld, the tax authority 100
+    assert result["paid"] == ({"airline:020": 90000, "airline:057": 50000, "tax:DE": 10000}
+                              if with_tax else {"airline:020": 100000, "airline:057": 50000})
+    assert result["held"] == {}
+    data = Path(result["file"]).read_bytes()
+    pain.validate(data, pain.PAIN_001)
+    assert (TERMS.account("TAX-DE", "DE").iban.encode() in data) == with_tax
