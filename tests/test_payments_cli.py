@@ -69,3 +69,51 @@ def test_collect_import_match_show(cli, tmp_path):
                "--reason", "call").strip() == "SHORT"
     status = run("agents", "status", A2)
     assert f"{A2} DE: ACTIVE" in status and "manual_match" in status and "SHORT" in status
+
+
+def test_dag_task_functions(cli, tmp_path):
+    """What the payments DAGs run, without Airflow: the periods collected on a day, collect,
+    the statements of the operator's inbox (archived once imported), a payout round."""
+    import datetime as dt
+
+    from casslink.app import payment_tasks as tasks
+
+    _, settings = cli
+    assert tasks.periods_to_collect(dt.date(2026, 12, 9), settings=settings) == []
+    item = {"operation": "DE", "period": "2026-11"}
+    assert tasks.periods_to_collect(dt.date(2026, 12, 11), settings=settings) == [item]
+    assert tasks.periods_to_collect(R + dt.timedelta(days=4), settings=settings) == []
+    done = tasks.collect(item, dt.date(2026, 12, 11), settings)
+    assert [Path(f).name for f in done["debit_files"]] == [
+        "pain.008-DE-EUR-2026-12-28-2026-11.xml"]
+    iban = load_terms(REPO / "fixtures" / "reference").hinge("DE").iban
+    inbox = tasks.statement_inbox(settings)
+    ref = remittance_reference("DE", "2026-11", A1)
+    (inbox / "camt053.xml").write_bytes(statement("D1", [credit(150000, R, e2e=ref)],
+                                                  iban=iban))
+    assert tasks.import_statements(settings=settings) == [
+        {"statement_id": "D1", "file": "camt053.xml", "imported": True}]
+    assert not (inbox / "camt053.xml").exists()
+    assert (settings.home / "payments" / "statements" / "camt053.xml").exists()
+    paid = tasks.payout(item, R, settings)
+    # nothing had cleared at collect: this is round 1; A1's bills and A6's credit are paid
+    assert Path(paid["file"]).name == "pain.001-DE-EUR-2026-11-r1.xml"
+    assert tasks.review_defaults(R + dt.timedelta(days=4), settings)["DE"] == {
+        "raised": 4, "defaulted": 0}
+
+
+def test_payments_dags_wire_the_task_functions(tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from casslink.settings import get_settings
+    from tests.conftest import airflow_environ
+
+    s = get_settings().with_home(tmp_path / "af")
+    with airflow_environ(s, 18081):
+        bags = [DagBag(dag_folder=str(s.dags_dir / f"{name}.py"))
+                for name in ("casslink_payments", "casslink_statements")]
+    assert [b.import_errors for b in bags] == [{}, {}]
+    payments, stmts = bags[0].dags["casslink_payments"], bags[1].dags["casslink_statements"]
+    assert {t.task_id for t in payments.tasks} == {"periods", "collect", "payout", "review"}
+    assert payments.get_task("payout").upstream_task_ids == {"collect"}
+    assert [t.task_id for t in stmts.tasks] == ["import_statements"]
