@@ -137,10 +137,10 @@ def default(s: Session, r: PayRemittance, reason: str, day: dt.date, notifier: N
                   [_row("default", r, "DEFAULT", outstanding(s, r), day, None, DEFAULTED)])
 
 
-def cure(s: Session, r: PayRemittance, day: dt.date) -> int:
+def cure(s: Session, r: PayRemittance, day: dt.date, owed: int | None = None) -> int:
     """Mark the remittance's open irregularities cured when it is paid in full by their cure
-    date; returns how many were cured."""
-    if outstanding(s, r) > 0:
+    date (``owed``: its outstanding amount, when known); returns how many were cured."""
+    if (outstanding(s, r) if owed is None else owed) > 0:
         return 0
     n = 0
     for irr in s.scalars(select(PayIrregularity).where(

@@ -28,7 +28,7 @@ from casslink import faults
 from casslink.db.engine import session_scope
 from casslink.db.models import PayPosting, PayRemittance
 from casslink.payments import ledger, pain
-from casslink.payments.dues import SettledPeriod, outstanding
+from casslink.payments.dues import SettledPeriod
 from casslink.payments.references import creditor_reference
 from casslink.payments.terms import PaymentTerms
 from casslink.settings import Settings
@@ -63,7 +63,8 @@ def settled_agents(s: Session, settled: SettledPeriod, remits: dict) -> set[str]
     """Under ``hold``: the agents whose bills count. Those that paid in full, then each agent
     owed a credit once every airline that owes it that credit has collected enough from the
     settled agents to fund it (an airline's share never goes below zero)."""
-    done = {a for a, r in remits.items() if r.due > 0 and outstanding(s, r) <= 0}
+    owed = ledger.agent_balances(s, settled.operation, settled.currency, settled.period_id)
+    done = {a for a, r in remits.items() if r.due > 0 and owed.get(a, 0) <= 0}
     per_airline: dict[str, int] = {}
     for (a, prefix), net in settled.bills.items():
         if a in done:
@@ -101,7 +102,8 @@ def paid_out(s: Session, operation: str, currency: str, period_id: str, account:
 
 def cleared_funds(s: Session, operation: str, currency: str, period_id: str) -> int:
     """What the period's agents paid (up to their dues) minus what was paid out for it."""
-    paid = sum(min(r.due, r.due - outstanding(s, r)) for r in s.scalars(
+    owed = ledger.agent_balances(s, operation, currency, period_id)
+    paid = sum(min(r.due, r.due - owed.get(r.agent_code, 0)) for r in s.scalars(
         select(PayRemittance).where(PayRemittance.operation_code == operation,
                                     PayRemittance.period_id == period_id,
                                     PayRemittance.due > 0)))

@@ -68,8 +68,8 @@ def operation_of(terms: PaymentTerms, stmt: camt.Statement) -> str:
                               f"{stmt.account_iban or stmt.account_other} is no hinge account")
 
 
-def classify(s: Session, r: PayRemittance, value_date: dt.date, rule: PaymentRule) -> str:
-    owed = outstanding(s, r)
+def classify(r: PayRemittance, owed: int, value_date: dt.date, rule: PaymentRule) -> str:
+    """The classification of a payment to ``r`` that leaves ``owed`` outstanding."""
     if owed > 0:
         return "SHORT"
     if value_date > r.remittance_date + dt.timedelta(days=rule.grace_days):
@@ -80,11 +80,12 @@ def classify(s: Session, r: PayRemittance, value_date: dt.date, rule: PaymentRul
 def settle_payment(s: Session, r: PayRemittance, value_date: dt.date, rule: PaymentRule,
                    notifier: defaults.Notifier) -> str:
     """Classify ``r`` after a payment was posted to it; irregularities and cures follow."""
-    status = classify(s, r, value_date, rule)
+    owed = outstanding(s, r)
+    status = classify(r, owed, value_date, rule)
     r.status = status
     if status in ("SHORT", "LATE"):
         defaults.raise_irregularity(s, r, status, value_date, rule, notifier)
-    defaults.cure(s, r, value_date)
+    defaults.cure(s, r, value_date, owed)
     return status
 
 
