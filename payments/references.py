@@ -44,6 +44,21 @@ def is_valid(reference: str) -> bool:
 
 
 def find_references(text: str) -> list[str]:
-    """The valid creditor references in free text (a transfer's remittance information)."""
-    compact = re.sub(r"\s+", "", text.upper())
-    return [m for m in FIND.findall(compact) if is_valid(m)]
+    """The valid creditor references in free text (a transfer's remittance information),
+    also when printed in groups (``RF18 5390 0754 7034``): runs of whole words from one that
+    starts with ``RF``, the longest valid run first."""
+    words = re.findall(r"[0-9A-Z]+", text.upper())
+    found = []
+    for i, word in enumerate(words):
+        if not word.startswith("RF"):
+            continue
+        run, candidates = "", []
+        for w in words[i:]:
+            run += w
+            if len(run) > 25:
+                break
+            candidates.append(run)
+        hit = next((c for c in reversed(candidates) if FIND.fullmatch(c) and is_valid(c)), None)
+        if hit and hit not in found:
+            found.append(hit)
+    return found

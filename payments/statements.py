@@ -95,7 +95,7 @@ def _find_remittance(s: Session, terms: PaymentTerms, op: str, e: camt.Entry
     refs = [*e.references, *find_references(e.info)]
     for ref in refs:
         r = s.scalars(select(PayRemittance).where(PayRemittance.reference == ref.upper())).first()
-        if r is not None and r.operation_code == op:
+        if r is not None and r.operation_code == op and r.currency == e.currency:
             return r, "reference", ""
     for ref in refs:
         body = ref[4:]
@@ -106,7 +106,8 @@ def _find_remittance(s: Session, terms: PaymentTerms, op: str, e: camt.Entry
         agents |= {p for (p, o), a in terms.accounts.items() if o == op and a.iban == e.debtor_iban}
     for r in s.scalars(select(PayRemittance).where(
             PayRemittance.operation_code == op, PayRemittance.agent_code.in_(agents),
-            PayRemittance.due > 0).order_by(PayRemittance.remittance_date, PayRemittance.id)):
+            PayRemittance.currency == e.currency, PayRemittance.due > 0
+    ).order_by(PayRemittance.remittance_date, PayRemittance.id)):
         if outstanding(s, r) == e.amount:
             return r, "amount", ""
     return None, "", ""

@@ -16,7 +16,7 @@ from sqlalchemy.pool import StaticPool
 
 from casslink.db.engine import session_scope
 from casslink.db.models import Base, PayMovement, PayPosting, PayRemittance
-from casslink.payments import camt, ledger, pain, statements
+from casslink.payments import camt, ledger, pain, payouts, references, statements
 from casslink.payments.dues import SettledPeriod, outstanding, post_dues
 from casslink.payments.payouts import pay_out
 from casslink.payments.references import remittance_reference, wallet_reference
@@ -240,3 +240,32 @@ def test_withheld_tax_is_paid_to_the_tax_authority(tmp_path, with_tax):
     data = Path(result["file"]).read_bytes()
     pain.validate(data, pain.PAIN_001)
     assert (TERMS.account("TAX-DE", "DE").iban.encode() in data) == with_tax
+
+
+@pytest.mark.parametrize("module", [references, payouts])
+def test_doctests(module):
+    import doctest
+
+    failures, _ = doctest.testmod(module)
+    assert failures == 0
+
+
+def test_references_check_digits():
+    ref = remittance_reference("IN", "2026-11-2", "14947790152")
+    assert references.is_valid(ref) and len(ref) <= 25
+    assert references.find_references(f"pay {ref[:6]} {ref[6:]} thanks") == [ref]
+    typo = ref[:-1] + ("3" if ref[-1] != "3" else "4")
+    assert not references.is_valid(typo) and references.find_references(typo) == []
+
+
+def test_a_credit_in_another_currency_is_not_matched():
+    engine = memory_engine()
+    settled = settled_period({(AGENTS[0], "020"): 1000})
+    with session_scope(engine) as s:
+        post_dues(s, settled, TERMS.rule("DE"), R)
+    ref = remittance_reference("DE", "2026-11", AGENTS[0])
+    data = statement("FX", [credit(1000, R, e2e=ref, ccy="USD")], iban=TERMS.hinge("DE").iban)
+    assert statements.import_statement(None, engine, data, TERMS)["classifications"] == {
+        "UNMATCHED": 1}
+    with session_scope(engine) as s:
+        assert ledger.check(s, "DE", "USD") == 1000 and ledger.check(s, "DE", "EUR") == 0
