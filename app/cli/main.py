@@ -17,6 +17,7 @@ from casslink.app.cli import (
     settle_cmds,
 )
 from casslink.app.cli.calendar_cmds import calendar_app
+from casslink.app.cli.payments_cmds import agents_app, payments_app
 from casslink.app.cli.tax_cmds import tax_app
 from casslink.settings import get_settings
 
@@ -48,6 +49,8 @@ app.add_typer(gateway_cmds.users_app, name="users")
 app.add_typer(tax_app, name="tax")
 app.command("portal")(portal_cmds.portal)
 gateway_cmds.users_app.command("token")(portal_cmds.users_token)
+app.add_typer(payments_app, name="payments")
+app.add_typer(agents_app, name="agents")
 app.command("airflow", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})(run_cmd.airflow)
 

@@ -319,3 +319,129 @@ User.company_id = mapped_column(ForeignKey("companies.id"), nullable=True, index
 User.language = mapped_column(String(10), nullable=True)
 Participant.language = mapped_column(String(10), nullable=True)
 Participant.contact_email = mapped_column(String(254), nullable=True)
+
+# --- payments (casslink.payments; migration 0010_payments) ---------------------------------
+
+
+class PayPosting(Base):
+    """One immutable double-entry transfer of the payment ledger: ``amount`` (minor units, > 0)
+    moves from ``credit_account`` to ``debit_account``. ``key`` makes a retry a no-op; a
+    correction is a new posting that names the one it ``reverses``."""
+
+    __tablename__ = "pay_postings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    operation_code: Mapped[str] = mapped_column(String(2), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    period_id: Mapped[str | None] = mapped_column(String(10), index=True)
+    debit_account: Mapped[str] = mapped_column(String(40), index=True)
+    credit_account: Mapped[str] = mapped_column(String(40), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))  # due|collection|wallet|payout|...
+    value_date: Mapped[dt.date] = mapped_column(Date)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("pay_postings.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class PayMovement(Base):
+    """Cash in or out of a hinge account as the bank or a payment file says, kept apart from
+    the postings: the hinge balance of the postings must equal in - out of these."""
+
+    __tablename__ = "pay_movements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    operation_code: Mapped[str] = mapped_column(String(2), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[str] = mapped_column(String(3))  # in|out
+    amount: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(120))  # statement entry or payment file
+    value_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class PayRemittance(Base):
+    """What one agent owes (``due`` > 0) or is owed (< 0) for one period, its unique payment
+    reference, the option it pays by and its classification."""
+
+    __tablename__ = "pay_remittances"
+    __table_args__ = (UniqueConstraint("operation_code", "period_id", "agent_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_code: Mapped[str] = mapped_column(String(2))
+    period_id: Mapped[str] = mapped_column(String(10))
+    agent_code: Mapped[str] = mapped_column(String(11), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    due: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(35), unique=True)
+    option: Mapped[str] = mapped_column(String(12))  # debit|chosen_date|transfer|wallet
+    debit_date: Mapped[dt.date | None] = mapped_column(Date)
+    remittance_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="OPEN")
+
+
+class PayStatement(Base):
+    """A bank statement or notification imported once (idempotent per statement id)."""
+
+    __tablename__ = "pay_statements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    statement_id: Mapped[str] = mapped_column(String(80), unique=True)
+    message: Mapped[str] = mapped_column(String(20))  # camt.053.001.02 ...
+    sha256: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class PayEntry(Base):
+    """One credit or debit of an imported statement and what it was matched to."""
+
+    __tablename__ = "pay_entries"
+    __table_args__ = (UniqueConstraint("statement_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    statement_id: Mapped[str] = mapped_column(String(80), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    operation_code: Mapped[str] = mapped_column(String(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    direction: Mapped[str] = mapped_column(String(4))  # CRDT|DBIT
+    value_date: Mapped[dt.date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(140), default="")
+    info: Mapped[str] = mapped_column(Text, default="")
+    remittance_id: Mapped[int | None] = mapped_column(ForeignKey("pay_remittances.id"))
+    classification: Mapped[str] = mapped_column(String(10))  # PAID|SHORT|OVER|LATE|...
+    matched_by: Mapped[str] = mapped_column(String(12), default="")  # reference|amount|manual
+
+
+class PayIrregularity(Base):
+    """An irregularity notice: a SHORT, LATE, RETURNED or UNPAID remittance."""
+
+    __tablename__ = "pay_irregularities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_code: Mapped[str] = mapped_column(String(2))
+    agent_code: Mapped[str] = mapped_column(String(11), index=True)
+    period_id: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    raised_on: Mapped[dt.date] = mapped_column(Date)
+    cure_by: Mapped[dt.date] = mapped_column(Date)
+    cured_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class PayAgentEvent(Base):
+    """Audit trail of the payment side: every agent status transition (ACTIVE, DEFAULTED,
+    REINSTATED) and every operator action (manual match), who did it and why."""
+
+    __tablename__ = "pay_agent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_code: Mapped[str] = mapped_column(String(2))
+    agent_code: Mapped[str] = mapped_column(String(11), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # status|manual_match
+    from_status: Mapped[str] = mapped_column(String(12), default="")
+    to_status: Mapped[str] = mapped_column(String(12), default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
