@@ -9,6 +9,7 @@ import typer
 from casslink import __version__
 from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
 from casslink.app.cli.calendar_cmds import calendar_app
+from casslink.app.cli import invoices_cmds
 from casslink.settings import get_settings
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.command("trace")(settle_cmds.trace)
 app.command("deliver")(settle_cmds.deliver)
 app.command("gateway")(gateway_cmds.gateway)
 app.add_typer(gateway_cmds.users_app, name="users")
+app.add_typer(invoices_cmds.invoices_app, name="invoices")
 app.command("airflow", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})(run_cmd.airflow)
 

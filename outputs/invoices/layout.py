@@ -112,8 +112,8 @@ def page_model(doc: Document) -> dict:
             blocks.append({"kind": "totals", "rows": [
                 [label, _money(v, doc, lang)] for label, v in zip(lab, values, strict=True)]})
         elif b.key == "charges":
-            rows = [[tr(COMPONENTS[k], lang), _money(v, doc, lang)]
-                    for k, v in doc.components.items() if v]
+            rows = [[tr(label, lang), _money(doc.components[k], doc, lang)]
+                    for k, label in COMPONENTS.items() if doc.components.get(k)]
             rows += [[tr(COUNTS[k], lang), i18n.format_number(v, lang)]
                      for k, v in doc.counts.items() if v]
             blocks.append({"kind": "table", "header": lab, "rows": rows, "widths": [5, 2]})

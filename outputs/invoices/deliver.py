@@ -1,0 +1,90 @@
+"""Render issued documents and deliver them to the outboxes, chunk by chunk.
+
+Each document goes to both parties (the agent and the airline), in the formats each asked
+for in ``participants.output_formats``: ``pdf`` (PDF/A-3 with the CII XML embedded) and
+``ubl`` (UBL 2.1 / Peppol BIS 3.0 XML); empty = every format. Before anything is delivered
+both XMLs pass their XSD and BR-CO-10..17 (a failure stops the chunk loudly). A chunk is a
+list of invoice numbers: Airflow maps one task over each (``casslink.app.tasks``), so
+rendering runs in parallel; delivering a chunk again rewrites the same files and rows.
+
+File names: ``<op>_<period>_<participant>_<doc number>.pdf`` / ``..._ubl.xml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, delete, select
+
+from casslink.db.engine import session_scope
+from casslink.db.models import Delivery, Invoice, Participant
+from casslink.outbox import write_to_outbox
+from casslink.outputs.invoices.documents import Document
+from casslink.outputs.invoices.pdf import render_pdf
+from casslink.outputs.invoices.validation import validate
+from casslink.outputs.invoices.xml_cii import cii_xml
+from casslink.outputs.invoices.xml_ubl import ubl_xml
+from casslink.settings import Settings
+from casslink.storage import sha256_of
+
+INVOICE_FORMATS = ("pdf", "ubl")
+KINDS = {"pdf": "invoice-pdf", "ubl": "invoice-ubl"}
+CHUNK = 500
+
+
+def render(doc: Document) -> dict[str, bytes]:
+    """The validated files of one document: ``pdf`` and ``ubl``."""
+    cii, ubl = cii_xml(doc), ubl_xml(doc)
+    validate(cii)
+    validate(ubl)
+    return {"pdf": render_pdf(doc, cii), "ubl": ubl}
+
+
+def chunks(engine: Engine, operation: str, period_id: str, size: int = CHUNK
+           ) -> list[list[str]]:
+    """The period's document numbers in chunks of ``size`` (issue order)."""
+    with session_scope(engine) as s:
+        numbers = list(s.scalars(select(Invoice.number).where(
+            Invoice.operation_code == operation.upper(), Invoice.period_id == period_id
+        ).order_by(Invoice.id)))
+    return [numbers[i:i + size] for i in range(0, len(numbers), size)]
+
+
+def _wanted(engine: Engine) -> dict[str, tuple[str, ...]]:
+    with session_scope(engine) as s:
+        rows = s.execute(select(Participant.code, Participant.output_formats)).all()
+    out = {}
+    for code, fmts in rows:
+        chosen = tuple(f.strip() for f in (fmts or "").split(",") if f.strip())
+        out[code] = tuple(f for f in INVOICE_FORMATS if not chosen or f in chosen)
+    return out
+
+
+def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) -> list[dict]:
+    """Render and deliver the documents ``numbers``; one dict per delivered file."""
+    with session_scope(engine) as s:
+        rows = s.execute(select(Invoice.number, Invoice.content, Invoice.run_id).where(
+            Invoice.number.in_(list(numbers)))).all()
+    wanted = _wanted(engine)
+    out = []
+    for number, content, run_id in sorted(rows):
+        doc = Document.from_json(content)
+        files = render(doc)
+        for code in (doc.agent_code, doc.airline_prefix):
+            for fmt in wanted.get(code, INVOICE_FORMATS):
+                ext = "pdf" if fmt == "pdf" else "xml"
+                name = f"{doc.operation}_{doc.period_id}_{code}_{number}" + (
+                    "" if fmt == "pdf" else "_ubl") + f".{ext}"
+                path = write_to_outbox(settings, code, name, files[fmt])
+                out.append({"participant": code, "kind": KINDS[fmt], "path": str(path),
+                            "sha256": sha256_of(files[fmt]), "size": len(files[fmt]),
+                            "run_id": run_id, "number": number})
+    with session_scope(engine) as s:
+        paths = [d["path"] for d in out]
+        if paths:
+            s.execute(delete(Delivery).where(Delivery.path.in_(paths)))
+        for d in out:
+            s.add(Delivery(run_id=d["run_id"], participant_code=d["participant"],
+                           kind=d["kind"], path=d["path"], sha256=d["sha256"],
+                           size=d["size"]))
+    return out
