@@ -15,8 +15,6 @@ def settled_root(home: Path, db_url: str | None = None, operation: str = "DE",
                  period: str = "2026-11", awbs: int = 300, seed: int = 7):
     """(settings, engine, settlement result) of a new data root; the caller disposes of the
     engine."""
-    from casslink import registry, warehouse
-    from casslink.app.synthetic.generator import generate_billing
     from casslink.db.engine import make_engine, upgrade
     from casslink.reference import ReferenceData, load_into_db
     from casslink.settings import get_settings

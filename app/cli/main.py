@@ -7,9 +7,16 @@ import json
 import typer
 
 from casslink import __version__
-from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
+from casslink.app.cli import (
+    db_cmds,
+    gateway_cmds,
+    hot_cmds,
+    ingest_cmds,
+    invoices_cmds,
+    run_cmd,
+    settle_cmds,
+)
 from casslink.app.cli.calendar_cmds import calendar_app
-from casslink.app.cli import invoices_cmds
 from casslink.settings import get_settings
 
 app = typer.Typer(

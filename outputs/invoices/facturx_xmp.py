@@ -52,8 +52,8 @@ def _extension() -> str:
 
 def _last(pattern: bytes, data: bytes) -> re.Match:
     found = None
-    for found in re.finditer(pattern, data):
-        pass
+    for match in re.finditer(pattern, data):
+        found = match
     if found is None:
         raise NotTypstPDF(f"no {pattern!r}")
     return found

@@ -2,11 +2,11 @@
 
 Typesetter: Typst (the ``typst`` package), chosen by measurement against WeasyPrint and
 ReportLab (``benchmarks/invoice_typesetters.py``, docs/invoices.md): it writes PDF/A-3b
-itself, attaches the XML (AFRelationship Data), embeds subsets of the fonts (Noto Sans CJK from Debian's ``fonts-noto-cjk`` for every
-language: its Latin glyphs too, so the eight languages look alike) with a ToUnicode map
-(text stays extractable), and compiles a page in milliseconds. :mod:`facturx_xmp` then adds the Factur-X XMP
-properties (an incremental update; the ``factur-x`` package's rewrite with pypdf took 3x
-the whole typesetting).
+itself, attaches the XML (AFRelationship Data), embeds subsets of the fonts (Noto Sans CJK
+from Debian's ``fonts-noto-cjk`` for every language: its Latin glyphs too, so the eight
+languages look alike) with a ToUnicode map (text stays extractable), and compiles a page in
+milliseconds. :mod:`facturx_xmp` then adds the Factur-X XMP properties (an incremental
+update; the ``factur-x`` package's rewrite with pypdf took 3x the whole typesetting).
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def fonts_for(language: str, second: str = "") -> str:
 def typeset(doc: Document, xml: bytes | None = None) -> bytes:
     """The document's pages as PDF/A-3b, with ``xml`` attached as ``factur-x.xml``."""
     model = page_model(doc)
-    inputs = {**({"xml": xml.decode("utf-8")} if xml is not None else {}),"page": json.dumps(model, ensure_ascii=False),
+    inputs = {**({"xml": xml.decode("utf-8")} if xml is not None else {}),
+              "page": json.dumps(model, ensure_ascii=False),
               "fonts": fonts_for(doc.language, doc.bilingual), "lang": doc.language[:2],
               "title": f"{model['blocks'][0]['title']} {doc.number or 'PREVIEW'}"}
     stamp = dt.datetime.fromisoformat(doc.issue_date).replace(tzinfo=dt.UTC)
