@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, delete, select
 
+from casslink import faults
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Invoice, Participant
 from casslink.outbox import write_to_outbox
@@ -79,6 +80,7 @@ def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) ->
                 out.append({"participant": code, "kind": KINDS[fmt], "path": str(path),
                             "sha256": sha256_of(files[fmt]), "size": len(files[fmt]),
                             "run_id": run_id, "number": number})
+    faults.checkpoint("invoices", "files-written")
     with session_scope(engine) as s:
         paths = [d["path"] for d in out]
         if paths:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from casslink import invoice_numbers
+from casslink import faults, invoice_numbers
 from casslink.db.engine import session_scope
 from casslink.db.models import Invoice
 from casslink.legal_parties import LegalData
@@ -109,8 +109,10 @@ def issue_period(settings: Settings, engine: Engine, operation: str, period_text
         try:
             with session_scope(engine) as s:
                 cancelled, issued = _replace(s, rules, doc, digest, doc.issue_date)
+                faults.checkpoint("invoices", "before-commit")
         except _NothingToDo:  # another process issued it meanwhile
             continue
+        faults.checkpoint("invoices", "committed")
         result.cancelled.extend(cancelled)
         result.issued.extend(issued)
     today = (issue_date or dt.date.today()).isoformat()
@@ -170,6 +172,7 @@ def _replace(s: Session, rules, doc: Document | None, digest: str, issue_date: s
     issuer, series = (doc.issuer, doc.series) if doc is not None else _series_of(key)
     year = dt.date.fromisoformat(issue_date).year
     series_id, seq = invoice_numbers.allocate(s, issuer, operation, year, series)
+    faults.checkpoint("invoices", "numbered")
     number = rules.number(issuer, year, seq, series)
     old_row = _current(s, operation, period_id, key)
     done = old_row is None if doc is None else (
@@ -183,6 +186,8 @@ def _replace(s: Session, rules, doc: Document | None, digest: str, issue_date: s
         rev.number = number
         _store(s, rev, series_id, seq, key + REVERSAL_SUFFIX)
         old_row.status, old_row.cancelled_by = "cancelled", number
+        s.flush()
+        faults.checkpoint("invoices", "reversed")
         cancelled.append(old_row.number)
         issued.append(number)
         if doc is not None:
