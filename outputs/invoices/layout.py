@@ -101,7 +101,7 @@ def page_model(doc: Document) -> dict:
             rows = [[item_text(x, doc, lang), x.category, _rate(x.rate_bp, lang),
                      _money(x.amount, doc, lang)] for x in doc.lines]
             blocks.append({"kind": "table", "header": lab, "rows": rows,
-                           "widths": [5, 1, 1, 2]})
+                           "widths": [4, 1.6, 1, 2]})
         elif b.key == "taxes":
             rows = [[t.codes or t.category, _money(t.base, doc, lang), _rate(t.rate_bp, lang),
                      _money(t.tax, doc, lang)] for t in doc.taxes]
