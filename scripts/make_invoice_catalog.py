@@ -9,6 +9,7 @@ Run: .venv/bin/python scripts/make_invoice_catalog.py
 from __future__ import annotations
 
 import csv
+import datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -26,8 +27,12 @@ def _read(path: Path, locale: str | None) -> Catalog:
         return read_po(f, locale=locale, domain="documents")
 
 
+STAMP = datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)  # fixed: reruns change nothing
+
+
 def _write(path: Path, catalog: Catalog) -> None:
     catalog.project, catalog.version = "casslink", ""
+    catalog.creation_date = catalog.revision_date = STAMP
     with path.open("wb") as f:
         write_po(f, catalog, width=0, omit_header=False, no_location=True,
                  include_previous=False)
