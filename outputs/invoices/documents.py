@@ -147,9 +147,12 @@ class Document:
         return cls(**d)
 
     def content_digest(self) -> str:
-        """What a re-settlement compares: the amounts and parties, not number or dates."""
+        """What a re-settlement compares: the amounts and parties - not the number, the
+        dates of issue, the run or the language (a recipient choosing another language gets
+        no credit note)."""
         d = asdict(self)
-        for k in ("number", "cancels", "issue_date", "run_id", "notes"):
+        for k in ("number", "cancels", "issue_date", "run_id", "notes", "language",
+                  "bilingual"):
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
