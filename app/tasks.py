@@ -239,3 +239,51 @@ def load_reference_world(settings: Settings | None = None) -> dict[str, int]:
         for text in ext.conflicts:
             log.warning("%s: %s", op, text)
     return {"periods": sum(ext.added for ext in extended.values())}
+
+
+# --- invoices (issue 26) -----------------------------------------------------------------------
+
+def issue_invoices(settled: dict, settings: Settings | None = None) -> list[list[str]]:
+    """Issue the legal documents of a settled period (numbers in one transaction each; a
+    re-bill cancels with credit notes) and return the document numbers in chunks: the
+    invoices DAG maps one render task over each chunk."""
+    from casslink.outputs.invoices.deliver import chunks
+    from casslink.outputs.invoices.issue import issue_period
+
+    settings = settings or get_settings()
+    with engine_for(settings.db_url) as engine:
+        r = issue_period(settings, engine, settled["operation"], settled["period"])
+        parts = chunks(engine, r.operation, r.period_id)
+    log.info("%s %s invoices: %s issued, %s kept, %s cancelled", r.operation, r.period_id,
+             len(r.issued), len(r.kept), len(r.cancelled))
+    return parts
+
+
+def render_invoices(numbers: list[str], settings: Settings | None = None) -> dict:
+    """Render (PDF/A-3 + CII, UBL; both validated) and deliver one chunk of documents."""
+    from casslink.outputs.invoices.deliver import deliver_chunk
+
+    settings = settings or get_settings()
+    with engine_for(settings.db_url) as engine:
+        out = deliver_chunk(settings, engine, numbers)
+    return {"documents": len(numbers), "files": len(out)}
+
+
+def invoice_register(settled: dict, settings: Settings | None = None) -> dict:
+    """The period's invoice register (CSV + Excel) into the operator's outbox; fails when a
+    number series has a gap."""
+    from casslink.outbox import write_to_outbox
+    from casslink.outputs.invoices import register
+
+    settings = settings or get_settings()
+    op, period = settled["operation"], settled["period"]
+    with engine_for(settings.db_url) as engine:
+        rows = register.rows(engine, op, period)
+        holes = register.gaps(engine, op)
+    if holes:
+        raise RuntimeError(f"{op} invoice series have gaps: {holes}")
+    for name, data in ((f"{op}_{period}_invoice_register.csv", register.to_csv(rows)),
+                       (f"{op}_{period}_invoice_register.xlsx",
+                        register.to_xlsx(rows, f"{op} {period}"))):
+        write_to_outbox(settings, "cass", name, data)
+    return {"operation": op, "period": period, "documents": len(rows)}

@@ -12,6 +12,7 @@ from casslink.app.cli import (
     gateway_cmds,
     hot_cmds,
     ingest_cmds,
+    invoices_cmds,
     portal_cmds,
     run_cmd,
     settle_cmds,
@@ -51,6 +52,7 @@ app.command("portal")(portal_cmds.portal)
 gateway_cmds.users_app.command("token")(portal_cmds.users_token)
 app.add_typer(payments_app, name="payments")
 app.add_typer(agents_app, name="agents")
+app.add_typer(invoices_cmds.invoices_app, name="invoices")
 app.command("airflow", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})(run_cmd.airflow)
 

@@ -445,3 +445,57 @@ class PayAgentEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+# --- invoices (issue 26): gap-free number series and the issued legal documents ------------
+
+
+class InvoiceSeries(Base):
+    """A gap-free number series: one per issuer, operation, year and series letter (``""``
+    invoices and credit notes, ``SB`` self-billed commission invoices). ``last_number`` is
+    raised in the same transaction that stores the document taking it
+    (casslink.invoice_numbers)."""
+
+    __tablename__ = "invoice_series"
+    __table_args__ = (UniqueConstraint("issuer", "operation_code", "year", "series"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(11))
+    operation_code: Mapped[str] = mapped_column(String(2))
+    year: Mapped[int] = mapped_column(Integer)
+    series: Mapped[str] = mapped_column(String(4), default="")
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Invoice(Base):
+    """One issued legal document (invoice, credit note, self-billed invoice): its number,
+    parties, totals and content (JSON, what the PDF and the XML are rendered from).
+    A document is never changed once issued except ``status`` (issued -> cancelled) and
+    ``cancelled_by``."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("series_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("invoice_series.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    doc_type: Mapped[str] = mapped_column(String(12))  # invoice | credit_note | self_billed
+    type_code: Mapped[str] = mapped_column(String(3))  # UNTDID 1001: 380 381 389 261
+    status: Mapped[str] = mapped_column(String(10), default="issued")  # issued | cancelled
+    operation_code: Mapped[str] = mapped_column(String(2), index=True)
+    period_id: Mapped[str] = mapped_column(String(10), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("settlement_runs.id"))
+    bill_key: Mapped[str] = mapped_column(String(40), index=True)  # agent/airline/role
+    agent_code: Mapped[str] = mapped_column(String(11))
+    airline_prefix: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(3))
+    line_total: Mapped[int] = mapped_column(BigInteger)
+    tax_total: Mapped[int] = mapped_column(BigInteger)
+    payable: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8))
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    content_digest: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    cancels: Mapped[str | None] = mapped_column(String(40))
+    cancelled_by: Mapped[str | None] = mapped_column(String(40))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

@@ -1,0 +1,108 @@
+"""Benchmark: the invoices of generated periods (DE 2026-11, IN 2026-11-1, US 2026-11-1):
+settlement time beside the time to issue every document (numbers in the database) and to
+render and deliver them (CII + UBL XML, both XSD- and BR-CO-validated, PDF/A-3 with the XML,
+written to two outboxes each) in chunks on ``--workers`` processes, as the invoices DAG's
+mapped tasks run. Prints one JSON line with documents per second: by the wall clock, and by
+the workers' CPU time (the rate on that many cores of their own, which a machine shared with
+other work does not lower).
+
+    .venv/bin/python benchmarks/invoices.py [--awbs 3000] [--workers 2] [--chunk 50]
+
+The fixture world has 20 agents x 10 airlines per operation, so each period has at most a
+few hundred documents whatever ``--awbs`` says; rendering time is per document, so the rate
+carries over to the tens of thousands of the 1M-AWB period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REPO = Path(__file__).resolve().parents[1]
+PERIODS = {"DE": "2026-11", "IN": "2026-11-1", "US": "2026-11-1"}
+_WORKER: dict = {}
+
+
+def _init(home: str, db_url: str) -> None:
+    from casslink.db.engine import make_engine
+    from casslink.settings import get_settings
+
+    s = get_settings().with_home(Path(home))
+    _WORKER["settings"] = type(s)(home=Path(home), db_url=db_url)
+    _WORKER["engine"] = make_engine(db_url)
+
+
+def _render(numbers: list[str]) -> tuple[int, float]:
+    """(files delivered, CPU seconds this process spent on the chunk)."""
+    from casslink.outputs.invoices.deliver import deliver_chunk
+
+    cpu = time.process_time()
+    files = len(deliver_chunk(_WORKER["settings"], _WORKER["engine"], numbers))
+    return files, time.process_time() - cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--awbs", type=int, default=3000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--chunk", type=int, default=50)
+    args = ap.parse_args()
+
+    from casslink.db.engine import make_engine, upgrade
+    from casslink.outputs.invoices.deliver import chunks
+    from casslink.outputs.invoices.issue import issue_period
+    from casslink.reference import ReferenceData, load_into_db
+    from casslink.settings import get_settings
+    from casslink.settlement.run import settle
+    from tests.invoice_world import store_generated
+
+    home = Path(tempfile.mkdtemp(prefix="casslink-bench-inv-")) / "var"
+    s = get_settings().with_home(home).ensure_dirs()
+    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
+    upgrade(s.db_url)
+    engine = make_engine(s.db_url)
+    load_into_db(engine, REPO / "fixtures" / "reference")
+    ref = ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
+    t_settle = t_issue = 0.0
+    parts: list[list[str]] = []
+    for op, period in PERIODS.items():
+        store_generated(s, engine, ref, op, period, args.awbs, seed=1)
+        t0 = time.perf_counter()
+        settle(s, engine, op, period)
+        t_settle += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        issue_period(s, engine, op, period)
+        t_issue += time.perf_counter() - t0
+        parts.extend(chunks(engine, op, period, args.chunk))
+    docs = sum(len(p) for p in parts)
+    with ProcessPoolExecutor(args.workers, initializer=_init,
+                             initargs=(str(home), s.db_url)) as pool:
+        list(pool.map(_render, [parts[0][:2]] * args.workers))  # warm: imports, fonts
+        t0 = time.perf_counter()
+        done = list(pool.map(_render, parts))
+        t_render = time.perf_counter() - t0
+    files, cpu = sum(f for f, _ in done), sum(c for _, c in done)
+    engine.dispose()
+    print(json.dumps({
+        "awbs_per_period": args.awbs, "periods": len(PERIODS), "documents": docs,
+        "files": files, "workers": args.workers, "cpus": os.cpu_count(),
+        "settle_s": round(t_settle, 2), "issue_s": round(t_issue, 2),
+        "render_deliver_s": round(t_render, 2),
+        "docs_per_s": round(docs / t_render, 1),
+        "cpu_ms_per_doc": round(cpu / docs * 1000, 1),
+        # what the workers' CPU time gives on that many cores of their own (a shared,
+        # loaded machine lowers the wall-clock rate above, not this one)
+        "docs_per_s_cpu_bound": round(docs / (cpu / args.workers), 1),
+        "issue_docs_per_s": round(docs / t_issue, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Issue a settled period's documents: number them, store them, cancel what a re-bill changed.
+
+* Each document is numbered and stored in ONE transaction whose first statement takes the
+  number (casslink.invoice_numbers): a number exists only with its document - no gaps.
+* Re-running a settlement over the same inputs builds the same documents: they are kept,
+  their numbers unchanged (compared by :meth:`Document.content_digest`).
+* A re-bill that changes a bill's document cancels the issued one with a reversing document
+  (a credit note for an invoice, type 381/261) that references it, and issues the new one,
+  all in one transaction. A document whose bill disappeared is cancelled the same way.
+* A preview builds the documents and issues nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from casslink import faults, invoice_numbers
+from casslink.db.engine import session_scope
+from casslink.db.models import Invoice
+from casslink.legal_parties import LegalData
+from casslink.outputs.invoices.documents import (
+    Document,
+    PeriodContext,
+    build_documents,
+)
+from casslink.outputs.invoices.tax_lines import read_tax_lines
+from casslink.reference import ReferenceData, load_reference
+from casslink.settings import Settings
+from casslink.settlement.run import LedgerTables, latest_run, resolve_period
+
+REVERSAL = {"380": "381", "381": "380", "389": "261", "261": "389"}
+REVERSAL_SUFFIX = "/reversal"
+
+
+@dataclass
+class IssueResult:
+    operation: str
+    period_id: str
+    run_id: int
+    preview: bool
+    issued: list[str] = field(default_factory=list)  # numbers, in issue order
+    cancelled: list[str] = field(default_factory=list)  # numbers cancelled by a reversal
+    kept: list[str] = field(default_factory=list)  # unchanged documents of an earlier run
+    documents: list[Document] = field(default_factory=list)  # preview: the would-be set
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["documents"] = len(self.documents)
+        return d
+
+
+def legal_data(settings: Settings) -> LegalData:
+    return LegalData.from_fixtures(settings.fixtures_dir / "reference")
+
+
+def period_documents(settings: Settings, engine: Engine, operation: str, period_text: str,
+                     reference: ReferenceData | None = None, legal: LegalData | None = None,
+                     issue_date: dt.date | None = None) -> tuple[int, list[Document]]:
+    """(run id, the documents of the period's latest settlement, unnumbered)."""
+    ref = reference or load_reference(settings)
+    operation = operation.upper()
+    period = resolve_period(ref, operation, period_text)
+    run_id, folder = latest_run(engine, operation, period.period_id)
+    op = ref.operations[operation]
+    ledger = LedgerTables(Path(folder))
+    bills = ledger["bills"]
+    tax_rows = read_tax_lines(Path(folder), bills, op.vat_rate_bp)
+    issued_on = issue_date or max(period.billing_date, dt.date.today())
+    ctx = PeriodContext(operation, period.period_id, period.start_date, period.end_date,
+                        period.remittance_date, op.settlement_currency, run_id, issued_on)
+    return run_id, build_documents(ctx, bills.to_pylist(), tax_rows,
+                                   legal or legal_data(settings))
+
+
+def issue_period(settings: Settings, engine: Engine, operation: str, period_text: str,
+                 preview: bool = False, reference: ReferenceData | None = None,
+                 legal: LegalData | None = None, issue_date: dt.date | None = None
+                 ) -> IssueResult:
+    """Issue (or preview) the documents of the period's latest settlement run."""
+    legal = legal or legal_data(settings)
+    run_id, docs = period_documents(settings, engine, operation, period_text, reference,
+                                    legal, issue_date)
+    operation = operation.upper()
+    period_id = docs[0].period_id if docs else resolve_period(
+        reference or load_reference(settings), operation, period_text).period_id
+    result = IssueResult(operation, period_id, run_id, preview)
+    if preview:
+        result.documents = docs
+        return result
+    rules = legal.rules[operation]
+    wanted = {d.bill_key: d for d in docs}
+    with session_scope(engine) as s:
+        current = {r.bill_key: (r.number, r.content_digest) for r in s.scalars(
+            select(Invoice).where(Invoice.operation_code == operation,
+                                  Invoice.period_id == period_id,
+                                  Invoice.status == "issued",
+                                  Invoice.cancels.is_(None)))}
+    for key, doc in wanted.items():
+        digest = doc.content_digest()
+        if key in current and current[key][1] == digest:
+            result.kept.append(current[key][0])
+            continue
+        try:
+            with session_scope(engine) as s:
+                cancelled, issued = _replace(s, rules, doc, digest, doc.issue_date)
+                faults.checkpoint("invoices", "before-commit")
+        except _NothingToDo:  # another process issued it meanwhile
+            continue
+        faults.checkpoint("invoices", "committed")
+        result.cancelled.extend(cancelled)
+        result.issued.extend(issued)
+    today = (issue_date or dt.date.today()).isoformat()
+    for key in sorted(set(current) - set(wanted)):
+        try:
+            with session_scope(engine) as s:
+                cancelled, issued = _replace(s, rules, None, "", today, key=key,
+                                             operation=operation, period_id=period_id)
+        except _NothingToDo:
+            continue
+        result.cancelled.extend(cancelled)
+        result.issued.extend(issued)
+    return result
+
+
+class _NothingToDo(Exception):
+    """The wanted state is already stored: the transaction rolls back, its numbers with it."""
+
+
+def _take_number(s: Session, rules, doc: Document) -> tuple[int, int, str]:
+    year = dt.date.fromisoformat(doc.issue_date).year
+    series_id, seq = invoice_numbers.allocate(s, doc.issuer, doc.operation, year, doc.series)
+    return series_id, seq, rules.number(doc.issuer, year, seq, doc.series)
+
+
+def _series_of(key: str) -> tuple[str, str]:
+    """(issuer, series letter) of a bill key ``agent/airline/kind``."""
+    _agent, airline, kind = key.split("/")[:3]
+    return airline, "SB" if kind == "self_billed" else ""
+
+
+def _store(s: Session, doc: Document, series_id: int, seq: int, key: str) -> None:
+    s.add(Invoice(number=doc.number, series_id=series_id, seq=seq, doc_type=doc.doc_type,
+                  type_code=doc.type_code, status="issued", operation_code=doc.operation,
+                  period_id=doc.period_id, run_id=doc.run_id, bill_key=key,
+                  agent_code=doc.agent_code, airline_prefix=doc.airline_prefix,
+                  currency=doc.currency, line_total=doc.line_total, tax_total=doc.tax_total,
+                  payable=doc.payable, language=doc.language,
+                  issue_date=dt.date.fromisoformat(doc.issue_date),
+                  content_digest=doc.content_digest(), content=doc.to_json(),
+                  cancels=doc.cancels or None))
+
+
+def _replace(s: Session, rules, doc: Document | None, digest: str, issue_date: str,
+             key: str = "", operation: str = "", period_id: str = ""
+             ) -> tuple[list[str], list[str]]:
+    """In one transaction: cancel the key's issued document (if any) with a reversal dated
+    ``issue_date``, then issue ``doc`` (if given); (cancelled, issued numbers). Raises
+    _NothingToDo when the state is already what is wanted (the transaction rolls back, and
+    the number it took returns to the series)."""
+    key = doc.bill_key if doc is not None else key
+    operation = doc.operation if doc is not None else operation
+    period_id = doc.period_id if doc is not None else period_id
+    # the first statement takes a number (SQLite: the write lock first, see invoice_numbers);
+    # a reversal of the key's document is in the same series as its new document (same
+    # issuer and kind), so that number serves either
+    issuer, series = (doc.issuer, doc.series) if doc is not None else _series_of(key)
+    year = dt.date.fromisoformat(issue_date).year
+    series_id, seq = invoice_numbers.allocate(s, issuer, operation, year, series)
+    faults.checkpoint("invoices", "numbered")
+    number = rules.number(issuer, year, seq, series)
+    old_row = _current(s, operation, period_id, key)
+    done = old_row is None if doc is None else (
+        old_row is not None and old_row.content_digest == digest)
+    if done:
+        raise _NothingToDo
+    cancelled, issued = [], []
+    if old_row is not None:
+        old = Document.from_json(old_row.content)
+        rev = _reversal(old, issue_date)
+        rev.number = number
+        _store(s, rev, series_id, seq, key + REVERSAL_SUFFIX)
+        old_row.status, old_row.cancelled_by = "cancelled", number
+        s.flush()
+        faults.checkpoint("invoices", "reversed")
+        cancelled.append(old_row.number)
+        issued.append(number)
+        if doc is not None:
+            series_id, seq, number = _take_number(s, rules, doc)
+    if doc is not None:
+        doc.number = number
+        _store(s, doc, series_id, seq, key)
+        issued.append(number)
+    return cancelled, issued
+
+
+def _current(s: Session, operation: str, period_id: str, key: str) -> Invoice | None:
+    return s.scalars(select(Invoice).where(
+        Invoice.operation_code == operation, Invoice.period_id == period_id,
+        Invoice.bill_key == key, Invoice.status == "issued", Invoice.cancels.is_(None))).first()
+
+
+def _reversal(old: Document, issue_date: str) -> Document:
+    """The document cancelling ``old``: its amounts, the opposite type, a reference to it."""
+    rev = Document.from_json(old.to_json())
+    rev.type_code, rev.sign = REVERSAL[old.type_code], -old.sign
+    rev.cancels, rev.number, rev.issue_date = old.number, "", issue_date
+    return rev

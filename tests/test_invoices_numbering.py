@@ -1,0 +1,188 @@
+"""Invoice numbers: gap-free series per issuer, operation, year and letter; unique under 20
+concurrent allocations (PostgreSQL and SQLite); a rolled-back or killed transaction gives its
+number back; issuing again keeps every number; a re-bill cancels with referencing credit
+notes; a preview issues nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from casslink import invoice_numbers
+from casslink.db.engine import make_engine, session_scope, upgrade
+from casslink.db.models import Invoice, InvoiceSeries
+from casslink.outputs.invoices import register
+from casslink.outputs.invoices.issue import issue_period
+from casslink.reference import ReferenceData
+from casslink.settlement.run import settle
+from tests.conftest import REPO
+from tests.invoice_world import settled_root, store_generated
+
+
+def _allocate_in_threads(url: str, n: int) -> list[int]:
+    """``n`` threads, each its own connection, allocate from one series at once."""
+    engine = make_engine(url)
+    barrier = threading.Barrier(n)
+    got: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            with session_scope(engine) as s:
+                _, seq = invoice_numbers.allocate(s, "020", "DE", 2026)
+            with lock:
+                got.append(seq)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert not errors, errors
+    return got
+
+
+@pytest.mark.postgres
+def test_20_concurrent_allocations_on_postgres(pg_url):
+    upgrade(pg_url)
+    got = _allocate_in_threads(pg_url, 20)
+    assert sorted(got) == list(range(1, 21))  # unique and gap-free
+    engine = make_engine(pg_url)
+    with session_scope(engine) as s:
+        assert invoice_numbers.last_number(s, "020", "DE", 2026) == 20
+        assert s.scalar(select(func.count()).select_from(InvoiceSeries)) == 1
+    engine.dispose()
+
+
+def test_20_concurrent_allocations_on_sqlite(sqlite_url):
+    upgrade(sqlite_url)
+    assert sorted(_allocate_in_threads(sqlite_url, 20)) == list(range(1, 21))
+
+
+def test_series_are_separate_and_a_rollback_returns_the_number(db_url):
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            assert invoice_numbers.allocate(s, "020", "DE", 2026)[1] == 1
+            assert invoice_numbers.allocate(s, "020", "DE", 2026)[1] == 2
+            assert invoice_numbers.allocate(s, "020", "DE", 2026, "SB")[1] == 1
+            assert invoice_numbers.allocate(s, "057", "DE", 2026)[1] == 1
+            assert invoice_numbers.allocate(s, "020", "DE", 2027)[1] == 1
+            assert invoice_numbers.allocate(s, "020", "IN", 2026)[1] == 1
+        with pytest.raises(RuntimeError), session_scope(engine) as s:
+            assert invoice_numbers.allocate(s, "020", "DE", 2026)[1] == 3
+            raise RuntimeError("the document could not be stored")
+        with session_scope(engine) as s:  # 3 was never issued: it is given again
+            assert invoice_numbers.allocate(s, "020", "DE", 2026)[1] == 3
+    finally:
+        engine.dispose()
+
+
+def _counts(engine) -> tuple[int, int]:
+    with session_scope(engine) as s:
+        return (s.scalar(select(func.count()).select_from(Invoice)),
+                s.scalar(select(func.count()).select_from(InvoiceSeries)))
+
+
+def test_preview_issues_nothing_then_issue_then_reissue_keeps_numbers(tmp_path):
+    s, engine, _ = settled_root(tmp_path / "var", awbs=120, seed=3)
+    try:
+        preview = issue_period(s, engine, "DE", "2026-11", preview=True)
+        assert preview.documents and not preview.issued
+        assert _counts(engine) == (0, 0)  # no document, not even a series row
+        first = issue_period(s, engine, "DE", "2026-11")
+        assert len(first.issued) == len(preview.documents)
+        assert len(set(first.issued)) == len(first.issued)
+        again = issue_period(s, engine, "DE", "2026-11")
+        assert again.issued == [] and sorted(again.kept) == sorted(first.issued)
+        # the same inputs settled again (a repeat run): no number changes
+        settle(s, engine, "DE", "2026-11")
+        third = issue_period(s, engine, "DE", "2026-11")
+        assert third.issued == [] and third.cancelled == []
+        assert register.gaps(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_rebill_cancels_with_referencing_credit_notes_then_issues_new(db_url, tmp_path):
+    s, engine, _ = settled_root(tmp_path / "var", db_url=db_url, awbs=120, seed=3)
+    try:
+        first = issue_period(s, engine, "DE", "2026-11")
+        before = {r["number"]: r for r in register.rows(engine, "DE", "2026-11")}
+        ref = ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
+        store_generated(s, engine, ref, "DE", "2026-11", 40, seed=11, tag="late")
+        settle(s, engine, "DE", "2026-11", rebill=True)
+        second = issue_period(s, engine, "DE", "2026-11")
+        rows = {r["number"]: r for r in register.rows(engine, "DE", "2026-11")}
+        assert second.cancelled, "the extra AWBs changed some bills"
+        for number in second.cancelled:
+            old = rows[number]
+            assert old["status"] == "cancelled"
+            reversal = rows[old["cancelled_by"]]
+            assert reversal["cancels"] == number
+            # the reversal states the same amounts under the opposite type code
+            assert (reversal["payable"], reversal["tax_total"]) == (
+                before[number]["payable"], before[number]["tax_total"])
+            assert {old["type_code"], reversal["type_code"]} in (
+                {"380", "381"}, {"389", "261"})
+        kept = set(first.issued) - set(second.cancelled)
+        assert set(second.kept) == kept  # untouched bills keep their documents
+        assert all(rows[n]["status"] == "issued" for n in kept)
+        assert len(second.issued) >= 2 * len(second.cancelled)  # reversal + new each
+        assert register.gaps(engine) == []
+        # every series runs 1..n with nothing missing
+        by_series: dict[tuple, list[int]] = {}
+        for r in rows.values():
+            by_series.setdefault((r["issuer"], r["series"], r["year"]), []).append(r["seq"])
+        for seqs in by_series.values():
+            assert sorted(seqs) == list(range(1, len(seqs) + 1))
+    finally:
+        engine.dispose()
+
+
+def _cli(home: Path, db_url: str, fault: str | None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CASSLINK_HOME": str(home), "CASSLINK_DB_URL": db_url}
+    env.pop("CASSLINK_FAULT", None)
+    if fault:
+        env["CASSLINK_FAULT"] = fault
+    exe = Path(sys.executable).with_name("casslink")
+    return subprocess.run([str(exe), "invoices", "issue", "--operation", "DE", "--period",
+                           "2026-11", "--json"], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.parametrize("fault", ["invoices:numbered", "invoices:before-commit",
+                                   "invoices:committed", "invoices:files-written"])
+def test_kill_9_while_issuing_then_retry_leaves_no_gap(tmp_path, fault):
+    home = tmp_path / "var"
+    s, engine, _ = settled_root(home, awbs=40, seed=5)
+    try:
+        died = _cli(home, s.db_url, fault)
+        assert died.returncode == -9, died.stderr
+        expected_committed = 1 if fault in ("invoices:committed",) else None
+        if expected_committed is not None:
+            assert _counts(engine)[0] == expected_committed
+        if fault in ("invoices:numbered", "invoices:before-commit"):
+            assert _counts(engine)[0] == 0  # the killed transaction took nothing
+        retry = _cli(home, s.db_url, None)
+        assert retry.returncode == 0, retry.stderr
+        assert register.gaps(engine) == []
+        rows = register.rows(engine, "DE", "2026-11")
+        preview = issue_period(s, engine, "DE", "2026-11", preview=True).documents
+        assert len(rows) == len(preview)  # every document once, none twice
+        outbox = home / "homes" / preview[0].agent_code / "outbox"
+        assert any(p.suffix == ".pdf" for p in outbox.iterdir())
+    finally:
+        engine.dispose()
