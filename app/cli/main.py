@@ -9,6 +9,7 @@ import typer
 from casslink import __version__
 from casslink.app.cli import db_cmds, gateway_cmds, hot_cmds, ingest_cmds, run_cmd, settle_cmds
 from casslink.app.cli.calendar_cmds import calendar_app
+from casslink.app.cli.disputes_cmds import disputes_app
 from casslink.settings import get_settings
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(db_cmds.db_app, name="db")
 app.add_typer(db_cmds.reference_app, name="reference")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(disputes_app, name="disputes")
 app.command("run")(run_cmd.run)
 app.command("generate")(hot_cmds.generate)
 app.command("inspect")(hot_cmds.inspect)
