@@ -235,7 +235,17 @@ def ingest_file(settings: Settings, engine: Engine, file_id: int,
     if not record(a):
         return recorded_result(registry.get(engine, file_id), participant)
     checkpoint("ingest", "recorded")
+    _link_disputes(a)
     return result_of(a)
+
+
+def _link_disputes(a: Attempt) -> None:
+    """An airline's own CCA/DCM for a disputed AWB links to the dispute (docs/disputes.md)."""
+    from casslink.app.disputes.lineage import link_airline_corrections
+
+    if a.participant and a.row.channel not in ("dispute", "sandbox") and a.stored:
+        link_airline_corrections(a.engine, a.file_id, a.participant.code,
+                                 a.verdict.accepted_records)
 
 
 def _participant(engine: Engine, row: LandedFile) -> ParticipantRef | None:

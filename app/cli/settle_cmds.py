@@ -144,6 +144,7 @@ def trace(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Lineage: the input files and line numbers behind an agent's and/or airline's bill."""
+    from casslink.app.disputes.lineage import disputes_of_files
     from casslink.reference import load_reference
     from casslink.settlement.run import SettlementError, latest_ledger
     from casslink.settlement.run import trace as run_trace
@@ -159,6 +160,9 @@ def trace(
                 prefix = a.prefix
             folder = latest_ledger(engine, operation.upper(), pid)
             out = run_trace(engine, folder, agent or None, prefix or None)
+            disputes = disputes_of_files(engine, [f["file_id"] for f in out])
+            for f in out:
+                f["disputes"] = disputes.get(f["file_id"], [])
         except SettlementError as exc:
             raise typer.BadParameter(str(exc)) from exc
     if as_json:
@@ -169,6 +173,9 @@ def trace(
         more = f" (+{len(f['lines']) - 20} more)" if len(f["lines"]) > 20 else ""
         typer.echo(f"file {f['file_id']} {f['name']} ({f['sha256'][:12]}): "
                    f"{plural(f['records'], 'record')}, lines {shown}{more}")
+        for d in f["disputes"]:
+            typer.echo(f"  dispute {d['dispute_id']} ({d['status']}, {d['role']} "
+                       f"{d['correction_number']})")
 
 
 def deliver(

@@ -117,6 +117,7 @@ def adjust(settings: Settings, engine: Engine, dispute_id: int,
                                                   "billed_period": row.billed_period_id})))
             d.status, d.adjusted_at = states.ADJUSTED, dt.datetime.now(dt.UTC)
             d.adjust_period_id = row.billed_period_id
+        s.flush()
         s.expunge(d)
     if not ok:
         raise AdjustmentFailed(f"dispute {dispute_id}: its DCM (file {file_id}) was not "

@@ -103,8 +103,10 @@ def _load(s: Session, actor: Actor, dispute_id: int, lock: bool = False) -> Disp
 
 def _event(s: Session, d: Dispute, actor: Actor, action: str, to: str | None = None,
            **detail) -> None:
+    """Append one history entry (``to``: the status the dispute moves to)."""
     s.add(DisputeEvent(dispute_id=d.id, actor=actor.login, action=action,
-                       from_status=d.status if to else None, to_status=to,
+                       from_status=d.status if to and action != "raised" else None,
+                       to_status=to,
                        at=dt.datetime.now(dt.UTC),
                        detail=json.dumps(detail, sort_keys=True, default=str)))
 
