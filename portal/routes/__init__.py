@@ -5,6 +5,6 @@ CSRF guard. tests/test_portal_idor.py enumerates every route, so a new one needs
 the authorization matrix there.
 """
 
-from casslink.portal.routes import auth, me
+from casslink.portal.routes import auth, disputes, me
 
-ROUTERS = [auth.router, me.router]
+ROUTERS = [auth.router, me.router, disputes.router]
