@@ -116,12 +116,20 @@ def _settings(request: Request):
     return request.app.state.settings, request.app.state.engine
 
 
+def _today(request: Request):
+    """The calendar day the deadlines use: ``app.state.dispute_today()`` when set (tests and
+    demos pin it), else today."""
+    clock = getattr(request.app.state, "dispute_today", None)
+    return clock() if clock else None
+
+
 @router.post("/api/v1/disputes", status_code=201, tags=["disputes"])
 def api_raise(request: Request, body: RaiseBody, p: Principal = Depends(current_user)) -> dict:
     """Raise a dispute on a billed AWB (``dispute`` right on the agent)."""
     settings, engine = _settings(request)
     actor = _actor(p, "dispute")
-    new_id = _run(lambda: service.raise_dispute(settings, engine, actor, **body.model_dump()))
+    new_id = _run(lambda: service.raise_dispute(settings, engine, actor, today=_today(request),
+                                                **body.model_dump()))
     return service.show(engine, actor, new_id)
 
 
@@ -148,7 +156,7 @@ def api_decide(request: Request, dispute_id: int, body: DecisionBody,
     actor = _actor(p, "dispute")
     return _run(lambda: service.decide(settings, engine, actor, dispute_id,
                                        accept=body.accept, amount=body.amount,
-                                       text=body.text))
+                                       text=body.text, today=_today(request)))
 
 
 @router.post("/api/v1/disputes/{dispute_id}/comments", tags=["disputes"])
@@ -228,7 +236,8 @@ def page_raise(request: Request, agent: str = Form(...), airline: str = Form(...
     try:
         new_id = service.raise_dispute(settings, engine, _actor(p, "dispute"), agent=agent,
                                        airline=airline, awb=awb, reason=reason,
-                                       amount=amount or None, text=text)
+                                       amount=amount or None, text=text,
+                                       today=_today(request))
     except (service.DisputeError, access.Forbidden) as exc:
         reasons = load_reasons(settings.fixtures_dir / "reference")
         agents = [g.code for g in p.grants if g.kind == "agent"]
@@ -266,7 +275,8 @@ def page_decide(request: Request, dispute_id: int, action: str = Form(...),
                 p: Principal = Depends(current_user)):
     settings, engine = _settings(request)
     _run(lambda: service.decide(settings, engine, _actor(p, "dispute"), dispute_id,
-                                accept=action == "accept", amount=amount or None, text=text))
+                                accept=action == "accept", amount=amount or None, text=text,
+                                today=_today(request)))
     return RedirectResponse(f"/disputes/{dispute_id}", status_code=303)
 
 
@@ -296,7 +306,8 @@ async def page_bulk(request: Request, p: Principal = Depends(current_user)):
     outcome = []
     for raw in form.getlist("ids"):
         try:
-            d = service.decide(settings, engine, actor, int(raw), accept=accept, text=text)
+            d = service.decide(settings, engine, actor, int(raw), accept=accept, text=text,
+                               today=_today(request))
             outcome.append((int(raw), d["status"], ""))
         except HTTPException as exc:
             outcome.append((int(raw), "", str(exc.detail)))
