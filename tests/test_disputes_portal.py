@@ -96,3 +96,12 @@ def test_form_errors_and_token_scopes(world):
     assert bearer.post("/api/v1/disputes", json={
         "agent": A1, "airline": LH, "awb": f"{LH}-{AWB1}", "reason": "rate",
         "amount": "1.00"}).status_code == 403
+
+
+def test_pages_speak_the_users_language(world):
+    c = client(world, "fw-admin")
+    c.headers["Accept-Language"] = "de-DE,de;q=0.9"
+    page = c.get("/disputes").text
+    assert "Reklamation einreichen" in page and "Konto" in page  # disputes + portal catalogs
+    c.headers["Accept-Language"] = "ja"
+    assert "異議を申し立てる" in c.get("/disputes/new").text

@@ -50,12 +50,12 @@ class _Both:
 def _env(language: str) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    base = environment(language)
+    env.filters.update(base.filters)
+    env.globals.update(base.globals)  # first: they hold the portal's gettext callables
     env.install_gettext_translations(_Both(i18n.translations(language, "disputes"),  # type: ignore[attr-defined]
                                            i18n.translations(language, "portal")),
                                      newstyle=True)
-    base = environment(language)
-    env.filters.update(base.filters)
-    env.globals.update(base.globals)
     return env
 
 
