@@ -200,3 +200,21 @@ def adjust_cmd(as_json: bool = JSON):
     typer.echo(json.dumps(out) if as_json else f"adjusted {done}; failed {failed}")
     if failed:
         raise typer.Exit(1)
+
+
+@disputes_app.command("report")
+def report_cmd(operation: str = typer.Option(..., "--operation"),
+               period: str = typer.Option(..., "--period"), as_json: bool = JSON):
+    """Write each party's dispute report of the period (CSV and Excel) into its outbox."""
+    from casslink.app.disputes.report import write_reports
+    from casslink.reference import load_reference
+
+    with opened() as (settings, engine):
+        ref = load_reference(settings)
+        op = operation.upper()
+        if op not in ref.operations:
+            _fail(LookupError(f"unknown operation {operation!r}"))
+        out = write_reports(settings, engine, op, period, ref.operations[op].settlement_currency)
+    files = {k: [str(p) for p in v] for k, v in out.items()}
+    typer.echo(json.dumps(files, indent=2) if as_json else
+               "\n".join(f"{k}: {', '.join(v)}" for k, v in files.items()))

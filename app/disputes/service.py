@@ -133,7 +133,7 @@ def raise_dispute(settings: Settings, engine: Engine, actor: Actor, *, agent: st
                   airline: str, awb: str, reason: str, amount: str | None = None,
                   component: str | None = None, remove: bool = False, text: str = "",
                   correction_number: str | None = None, today: dt.date | None = None,
-                  ref: ReferenceData | None = None) -> int:
+                  ref: ReferenceData | None = None, source: str | None = None) -> int:
     """Raise a dispute on a billed AWB; returns its id. ``amount``: the credit claimed, in
     the period's settlement currency (not with ``remove``: the whole AWB is claimed)."""
     ref = ref or load_reference(settings)
@@ -193,11 +193,11 @@ def raise_dispute(settings: Settings, engine: Engine, actor: Actor, *, agent: st
                     claims=json.dumps(claims), remove_awb=remove, claimed_minor=claimed,
                     currency=currency, text=text, status=states.RAISED,
                     raised_by=actor.login, raised_at=dt.datetime.now(dt.UTC), raised_on=today,
-                    response_due=deadlines.response_due(today, rule))
+                    response_due=deadlines.response_due(today, rule), source=source)
         s.add(d)
         s.flush()
         _event(s, d, actor, "raised", states.RAISED, kind=kind, claimed=claimed,
-               reason=reason, remove=remove)
+               reason=reason, remove=remove, source=source)
         return d.id
 
 

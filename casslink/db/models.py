@@ -308,6 +308,8 @@ class Dispute(Base):
     adjust_period_id: Mapped[str | None] = mapped_column(String(10))
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), unique=True)
     adjusted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # ``file:<id>:<line>`` for a dispute raised by a bulk CSV line (a retry finds it)
+    source: Mapped[str | None] = mapped_column(String(40), unique=True)
 
 
 class DisputeEvent(Base):

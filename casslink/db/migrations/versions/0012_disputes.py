@@ -45,9 +45,11 @@ def upgrade() -> None:
         sa.Column('adjust_period_id', sa.String(length=10), nullable=True),
         sa.Column('file_id', sa.Integer(), nullable=True),
         sa.Column('adjusted_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('source', sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(['file_id'], ['files.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('file_id'),
+        sa.UniqueConstraint('source'),
     )
     for col in ('operation_code', 'period_id', 'agent_code', 'airline_prefix', 'status'):
         op.create_index(f'ix_disputes_{col}', 'disputes', [col])
