@@ -239,3 +239,18 @@ def load_reference_world(settings: Settings | None = None) -> dict[str, int]:
         for text in ext.conflicts:
             log.warning("%s: %s", op, text)
     return {"periods": sum(ext.added for ext in extended.values())}
+
+
+# --- disputes --------------------------------------------------------------------------------
+
+def escalate_disputes(settings: Settings | None = None) -> dict[str, list[int]]:
+    """The reference-sync DAG's daily task: disputes whose airline response deadline passed
+    are ESCALATED to operators (``casslink disputes escalate``)."""
+    from casslink.app.disputes.service import escalate_overdue
+
+    settings = settings or get_settings()
+    with engine_for(settings.db_url) as engine:
+        ids = escalate_overdue(engine)
+    if ids:
+        log.warning("disputes escalated to operators: %s", ids)
+    return {"escalated": ids}
