@@ -218,6 +218,8 @@ def ingest_file(settings: Settings, engine: Engine, file_id: int,
     participant = _participant(engine, row)
     if row.state in registry.FINAL_STATES:
         return recorded_result(row, participant)
+    if _dispute_csv(settings, engine, row, participant):  # the bulk dispute channel
+        return recorded_result(registry.get(engine, file_id), participant)
     a = Attempt(settings, engine, row, participant, reference or load_reference(settings))
     read_and_validate(a)
     checkpoint("ingest", "validated")
@@ -242,7 +244,32 @@ def ingest_file(settings: Settings, engine: Engine, file_id: int,
     if not done:
         return recorded_result(registry.get(engine, file_id), participant)
     checkpoint("ingest", "recorded")
+    _link_disputes(a)
     return result_of(a)
+
+
+def _link_disputes(a: Attempt) -> None:
+    """An airline's own CCA/DCM for a disputed AWB links to the dispute (docs/disputes.md)."""
+    from casslink.app.disputes.lineage import link_airline_corrections
+
+    if a.participant and a.row.channel not in ("dispute", "sandbox") and a.stored:
+        link_airline_corrections(a.engine, a.file_id, a.participant.code,
+                                 a.verdict.accepted_records)
+
+
+def _dispute_csv(settings: Settings, engine: Engine, row: LandedFile,
+                 participant: ParticipantRef | None) -> bool:
+    """A CSV of disputes or decisions (told by its header) goes to casslink.app.disputes.bulk;
+    True when it was one."""
+    from casslink.app.disputes import bulk
+
+    try:
+        if bulk.sniff(registry.blob_path(settings, row)) is None:
+            return False
+    except FileNotFoundError:
+        return False
+    bulk.process(settings, engine, row, participant)
+    return True
 
 
 def _participant(engine: Engine, row: LandedFile) -> ParticipantRef | None:

@@ -287,3 +287,17 @@ def invoice_register(settled: dict, settings: Settings | None = None) -> dict:
                         register.to_xlsx(rows, f"{op} {period}"))):
         write_to_outbox(settings, "cass", name, data)
     return {"operation": op, "period": period, "documents": len(rows)}
+
+# --- disputes --------------------------------------------------------------------------------
+
+def escalate_disputes(settings: Settings | None = None) -> dict[str, list[int]]:
+    """The reference-sync DAG's daily task: disputes whose airline response deadline passed
+    are ESCALATED to operators (``casslink disputes escalate``)."""
+    from casslink.app.disputes.service import escalate_overdue
+
+    settings = settings or get_settings()
+    with engine_for(settings.db_url) as engine:
+        ids = escalate_overdue(engine)
+    if ids:
+        log.warning("disputes escalated to operators: %s", ids)
+    return {"escalated": ids}

@@ -6,7 +6,9 @@ one that has it is never overwritten from the fixtures (``casslink reference loa
 that, by hand).
 
 Thin DAG file: the work is ``casslink.app.tasks.load_reference_world`` and
-``casslink.calendars.calendar_check`` (also ``casslink reference check``). Corrected,
+``casslink.calendars.calendar_check`` (also ``casslink reference check``); the
+``escalate_disputes`` task escalates disputes whose response deadline passed
+(``casslink disputes escalate``). Corrected,
 published and billed periods are never overwritten (docs/calendars.md).
 """
 
@@ -52,7 +54,13 @@ def casslink_reference_sync():
                  ", ".join(f"{op} {end}" for op, end in ends.items()))
         return ends
 
-    load_reference() >> check_calendars()
+    @task
+    def escalate_disputes() -> dict:
+        from casslink.app.tasks import escalate_disputes
+
+        return escalate_disputes()
+
+    load_reference() >> [check_calendars(), escalate_disputes()]
 
 
 casslink_reference_sync()

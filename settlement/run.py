@@ -27,8 +27,10 @@ from sqlalchemy import Engine, select, update
 from casslink import __version__, registry, warehouse
 from casslink.db.engine import session_scope
 from casslink.db.models import BillingPeriod, LandedFile, SettlementRun
+from casslink.dispute_rules import load_rules, rule_for
 from casslink.reference import PeriodInfo, ReferenceData, load_reference
 from casslink.settings import Settings
+from casslink.settlement import payment_effect
 from casslink.settlement.ledger import (
     DICTIONARY_COLUMNS,
     INPUT_COLUMNS,
@@ -211,6 +213,8 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
     try:
         result = _compute_and_write(settings, operation, period, currency, inputs, digest,
                                     ref, kind)
+        payment_effect.apply(engine, operation, period.period_id, Path(result.ledger_dir),
+                             rule_for(load_rules(settings.fixtures_dir / "reference"), operation))
     except Exception as exc:
         _finish(engine, run_id, "failed", str(exc))
         raise

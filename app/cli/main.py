@@ -18,6 +18,7 @@ from casslink.app.cli import (
     settle_cmds,
 )
 from casslink.app.cli.calendar_cmds import calendar_app
+from casslink.app.cli.disputes_cmds import disputes_app
 from casslink.app.cli.payments_cmds import agents_app, payments_app
 from casslink.app.cli.tax_cmds import tax_app
 from casslink.settings import get_settings
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(db_cmds.db_app, name="db")
 app.add_typer(db_cmds.reference_app, name="reference")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(disputes_app, name="disputes")
 app.command("run")(run_cmd.run)
 app.command("generate")(hot_cmds.generate)
 app.command("inspect")(hot_cmds.inspect)

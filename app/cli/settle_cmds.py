@@ -151,6 +151,7 @@ def trace(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Lineage: the input files and line numbers behind an agent's and/or airline's bill."""
+    from casslink.app.disputes.lineage import disputes_of_files
     from casslink.reference import load_reference
     from casslink.settlement.run import SettlementError, latest_ledger
     from casslink.settlement.run import trace as run_trace
@@ -166,6 +167,9 @@ def trace(
                 prefix = a.prefix
             folder = latest_ledger(engine, operation.upper(), pid)
             out = run_trace(engine, folder, agent or None, prefix or None)
+            disputes = disputes_of_files(engine, [f["file_id"] for f in out])
+            for f in out:
+                f["disputes"] = disputes.get(f["file_id"], [])
         except SettlementError as exc:
             raise typer.BadParameter(str(exc)) from exc
     if as_json:
@@ -178,6 +182,9 @@ def trace(
                    f"{plural(f['records'], 'record')}, lines {shown}{more}")
         for code, t in f.get("tax", {}).items():
             typer.echo(f"  tax {code} (rule version {t['rule_version']}): {t['tax']}")
+        for d in f["disputes"]:
+            typer.echo(f"  dispute {d['dispute_id']} ({d['status']}, {d['role']} "
+                       f"{d['correction_number']})")
 
 
 def deliver(

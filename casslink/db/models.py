@@ -499,3 +499,95 @@ class Invoice(Base):
     cancels: Mapped[str | None] = mapped_column(String(40))
     cancelled_by: Mapped[str | None] = mapped_column(String(40))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+# --- disputes (revision 0012_disputes): online corrections and disputes, their history,
+# attachments, the airline's DCM number series and the files that adjust them ------------
+
+
+class Dispute(Base):
+    """An agent's online correction or pre-remittance dispute of one billed AWB."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_code: Mapped[str] = mapped_column(String(2), index=True)
+    period_id: Mapped[str] = mapped_column(String(10), index=True)  # where the AWB is billed
+    kind: Mapped[str] = mapped_column(String(16))  # correction | pre_remittance
+    agent_code: Mapped[str] = mapped_column(String(11), index=True)
+    airline_prefix: Mapped[str] = mapped_column(String(3), index=True)
+    awb_serial: Mapped[str] = mapped_column(String(8))
+    correction_number: Mapped[str | None] = mapped_column(String(6))  # a billed CCA/DCM
+    reason_code: Mapped[str] = mapped_column(String(20))
+    claims: Mapped[str] = mapped_column(Text)  # JSON {component: minor units}
+    remove_awb: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    raised_by: Mapped[str] = mapped_column(String(64))
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    raised_on: Mapped[dt.date] = mapped_column(Date)  # the calendar day the deadlines used
+    response_due: Mapped[dt.date] = mapped_column(Date)
+    accepted_minor: Mapped[int | None] = mapped_column(BigInteger)
+    decision_text: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dcm_number: Mapped[str | None] = mapped_column(String(6))
+    adjust_period_id: Mapped[str | None] = mapped_column(String(10))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), unique=True)
+    adjusted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # ``file:<id>:<line>`` for a dispute raised by a bulk CSV line (a retry finds it)
+    source: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+
+class DisputeEvent(Base):
+    """One step of a dispute's history, comments included (append-only: never updated)."""
+
+    __tablename__ = "dispute_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+
+
+class DisputeAttachment(Base):
+    """A document attached to a dispute, stored content-addressed by its sha256."""
+
+    __tablename__ = "dispute_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+class DcmSeries(Base):
+    """The last DCM number casslink issued for an airline's dispute adjustments."""
+
+    __tablename__ = "dcm_series"
+
+    airline_prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DisputeFile(Base):
+    """A landed file that adjusts a dispute: the generated DCM, or the airline's own CCA/DCM
+    for the disputed AWB (``casslink trace`` reaches the dispute through it)."""
+
+    __tablename__ = "dispute_files"
+    __table_args__ = (UniqueConstraint("dispute_id", "file_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # generated | airline
+    correction_number: Mapped[str | None] = mapped_column(String(6))

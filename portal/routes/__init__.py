@@ -9,6 +9,7 @@ from casslink.portal.routes import (
     admin,
     auth,
     consolidated,
+    disputes,
     files,
     me,
     periods,
@@ -18,4 +19,4 @@ from casslink.portal.routes import (
 )
 
 ROUTERS = [auth.router, me.router, files.router, periods.router, statements.router,
-           consolidated.router, settings.router, tokens.router, admin.router]
+           consolidated.router, settings.router, tokens.router, admin.router, disputes.router]

@@ -1,0 +1,94 @@
+"""The bulk CSV channel (disputes and decisions dropped into inbox/, recognised by the
+header, each line checked, acknowledged) and the per-period dispute report (CSV + Excel)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import select
+
+from casslink.app.disputes import bulk, service
+from casslink.app.disputes.report import write_reports
+from casslink.app.ingest import ingest_file, land_and_ingest
+from casslink.db.engine import session_scope
+from casslink.db.models import Dispute
+from casslink.outbox import home_of
+from casslink.participants import resolve
+from tests.dispute_world import A1, A2, AWB1, AWB2, LH, build
+
+
+@pytest.fixture
+def world(system, tmp_path, monkeypatch):
+    s, engine = system
+    build(s, engine, tmp_path)
+    monkeypatch.setattr(bulk, "today", lambda: dt.date(2026, 12, 4))
+    return s, engine
+
+
+def _ack(s, code: str, name: str, file_id: int) -> list[list[str]]:
+    path = home_of(s, code) / "outbox" / f"{name}.f{file_id:06d}.ack.csv"
+    return list(csv.reader(io.StringIO(path.read_text())))
+
+
+def test_csv_of_disputes_then_decisions(world, tmp_path):
+    s, engine = world
+    raises = tmp_path / "disputes.csv"
+    raises.write_text("agent,airline,awb,reason,amount,text\r\n"
+                      f"{A1},{LH},{LH}-{AWB1},rate,120.00,contract rate\r\n"
+                      f"{A1},{LH},{LH}-{AWB2},rate,10.00,not ours to dispute\r\n"
+                      f"{A2},{LH},{LH}-{AWB2},rate,10.00,for another agent\r\n")
+    r = land_and_ingest(s, engine, raises, resolve(engine, A1), user_login="fw-admin")
+    assert (r.state, r.verdict) == ("archived", "partial")
+    ack = _ack(s, A1, "disputes.csv", r.file_id)
+    assert ack[0] == ["line", "outcome", "dispute", "message"]
+    assert [row[:2] for row in ack[1:]] == [["2", "done"], ["3", "refused"], ["4", "refused"]]
+    assert "not billed to agent" in ack[2][3] and "only for itself" in ack[3][3]
+    did = int(ack[1][2])
+    assert ingest_file(s, engine, r.file_id).already_done  # a retry does nothing again
+    with session_scope(engine) as ses:
+        assert ses.scalars(select(Dispute.source)).all() == [f"file:{r.file_id}:2"]
+
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("dispute,decision,amount,text\n"
+                         f"{did},accept,50.00,half of it\n"
+                         "999,reject,,no such\n")
+    r2 = land_and_ingest(s, engine, decisions, resolve(engine, LH), user_login="lh-admin")
+    assert (r2.state, r2.verdict) == ("archived", "partial")
+    assert [row[1] for row in _ack(s, LH, "decisions.csv", r2.file_id)[1:]] == [
+        "done", "refused"]
+    d = service.show(engine, service.OPERATOR, did)
+    assert (d["status"], d["accepted_minor"]) == ("ADJUSTED", 5000)
+
+
+def test_a_csv_from_a_sender_without_rights_is_refused_whole(world, tmp_path):
+    s, engine = world
+    f = tmp_path / "d.csv"
+    f.write_text(f"agent,airline,awb,reason,amount,text\n{A1},{LH},{LH}-{AWB1},rate,1.00,x\n")
+    r = land_and_ingest(s, engine, f, resolve(engine, A1))  # no SFTP user: no rights
+    assert (r.state, r.verdict) == ("quarantined", "rejected")
+    assert service.list_disputes(engine, service.OPERATOR) == []
+
+
+def test_period_report_per_party(world):
+    s, engine = world
+    did = service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                                awb=f"{LH}-{AWB1}", reason="rate", amount="120.00",
+                                today=dt.date(2026, 12, 4))
+    service.decide(s, engine, service.OPERATOR, did, accept=True, amount="80.00",
+                   today=dt.date(2026, 12, 4))
+    out = write_reports(s, engine, "DE", "2026-11", "EUR", dt.date(2026, 12, 6))
+    assert sorted(out) == [LH, A1]
+    rows = list(csv.DictReader(io.StringIO(out[A1][0].read_text())))
+    assert [(r["Dispute"], r["Status"], r["AWB"], r["Claimed"], r["Accepted"], r["DCM"],
+             r["Adjustment period"]) for r in rows] == [
+        (str(did), "ADJUSTED", f"{LH}-{AWB1}", "120.00", "80.00", "DP0001", "2026-12")]
+    assert out[LH][0].read_bytes() == out[A1][0].read_bytes()  # one dispute, both parties
+    with zipfile.ZipFile(out[A1][1]) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert f"{LH}-{AWB1}" in sheet and "<v>120.00</v>" in sheet and "<v>80.00</v>" in sheet
+    # the December report lists it too: its adjustment is billed there
+    assert write_reports(s, engine, "DE", "2026-12", "EUR")[A1]
