@@ -28,7 +28,7 @@ from casslink.money import to_decimal
 LANGUAGES = ("en", "de", "fr", "es", "pt", "zh-Hans", "ja", "ko")
 """Every language a user or a participant's documents can have, in display order."""
 DEFAULT_LANGUAGE = "en"
-DOMAINS = ("portal", "documents")
+DOMAINS = ("portal", "documents", "statements")
 LOCALES_DIR = Path(__file__).parent / "locales"
 
 NATIVE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español",
