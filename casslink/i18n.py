@@ -3,10 +3,11 @@ document (statements, acknowledgements, reports, invoices).
 
 Catalogs are gettext ``.po`` files, one per domain and language:
 ``casslink/locales/<locale>/LC_MESSAGES/<domain>.po`` with the template
-``casslink/locales/<domain>.pot``. Domains: ``portal`` (web pages and API messages) and
-``documents`` (labels of the files casslink writes). They are read with Babel and compiled in
-memory on first use, so there is no build step; tests/test_i18n.py fails when a message of a
-template lacks a real translation in any language.
+``casslink/locales/<domain>.pot``. Domains: ``portal`` (web pages and API messages),
+``documents`` (labels of the files casslink writes) and ``statements`` (the labels of the
+Excel statements and the text acknowledgements: docs/document-languages.md). They are read
+with Babel and compiled in memory on first use, so there is no build step; tests/test_i18n.py
+fails when a message of a template lacks a real translation in any language.
 
 Language tags are the portal's (BCP 47: ``zh-Hans``); Babel's locale ids use ``_``.
 """

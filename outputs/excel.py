@@ -132,16 +132,17 @@ def _in_languages(run: RunData, side: Side, codes: list[str] | None,
                   languages: Mapping[str, str] | None) -> Iterator[tuple[str, Data]]:
     """The reports of ``codes`` (None: everyone), rendered once per language they are in;
     all in English: one batch, as always."""
-    wanted = {c: lang for c, lang in (languages or {}).items()
-              if lang != i18n.DEFAULT_LANGUAGE and (codes is None or c in codes)}
-    if not wanted:
+    if not languages:
         yield from _reports(run, side, codes)
         return
     everyone = codes if codes is not None else \
         pc.unique(run.ledger["bills"].column(side.key)).to_pylist()
     groups: dict[str, list[str]] = {}
     for code in everyone:
-        groups.setdefault(wanted.get(code, i18n.DEFAULT_LANGUAGE), []).append(code)
+        groups.setdefault((languages or {}).get(code, i18n.DEFAULT_LANGUAGE), []).append(code)
+    if set(groups) <= {i18n.DEFAULT_LANGUAGE}:
+        yield from _reports(run, side, codes)
+        return
     for lang in sorted(groups):
         yield from _reports(run, side, groups[lang], i18n.check(lang))
 
