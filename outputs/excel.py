@@ -41,6 +41,7 @@ from casslink.outputs.layouts import (
     HEADER_HEIGHT,
     HEADER_ROW,
     MONEY_FORMATS,
+    PAGE,
     STYLE,
     SUMMARY,
     TITLE_BLOCK,
@@ -259,6 +260,7 @@ class _Page:
         self.detail_head = self._header(DETAIL)  # the same detail rows for both kinds
         self.summary_widths, self.detail_widths = widths(self.summary_columns), widths(DETAIL)
         self.total_column = [c.source for c in self.summary_columns].index(TOTAL_UNDER)
+        self.footer = PAGE.footer.replace(labels()["page_footer"], L["page_footer"])
 
     def counterparties(self) -> tuple[pa.Array, pa.Array]:
         """Every counterparty of the run's bills and its name, looked up once (the airlines'
@@ -317,7 +319,7 @@ class _Page:
         names = sheets.names[lo:hi]
         deflated = xlsx.deflate_sheets(self.detail_widths, HEADER_ROW, [
             (self._detail_static(name), body, HEADER_ROW + size)
-            for name, body, size in zip(names, bodies, sizes, strict=True)])
+            for name, body, size in zip(names, bodies, sizes, strict=True)], self.footer)
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
             if bills.num_rows else np.zeros(0, np.int64)
         for b, code in enumerate(owners):
@@ -333,7 +335,7 @@ class _Page:
             footer += xlsx.row(last + 3, [xlsx.text(L["sign_note"])])
             book = [xlsx.Sheet(L["summary"], self.summary_widths,
                                [self._title(title), self.summary_head, summary.span(a, z),
-                                footer], HEADER_ROW, last)]
+                                footer], HEADER_ROW, last, footer=self.footer)]
             for s in range(int(sheets.first[first + b]) - lo,
                            int(sheets.first[first + b + 1]) - lo):
                 book.append(xlsx.Sheet(names[s], self.detail_widths, [], HEADER_ROW,

@@ -295,3 +295,13 @@ def test_a_french_ack_translates_labels_and_keeps_codes_values_and_messages():
     finding_line = "        3  VAL-E123  record   awb_serial  \"12345\"  AWB check digit is wrong"
     assert finding_line in fr and finding_line in en  # codes, values, message: as in English
     assert fr[1:2] != en[1:2] and en[0] == "CASSLINK ACKNOWLEDGEMENT"
+
+
+def test_the_printed_footer_follows_the_language(two_deliveries):
+    d = two_deliveries
+    code = d["agents"][0]
+    for data, expected in ((d["english"][code], "Page &P of &N"),
+                           (d["local"][code], "&P / &N ページ")):
+        book = _book(data, d["tmp"], "footer.xlsx")
+        for ws in book.worksheets:  # the sheet's name on the left, the page on the right
+            assert ws.oddFooter.left.text == "&A" and ws.oddFooter.right.text == expected
