@@ -140,7 +140,7 @@ def _in_languages(run: RunData, side: Side, codes: list[str] | None,
         pc.unique(run.ledger["bills"].column(side.key)).to_pylist()
     groups: dict[str, list[str]] = {}
     for code in everyone:
-        groups.setdefault((languages or {}).get(code, i18n.DEFAULT_LANGUAGE), []).append(code)
+        groups.setdefault(languages.get(code, i18n.DEFAULT_LANGUAGE), []).append(code)
     if set(groups) <= {i18n.DEFAULT_LANGUAGE}:
         yield from _reports(run, side, codes)
         return
