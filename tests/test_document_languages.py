@@ -305,3 +305,32 @@ def test_the_printed_footer_follows_the_language(two_deliveries):
         book = _book(data, d["tmp"], "footer.xlsx")
         for ws in book.worksheets:  # the sheet's name on the left, the page on the right
             assert ws.oddFooter.left.text == "&A" and ws.oddFooter.right.text == expected
+
+
+def test_libreoffice_prints_a_japanese_statement(two_deliveries, tmp_path):
+    """A person's view: LibreOffice prints the Japanese agent's statement with its Japanese
+    title, labels and "N / M ページ" on every page."""
+    import os
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("libreoffice") or shutil.which("soffice")
+    if soffice is None or shutil.which("pdftotext") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("LibreOffice or poppler-utils missing under CI=true")
+        pytest.skip("LibreOffice or poppler-utils not installed (CI installs them)")
+    d = two_deliveries
+    src = tmp_path / "ja.xlsx"
+    src.write_bytes(d["local"][d["agents"][0]])
+    out = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                          "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
+                         capture_output=True, text=True, timeout=300)
+    pdf = tmp_path / "ja.pdf"
+    assert out.returncode == 0 and pdf.exists(), out.stdout + out.stderr
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert pages
+    for n, page in enumerate(pages, start=1):
+        assert f"{n} / {len(pages)} ページ" in page, page[-300:]
+    assert "CASS 請求明細書" in pages[0] and "決済通貨" in pages[0] and "送金日" in pages[0]
