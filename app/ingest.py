@@ -32,10 +32,10 @@ from pathlib import Path
 import pyarrow.compute as pc
 from sqlalchemy import Engine, or_, select
 
-from casslink import period_totals, registry, warehouse
+from casslink import i18n, period_totals, registry, warehouse
 from casslink.canonical import BillingBatch, FileHeader, empty_charges, empty_records
 from casslink.db.engine import session_scope
-from casslink.db.models import LandedFile
+from casslink.db.models import LandedFile, Participant
 from casslink.faults import checkpoint
 from casslink.outbox import write_to_outbox
 from casslink.parsers import SNIFF, detect_format, read_any, read_any_file
@@ -384,8 +384,18 @@ def acknowledge(a: Attempt) -> None:
     info = ack_info(a)
     machine = ack.render_xml(info, a.verdict) if xml else ack.render_fixed(info, a.verdict)
     text_name = ack.ack_name(a.row.original_name, a.file_id, "text")
+    text = ack.render_text(info, a.verdict, document_language(a.engine, a.participant.id))
     a.acks = [write_to_outbox(a.settings, a.who, a.ack_name, machine),
-              write_to_outbox(a.settings, a.who, text_name, ack.render_text(info, a.verdict))]
+              write_to_outbox(a.settings, a.who, text_name, text)]
+
+
+def document_language(engine: Engine, participant_id: int) -> str:
+    """The language of a participant's documents (``participants.language``; English where
+    none, or not one of casslink's languages)."""
+    with session_scope(engine) as s:
+        language = s.scalar(select(Participant.language).where(
+            Participant.id == participant_id))
+    return language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
 
 
 def _state(a: Attempt) -> str:

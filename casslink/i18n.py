@@ -4,10 +4,11 @@ document (statements, acknowledgements, reports, invoices).
 Catalogs are gettext ``.po`` files, one per domain and language:
 ``casslink/locales/<locale>/LC_MESSAGES/<domain>.po`` with the template
 ``casslink/locales/<domain>.pot``. Domains: ``portal`` (web pages and API messages),
-``documents`` (labels of the files casslink writes) and ``disputes`` (the dispute pages).
-They are read with Babel and compiled in memory on first use, so there is no build step;
-tests/test_i18n.py fails when a message of a template lacks a real translation in any
-language.
+``documents`` (labels of the files casslink writes), ``statements`` (the labels of the Excel
+statements and the text acknowledgements: docs/document-languages.md) and ``disputes`` (the
+dispute pages). They are read with Babel and compiled in memory on first use, so there is no
+build step; tests/test_i18n.py fails when a message of a template lacks a real translation in
+any language.
 
 Language tags are the portal's (BCP 47: ``zh-Hans``); Babel's locale ids use ``_``.
 """
@@ -29,7 +30,7 @@ from casslink.money import to_decimal
 LANGUAGES = ("en", "de", "fr", "es", "pt", "zh-Hans", "ja", "ko")
 """Every language a user or a participant's documents can have, in display order."""
 DEFAULT_LANGUAGE = "en"
-DOMAINS = ("portal", "documents", "disputes")
+DOMAINS = ("portal", "documents", "statements", "disputes")
 LOCALES_DIR = Path(__file__).parent / "locales"
 
 NATIVE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español",

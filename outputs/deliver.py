@@ -10,12 +10,15 @@ File names carry operation, period, participant code and kind::
                                         as ONE Record XML
 
 Which formats a participant receives is ``participants.output_formats`` (comma-separated
-``hot``, ``xlsx``, ``xml``; empty = all). Each delivered file is a ``deliveries`` row (participant,
-path, sha256, run id); delivering the same run again rewrites identical bytes and rows.
+``hot``, ``xlsx``, ``xml``; empty = all); the labels of its Excel statements are in its
+``participants.language`` (English where none). Each delivered file is a ``deliveries`` row
+(participant, path, sha256, run id); delivering the same run again rewrites identical bytes
+and rows.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from sqlalchemy import Engine, delete, select
 
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Participant
+from casslink.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from casslink.outbox import write_to_outbox
 from casslink.outputs import excel, hot_files, tax_report, xml_statements
 from casslink.outputs.formats import FILES, FORMATS, KEYS, KINDS
@@ -32,6 +36,7 @@ from casslink.settings import Settings
 from casslink.storage import Data, sha256_of
 
 __all__ = ["FORMATS", "deliver_run"]
+log = logging.getLogger(__name__)
 
 BATCHES = {  # every participant's file of a kind and format (HOT: see _rendered)
     ("airline", "xlsx"): excel.airline_reports, ("agent", "xlsx"): excel.agent_reports,
@@ -40,15 +45,16 @@ BATCHES = {  # every participant's file of a kind and format (HOT: see _rendered
 }
 
 
-def _rendered(run: RunData, fmt: str, kinds: list[str]
+def _rendered(run: RunData, fmt: str, kinds: list[str], languages: dict[str, str]
               ) -> Iterator[dict[str, Data]]:
     """Every participant's file of ``fmt``, one kind after the other (HOT: both kinds from
-    one rendering of the records' lines)."""
+    one rendering of the records' lines); Excel in each participant's ``languages``."""
     if fmt == "hot":
         yield from hot_files.hot_all(run, tuple(KEYS[k] for k in kinds))
         return
     for kind in kinds:
-        yield BATCHES[(kind, fmt)](run)
+        render = BATCHES[(kind, fmt)]
+        yield render(run, languages=languages) if fmt == "xlsx" else render(run)
 
 
 def _preferences(engine: Engine) -> dict[str, tuple[str, ...]]:
@@ -56,6 +62,22 @@ def _preferences(engine: Engine) -> dict[str, tuple[str, ...]]:
         rows = s.execute(select(Participant.code, Participant.output_formats)).all()
     return {code: tuple(f.strip() for f in (fmts or "").split(",") if f.strip()) or FORMATS
             for code, fmts in rows}
+
+
+def _languages(engine: Engine) -> dict[str, str]:
+    """Participant code -> the language of its documents, where set and not English; a
+    value that is not one of :data:`casslink.i18n.LANGUAGES` is logged and left out."""
+    with session_scope(engine) as s:
+        rows = s.execute(select(Participant.code, Participant.language).where(
+            Participant.language.is_not(None))).all()
+    out = {}
+    for code, language in rows:
+        if language not in LANGUAGES:
+            log.warning("participant %s: unknown document language %r, English used", code,
+                        language)
+        elif language != DEFAULT_LANGUAGE:
+            out[code] = language
+    return out
 
 
 def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
@@ -68,7 +90,7 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
     if unknown:
         raise ValueError(f"unknown output formats: {sorted(unknown)}")
     run = load_run(settings, folder, reference or load_reference(settings))
-    prefs = _preferences(engine)
+    prefs, languages = _preferences(engine), _languages(engine)
     bills = run.ledger["bills"]
     parties = {kind: sorted(set(bills.column(KEYS[kind]).to_pylist())) for kind in KINDS}
     out = []
@@ -76,7 +98,7 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
         # everyone, delivered, dropped
         wanted = {k: [c for c in parties[k] if fmt in prefs.get(c, FORMATS)] for k in KINDS}
         kinds = [k for k in KINDS if wanted[k]]
-        for kind, files in zip(kinds, _rendered(run, fmt, kinds), strict=True):
+        for kind, files in zip(kinds, _rendered(run, fmt, kinds, languages), strict=True):
             label, ext = FILES[(kind, fmt)]
             for code in wanted[kind]:
                 data = files[code]

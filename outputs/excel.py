@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink import kernels
+from casslink import i18n, kernels
 from casslink.canonical import NET_TERMS
 from casslink.identifiers import InvalidComponent
 from casslink.money import format_amount, minor_unit
@@ -41,6 +41,7 @@ from casslink.outputs.layouts import (
     HEADER_HEIGHT,
     HEADER_ROW,
     MONEY_FORMATS,
+    PAGE,
     STYLE,
     SUMMARY,
     TAX_BLOCK,
@@ -66,7 +67,10 @@ MAX_ROWS = 1_048_576  # rows of an Excel sheet
 
 @cache
 def labels(lang: str = "en") -> dict[str, str]:
-    return json.loads((CATALOGUE / f"{lang}.json").read_text(encoding="utf-8"))
+    """Label key -> text in ``lang``: ``catalogue/en.json`` holds the English texts, which
+    are the message ids of the ``statements`` catalog that translates them."""
+    english = json.loads((CATALOGUE / "en.json").read_text(encoding="utf-8"))
+    return {key: i18n.gettext(lang, "statements", text) for key, text in english.items()}
 
 
 def money_format(currency: str) -> str:
@@ -101,16 +105,19 @@ AGENT = Side("agent", "agent_code", "airline_prefix")
 AIRLINE = Side("airline", "airline_prefix", "agent_code")
 
 
-def agent_reports(run: RunData, codes: list[str] | None = None) -> dict[str, Data]:
+def agent_reports(run: RunData, codes: list[str] | None = None,
+                  languages: Mapping[str, str] | None = None) -> dict[str, Data]:
     """Agent code -> its billing statement, for every agent of the run (or ``codes``): bytes,
-    or read-only views of the memory the worker processes rendered them in."""
-    return dict(_reports(run, AGENT, codes))
+    or read-only views of the memory the worker processes rendered them in. Labels are in
+    each agent's language of ``languages`` (code -> language; English where none)."""
+    return dict(_in_languages(run, AGENT, codes, languages))
 
 
-def airline_reports(run: RunData, codes: list[str] | None = None) -> dict[str, Data]:
+def airline_reports(run: RunData, codes: list[str] | None = None,
+                    languages: Mapping[str, str] | None = None) -> dict[str, Data]:
     """Airline prefix -> its settlement statement, for every airline of the run (or
-    ``codes``)."""
-    return dict(_reports(run, AIRLINE, codes))
+    ``codes``), in each airline's language of ``languages``."""
+    return dict(_in_languages(run, AIRLINE, codes, languages))
 
 
 def agent_report(run: RunData, agent_code: str) -> bytes:
@@ -123,14 +130,34 @@ def airline_report(run: RunData, prefix: str) -> bytes:
 
 # --- rendering ---------------------------------------------------------------------------------
 
-def _reports(run: RunData, side: Side, codes: list[str] | None) -> Iterator[tuple[str, Data]]:
+def _in_languages(run: RunData, side: Side, codes: list[str] | None,
+                  languages: Mapping[str, str] | None) -> Iterator[tuple[str, Data]]:
+    """The reports of ``codes`` (None: everyone), rendered once per language they are in;
+    all in English: one batch, as always."""
+    if not languages:
+        yield from _reports(run, side, codes)
+        return
+    everyone = codes if codes is not None else \
+        pc.unique(run.ledger["bills"].column(side.key)).to_pylist()
+    groups: dict[str, list[str]] = {}
+    for code in everyone:
+        groups.setdefault(languages.get(code, i18n.DEFAULT_LANGUAGE), []).append(code)
+    if set(groups) <= {i18n.DEFAULT_LANGUAGE}:
+        yield from _reports(run, side, codes)
+        return
+    for lang in sorted(groups):
+        yield from _reports(run, side, groups[lang], i18n.check(lang))
+
+
+def _reports(run: RunData, side: Side, codes: list[str] | None,
+             lang: str = i18n.DEFAULT_LANGUAGE) -> Iterator[tuple[str, Data]]:
     bills, lines = run.ledger["bills"], run.ledger_columns("lines", LINE_COLUMNS)
     if codes is not None:
         bills = bills.filter(pc.is_in(bills.column(side.key), pa.array(codes, pa.string())))
         lines = lines.filter(pc.is_in(lines.column(side.key), pa.array(codes, pa.string())))
     bills = in_order(bills, [side.key, side.other])
     lines = in_order(lines, list(LEDGER_ORDER))  # the ledger's own order: no copy
-    page = _Page(run, side)
+    page = _Page(run, side, lang)
     detail = _detail(run, page, lines, shared=codes is None)
     sheets = page.detail_sheets(lines)
     book_bills = runs(bills.column(side.key))
@@ -213,8 +240,8 @@ class _Page:
     """What every workbook of a run shares: labels, styles, title block, header rows (all
     from the layout tables, :mod:`outputs.layouts`)."""
 
-    def __init__(self, run: RunData, side: Side) -> None:
-        L, m = labels(), run.manifest
+    def __init__(self, run: RunData, side: Side, lang: str = i18n.DEFAULT_LANGUAGE) -> None:
+        L, m = labels(lang), run.manifest
         self.run, self.side, self.L = run, side, L
         self.digits = minor_unit(run.currency)
         self.statics: dict[str, tuple[xlsx.Static, xlsx.Static]] = {}
@@ -234,6 +261,7 @@ class _Page:
         self.detail_head = self._header(DETAIL)  # the same detail rows for both kinds
         self.summary_widths, self.detail_widths = widths(self.summary_columns), widths(DETAIL)
         self.total_column = [c.source for c in self.summary_columns].index(TOTAL_UNDER)
+        self.footer = PAGE.footer.replace(labels()["page_footer"], L["page_footer"])
 
     def counterparties(self) -> tuple[pa.Array, pa.Array]:
         """Every counterparty of the run's bills and its name, looked up once (the airlines'
@@ -292,7 +320,7 @@ class _Page:
         names = sheets.names[lo:hi]
         deflated = xlsx.deflate_sheets(self.detail_widths, HEADER_ROW, [
             (self._detail_static(name), body, HEADER_ROW + size)
-            for name, body, size in zip(names, bodies, sizes, strict=True)])
+            for name, body, size in zip(names, bodies, sizes, strict=True)], self.footer)
         nets = np.add.reduceat(np.asarray(bills.column("net"), np.int64), bill_runs[:-1]) \
             if bills.num_rows else np.zeros(0, np.int64)
         for b, code in enumerate(owners):
@@ -309,7 +337,7 @@ class _Page:
             footer += self._tax_block(code, last + 5)
             book = [xlsx.Sheet(L["summary"], self.summary_widths,
                                [self._title(title), self.summary_head, summary.span(a, z),
-                                footer], HEADER_ROW, last)]
+                                footer], HEADER_ROW, last, footer=self.footer)]
             for s in range(int(sheets.first[first + b]) - lo,
                            int(sheets.first[first + b + 1]) - lo):
                 book.append(xlsx.Sheet(names[s], self.detail_widths, [], HEADER_ROW,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
@@ -176,6 +176,7 @@ class Sheet:
     header_row: int
     last_row: int
     deflated: Deflated | None = None  # the whole sheet XML, deflated (see deflate_sheets)
+    footer: str = PAGE.footer  # the printed footer (Excel's codes: &P page, &N pages)
 
     def xml_pieces(self, selected: bool) -> list | Deflated:
         if self.deflated is not None:
@@ -185,7 +186,7 @@ class Sheet:
         head = _sheet_head(self.widths, self.header_row, selected)
         filter_ref = (f"A{self.header_row}:{column_letter(len(self.widths))}{self.last_row}"
                       if self.last_row > self.header_row else "")
-        return [head, *self.pieces, _sheet_end(filter_ref)]
+        return [head, *self.pieces, _sheet_end(filter_ref, self.footer)]
 
 
 @lru_cache(maxsize=64)
@@ -203,11 +204,12 @@ def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> S
         "</cols><sheetData>").encode())
 
 
-def _sheet_end(filter_ref: str) -> bytes:
+def _sheet_end(filter_ref: str, footer: str = PAGE.footer) -> bytes:
     """What follows a sheet's rows: the autofilter over ``filter_ref`` (if any), margins,
-    page setup and footer."""
+    page setup and ``footer``."""
+    page = PAGE if footer == PAGE.footer else replace(PAGE, footer=footer)
     return ("</sheetData>" + (f'<autoFilter ref="{filter_ref}"/>' if filter_ref else "")
-            + _page_end(PAGE)).encode()
+            + _page_end(page)).encode()
 
 
 @lru_cache(maxsize=8)
@@ -225,8 +227,8 @@ Deflated = tuple[int, int, list]  # a part deflated beforehand: crc32, size, def
 
 
 def deflate_sheets(widths: tuple[float, ...], header_row: int,
-                   sheets: Sequence[tuple[tuple[Static, ...], memoryview, int]]
-                   ) -> list[Deflated]:
+                   sheets: Sequence[tuple[tuple[Static, ...], memoryview, int]],
+                   footer: str = PAGE.footer) -> list[Deflated]:
     """Sheets (not the first of their workbook) deflated: each its static pieces (title
     block, header row; deflated once each), its rows, then the end of the sheet (autofilter
     from the header row down to its last row). Many small sheets (an agent's sheet of one
@@ -243,7 +245,7 @@ def deflate_sheets(widths: tuple[float, ...], header_row: int,
             packed = heads[static] = _packed((head, *static))
         end = ends.get(last)
         if end is None:
-            end = ends[last] = _sheet_end(f"{corner}{last}")
+            end = ends[last] = _sheet_end(f"{corner}{last}", footer)
         crc, size, chunk = packed
         n = len(body) + len(end)
         if n < JOIN_BELOW:

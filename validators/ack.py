@@ -11,18 +11,31 @@ The fixed-width ack (casslink-defined, 250 columns, CRLF) is declared as data be
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from functools import partial
 from pathlib import Path
 
 import jinja2
 
+from casslink import i18n
 from casslink.canonical import AMOUNT_COLUMNS, agent_net
 from casslink.money import format_amount
 from casslink.outbox import safe_name
 
+
+def N_(message: str) -> str:
+    """Marks a message of the ``statements`` catalog (scripts/extract-statement-labels)."""
+    return message
+
+
 WIDTH = 250
-VERDICT_TEXT = {"accepted": "ACCEPTED",
-                "accepted_with_rejections": "ACCEPTED WITH REJECTED RECORDS",
-                "rejected": "REJECTED - nothing from this file is billed"}
+TITLE = N_("CASSLINK ACKNOWLEDGEMENT")
+VERDICT_TEXT = {"accepted": N_("ACCEPTED"),
+                "accepted_with_rejections": N_("ACCEPTED WITH REJECTED RECORDS"),
+                "rejected": N_("REJECTED - nothing from this file is billed")}
+LATE_TEXT = N_("LATE - period {period} is closed; these records are billed in period "
+               "{billed_period}")
+LABEL_WIDTH = 14  # the text ack's labels are padded to this many columns
 
 # (name, start, length, kind) - kind N = zero-filled digits, A = left-aligned text
 ACK_LAYOUT: dict[str, tuple[tuple[str, int, int, str], ...]] = {
@@ -42,6 +55,19 @@ ACK_LAYOUT: dict[str, tuple[tuple[str, int, int, str], ...]] = {
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                           undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                           autoescape=False)
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a fixed-width font (East Asian wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(label: str, columns: int = LABEL_WIDTH) -> str:
+    """A label of the text ack followed by spaces up to ``columns`` (at least one)."""
+    return label + " " * max(1, columns - width(label))
+
+
+_env.filters.update(width=width, pad=pad)
 
 
 def _ascii(text: object) -> str:
@@ -93,10 +119,14 @@ def render_fixed(info: dict, verdict) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
-def render_text(info: dict, verdict) -> bytes:
+def render_text(info: dict, verdict, language: str = i18n.DEFAULT_LANGUAGE) -> bytes:
+    """The text ack a person reads, its labels in ``language`` (the sender's; codes, values
+    and the layout are the same in every language, finding messages stay English)."""
+    _ = partial(i18n.gettext, language, "statements")
     text = _env.get_template("ack.txt.j2").render(
-        **{"late": False, "billed_period": "", **info}, late_text=late_text(info),
-        verdict_text=VERDICT_TEXT[verdict.verdict], counts=verdict.counts,
+        **{"late": False, "billed_period": "", **info}, late_text=late_text(info, language),
+        title=_(TITLE), _=_,
+        verdict_text=_(VERDICT_TEXT[verdict.verdict]), counts=verdict.counts,
         totals=accepted_totals(verdict.accepted_records),
         findings=[f.as_dict() for f in verdict.findings])
     return text.encode("utf-8", "replace")
@@ -135,12 +165,12 @@ def ack_name(original_name: str, file_id: int, kind: str = "fixed") -> str:
     return safe_name(original_name, suffix=f".f{file_id:06d}{ACK_KINDS[kind]}")
 
 
-def late_text(info: dict) -> str:
+def late_text(info: dict, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """What a late file's ack says of it ('' when on time)."""
     if not info.get("late"):
         return ""
-    return (f"LATE - period {info.get('period')} is closed; these records are "
-            f"billed in period {info.get('billed_period')}")
+    return i18n.gettext(language, "statements", LATE_TEXT).format(
+        period=info.get("period"), billed_period=info.get("billed_period"))
 
 
 def received_text(when: dt.datetime | None) -> str:
