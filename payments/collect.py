@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from casslink import faults
 from casslink.db.engine import session_scope
 from casslink.db.models import PayRemittance
-from casslink.payments import ledger, pain
+from casslink.payments import defaults, ledger, pain
 from casslink.payments.dues import (
     SettledPeriod,
     apply_wallets,
@@ -55,7 +55,9 @@ def post_period(engine: Engine, terms: PaymentTerms, operation: str, period_text
     period, settled = settled_period(engine, operation, period_text)
     with session_scope(engine) as s:
         remits = post_dues(s, settled, terms.rule(operation), period.remittance_date)
-        apply_wallets(s, remits, today)
+        if apply_wallets(s, remits, today):
+            for r in remits:  # paid in full from the wallet: open notices are cured
+                defaults.cure(s, r, today)
         ledger.check(s, operation, settled.currency)
     return settled
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from casslink import faults
 from casslink.db.engine import session_scope
 from casslink.db.models import PayAgentEvent, PayEntry, PayPosting, PayRemittance, PayStatement
-from casslink.payments import camt, defaults, ledger
+from casslink.payments import camt, defaults, ledger, status_report
 from casslink.payments.dues import outstanding
 from casslink.payments.references import find_references, wallet_reference
 from casslink.payments.terms import PaymentRule, PaymentTerms
@@ -115,7 +115,10 @@ def _find_remittance(s: Session, terms: PaymentTerms, op: str, e: camt.Entry
 
 def import_statement(settings: Settings | None, engine: Engine, data: bytes,
                      terms: PaymentTerms) -> dict:
-    """Import one camt.053/camt.054 (see the module); returns a summary."""
+    """Import one camt.053/camt.054 (see the module), or a pain.008's status report
+    (pain.002, :func:`import_status_report`); returns a summary."""
+    if status_report.is_status_report(data):
+        return import_status_report(settings, engine, data, terms)
     stmt = camt.parse(data)
     digest = hashlib.sha256(data).hexdigest()
     op = operation_of(terms, stmt)
@@ -224,3 +227,36 @@ def match_entry(settings: Settings | None, engine: Engine, terms: PaymentTerms, 
                                    f"{r.reference}: {reason}".strip()))
         ledger.check(s, r.operation_code, r.currency)
         return e.classification
+
+
+def import_status_report(settings: Settings | None, engine: Engine, data: bytes,
+                         terms: PaymentTerms) -> dict:
+    """Rejected direct debits of a pain.002 reopen their remittances (once per message id);
+    nothing is posted, no money moved."""
+    report = status_report.parse(data)
+    digest = hashlib.sha256(data).hexdigest()
+    notifier = defaults.Notifier(settings, owed_airlines_reader(engine))
+    summary = {"statement_id": report.message_id, "message": report.message, "operation": "",
+               "entries": len(report.rejections), "imported": False, "classifications": {}}
+    with session_scope(engine) as s:
+        known = s.scalars(select(PayStatement).where(
+            PayStatement.statement_id == report.message_id)).first()
+        if known is not None:
+            if known.sha256 != digest:
+                raise camt.StatementError(f"status report {report.message_id} was imported "
+                                          "with other content: refusing to import it again")
+            return summary
+        for rej in report.rejections:
+            r = s.scalars(select(PayRemittance).where(
+                PayRemittance.reference == rej.end_to_end_id.upper())).first()
+            kind = "IGNORED"
+            if r is not None and r.status == "DEBITED":
+                r.status, kind = "RETURNED", "RETURNED"
+                summary["operation"] = r.operation_code
+                defaults.raise_irregularity(s, r, "RETURNED", report.created,
+                                            terms.rule(r.operation_code), notifier)
+            summary["classifications"][kind] = summary["classifications"].get(kind, 0) + 1
+        s.add(PayStatement(statement_id=report.message_id, message=report.message,
+                           sha256=digest, entries=len(report.rejections)))
+    summary["imported"] = True
+    return summary

@@ -220,3 +220,38 @@ def test_show_json_round_trips(world):
     collect_mod.post_period(engine, terms, "DE", "2026-11", dt.date(2026, 12, 11))
     view = json.loads(json.dumps(show(engine, "DE", "2026-11")))
     assert sum(a["due"] for a in view["agents"]) == sum(DUE.values()) == 325000
+
+
+def pain002(msg_id: str, rejected: list[tuple[str, str]]) -> bytes:
+    """A pain.002.001.03 rejecting the direct debits with these end-to-end ids."""
+    txs = "".join(f"<TxInfAndSts><OrgnlEndToEndId>{e2e}</OrgnlEndToEndId><TxSts>RJCT</TxSts>"
+                  f"<StsRsnInf><Rsn><Cd>{reason}</Cd></Rsn></StsRsnInf></TxInfAndSts>"
+                  for e2e, reason in rejected)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:'
+            f'tech:xsd:pain.002.001.03"><CstmrPmtStsRpt><GrpHdr><MsgId>{msg_id}</MsgId>'
+            f"<CreDtTm>2026-12-29T08:00:00</CreDtTm></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>X"
+            f"</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.02</OrgnlMsgNmId></OrgnlGrpInfAndSts>"
+            f"<OrgnlPmtInfAndSts><OrgnlPmtInfId>X</OrgnlPmtInfId>{txs}</OrgnlPmtInfAndSts>"
+            f"</CstmrPmtStsRpt></Document>").encode()
+
+
+def test_pain002_rejected_debit_reopens(world, tmp_path):
+    settings, engine, terms = world
+    collect_mod.collect(settings, engine, terms, "DE", "2026-11", dt.date(2026, 12, 11),
+                        tmp_path)
+    a1 = remittance_reference("DE", "2026-11", A1)
+    data = pain002("RPT-1", [(a1, "AM04"), ("RF00UNKNOWN", "AC01")])
+    assert imp(settings, engine, terms, data)["classifications"] == {
+        "RETURNED": 1, "IGNORED": 1}
+    before = _snapshot(engine)
+    assert imp(settings, engine, terms, data)["imported"] is False
+    assert _snapshot(engine) == before
+    with session_scope(engine) as s:
+        r = s.scalars(select(PayRemittance).where(PayRemittance.agent_code == A1)).one()
+        assert (r.status, ledger.check(s, "DE", "EUR")) == ("RETURNED", 0)  # no money moved
+        [irr] = s.scalars(select(PayIrregularity)).all()
+        assert (irr.agent_code, irr.kind, irr.raised_on) == (A1, "RETURNED",
+                                                               dt.date(2026, 12, 29))
+    again = collect_mod.collect(settings, engine, terms, "DE", "2026-11",
+                                dt.date(2026, 12, 29), tmp_path)
+    assert again["debits"] == 0  # not debited again: the agent pays by transfer now
