@@ -186,3 +186,34 @@ def test_kill_9_while_issuing_then_retry_leaves_no_gap(tmp_path, fault):
         assert any(p.suffix == ".pdf" for p in outbox.iterdir())
     finally:
         engine.dispose()
+
+
+def test_two_processes_issuing_one_period_at_once_issue_each_document_once(db_url, tmp_path):
+    """Two issuers race over the same period: each bill's document is issued exactly once
+    (the state is checked again under the series lock) and no number is skipped."""
+    s, engine, _ = settled_root(tmp_path / "var", db_url=db_url, awbs=60, seed=12)
+    try:
+        results, errors = [], []
+        barrier = threading.Barrier(2)
+
+        def run() -> None:
+            try:
+                barrier.wait()
+                results.append(issue_period(s, engine, "DE", "2026-11"))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        rows = register.rows(engine, "DE", "2026-11")
+        keys = [(r["agent_code"], r["airline_prefix"], r["doc_type"]) for r in rows]
+        assert len(keys) == len(set(keys))  # no document twice
+        assert sorted(results[0].issued + results[1].issued) == sorted(r["number"]
+                                                                       for r in rows)
+        assert register.gaps(engine) == []
+    finally:
+        engine.dispose()
