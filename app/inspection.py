@@ -46,7 +46,8 @@ def read_any(path: Path) -> BillingBatch:
 
 def sniff(path: Path) -> str:
     """What a file is, from its first bytes (and, for XML, its first element):
-    ``xlsx``, ``xml-statement``, ``xml-ack``, ``ack-fixed``, ``ack-text``, ``billing``."""
+    ``xlsx``, ``xml-statement``, ``xml-ack``, ``ack-fixed``, ``ack-text``, ``tax-report-csv``,
+    ``billing``."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF)
     if head.startswith(b"PK\x03\x04"):
@@ -58,6 +59,8 @@ def sniff(path: Path) -> str:
                 "Acknowledgement": "xml-ack"}.get(element, "billing")
     if text.startswith(b"CASSLINK ACKNOWLEDGEMENT"):
         return "ack-text"
+    if text.startswith(b"section,airline_prefix,agent_code,code,"):
+        return "tax-report-csv"
     first = text.split(b"\n", 1)[0].rstrip(b"\r")
     if first.startswith(b"ACH") and len(first) == 250:
         return "ack-fixed"
@@ -92,7 +95,8 @@ def inspect_file(path: Path) -> dict:
     kind = sniff(path)
     report = {"xlsx": inspect_excel, "xml-statement": inspect_xml_statement,
               "xml-ack": inspect_xml_ack, "ack-fixed": inspect_fixed_ack,
-              "ack-text": inspect_text_ack}.get(kind, inspect_billing)(path)
+              "ack-text": inspect_text_ack, "tax-report-csv": inspect_tax_report_csv,
+              }.get(kind, inspect_billing)(path)
     report.setdefault("problems", [])
     report["problem_count"] = report.get("problem_count", len(report["problems"]))
     return {"file": str(path), **report}
@@ -395,6 +399,32 @@ def inspect_text_ack(path: Path) -> dict:
     }
 
 
+# --- the tax report (outputs/tax_report.py) ---------------------------------------------------
+
+def inspect_tax_report_csv(path: Path) -> dict:
+    """A tax report as CSV: its rows per section and the total tax of its codes."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    codes = [r for r in rows if r["section"] == "code"]
+    currencies = sorted({r["currency"] for r in rows})
+    return {"kind": "tax-report", "description": "tax report (csv)", "format": "csv",
+            "sections": {k: sum(1 for r in rows if r["section"] == k)
+                         for k in ("code", "airline", "agent")},
+            "currency": currencies[0] if len(currencies) == 1 else "",
+            "total": str(sum((Decimal(r["tax"]) for r in codes), Decimal(0))), "problems": []}
+
+
+def _tax_report_xlsx(title: str, rows: list, sheets: list[str]) -> dict:
+    """A tax report workbook: its first sheet (by tax code) from the row after its header;
+    the total is the sum of its tax column."""
+    total = sum((Decimal(str(r[5])) for r in rows[3:] if r and len(r) > 5 and r[5] is not None),
+                Decimal(0))
+    return {"kind": "tax-report", "description": "tax report (xlsx)", "format": "xlsx",
+            "title": title, "sheets": sheets, "total": str(total), "problems": []}
+
+
 # --- Excel statements ------------------------------------------------------------------------
 
 def inspect_excel(path: Path) -> dict:
@@ -418,6 +448,8 @@ def inspect_excel(path: Path) -> dict:
     L = labels()
     side = next((s for s in ("agent", "airline")
                  if title.startswith(L[f"{s}_title"].split("{code}")[0])), None)
+    if side is None and title.startswith("Tax report "):
+        return _tax_report_xlsx(title, rows, sheets)
     if side is None:
         raise NotInspectable(f"{path}: an Excel workbook, but not a casslink statement "
                              f"(title {title!r})")

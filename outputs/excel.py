@@ -355,8 +355,7 @@ class _Page:
             return b""
         L, cur = self.L, self.run.currency
         out = [xlsx.row(first_row, [xlsx.text(L["tax_block"], BOLD)]),
-               xlsx.row(first_row + 1, [xlsx.text(L[c.label_key].format(currency=cur), HEADER)
-                                        for c in TAX_BLOCK])]
+               xlsx.row(first_row + 1, [xlsx.text(L[c.label_key], HEADER) for c in TAX_BLOCK])]
         for i, r in enumerate(rows, start=first_row + 2):
             out.append(xlsx.row(i, [
                 xlsx.number(format_amount(r[c.source], cur), MONEY) if c.kind == "money" else

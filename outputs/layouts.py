@@ -108,8 +108,8 @@ TAX_BLOCK = (  # under a summary's totals: the owner's tax per code and rate (do
     Column("col_tax_name", "Tax", "name"),
     Column("col_tax_side", "Side", "side"),
     Column("col_tax_rate", "Rate %", "rate_bp", "rate_bp"),
-    Column("col_tax_base", "Base ({currency})", "base", "money"),
-    Column("col_tax_amount", "Tax ({currency})", "tax", "money"),
+    Column("col_tax_base", "Base", "base", "money"),  # the block's title names the currency
+    Column("col_tax_amount", "Tax amount", "tax", "money"),
 )
 
 TITLE_BLOCK = (  # rows 2-6 of every sheet: (label key, English label, what it shows)

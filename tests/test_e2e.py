@@ -140,7 +140,12 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monke
     t, s = gp.sftp("agent-ops", PASSWORD)
     names = sorted(s.listdir("/outbox"))
     assert names == [f"DE_2026-11_{agent}_billing.hot", f"DE_2026-11_{agent}_statement.xlsx",
-                     f"DE_2026-11_{agent}_statement.xml"]
+                     f"DE_2026-11_{agent}_statement.xml", f"DE_2026-11_{agent}_tax-report.csv",
+                     f"DE_2026-11_{agent}_tax-report.xlsx"]
+    report = io.BytesIO()  # the tax report: the agent's own lines only
+    s.getfo(f"/outbox/DE_2026-11_{agent}_tax-report.csv", report)
+    assert {r.split(",")[2] for r in report.getvalue().decode().splitlines()[1:]
+            if r.startswith("agent,")} == {agent}
     xlsx, hot, xml = io.BytesIO(), io.BytesIO(), io.BytesIO()
     s.getfo(f"/outbox/DE_2026-11_{agent}_statement.xlsx", xlsx)
     s.getfo(f"/outbox/DE_2026-11_{agent}_billing.hot", hot)

@@ -120,6 +120,7 @@ def produced(tmp_path_factory, repo, ref):
     accepted = land_and_ingest(s, engine, xml, resolve(engine, later.airline_prefix))
     ledger = read_ledger(Path(result.ledger_dir))
     yield {"delivered": delivered, "rejected": rejected, "accepted": accepted,
+           "tax": ledger["tax"].to_pylist(),
            "nets": {**dict(zip(ledger["agents"].column("agent_code").to_pylist(),
                                ledger["agents"].column("net").to_pylist(), strict=True)),
                     **dict(zip(ledger["airlines"].column("airline_prefix").to_pylist(),
@@ -134,6 +135,8 @@ KINDS = {  # delivered file's ending -> (kind, description)
     "_statement.xlsx": ("agent-statement", "agent billing statement (xlsx)"),
     "_settlement.xml": ("airline-statement", "airline settlement statement (xml)"),
     "_statement.xml": ("agent-statement", "agent billing statement (xml)"),
+    "_tax-report.xlsx": ("tax-report", "tax report (xlsx)"),
+    "_tax-report.csv": ("tax-report", "tax report (csv)"),
 }
 
 
@@ -149,6 +152,11 @@ def test_every_delivered_output_is_recognised(produced):
         assert code == 0, text
         assert (report["kind"], report["description"]) == KINDS[ending], path.name
         assert report["problems"] == [] and KINDS[ending][1] in text
+        if "tax-report" in ending:  # its total: the participant's tax in the run's tax table
+            mine = [t["tax"] for t in produced["tax"] if d["participant"] in (
+                "cass", t["agent_code"], t["airline_prefix"])]
+            assert Decimal(report["total"]) == to_decimal(sum(mine), "EUR") and mine
+            continue
         net = produced["nets"][d["participant"]]
         if ending.endswith(".xml"):
             assert report["header"]["party"] == d["participant"]

@@ -251,7 +251,7 @@ def test_excel_layout_and_every_detail_line(settled):
     block = [[c.value for c in row if c.value is not None]
              for row in wb["Summary"].iter_rows(min_row=note + 2)]
     assert block[0] == ["Tax per code and rate (settlement currency)"]
-    assert block[1] == ["Tax code", "Tax", "Side", "Rate %", "Base (EUR)", "Tax (EUR)"]
+    assert block[1] == ["Tax code", "Tax", "Side", "Rate %", "Base", "Tax amount"]
     mine = [t for t in ledger["tax"].to_pylist() if t["agent_code"] == agent]
     assert [(r[0], r[3]) for r in block[2:]] == [("VAT_COM", 19.0)]
     assert _minor(block[2][5]) == sum(t["tax"] for t in mine) and _minor(block[2][4]) == sum(

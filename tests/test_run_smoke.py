@@ -77,7 +77,8 @@ def test_casslink_run_demo_serves_ui_sftp_and_stops_cleanly(tmp_path):
         outbox = sorted(paramiko.SFTPClient.from_transport(t).listdir("/outbox"))
         t.close()
         mine = sorted(n.split(f"_{agent}_", 1)[1] for n in outbox if f"_{agent}_" in n)
-        assert mine == ["billing.hot", "statement.xlsx", "statement.xml"], outbox
+        assert mine == ["billing.hot", "statement.xlsx", "statement.xml", "tax-report.csv",
+                        "tax-report.xlsx"], outbox
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200
         # the portal: its address and demo logins printed; the agent in two operations

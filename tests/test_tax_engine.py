@@ -288,3 +288,26 @@ def test_airport_countries_are_the_airportsdata_set():
 
     assert airport_countries() == {k: v["country"] for k, v in airportsdata.load("IATA").items()}
     assert airport_countries()["FRA"] == "DE" and "XQX" not in airport_countries()
+
+
+@pytest.mark.parametrize("operation", ["DE", "IN", "US", "PK", "CN", "JP", "KR", "FR"])
+def test_every_fixture_operation_settles_with_computed_tax(ref, operation):
+    """Generated files state VAT as the rules do: computed tax equals the files' (difference
+    0 per side); every operation with rules gets a tax table; PK withholds."""
+    from casslink.app.synthetic.generator import generate_billing
+
+    period = next(p for p in ref.periods_of(operation) if p.start_date >= D(2026, 11, 1))
+    files = generate_billing(ref, operation, period, 400, seed=4)
+    records = pa.concat_tables([f.records for f in files])
+    rules_of = ref.tax_rules.get(operation, ())
+    out: dict = {}
+    tables = build_ledger(records, operation, period.period_id,
+                          ref.operations[operation].settlement_currency, rules=rules_of,
+                          period_end=period.end_date, outcome=out)
+    assert set(out["differences"].values()) <= {0}
+    assert (tables["tax"].num_rows > 0) == bool(rules_of)
+    held = sum(tables["airlines"].column("tax_withheld").to_pylist())
+    assert (held > 0) == (operation == "PK")
+    if operation in ("CN", "FR"):  # origins and destinations both in the country: domestic
+        sides = {t["side"] for t in tables["tax"].to_pylist() if t["tax"]}
+        assert "airline" in sides

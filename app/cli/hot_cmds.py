@@ -82,7 +82,7 @@ def inspect(
     """Say what a file is and what it holds; any file casslink reads or writes, recognised
     from its content: billing and adjustment files (HOT, ONE Record XML, XFWB: record counts,
     totals per currency and record type, and the net effect of CCA/DCM corrections, revised
-    - original), hand-off and agent HOT files, XML and Excel statements, and
+    - original), hand-off and agent HOT files, XML and Excel statements, tax reports, and
     acknowledgements (fixed width, text, XML). Exit code 0 if the file reads cleanly, 1 if it
     has problems (listed) or is none of these."""
     try:
@@ -139,6 +139,9 @@ def _report_lines(report: dict) -> list[str]:
             out += [f"  {k}: {v}" for k, v in h.items()]
             out += [f"sheets        {', '.join(report['sheets'])}",
                     f"total         {report['total_label']}: {report['total']}"]
+    elif report["kind"] == "tax-report":
+        out += [f"title         {report.get('title', '-')}",
+                f"total tax     {report['total']}"]
     elif report["kind"] == "ack":
         c = report.get("counts", {})
         out += [f"for file      {h.get('file_name') or '-'} (id {h.get('file_id')})",
