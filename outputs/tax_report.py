@@ -27,6 +27,7 @@ from casslink.db.models import Delivery
 from casslink.money import format_amount, minor_unit
 from casslink.outbox import write_to_outbox
 from casslink.outputs import xlsx
+from casslink.outputs.excel import labels
 from casslink.outputs.formats import KEYS
 from casslink.settings import Settings
 from casslink.storage import sha256_of
@@ -38,22 +39,26 @@ KINDS = ("tax-report-xlsx", "tax-report-csv")
 @dataclass(frozen=True)
 class ReportColumn:
     name: str  # a column of the section's rows
-    label: str
+    label: str  # its key in outputs/catalogue/en.json (translated by the statements catalog)
     kind: str = "text"  # text | count | money | rate (basis points, shown as a percentage)
     width: float = 14
 
 
-_TAIL = (ReportColumn("code", "Tax code", width=12), ReportColumn("name", "Tax", width=40),
-         ReportColumn("side", "Side", width=10), ReportColumn("rate_bp", "Rate %", "rate", 9),
-         ReportColumn("base", "Base", "money", 16), ReportColumn("tax", "Tax amount", "money", 16),
-         ReportColumn("lines", "Lines", "count", 10))
+_TAIL = (ReportColumn("code", "col_tax_code", width=12),
+         ReportColumn("name", "col_tax_name", width=40),
+         ReportColumn("side", "col_tax_side", width=10),
+         ReportColumn("rate_bp", "col_tax_rate", "rate", 9),
+         ReportColumn("base", "col_tax_base", "money", 16),
+         ReportColumn("tax", "col_tax_amount", "money", 16),
+         ReportColumn("lines", "col_lines", "count", 10))
 SECTIONS: dict[str, tuple[ReportColumn, ...]] = {
     "code": _TAIL,
-    "airline": (ReportColumn("airline_prefix", "Airline", width=9), *_TAIL),
-    "agent": (ReportColumn("agent_code", "Agent", width=13), *_TAIL),
+    "airline": (ReportColumn("airline_prefix", "col_airline", width=9), *_TAIL),
+    "agent": (ReportColumn("agent_code", "col_agent", width=13), *_TAIL),
 }
 """Each section's columns, in order; ``code``: the whole (or the participant's) period."""
-SHEET_TITLES = {"code": "By tax code", "airline": "By airline", "agent": "By agent"}
+SHEET_TITLES = {"code": "tax_by_code", "airline": "tax_by_airline", "agent": "tax_by_agent"}
+"""Each section's sheet, by label key."""
 
 
 def sections(tax: pa.Table) -> dict[str, list[dict]]:
@@ -102,15 +107,18 @@ def render_csv(data: dict) -> bytes:
     return buf.getvalue().encode()
 
 
-def render_xlsx(data: dict, when: dt.date) -> bytes:
-    """The report as a workbook: one sheet per section, a title row, a header row."""
+def render_xlsx(data: dict, when: dt.date, language: str = "en") -> bytes:
+    """The report as a workbook in ``language``: one sheet per section, a title row, a
+    header row (the labels of the statements catalog; numbers stay numbers)."""
     cur, digits = data["currency"], minor_unit(data["currency"])
+    L = labels(language)
     sheets = []
     for section, columns in SECTIONS.items():
-        title = (f"Tax report {data['operation']} {data['period']} - {SHEET_TITLES[section]} "
-                 f"({data['participant']}, {cur})")
+        title = L["tax_report_title"].format(
+            operation=data["operation"], period=data["period"],
+            section=L[SHEET_TITLES[section]], participant=data["participant"], currency=cur)
         pieces = [xlsx.row(1, [xlsx.text(title, xlsx.TITLE)]),
-                  xlsx.row(3, [xlsx.text(c.label, xlsx.HEADER) for c in columns])]
+                  xlsx.row(3, [xlsx.text(L[c.label], xlsx.HEADER) for c in columns])]
         rows = data["sections"][section]
         for i, r in enumerate(rows, start=4):
             cells = []
@@ -124,16 +132,17 @@ def render_xlsx(data: dict, when: dt.date) -> bytes:
                 else:
                     cells.append(xlsx.text(str(r[c.name])))
             pieces.append(xlsx.row(i, cells))
-        sheets.append(xlsx.Sheet(xlsx.sheet_name(SHEET_TITLES[section]),
+        sheets.append(xlsx.Sheet(xlsx.sheet_name(L[SHEET_TITLES[section]]),
                                  tuple(c.width for c in columns), pieces, 3, 3 + len(rows)))
     money = "#,##0" + ("." + "0" * digits if digits else "")
     return xlsx.package(sheets, xlsx.styles(money), when)
 
 
 def deliver(settings: Settings, engine: Engine, run_id: int, folder: Path, tax: pa.Table,
-            manifest: dict) -> list[dict]:
+            manifest: dict, languages: dict[str, str] | None = None) -> list[dict]:
     """Every participant's tax report (its own lines) and the operators' whole report, as
-    Excel and CSV, into the outboxes; the run's tax-report deliveries are replaced."""
+    Excel (in the participant's ``languages`` entry, else English) and CSV (a data format:
+    English headers), into the outboxes; the run's tax-report deliveries are replaced."""
     op, pid, cur = manifest["operation"], manifest["period"], manifest["settlement_currency"]
     when = dt.date.fromisoformat(manifest["billing_date"])
     bills = pq_read(folder / "bills.parquet", ["agent_code", "airline_prefix"])
@@ -143,7 +152,8 @@ def deliver(settings: Settings, engine: Engine, run_id: int, folder: Path, tax: 
     out = []
     for code, kind in audience:
         data = report(tax, op, pid, cur, None if kind is None else code, kind)
-        for label, body in (("tax-report-xlsx", render_xlsx(data, when)),
+        language = (languages or {}).get(code, "en")
+        for label, body in (("tax-report-xlsx", render_xlsx(data, when, language)),
                             ("tax-report-csv", render_csv(data))):
             ext = label.rsplit("-", 1)[1]
             name = f"{op}_{pid}_{code}_tax-report.{ext}"

@@ -89,7 +89,8 @@ def two_deliveries(tmp_path_factory, ref):
 
     def delivered() -> dict[str, bytes]:
         out = deliver_run(s, engine, result.run_id, folder, formats=("xlsx",))
-        return {d["participant"]: Path(d["path"]).read_bytes() for d in out}
+        return {d["participant"]: Path(d["path"]).read_bytes() for d in out
+                if not d["kind"].startswith("tax-report")}  # the statements
 
     english = delivered()
     bills = read_ledger(folder)["bills"]
@@ -334,3 +335,32 @@ def test_libreoffice_prints_a_japanese_statement(two_deliveries, tmp_path):
     for n, page in enumerate(pages, start=1):
         assert f"{n} / {len(pages)} ページ" in page, page[-300:]
     assert "CASS 請求明細書" in pages[0] and "決済通貨" in pages[0] and "送金日" in pages[0]
+
+
+def test_the_tax_report_workbook_speaks_the_participants_language(tmp_path):
+    """The tax report's Excel labels come from the same statements catalog: Japanese headers
+    and title for a ja participant, the same numbers as the English workbook."""
+    import datetime as dt
+
+    from casslink.outputs import tax_report
+
+    row = {"code": "VAT", "name": "Umsatzsteuer", "side": "airline", "rate_bp": 1900,
+           "base": 100000, "tax": 19000, "lines": 3, "airline_prefix": "020",
+           "agent_code": "23156130152"}
+    data = {"operation": "DE", "period": "2026-11", "participant": "23156130152",
+            "currency": "EUR", "sections": {"code": [row], "airline": [row], "agent": [row]}}
+    books = {}
+    for language in ("en", "ja"):
+        path = tmp_path / f"{language}.xlsx"
+        path.write_bytes(tax_report.render_xlsx(data, dt.date(2026, 12, 10), language))
+        books[language] = openpyxl.load_workbook(path)
+    ja, en = books["ja"], books["en"]
+    assert ja.sheetnames == ["税コード別", "航空会社別", "代理店別"]
+    sheet = ja["税コード別"]
+    assert sheet["A1"].value == "税務レポート DE 2026-11 - 税コード別（23156130152、EUR）"
+    assert [c.value for c in sheet[3]] == ["税コード", "税目", "負担側", "税率 %", "課税標準",
+                                           "税額", "明細数"]
+    assert [c.value for c in en["By tax code"][3]] == ["Tax code", "Tax", "Side", "Rate %",
+                                                       "Base", "Tax amount", "Lines"]
+    assert [c.value for c in sheet[4]] == [c.value for c in en["By tax code"][4]]
+    assert sheet["E4"].value == 1000 and sheet["F4"].value == 190

@@ -89,6 +89,7 @@ def report(
     """The tax report of the period's latest settlement: per tax code and rate, base and
     tax; per airline; per agent (amounts in the settlement currency)."""
     from casslink.app.cli.settle_cmds import _period_id
+    from casslink.outputs.excel import labels
     from casslink.outputs.tax_report import SECTIONS, SHEET_TITLES
     from casslink.outputs.tax_report import report as make_report
     from casslink.settlement.run import LedgerTables, SettlementError, latest_run
@@ -106,8 +107,9 @@ def report(
         typer.echo(json.dumps(data, indent=2))
         return
     typer.echo(f"Tax report {data['operation']} {pid} ({cur})")
+    L = labels()
     for section, columns in SECTIONS.items():
-        typer.echo(f"{SHEET_TITLES[section]}:")
+        typer.echo(f"{L[SHEET_TITLES[section]]}:")
         rows = data["sections"][section]
         if not rows:
             typer.echo("  (no tax)")
@@ -116,5 +118,5 @@ def report(
                   format_amount(r[c.name], "EUR") if c.kind == "rate" else r[c.name]
                   for c in columns] for r in rows]
         right = [i for i, c in enumerate(columns) if c.kind != "text"]
-        for line in table([c.label for c in columns], shown, right=right):
+        for line in table([L[c.label] for c in columns], shown, right=right):
             typer.echo(f"  {line}")
