@@ -85,6 +85,17 @@ def test_the_hand_computed_bill_makes_an_invoice_and_a_self_billed_invoice(legal
     assert invoice.payable - commission.payable == BILL["net"]  # 999.50
 
 
+def test_the_agents_chosen_language_wins_over_the_legal_partys(legal):
+    """The portal's document-language setting (participants.language) decides; without one,
+    the legal party's language (ja for this agent) stands. Content and numbers are equal."""
+    rows = derived_from_bills(pa.Table.from_pylist([BILL]), 1900)
+    chosen = build_documents(_ctx(), [BILL], rows, legal, {AGENT: "ko"})
+    default = build_documents(_ctx(), [BILL], rows, legal, {"99999999999": "de"})
+    assert [d.language for d in chosen] == ["ko", "ko"]
+    assert [d.language for d in default] == ["ja", "ja"]
+    assert [d.content_digest() for d in chosen] == [d.content_digest() for d in default]
+
+
 def test_a_negative_supply_is_a_credit_note_with_positive_amounts(legal):
     bill = _bill(weight_pp=-20000, tax_airline=-3800, commission=-1000, tax_agent=-190)
     bill["net"] = -20000 - 3800 + 1000 + 190

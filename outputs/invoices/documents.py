@@ -231,9 +231,11 @@ def _document(kind: str, ctx: PeriodContext, bill: dict, rules: InvoiceRules,
 
 
 def build_documents(ctx: PeriodContext, bills: list[dict], tax_rows: list[dict],
-                    legal: LegalData) -> list[Document]:
+                    legal: LegalData, languages: dict[str, str] | None = None
+                    ) -> list[Document]:
     """Every document of the period, unnumbered, in (agent, airline, kind) order; checked
-    against the bills (raises InvoiceError naming the bill that does not add up)."""
+    against the bills (raises InvoiceError naming the bill that does not add up). Each is in
+    its agent's chosen language (``languages``), else its legal party's, else English."""
     rules = legal.rules.get(ctx.operation)
     if rules is None:
         raise InvoiceError(f"no invoice rules for operation {ctx.operation}")
@@ -249,7 +251,7 @@ def build_documents(ctx: PeriodContext, bills: list[dict], tax_rows: list[dict],
         if a_party is None or l_party is None:
             raise InvoiceError(f"{ctx.operation}: no legal party for "
                                f"{'agent ' + agent if a_party is None else 'airline ' + airline}")
-        language = a_party.language or "en"
+        language = (languages or {}).get(agent) or a_party.language or "en"
         airline_rows = taxes.get((agent, airline, "airline"), [])
         agent_rows = taxes.get((agent, airline, "agent"), [])
         for side_rows, column in ((airline_rows, "tax_airline"), (agent_rows, "tax_agent")):

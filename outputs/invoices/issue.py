@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from casslink import faults, invoice_numbers
+from casslink import faults, i18n, invoice_numbers
 from casslink.db.engine import session_scope
-from casslink.db.models import Invoice
+from casslink.db.models import Invoice, Participant
 from casslink.legal_parties import LegalData
 from casslink.outputs.invoices.documents import (
     Document,
@@ -75,7 +75,16 @@ def period_documents(settings: Settings, engine: Engine, operation: str, period_
     ctx = PeriodContext(operation, period.period_id, period.start_date, period.end_date,
                         period.remittance_date, op.settlement_currency, run_id, issued_on)
     return run_id, build_documents(ctx, bills.to_pylist(), tax_rows,
-                                   legal or legal_data(settings))
+                                   legal or legal_data(settings), chosen_languages(engine))
+
+
+def chosen_languages(engine: Engine) -> dict[str, str]:
+    """Agent code -> the document language its users chose (portal settings,
+    ``participants.language``); it wins over the legal parties' default language."""
+    with session_scope(engine) as s:
+        rows = s.execute(select(Participant.code, Participant.language).where(
+            Participant.kind == "agent", Participant.language.in_(i18n.LANGUAGES))).all()
+    return dict(rows)
 
 
 def issue_period(settings: Settings, engine: Engine, operation: str, period_text: str,
