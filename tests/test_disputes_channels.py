@@ -51,6 +51,10 @@ def test_csv_of_disputes_then_decisions(world, tmp_path):
     assert ingest_file(s, engine, r.file_id).already_done  # a retry does nothing again
     with session_scope(engine) as ses:
         assert ses.scalars(select(Dispute.source)).all() == [f"file:{r.file_id}:2"]
+    again = land_and_ingest(s, engine, raises, resolve(engine, A1), user_login="fw-admin")
+    assert (again.file_id != r.file_id, again.verdict) == (True, "rejected")
+    assert "received before" in _ack(s, A1, "disputes.csv", again.file_id)[1][3]
+    assert len(service.list_disputes(engine, service.OPERATOR)) == 1
 
     decisions = tmp_path / "decisions.csv"
     decisions.write_text("dispute,decision,amount,text\n"
