@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -77,6 +78,8 @@ def main() -> None:
         out = service.decide(s, engine, service.OPERATOR, did, accept=True, today=DAY, ref=ref)
         accept_s.append(time.perf_counter() - t)
         assert out["status"] == "ADJUSTED", out
+    engine.dispose()
+    shutil.rmtree(home, ignore_errors=True)
     print(json.dumps({"awbs": args.awbs, "disputes": len(raise_s),
                       "ingest_period_s": round(ingest_s, 2),
                       "raise_s_median": round(statistics.median(raise_s), 3),
