@@ -140,7 +140,8 @@ def history_for(settings: Settings, engine: Engine, sha256: str,
         for r in earlier:
             if r.sha256 == sha256:
                 hist.sha256_seen.setdefault(r.sha256, r.id)
-            if participant and r.participant_id == participant.id and r.verdict != REJECTED:
+            if participant and r.participant_id == participant.id and r.verdict != REJECTED \
+                    and r.channel != "dispute":  # casslink's DCMs take no file number
                 hist.accepted_logical.add((participant.code, r.operation_code, r.period_id,
                                            r.file_number))
     if participant and participant.kind in ("airline", "gssa") and operation:

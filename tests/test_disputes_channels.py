@@ -51,6 +51,10 @@ def test_csv_of_disputes_then_decisions(world, tmp_path):
     assert ingest_file(s, engine, r.file_id).already_done  # a retry does nothing again
     with session_scope(engine) as ses:
         assert ses.scalars(select(Dispute.source)).all() == [f"file:{r.file_id}:2"]
+    again = land_and_ingest(s, engine, raises, resolve(engine, A1), user_login="fw-admin")
+    assert (again.file_id != r.file_id, again.verdict) == (True, "rejected")
+    assert "received before" in _ack(s, A1, "disputes.csv", again.file_id)[1][3]
+    assert len(service.list_disputes(engine, service.OPERATOR)) == 1
 
     decisions = tmp_path / "decisions.csv"
     decisions.write_text("dispute,decision,amount,text\n"
@@ -92,3 +96,27 @@ def test_period_report_per_party(world):
     assert f"{LH}-{AWB1}" in sheet and "<v>120.00</v>" in sheet and "<v>80.00</v>" in sheet
     # the December report lists it too: its adjustment is billed there
     assert write_reports(s, engine, "DE", "2026-12", "EUR")[A1]
+
+
+def test_an_airlines_own_dcm_for_a_disputed_awb_links_to_it(world, tmp_path):
+    from casslink.reference import ReferenceData
+    from tests.dispute_world import awb, billing_file
+
+    s, engine = world
+    did = service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                                awb=f"{LH}-{AWB1}", reason="rate", amount="100.00",
+                                today=dt.date(2026, 12, 4))
+    pcs = dict(weight_pc="P", valuation_pc="P", oc_carrier_pc="P", oc_agent_pc="P",
+               taxes_pc="P", correction_number="LH0001", reason="RATE CORRECTED")
+    day = dt.date(2026, 11, 10)
+    original = {**awb(AWB1, A1, day, weight_pp=100000, oc_carrier_pp=5000, commission=5000),
+                **pcs, "record_type": "DCO"}
+    revised = {**original, "record_type": "DCR", "weight_pp": 90000}
+    path = billing_file(ReferenceData.from_db(engine), tmp_path, "2026-12", [original, revised],
+                        number=2)
+    r = land_and_ingest(s, engine, path, resolve(engine, LH))
+    assert (r.verdict, r.counts["accepted"]) == ("accepted", 2), r.codes
+    d = service.show(engine, service.OPERATOR, did)
+    assert d["status"] == "RAISED"  # the airline's own DCM does not decide it
+    assert d["history"][-1]["action"] == "airline-correction"
+    assert d["history"][-1]["detail"] == {"file_id": r.file_id, "correction_number": "LH0001"}

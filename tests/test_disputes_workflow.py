@@ -69,3 +69,23 @@ def test_raise_partly_accept_bill_trace(system, tmp_path):
     with session_scope(engine) as ses:  # the history is append-only rows
         assert ses.scalars(select(DisputeEvent.action).where(
             DisputeEvent.dispute_id == dispute_id)).all()[-1] == "adjusted"
+
+
+def test_two_accepted_disputes_of_one_airline_bill_two_dcms(system, tmp_path):
+    """Each generated DCM file is casslink's own (no file number of the airline's): the
+    second one is not refused as the same logical file (HOT-E602)."""
+    from tests.dispute_world import A2, AWB2
+
+    s, engine = system
+    build(s, engine, tmp_path)
+    ids = [service.raise_dispute(s, engine, service.OPERATOR, agent=a, airline=LH,
+                                 awb=f"{LH}-{awb}", reason="rate", amount=amount,
+                                 today=BEFORE_CUTOFF)
+           for a, awb, amount in ((A1, AWB1, "10.00"), (A2, AWB2, "20.00"))]
+    outs = [service.decide(s, engine, service.OPERATOR, i, accept=True, today=BEFORE_CUTOFF)
+            for i in ids]
+    assert [(o["status"], o["dcm_number"]) for o in outs] == [("ADJUSTED", "DP0001"),
+                                                              ("ADJUSTED", "DP0002")]
+    ledger = read_ledger(Path(settle(s, engine, "DE", "2026-12").ledger_dir))
+    assert {a["agent_code"]: a["net"] for a in ledger["agents"].to_pylist()} == {
+        A1: 30000 - 1000, A2: -2000}

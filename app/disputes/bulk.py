@@ -11,7 +11,9 @@ Headers (exactly, first line)::
 Who acts: the SFTP user who sent the file (their rights are checked); every line must also
 concern the sending participant (a raise for its own agent code, a decision on a dispute of
 its own airline). A retry after a crash does not raise twice: a raised line's dispute
-carries ``file:<id>:<line>``; a decision already taken is reported as done.
+carries ``file:<id>:<line>``; a decision already taken is reported as done. The same bytes
+sent again by the same participant are refused line by line (as HOT-E601 refuses a
+duplicate billing file).
 """
 
 from __future__ import annotations
@@ -105,10 +107,17 @@ def process(settings: Settings, engine: Engine, row: LandedFile,
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     lines = list(csv.DictReader(io.StringIO(text)))[:MAX_LINES]
     actor = _actor(engine, row)
+    with session_scope(engine) as s:  # the same bytes again from the same sender: refused
+        earlier = s.scalars(select(LandedFile.id).where(
+            LandedFile.sha256 == row.sha256, LandedFile.participant_id == row.participant_id,
+            LandedFile.id != row.id, LandedFile.state == "archived")).first()
     results = []
     for n, fields in enumerate(lines, start=2):
         fields = {k: (v or "").strip() for k, v in fields.items() if k}
         try:
+            if earlier is not None:
+                raise service.DisputeError(f"the same file was received before (file "
+                                           f"{earlier})")
             if who is None or actor is None:
                 raise access.Forbidden("the file has no sending user with rights")
             dispute_id = (_raise(settings, engine, actor, who, fields, f"file:{row.id}:{n}")
