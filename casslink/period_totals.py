@@ -89,15 +89,16 @@ def add(session: Session, operation: str, period_id: str, rows: Sequence[dict]) 
 
 
 def for_participant(session: Session, kind: str, code: str, operation: str | None,
-                    period_id: str | None = None) -> list[PeriodTotal]:
+                    period_id: str | None = None) -> list:
     """The rows of an airline (by prefix) or an agent, in ``operation`` and ``period_id``
-    when given, ordered by period, currency and counterpart."""
+    when given, ordered by period, currency and counterpart: plain rows (attribute access
+    by column name), not ORM objects - an airline has one per agent."""
     col = PeriodTotal.airline_prefix if kind in ("airline", "gssa") else PeriodTotal.agent_code
-    q = select(PeriodTotal).where(col == code)
+    q = select(*PeriodTotal.__table__.columns).where(col == code)
     if operation:
         q = q.where(PeriodTotal.operation_code == operation)
     if period_id:
         q = q.where(PeriodTotal.period_id == period_id)
-    return list(session.scalars(q.order_by(PeriodTotal.period_id, PeriodTotal.currency,
+    return list(session.connection().execute(q.order_by(PeriodTotal.period_id, PeriodTotal.currency,
                                            PeriodTotal.airline_prefix,
                                            PeriodTotal.agent_code)))
