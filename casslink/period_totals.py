@@ -30,13 +30,25 @@ class ConservationError(AssertionError):
     """The per-pair sums do not add up to the file's own totals."""
 
 
+ORIGINAL_TYPES = ("CCO", "DCO")
+"""A correction pair bills revised - original: original rows count with sign -1, revised rows
+and AWB billings with +1 (as settlement's ledger does; spec §4.5)."""
+
+
+def signed(records: pa.Table, column: str) -> pa.Array:
+    """``column`` (nulls as 0) with the original rows of corrections negated."""
+    values = pc.fill_null(records.column(column), 0)
+    original = pc.is_in(records.column("record_type"), value_set=pa.array(ORIGINAL_TYPES))
+    return pc.if_else(pc.fill_null(original, False), pc.negate_checked(values), values)
+
+
 def of_records(records: pa.Table) -> list[dict]:
     """One row per (airline, agent, currency) of ``records``: ``records`` (count), each
-    component and ``net`` (minor units). Raises ConservationError if the pairs' sums differ
-    from the whole table's."""
+    component signed (corrections bill revised - original) and ``net`` (minor units).
+    Raises ConservationError if the pairs' sums differ from the whole table's."""
     if records.num_rows == 0:
         return []
-    cols = {c: pc.fill_null(records.column(c), 0) for c in COMPONENTS}
+    cols = {c: signed(records, c) for c in COMPONENTS}
     table = pa.table({**{k: pc.fill_null(records.column(k), "") for k in KEY}, **cols})
     grouped = table.group_by(list(KEY)).aggregate(
         [(c, "sum") for c in COMPONENTS] + [(KEY[0], "count")])
@@ -89,15 +101,16 @@ def add(session: Session, operation: str, period_id: str, rows: Sequence[dict]) 
 
 
 def for_participant(session: Session, kind: str, code: str, operation: str | None,
-                    period_id: str | None = None) -> list[PeriodTotal]:
+                    period_id: str | None = None) -> list:
     """The rows of an airline (by prefix) or an agent, in ``operation`` and ``period_id``
-    when given, ordered by period, currency and counterpart."""
+    when given, ordered by period, currency and counterpart: plain rows (attribute access
+    by column name), not ORM objects - an airline has one per agent."""
     col = PeriodTotal.airline_prefix if kind in ("airline", "gssa") else PeriodTotal.agent_code
-    q = select(PeriodTotal).where(col == code)
+    q = select(*PeriodTotal.__table__.columns).where(col == code)
     if operation:
         q = q.where(PeriodTotal.operation_code == operation)
     if period_id:
         q = q.where(PeriodTotal.period_id == period_id)
-    return list(session.scalars(q.order_by(PeriodTotal.period_id, PeriodTotal.currency,
+    return list(session.connection().execute(q.order_by(PeriodTotal.period_id, PeriodTotal.currency,
                                            PeriodTotal.airline_prefix,
                                            PeriodTotal.agent_code)))

@@ -30,11 +30,12 @@ def _by_hand(tables) -> dict[tuple, dict]:
                                                   **dict.fromkeys(NET_TERMS, 0)})
     for t in tables:
         for r in t.to_pylist():
+            sign = -1 if r["record_type"] in ("CCO", "DCO") else 1  # revised - original
             acc = out[(r["airline_prefix"], r["agent_code"], r["currency"])]
             acc["records"] += 1
-            acc["net"] += agent_net(r)
+            acc["net"] += sign * agent_net(r)
             for c in NET_TERMS:
-                acc[c] += int(r[c] or 0)
+                acc[c] += sign * int(r[c] or 0)
     return dict(out)
 
 
@@ -47,19 +48,22 @@ def _stored(engine) -> dict[tuple, dict]:
 
 def test_of_records_matches_sums_by_hand() -> None:
     cols = {n: [] for n in empty_records().schema.names}
-    rows = [("020", "1", "EUR", 1000, None, 50), ("020", "1", "EUR", 2000, 7, -25),
-            ("020", "1", "USD", 300, 0, 0), ("057", "2", "EUR", 5, 0, 0)]
-    for prefix, agent, cur, weight, commission, discount in rows:
+    rows = [("020", "1", "EUR", 1000, None, 50, "AWB"), ("020", "1", "EUR", 2000, 7, -25, "AWB"),
+            ("020", "1", "EUR", 400, 0, 0, "CCO"), ("020", "1", "EUR", 450, 0, 0, "CCR"),
+            ("020", "1", "USD", 300, 0, 0, None), ("057", "2", "EUR", 5, 0, 0, "AWB")]
+    for prefix, agent, cur, weight, commission, discount, rtype in rows:
         for n in cols:
             cols[n].append(None)
+        cols["record_type"][-1] = rtype
         cols["airline_prefix"][-1], cols["agent_code"][-1] = prefix, agent
         cols["currency"][-1], cols["weight_pp"][-1] = cur, weight
         cols["commission"][-1], cols["discount"][-1] = commission, discount
     table = pa.table(cols, schema=empty_records().schema)
     got = {(r["airline_prefix"], r["agent_code"], r["currency"]): r
            for r in period_totals.of_records(table)}
-    assert got[("020", "1", "EUR")]["records"] == 2
-    assert got[("020", "1", "EUR")]["net"] == 1000 - 50 + 2000 - 7 + 25  # weight-comm-discount
+    assert got[("020", "1", "EUR")]["records"] == 4
+    # weight - commission - discount; the correction bills revised - original (+50)
+    assert got[("020", "1", "EUR")]["net"] == 1000 - 50 + 2000 - 7 + 25 - 400 + 450
     assert got[("020", "1", "USD")]["net"] == 300 and got[("057", "2", "EUR")]["net"] == 5
     want = _by_hand([table])
     assert {k: {c: v[c] for c in want[k]} for k, v in got.items()} == want

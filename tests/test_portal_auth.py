@@ -222,3 +222,28 @@ def test_users_change_their_own_password(world) -> None:
     r = c.post("/me/password", data={"current": new, "new": PASSWORD, "csrf": csrf_of(c)},
                follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/me?changed=1"
+
+
+def test_require_right_for_a_new_feature_router(world) -> None:
+    """How a feature (disputes, invoices, ...) guards its routes: ``require_right``."""
+    from fastapi import APIRouter, Depends
+
+    from casslink.portal.deps import Principal, require_right
+
+    settings, engine = world
+    app = create_app(settings, engine=engine)
+    router = APIRouter()
+
+    @router.get("/api/v1/example")
+    def example(p: Principal = Depends(require_right("finance"))) -> dict:
+        return {"login": p.login}
+
+    app.include_router(router)
+    c = TestClient(app)
+    sign_in(c, "lh-clerk")  # view and upload on 020, no finance
+    assert c.get("/api/v1/example").status_code == 403
+    assert c.get("/api/v1/example", params={"participant": LH}).status_code == 403
+    sign_in(c, "lh-admin")
+    assert c.get("/api/v1/example", params={"participant": LH}).json() == {"login": "lh-admin"}
+    assert c.get("/api/v1/example", params={"participant": "057"}).status_code == 403
+    assert c.get("/api/v1/example").status_code == 200

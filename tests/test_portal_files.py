@@ -51,11 +51,12 @@ def _expected_by_agent(records) -> dict[str, dict]:
     out: dict[str, dict] = defaultdict(lambda: {"records": 0, "net": 0,
                                                 **dict.fromkeys(NET_TERMS, 0)})
     for r in records.to_pylist():
+        sign = -1 if r["record_type"] in ("CCO", "DCO") else 1  # revised - original
         acc = out[(r["agent_code"], r["currency"])]
         acc["records"] += 1
-        acc["net"] += agent_net(r)
+        acc["net"] += sign * agent_net(r)
         for c in NET_TERMS:
-            acc[c] += int(r[c] or 0)
+            acc[c] += sign * int(r[c] or 0)
     return out
 
 

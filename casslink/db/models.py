@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -295,6 +296,9 @@ class PeriodTotal(Base):
     same transaction that records an ingested file's outcome (casslink.period_totals)."""
 
     __tablename__ = "period_totals"
+    __table_args__ = (Index("ix_period_totals_agent", "agent_code", "period_id"),
+                      Index("ix_period_totals_airline", "airline_prefix", "operation_code",
+                            "period_id"))
 
     operation_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     period_id: Mapped[str] = mapped_column(String(10), primary_key=True)

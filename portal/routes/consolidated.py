@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session as DbSession
 
 from casslink.portal import views
@@ -35,12 +36,11 @@ def consolidated(s: DbSession, p: Principal) -> dict:
             "totals": [{"currency": cur, **v} for cur, v in sorted(per_cur.items())]}
 
 
-@router.get("/api/v1/consolidated", tags=["consolidated"])
-def api_consolidated(p: Principal = Depends(current_user),
-                     s: DbSession = Depends(db)) -> dict:
+@router.get("/api/v1/consolidated", tags=["consolidated"], response_class=JSONResponse)
+def api_consolidated(p: Principal = Depends(current_user), s: DbSession = Depends(db)):
     """Every participant of your grants: its open periods' totals per currency, and the
     totals per currency across them (amounts of different currencies are never added)."""
-    return consolidated(s, p)
+    return JSONResponse(consolidated(s, p))
 
 
 @router.get("/consolidated", include_in_schema=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session as DbSession
 
 from casslink.db.engine import session_scope
@@ -38,12 +38,12 @@ def _list(request: Request, s: DbSession, p: Principal) -> list[dict]:
     return views.files_of(s, p, code)
 
 
-@router.get("/api/v1/files", tags=["files"])
+@router.get("/api/v1/files", tags=["files"], response_class=JSONResponse)
 def api_files(request: Request, participant: str | None = None,
-              p: Principal = Depends(current_user), s: DbSession = Depends(db)) -> list[dict]:
+              p: Principal = Depends(current_user), s: DbSession = Depends(db)):
     """The newest files (up to 200) of ``participant`` or of every participant you may view:
     name, channel, state, verdict, period, counts and the ack's download link."""
-    return _list(request, s, p)
+    return JSONResponse(_list(request, s, p))
 
 
 def _land(request: Request, p: Principal, code: str, upload: UploadFile,

@@ -10,11 +10,12 @@ import datetime as dt
 from collections import defaultdict
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from casslink import period_totals
-from casslink.db.models import BillingPeriod, Participant, PeriodTotal
+from casslink.db.models import BillingPeriod, Participant
 from casslink.portal import views
 from casslink.portal.deps import Principal, current_user, db, selected_participant
 from casslink.portal.rendering import render
@@ -33,13 +34,14 @@ def _airline(part: Participant) -> bool:
     return part.kind in ("airline", "gssa")
 
 
-def period_rows(totals: list[PeriodTotal], airline: bool) -> tuple[list[dict], list[dict]]:
+def period_rows(totals: list, airline: bool) -> tuple[list[dict], list[dict]]:
     """(rows per counterpart and currency, totals per currency - never across currencies)."""
     rows, per_cur = [], defaultdict(lambda: dict.fromkeys(("records", *MONEY), 0))
     for t in totals:
-        row = {"counterpart": t.agent_code if airline else t.airline_prefix,
-               "currency": t.currency, "records": t.records, "files": t.files,
-               **{c: getattr(t, c) for c in MONEY}}
+        m = t._mapping
+        row = {"counterpart": m["agent_code"] if airline else m["airline_prefix"],
+               "currency": m["currency"], "records": m["records"], "files": m["files"],
+               **{c: m[c] for c in MONEY}}
         rows.append(row)
         acc = per_cur[t.currency]
         for c in ("records", *MONEY):
@@ -64,17 +66,19 @@ def current_periods(s: DbSession, part: Participant, operation: str | None,
     current = {(op, pid) for (op, pid), bp in periods.items() if bp.end_date >= today}
     keys = sorted((wanted & set(periods)) | current, key=lambda k: (k[0], periods[k].start_date))
     out = []
+    by_key: dict[tuple[str, str], list] = defaultdict(list)
+    for t in all_totals:
+        by_key[(t.operation_code, t.period_id)].append(t)
     for key in keys:
         bp = periods[key]
-        rows, totals = period_rows([t for t in all_totals
-                                    if (t.operation_code, t.period_id) == key], airline)
+        mine = by_key.get(key, [])
+        rows, totals = period_rows(mine, airline)
         out.append({"operation": key[0], "period": key[1], "status": bp.status,
                     "start": bp.start_date.isoformat(), "end": bp.end_date.isoformat(),
                     "billing_date": bp.billing_date.isoformat(),
                     "rows": rows, "totals": totals,
-                    "updated_at": max((t.updated_at for t in all_totals
-                                       if (t.operation_code, t.period_id) == key
-                                       and t.updated_at), default=None)})
+                    "updated_at": max((t.updated_at for t in mine if t.updated_at),
+                                      default=None)})
     return out
 
 
@@ -86,9 +90,9 @@ def _participant_or_403(s: DbSession, p: Principal, code: str) -> Participant:
     return part
 
 
-@router.get("/api/v1/periods/current", tags=["periods"])
+@router.get("/api/v1/periods/current", tags=["periods"], response_class=JSONResponse)
 def api_current(participant: str, operation: str | None = None,
-                p: Principal = Depends(current_user), s: DbSession = Depends(db)) -> dict:
+                p: Principal = Depends(current_user), s: DbSession = Depends(db)):
     """Real-time: what the participant's open periods have accepted so far, per
     counterpart and currency (records, components, tax, net; minor units), and totals per
     currency. Updated as each file is ingested."""
@@ -96,8 +100,8 @@ def api_current(participant: str, operation: str | None = None,
     periods = current_periods(s, part, operation, _today())
     for per in periods:
         per["updated_at"] = per["updated_at"].isoformat() if per["updated_at"] else None
-    return {"participant": part.code, "kind": part.kind, "name": part.name,
-            "as_of": dt.datetime.now(dt.UTC).isoformat(), "periods": periods}
+    return JSONResponse({"participant": part.code, "kind": part.kind, "name": part.name,
+                         "as_of": dt.datetime.now(dt.UTC).isoformat(), "periods": periods})
 
 
 @router.get("/periods/current", include_in_schema=False)

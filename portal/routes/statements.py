@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
@@ -72,14 +72,14 @@ def _part(s: DbSession, p: Principal, code: str) -> Participant:
     return part
 
 
-@router.get("/api/v1/statements", tags=["statements"])
+@router.get("/api/v1/statements", tags=["statements"], response_class=JSONResponse)
 def api_statements(participant: str, operation: str | None = None, period: str | None = None,
-                   p: Principal = Depends(current_user), s: DbSession = Depends(db)) -> dict:
+                   p: Principal = Depends(current_user), s: DbSession = Depends(db)):
     """Settled periods of the participant: the run, the remittance (agent) or settlement
     (airline) per counterpart and currency with its components, and the delivered files."""
     part = _part(s, p, participant)
-    return {"participant": part.code, "kind": part.kind,
-            "statements": statements(s, part, operation, period)}
+    return JSONResponse({"participant": part.code, "kind": part.kind,
+                         "statements": statements(s, part, operation, period)})
 
 
 @router.get("/api/v1/deliveries/{delivery_id}", tags=["statements"])
