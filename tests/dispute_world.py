@@ -2,7 +2,8 @@
 
 LH (020) bills, in DE 2026-11 (cut-off 2026-12-05, remittance 2026-12-28):
 - AWB 020-12345675 to agent A1 23156130152: weight 1000.00 + other charges due carrier
-  50.00 - commission 50.00 = net 1000.00;
+  50.00 - commission 50.00 = 1000.00, less the VAT due agent DE's rules compute on the
+  commission (19 % of 50.00 = 9.50; FRA-HKG charges are exempt): net 990.50;
 - AWB 020-76543213 to agent A2 23658656000: weight 500.00 = net 500.00;
 and in DE 2026-12 AWB 020-11111111 to A1: weight 300.00 = net 300.00.
 Users: tests/portal_world.py (lh-admin decides for 020, fw-admin is A1, other-agent is A2).

@@ -1,5 +1,6 @@
 """The payment effect of open disputes, both modes, conservation checked (hand-computed on
-tests/dispute_world.py: DE 2026-11 bills A1 1000.00 and A2 500.00, all from LH)."""
+tests/dispute_world.py: DE 2026-11 bills A1 990.50 - 1000.00 less the 9.50 VAT due agent
+that DE's rules compute on its 50.00 commission (19 %) - and A2 500.00, all from LH)."""
 
 from __future__ import annotations
 
@@ -42,17 +43,17 @@ def test_both_modes_conserve(system, tmp_path):
     folder = Path(result.ledger_dir)
     summary = json.loads((folder / "payment.json").read_text())
     assert (summary["payment_effect"], summary["withheld"], summary["payable"]) == (
-        "pay_in_full", 0, 150000)
-    assert _rows(folder) == {(A1, LH): (100000, 0, 100000), (A2, LH): (50000, 0, 50000)}
+        "pay_in_full", 0, 149050)
+    assert _rows(folder) == {(A1, LH): (99050, 0, 99050), (A2, LH): (50000, 0, 50000)}
 
     withhold = payment_effect.apply(engine, "DE", "2026-11", folder,
                                     DisputeRule("DE", payment_effect="withhold_disputed"))
-    assert (withhold["net"], withhold["withheld"], withhold["payable"]) == (150000, 12000,
-                                                                           138000)
-    assert _rows(folder) == {(A1, LH): (100000, 12000, 88000), (A2, LH): (50000, 0, 50000)}
+    assert (withhold["net"], withhold["withheld"], withhold["payable"]) == (149050, 12000,
+                                                                           137050)
+    assert _rows(folder) == {(A1, LH): (99050, 12000, 87050), (A2, LH): (50000, 0, 50000)}
     table = pq.read_table(folder / "payable.parquet")
     assert payment_effect.party_totals(table, "airline_prefix") == {
-        LH: {"net": 150000, "withheld": 12000, "payable": 138000}}
+        LH: {"net": 149050, "withheld": 12000, "payable": 137050}}
 
 
 def test_withholding_is_capped_at_the_bill_and_the_check_can_fail():
