@@ -1,7 +1,8 @@
 """The portal in a real browser: Playwright driving Debian's chromium (headless) against a
 uvicorn server on loopback. Signing in, switching participant, uploading a file and seeing its
 acknowledgement, an admin creating a user who then signs in, Japanese, and the live period
-view updating after an upload without a reload. Screenshots go to docs/img/ (docs/portal.md).
+view updating after an upload without a reload. Screenshots go to docs/img/ (docs/portal.md)
+with ``CASSLINK_SCREENSHOTS=1``, else to a temporary folder.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.portal_world import DE_AGENT, IN_AGENT, LH, PASSWORD, populate
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 IMG = REPO / "docs" / "img"
+SHOTS = Path()  # the module's temporary folder (_screenshots_folder)
 pytestmark = pytest.mark.skipif(  # CI installs it (.ci/run): there a missing one fails
     not Path(CHROMIUM).exists() and os.environ.get("CI", "").lower() != "true",
     reason="Debian's chromium is not installed")
@@ -93,9 +95,19 @@ def page(browser):
     ctx.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _screenshots_folder(tmp_path_factory):
+    global SHOTS
+    SHOTS = tmp_path_factory.mktemp("screenshots")
+
+
 def shot(page, name: str) -> None:
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / f"portal-{name}.png"), full_page=True)
+    """A screenshot: into docs/img/ with ``CASSLINK_SCREENSHOTS=1`` (to refresh the docs'),
+    else into a temporary folder, so a test run leaves the repository unchanged."""
+    where = IMG if os.environ.get("CASSLINK_SCREENSHOTS") == "1" else SHOTS
+    where.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(where / f"portal-{name}.png"), full_page=True)
+    assert (where / f"portal-{name}.png").stat().st_size > 10_000
 
 
 def sign_in(page, base: str, login: str, password: str = PASSWORD) -> None:
