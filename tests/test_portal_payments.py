@@ -190,3 +190,89 @@ def test_agent_chooses_operator_matches_and_reinstates(world):
     whole = ops.get("/api/v1/payments", params={"operation": "DE", "period": "2026-11"})
     assert {a["agent_code"]: a["status"] for a in whole.json()["agents"]}[A2] == "PAID"
     assert {A3, A4, A5} <= {a["agent_code"] for a in whole.json()["agents"]}
+
+
+# --- authorization: another agent, another airline, no grant, no ``finance`` ---------------
+
+ATTACKERS = ("other-agent", "af-user", "nogrant", "lh-clerk")
+
+
+def _victim_requests(entry_id: int) -> list[tuple[str, str, dict]]:
+    option = {"participant": A1, "operation": "DE", "period": "2026-11", "option": "transfer"}
+    out = []
+    for code in (A1, LH):
+        out += [("GET", "/api/v1/payments", {"params": {"participant": code}}),
+                ("GET", "/api/v1/payments", {"params": {"participant": code,
+                                                        "operation": "DE"}}),
+                ("GET", "/payments", {"params": {"participant": code}}),
+                ("GET", "/payments/live", {"params": {"participant": code}})]
+    return [
+        *out,
+        ("GET", f"/api/v1/agents/{A1}/status", {}),
+        ("POST", "/api/v1/payments/options", {"json": option}),
+        ("POST", "/api/v1/payments/match", {"json": {"entry_id": entry_id,
+                                                     "reference": REF1}}),
+        ("POST", "/payments/options", {"data": {"agent": A1, "operation": "DE",
+                                                "period": "2026-11", "option": "transfer"}}),
+        ("POST", "/payments/match", {"data": {"entry_id": entry_id, "reference": REF1}}),
+        ("POST", "/payments/reinstate", {"data": {"agent": A2, "operation": "DE",
+                                                  "reason": "x"}}),
+    ]
+
+
+def _state(engine) -> tuple:
+    from casslink.db.models import PayAgentEvent, PayPosting, PayRemittance
+
+    with session_scope(engine) as s:
+        return (tuple(s.execute(select(PayRemittance.reference, PayRemittance.option,
+                                       PayRemittance.debit_date, PayRemittance.status)
+                                .order_by(PayRemittance.id)).all()),
+                s.scalars(select(PayPosting.id).order_by(PayPosting.id.desc())).first(),
+                tuple(s.scalars(select(PayEntry.classification).order_by(PayEntry.id))),
+                tuple(s.scalars(select(PayAgentEvent.id))))
+
+
+def test_nobody_else_sees_or_changes_an_agents_or_airlines_payments(world):
+    settings, engine, app = world
+    pay(settings, engine)
+    with session_scope(engine) as s:
+        entry_id = s.scalars(select(PayEntry.id).where(
+            PayEntry.classification == "UNMATCHED")).one()
+    before = _state(engine)
+    # A1's reference and wallet reference, LH's figures (1900.00 due, 1200.00 held)
+    markers = [REF1, wallet_reference("DE", A1), "190000", "120000", "1,900.00", "1,200.00"]
+    for who in ATTACKERS:
+        c = client(app, who)
+        for method, url, req in _victim_requests(entry_id):
+            req = dict(req)
+            if "data" in req:
+                req["data"] = {**req["data"], "csrf": c.headers["X-CSRF-Token"]}
+            r = c.request(method, url, follow_redirects=False, **req)
+            assert r.status_code in (403, 404), f"{who}: {method} {url} {req} -> {r.status_code}"
+            for m in markers:
+                assert m not in r.text, f"{who} saw {m!r} via {method} {url}"
+        # their own page: nothing of A1's or LH's
+        own = c.get("/payments")
+        assert own.status_code == (403 if who in ("nogrant", "lh-clerk") else 200)
+        assert not any(m in own.text for m in markers)
+        nav = c.get("/me").text
+        assert ('href="/payments"' in nav) == (who in ("other-agent", "af-user"))
+    assert _state(engine) == before
+
+
+def test_token_scopes_narrow_payments(world):
+    app = world[2]
+    agent, ops = client(app, "fw-admin"), client(app, "ops")
+    view_only = agent.post("/api/v1/tokens", json={"name": "erp", "scopes": ["view"]}).json()
+    finance = agent.post("/api/v1/tokens", json={"name": "erp2", "scopes": ["finance"]}).json()
+    ops_view = ops.post("/api/v1/tokens", json={"name": "ops", "scopes": ["view"]}).json()
+    bearer = lambda t: {"Authorization": f"Bearer {t['token']}"}
+    api = TestClient(app)
+    assert api.get("/api/v1/payments", params={"participant": A1},
+                   headers=bearer(view_only)).status_code == 403
+    got = api.get("/api/v1/payments", params={"participant": A1}, headers=bearer(finance))
+    assert got.status_code == 200 and got.json()["remittances"][0]["reference"] == REF1
+    assert api.post("/api/v1/payments/match", json={"entry_id": 1, "reference": REF1},
+                    headers=bearer(ops_view)).status_code == 403
+    assert api.get("/api/v1/payments", params={"operation": "DE", "period": "2026-11"},
+                   headers=bearer(ops_view)).status_code == 403
