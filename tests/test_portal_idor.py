@@ -27,7 +27,7 @@ from casslink.portal.app import create_app
 from casslink.reference import ReferenceData
 from casslink.settlement.run import settle
 from tests.conftest import REPO, reference_root
-from tests.portal_world import LH, csrf_of, populate, sign_in
+from tests.portal_world import DE_AGENT, LH, csrf_of, populate, sign_in
 
 ATTACKERS = ("other-agent", "af-user", "nogrant")
 SECRET_EMAIL = "secret-contact@lh.example"
@@ -100,6 +100,25 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict]]] = {
     ("POST", "/admin/users/{login}/password"): [("victim", {"data": {"password": NEW_PW}})],
     ("POST", "/admin/users/{login}/keys"): [("victim", {"data": {"key": KEY}})],
     ("GET", "/admin/audit"): [("own", {})],
+    # payments (portal/routes/payments.py; real payment data in tests/test_portal_payments.py)
+    ("GET", "/api/v1/payments"): [("victim", {"params": {"participant": LH}}),
+                                  ("victim", {"params": {"participant": DE_AGENT}}),
+                                  ("own", {})],
+    ("GET", "/api/v1/agents/{code}/status"): [("victim", {})],
+    ("POST", "/api/v1/payments/options"): [("victim", {"json": {
+        "participant": DE_AGENT, "operation": "DE", "period": "2026-11",
+        "option": "transfer"}})],
+    ("POST", "/api/v1/payments/match"): [("victim", {"json": {"entry_id": 1,
+                                                              "reference": "RF10DE"}})],
+    ("GET", "/payments"): [("victim", {"params": {"participant": LH}}), ("own", {})],
+    ("GET", "/payments/live"): [("victim", {"params": {"participant": LH}}), ("own", {})],
+    ("POST", "/payments/options"): [("victim", {"data": {
+        "agent": DE_AGENT, "operation": "DE", "period": "2026-11", "option": "transfer"}})],
+    ("POST", "/payments/match"): [("victim", {"data": {"entry_id": "1",
+                                                       "reference": "RF10DE"}})],
+    ("POST", "/payments/reinstate"): [("victim", {"data": {"agent": DE_AGENT,
+                                                           "operation": "DE",
+                                                           "reason": "x"}})],
 }
 
 
@@ -146,7 +165,7 @@ def victim(tmp_path_factory):
         token_id = s.scalars(select(ApiToken.id)).one()
         sha = s.get(LandedFile, file_id).sha256
     ids = {"file_id": file_id, "delivery_id": delivery_id, "token_id": token_id,
-           "login": "lh-clerk"}
+           "login": "lh-clerk", "code": DE_AGENT}
     markers = [VICTIM_FILE, sha, SECRET_EMAIL, "victim-erp", "lh-clerk", token["token"]]
     yield settings, engine, app, ids, markers, token["token"]
     engine.dispose()
