@@ -100,6 +100,27 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict]]] = {
     ("POST", "/admin/users/{login}/password"): [("victim", {"data": {"password": NEW_PW}})],
     ("POST", "/admin/users/{login}/keys"): [("victim", {"data": {"key": KEY}})],
     ("GET", "/admin/audit"): [("own", {})],
+    # disputes (no dispute of 020 exists here: tests/test_disputes_portal.py has real ones)
+    ("POST", "/api/v1/disputes"): [("victim", {"json": {
+        "agent": DE_AGENT, "airline": LH, "awb": f"{LH}-12345675", "reason": "rate",
+        "amount": "1.00"}})],
+    ("GET", "/api/v1/disputes"): [("own", {}), ("own", {"params": {"airline": LH}})],
+    ("GET", "/api/v1/disputes/{dispute_id}"): [("victim", {})],
+    ("POST", "/api/v1/disputes/{dispute_id}/decision"): [("victim", {"json": {"accept": True}})],
+    ("POST", "/api/v1/disputes/{dispute_id}/comments"): [("victim", {"json": {"text": "x"}})],
+    ("POST", "/api/v1/disputes/{dispute_id}/withdraw"): [("victim", {"json": {"text": "x"}})],
+    ("POST", "/api/v1/disputes/{dispute_id}/attachments"): [("victim", {"files": UPLOAD})],
+    ("GET", "/disputes"): [("own", {}), ("own", {"params": {"airline": LH}})],
+    ("GET", "/disputes/rows"): [("own", {"params": {"airline": LH}})],
+    ("GET", "/disputes/new"): [("own", {})],
+    ("POST", "/disputes"): [("own", {"data": {"agent": DE_AGENT, "airline": LH,
+                                              "awb": f"{LH}-12345675", "reason": "rate"}})],
+    ("GET", "/disputes/{dispute_id}"): [("victim", {})],
+    ("GET", "/disputes/{dispute_id}/panel"): [("victim", {})],
+    ("POST", "/disputes/{dispute_id}/decision"): [("victim", {"data": {"action": "accept"}})],
+    ("POST", "/disputes/{dispute_id}/comments"): [("victim", {"data": {"text": "x"}})],
+    ("POST", "/disputes/{dispute_id}/withdraw"): [("victim", {"data": {}})],
+    ("POST", "/disputes/bulk"): [("own", {"data": {"ids": ["1"], "action": "accept"}})],
     # payments (portal/routes/payments.py; real payment data in tests/test_portal_payments.py)
     ("GET", "/api/v1/payments"): [("victim", {"params": {"participant": LH}}),
                                   ("victim", {"params": {"participant": DE_AGENT}}),
@@ -165,7 +186,8 @@ def victim(tmp_path_factory):
         token_id = s.scalars(select(ApiToken.id)).one()
         sha = s.get(LandedFile, file_id).sha256
     ids = {"file_id": file_id, "delivery_id": delivery_id, "token_id": token_id,
-           "login": "lh-clerk", "code": DE_AGENT}
+           "login": "lh-clerk", "code": DE_AGENT,
+           "dispute_id": 1}
     markers = [VICTIM_FILE, sha, SECRET_EMAIL, "victim-erp", "lh-clerk", token["token"]]
     yield settings, engine, app, ids, markers, token["token"]
     engine.dispose()

@@ -276,3 +276,14 @@ def test_token_scopes_narrow_payments(world):
                     headers=bearer(ops_view)).status_code == 403
     assert api.get("/api/v1/payments", params={"operation": "DE", "period": "2026-11"},
                    headers=bearer(ops_view)).status_code == 403
+
+
+def test_pages_speak_the_users_language(world):
+    agent = client(world[2], "fw-admin")
+    assert agent.post("/language", data={"language": "de", "next": "/payments",
+                                         "csrf": agent.headers["X-CSRF-Token"]},
+                      follow_redirects=False).status_code == 303
+    page = agent.get("/payments").text
+    assert ">Zahlungen</a>" in page and "Zahlungsweise" in page
+    assert "Lastschrift zu einem Datum meiner Wahl" in page and "1.500,00" in page
+    assert ">Zahlungen</a>" in agent.get("/me").text  # the navigation, portal catalog

@@ -183,10 +183,9 @@ def api_payments(request: Request, participant: str | None = None,
         except ValueError as exc:
             raise HTTPException(404, str(exc)) from exc
     if participant is None:
-        codes = p.codes_with(RIGHT)
-        if not codes:
+        participant = _first(p)
+        if participant is None:
             raise HTTPException(403, f"no grant with the right {RIGHT!r}")
-        participant = codes[0]
     return participant_view(s, request, p, participant, operation, period)
 
 
@@ -232,8 +231,12 @@ def _selected(request: Request, p: Principal) -> str | None:
     chosen = request.state.session.participant
     if chosen and p.can(RIGHT, chosen):
         return chosen
-    codes = p.codes_with(RIGHT)
-    return codes[0] if codes else None
+    return _first(p)
+
+
+def _first(p: Principal) -> str | None:
+    """The first grant carrying ``finance``, in the switcher's order."""
+    return next((g.code for g in p.grants if p.can(RIGHT, g.code, g.operation)), None)
 
 
 def _context(s: DbSession, request: Request, p: Principal) -> dict:
