@@ -109,7 +109,8 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict]]] = {
     ("POST", "/api/v1/disputes/{dispute_id}/decision"): [("victim", {"json": {"accept": True}})],
     ("POST", "/api/v1/disputes/{dispute_id}/comments"): [("victim", {"json": {"text": "x"}})],
     ("POST", "/api/v1/disputes/{dispute_id}/withdraw"): [("victim", {"json": {"text": "x"}})],
-    ("POST", "/api/v1/disputes/{dispute_id}/attachments"): [("victim", {"files": UPLOAD})],
+    ("POST", "/api/v1/disputes/{dispute_id}/attachments"): [("victim", {"files": {
+        "file": ("a.png", b"\x89PNG\r\n\x1a\n" + bytes(32), "image/png")}})],
     ("GET", "/disputes"): [("own", {}), ("own", {"params": {"airline": LH}})],
     ("GET", "/disputes/rows"): [("own", {"params": {"airline": LH}})],
     ("GET", "/disputes/new"): [("own", {})],
