@@ -276,6 +276,16 @@ def test_token_scopes_narrow_payments(world):
                     headers=bearer(ops_view)).status_code == 403
     assert api.get("/api/v1/payments", params={"operation": "DE", "period": "2026-11"},
                    headers=bearer(ops_view)).status_code == 403
+    # an operator's finance token matches (its last-use write must not lock the match out)
+    pay(world[0], world[1])
+    ops_finance = ops.post("/api/v1/tokens", json={"name": "ops2", "scopes": ["finance"]}
+                           ).json()
+    with session_scope(world[1]) as s:
+        entry_id = s.scalars(select(PayEntry.id).where(
+            PayEntry.classification == "UNMATCHED")).one()
+    m = api.post("/api/v1/payments/match", json={"entry_id": entry_id, "reference": REF2},
+                 headers=bearer(ops_finance))
+    assert m.status_code == 200 and m.json()["classification"] == "PAID"
 
 
 def test_pages_speak_the_users_language(world):

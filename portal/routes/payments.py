@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from casslink import access, i18n
+from casslink.db.engine import session_scope
 from casslink.db.models import PayRemittance
 from casslink.payments import defaults
 from casslink.payments.dues import choose_option
@@ -135,8 +136,17 @@ def change_option(s: DbSession, request: Request, p: Principal, r: PayRemittance
     return pv.remittance_row(s, r)
 
 
-def do_match(s: DbSession, request: Request, p: Principal, entry_id: int, reference: str,
+def signed_in(request: Request) -> Principal:
+    """:func:`current_user` in a transaction of its own, committed before the route runs:
+    a route that writes through the payments package's own transactions (the manual match)
+    must not wait on this request's lock (a token's last-use write, on SQLite)."""
+    with session_scope(request.app.state.engine) as s:
+        return current_user(request, s)
+
+
+def do_match(request: Request, p: Principal, entry_id: int, reference: str,
              reason: str) -> str:
+    """The manual match (its own transaction, a ``manual_match`` event), then the audit."""
     _operator(p)
     settings, engine = request.app.state.settings, request.app.state.engine
     try:
@@ -144,9 +154,10 @@ def do_match(s: DbSession, request: Request, p: Principal, entry_id: int, refere
                              reason)
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from exc
-    access.audit(s, p.login, "payments.match", reference.strip().upper(),
-                 {"entry": entry_id, "classification": result, "reason": reason},
-                 p.company_id)
+    with session_scope(engine) as s:
+        access.audit(s, p.login, "payments.match", reference.strip().upper(),
+                     {"entry": entry_id, "classification": result, "reason": reason},
+                     p.company_id)
     return result
 
 
@@ -210,12 +221,11 @@ def api_option(request: Request, body: OptionBody, p: Principal = Depends(curren
 
 
 @router.post("/api/v1/payments/match", tags=["payments"])
-def api_match(request: Request, body: MatchBody, p: Principal = Depends(current_user),
-              s: DbSession = Depends(db)) -> dict:
+def api_match(request: Request, body: MatchBody, p: Principal = Depends(signed_in)) -> dict:
     """Operators: match an unmatched bank-statement credit to a remittance by its
     reference; returns the remittance's new classification."""
     return {"entry_id": body.entry_id, "reference": body.reference.strip().upper(),
-            "classification": do_match(s, request, p, body.entry_id, body.reference,
+            "classification": do_match(request, p, body.entry_id, body.reference,
                                        body.reason)}
 
 
@@ -313,12 +323,16 @@ def page_option(request: Request, agent: str = Form(...), operation: str = Form(
 
 @router.post("/payments/match", include_in_schema=False)
 def page_match(request: Request, entry_id: int = Form(...), reference: str = Form(...),
-               reason: str = Form(""), p: Principal = Depends(current_user),
-               s: DbSession = Depends(db)):
+               reason: str = Form(""), p: Principal = Depends(signed_in)):
     _operator(p)
-    return _form_action(s, request, p,
-                        lambda: do_match(s, request, p, entry_id, reference, reason),
-                        "unmatched")
+    try:
+        do_match(request, p, entry_id, reference, reason)
+    except HTTPException as exc:
+        if exc.status_code != 409:
+            raise
+        with session_scope(request.app.state.engine) as s:
+            return _page(s, request, p, error=str(exc.detail), status_code=409)
+    return RedirectResponse("/payments#unmatched", status_code=303)
 
 
 @router.post("/payments/reinstate", include_in_schema=False)
