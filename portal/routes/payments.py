@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from casslink import access, i18n
+from casslink import access, faults, i18n
 from casslink.db.engine import session_scope
 from casslink.db.models import PayRemittance
 from casslink.payments import defaults
@@ -119,7 +119,7 @@ def _remittance(s: DbSession, p: Principal, agent: str, operation: str,
 
 def change_option(s: DbSession, request: Request, p: Principal, r: PayRemittance,
                   option: str, debit_date: dt.date | None) -> dict:
-    """Apply the agent's choice with the payments package's rules; audited."""
+    """Apply the agent's choice with the payments package's rules; a change is audited."""
     if not pv.option_window(_terms(request), r, _today(request))["changeable"]:
         raise HTTPException(409, f"remittance {r.reference} is {r.status}: its option can "
                                  "no longer change")
@@ -129,10 +129,13 @@ def change_option(s: DbSession, request: Request, p: Principal, r: PayRemittance
                       debit_date)
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from exc
+    if (r.option, r.debit_date) == before:
+        return pv.remittance_row(s, r)  # the same choice again: nothing to record
     access.audit(s, p.login, "payments.option", r.reference,
                  {"agent": r.agent_code, "operation": r.operation_code, "period": r.period_id,
                   "from": before[0], "from_date": before[1], "to": r.option,
                   "debit_date": r.debit_date}, p.company_id)
+    faults.checkpoint("payments", "portal-option-before-commit")  # the request commits
     return pv.remittance_row(s, r)
 
 
