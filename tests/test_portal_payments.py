@@ -106,6 +106,8 @@ def test_agent_chooses_operator_matches_and_reinstates(world):
     ok = agent.post("/api/v1/payments/options", json={**body, "debit_date": "2026-12-20"})
     assert ok.status_code == 200, ok.text
     assert (ok.json()["option"], ok.json()["debit_date"]) == ("chosen_date", "2026-12-20")
+    same = agent.post("/api/v1/payments/options", json={**body, "debit_date": "2026-12-20"})
+    assert same.status_code == 200  # the same choice again: not audited twice (below)
     # the other agent chooses a transfer with the page's form
     page = agent2.post("/payments/options", data={
         "agent": A2, "operation": "DE", "period": "2026-11", "option": "transfer",

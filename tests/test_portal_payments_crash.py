@@ -91,7 +91,6 @@ def test_kill9_while_an_option_changes_then_retry(system):
         c = _agent(base)
         r = c.post("/api/v1/payments/options", json=BODY)
         assert r.status_code == 200 and r.json()["option"] == "transfer", r.text
-        assert c.post("/api/v1/payments/options", json=BODY).status_code == 200  # no change
     finally:
         proc.terminate()
         proc.wait(timeout=20)
