@@ -30,7 +30,7 @@ from casslink.money import to_decimal
 LANGUAGES = ("en", "de", "fr", "es", "pt", "zh-Hans", "ja", "ko")
 """Every language a user or a participant's documents can have, in display order."""
 DEFAULT_LANGUAGE = "en"
-DOMAINS = ("portal", "documents", "statements", "disputes")
+DOMAINS = ("portal", "documents", "statements", "disputes", "payments")
 LOCALES_DIR = Path(__file__).parent / "locales"
 
 NATIVE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español",

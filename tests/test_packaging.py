@@ -53,6 +53,8 @@ def test_wheel_installs_only_casslink_at_the_top_level(wheel: Path):
     assert any(n.startswith("casslink/db/migrations/versions/0001") for n in names)
     assert "casslink/parsers/onerecord/codelists.json" in names
     assert any(n.startswith("casslink/validators/templates/") for n in names)
+    assert "casslink/portal/templates/payments/page.html" in names  # feature folders too
+    assert "casslink/locales/de/LC_MESSAGES/payments.po" in names
 
 
 def test_pypi_validators_imports_beside_casslink(wheel: Path, tmp_path: Path):

@@ -252,10 +252,11 @@ def test_every_page_answers_for_its_user_and_the_forms_work(world) -> None:
     pages = sorted(r.path for r in app.routes if isinstance(r, APIRoute)
                    and "GET" in r.methods and "{" not in r.path
                    and not r.path.startswith("/api/v1"))
+    partials = {"/disputes/rows", "/payments/live"}  # htmx fragments of a page
     for path in pages:
         r = lh.get(path)
         assert r.status_code == 200, (path, r.status_code)
-        assert '<html lang="en">' in r.text, path
+        assert (path in partials) != ('<html lang="en">' in r.text), path
     assert "/api/v1/files" in lh.get("/api/docs").text
     token = csrf_of(lh)
     post = lambda url, **data: lh.post(url, data={**data, "csrf": token},

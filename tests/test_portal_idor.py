@@ -27,7 +27,7 @@ from casslink.portal.app import create_app
 from casslink.reference import ReferenceData
 from casslink.settlement.run import settle
 from tests.conftest import REPO, reference_root
-from tests.portal_world import LH, csrf_of, populate, sign_in
+from tests.portal_world import DE_AGENT, LH, csrf_of, populate, sign_in
 
 ATTACKERS = ("other-agent", "af-user", "nogrant")
 SECRET_EMAIL = "secret-contact@lh.example"
@@ -100,6 +100,47 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict]]] = {
     ("POST", "/admin/users/{login}/password"): [("victim", {"data": {"password": NEW_PW}})],
     ("POST", "/admin/users/{login}/keys"): [("victim", {"data": {"key": KEY}})],
     ("GET", "/admin/audit"): [("own", {})],
+    # disputes (no dispute of 020 exists here: tests/test_disputes_portal.py has real ones)
+    ("POST", "/api/v1/disputes"): [("victim", {"json": {
+        "agent": DE_AGENT, "airline": LH, "awb": f"{LH}-12345675", "reason": "rate",
+        "amount": "1.00"}})],
+    ("GET", "/api/v1/disputes"): [("own", {}), ("own", {"params": {"airline": LH}})],
+    ("GET", "/api/v1/disputes/{dispute_id}"): [("victim", {})],
+    ("POST", "/api/v1/disputes/{dispute_id}/decision"): [("victim", {"json": {"accept": True}})],
+    ("POST", "/api/v1/disputes/{dispute_id}/comments"): [("victim", {"json": {"text": "x"}})],
+    ("POST", "/api/v1/disputes/{dispute_id}/withdraw"): [("victim", {"json": {"text": "x"}})],
+    ("POST", "/api/v1/disputes/{dispute_id}/attachments"): [("victim", {"files": {
+        "file": ("a.png", b"\x89PNG\r\n\x1a\n" + bytes(32), "image/png")}})],
+    ("GET", "/disputes"): [("own", {}), ("own", {"params": {"airline": LH}})],
+    ("GET", "/disputes/rows"): [("own", {"params": {"airline": LH}})],
+    ("GET", "/disputes/new"): [("own", {})],
+    ("POST", "/disputes"): [("own", {"data": {"agent": DE_AGENT, "airline": LH,
+                                              "awb": f"{LH}-12345675", "reason": "rate"}})],
+    ("GET", "/disputes/{dispute_id}"): [("victim", {})],
+    ("GET", "/disputes/{dispute_id}/panel"): [("victim", {})],
+    ("POST", "/disputes/{dispute_id}/decision"): [("victim", {"data": {"action": "accept"}})],
+    ("POST", "/disputes/{dispute_id}/comments"): [("victim", {"data": {"text": "x"}})],
+    ("POST", "/disputes/{dispute_id}/withdraw"): [("victim", {"data": {}})],
+    ("POST", "/disputes/bulk"): [("own", {"data": {"ids": ["1"], "action": "accept"}})],
+    # payments (portal/routes/payments.py; real payment data in tests/test_portal_payments.py)
+    ("GET", "/api/v1/payments"): [("victim", {"params": {"participant": LH}}),
+                                  ("victim", {"params": {"participant": DE_AGENT}}),
+                                  ("own", {})],
+    ("GET", "/api/v1/agents/{code}/status"): [("victim", {})],
+    ("POST", "/api/v1/payments/options"): [("victim", {"json": {
+        "participant": DE_AGENT, "operation": "DE", "period": "2026-11",
+        "option": "transfer"}})],
+    ("POST", "/api/v1/payments/match"): [("victim", {"json": {"entry_id": 1,
+                                                              "reference": "RF10DE"}})],
+    ("GET", "/payments"): [("victim", {"params": {"participant": LH}}), ("own", {})],
+    ("GET", "/payments/live"): [("victim", {"params": {"participant": LH}}), ("own", {})],
+    ("POST", "/payments/options"): [("victim", {"data": {
+        "agent": DE_AGENT, "operation": "DE", "period": "2026-11", "option": "transfer"}})],
+    ("POST", "/payments/match"): [("victim", {"data": {"entry_id": "1",
+                                                       "reference": "RF10DE"}})],
+    ("POST", "/payments/reinstate"): [("victim", {"data": {"agent": DE_AGENT,
+                                                           "operation": "DE",
+                                                           "reason": "x"}})],
 }
 
 
@@ -146,7 +187,8 @@ def victim(tmp_path_factory):
         token_id = s.scalars(select(ApiToken.id)).one()
         sha = s.get(LandedFile, file_id).sha256
     ids = {"file_id": file_id, "delivery_id": delivery_id, "token_id": token_id,
-           "login": "lh-clerk"}
+           "login": "lh-clerk", "code": DE_AGENT,
+           "dispute_id": 1}
     markers = [VICTIM_FILE, sha, SECRET_EMAIL, "victim-erp", "lh-clerk", token["token"]]
     yield settings, engine, app, ids, markers, token["token"]
     engine.dispose()

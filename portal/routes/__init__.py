@@ -12,6 +12,7 @@ from casslink.portal.routes import (
     disputes,
     files,
     me,
+    payments,
     periods,
     settings,
     statements,
@@ -19,4 +20,5 @@ from casslink.portal.routes import (
 )
 
 ROUTERS = [auth.router, me.router, files.router, periods.router, statements.router,
-           consolidated.router, settings.router, tokens.router, admin.router, disputes.router]
+           consolidated.router, settings.router, tokens.router, admin.router, disputes.router,
+           payments.router]
