@@ -114,5 +114,6 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
                            path=d["path"], sha256=d["sha256"], size=d["size"]))
     if "xlsx" in formats:  # the tax report (Excel and CSV) goes with the Excel statements
         out += tax_report.deliver(settings, engine, run_id, folder, run.ledger["tax"],
-                                  run.manifest, languages)
+                                  run.manifest, languages,
+                                  wanted=lambda code: "xlsx" in prefs.get(code, FORMATS))
     return out

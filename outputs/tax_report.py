@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,16 +140,19 @@ def render_xlsx(data: dict, when: dt.date, language: str = "en") -> bytes:
 
 
 def deliver(settings: Settings, engine: Engine, run_id: int, folder: Path, tax: pa.Table,
-            manifest: dict, languages: dict[str, str] | None = None) -> list[dict]:
+            manifest: dict, languages: dict[str, str] | None = None,
+            wanted: Callable[[str], bool] = lambda code: True) -> list[dict]:
     """Every participant's tax report (its own lines) and the operators' whole report, as
     Excel (in the participant's ``languages`` entry, else English) and CSV (a data format:
-    English headers), into the outboxes; the run's tax-report deliveries are replaced."""
+    English headers), into the outboxes; the run's tax-report deliveries are replaced. A
+    participant receives it when it ``wanted`` its reports (the Excel outputs)."""
     op, pid, cur = manifest["operation"], manifest["period"], manifest["settlement_currency"]
     when = dt.date.fromisoformat(manifest["billing_date"])
     bills = pq_read(folder / "bills.parquet", ["agent_code", "airline_prefix"])
     audience: list[tuple[str, str | None]] = [(OPERATOR, None)]
     for kind in ("airline", "agent"):
-        audience += [(code, kind) for code in sorted(set(bills.column(KEYS[kind]).to_pylist()))]
+        audience += [(code, kind) for code in sorted(set(bills.column(KEYS[kind]).to_pylist()))
+                     if wanted(code)]
     out = []
     for code, kind in audience:
         data = report(tax, op, pid, cur, None if kind is None else code, kind)

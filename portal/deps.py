@@ -63,9 +63,16 @@ class Principal:
 
 
 def db(request: Request) -> Iterator[DbSession]:
-    """One transaction per request (committed when the route returns without error)."""
+    """One transaction per request, committed when the route returns without error. Routes
+    depend on it with ``scope="function"``: the commit happens before the response is sent,
+    so a client never gets a success for a change that then fails to commit, and reads its
+    own writes (tests/test_portal_auth.py checks every route)."""
     with session_scope(request.app.state.engine) as s:
         yield s
+
+
+DB = Depends(db, scope="function")
+"""The request's database session, committed before the response is sent (see ``db``)."""
 
 
 def _bearer(request: Request) -> str | None:
@@ -80,7 +87,7 @@ def load_principal(s: DbSession, user: User, scopes: frozenset[str] | None,
                      language)
 
 
-def current_user(request: Request, s: DbSession = Depends(db)) -> Principal:
+def current_user(request: Request, s: DbSession = DB) -> Principal:
     """The signed-in user: a bearer token (``/api`` only) or the session cookie. A disabled
     or removed user, a revoked token or an expired session is LoginRequired."""
     token = _bearer(request) if request.url.path.startswith("/api/") else None

@@ -247,3 +247,34 @@ def test_require_right_for_a_new_feature_router(world) -> None:
     assert c.get("/api/v1/example", params={"participant": LH}).json() == {"login": "lh-admin"}
     assert c.get("/api/v1/example", params={"participant": "057"}).status_code == 403
     assert c.get("/api/v1/example").status_code == 200
+
+
+def test_every_route_commits_its_transaction_before_it_answers(tmp_path) -> None:
+    """Each route's database session (deps.db) is a function-scoped dependency: FastAPI ends
+    it - commits - before the response is sent (a request-scoped one commits after, so a
+    client could see a success whose commit then failed)."""
+    from fastapi.routing import APIRoute
+
+    from casslink.portal import deps
+    from casslink.portal.app import create_app
+    from tests.conftest import reference_root
+
+    settings, engine = reference_root(tmp_path / "var")
+    try:
+        app = create_app(settings, engine=engine)
+    finally:
+        engine.dispose()
+
+    def scopes(dependant) -> list:
+        found = [d.scope for d in dependant.dependencies if d.call is deps.db]
+        for d in dependant.dependencies:
+            found += scopes(d)
+        return found
+
+    checked = 0
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            used = scopes(route.dependant)
+            assert all(s == "function" for s in used), (route.path, used)
+            checked += bool(used)
+    assert checked > 30

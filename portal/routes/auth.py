@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from casslink import i18n
 from casslink.db.models import User
-from casslink.portal.deps import Principal, current_user, db
+from casslink.portal.deps import DB, Principal, current_user
 from casslink.portal.rendering import render
 from casslink.sftp_gateway import accounts
 
@@ -70,7 +70,7 @@ def logout(request: Request):
 
 @router.post("/language", include_in_schema=False)
 def set_language(request: Request, language: str = Form(...), next: str = Form("/"),
-                 s: DbSession = Depends(db)):
+                 s: DbSession = DB):
     """Choose the language (kept on the user when signed in, else in the session)."""
     if language in i18n.LANGUAGES:
         session = request.state.session

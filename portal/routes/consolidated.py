@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session as DbSession
 
 from casslink.portal import views
-from casslink.portal.deps import Principal, current_user, db
+from casslink.portal.deps import DB, Principal, current_user
 from casslink.portal.rendering import render
 from casslink.portal.routes.periods import MONEY, _today, current_periods
 
@@ -37,12 +37,12 @@ def consolidated(s: DbSession, p: Principal) -> dict:
 
 
 @router.get("/api/v1/consolidated", tags=["consolidated"], response_class=JSONResponse)
-def api_consolidated(p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+def api_consolidated(p: Principal = Depends(current_user), s: DbSession = DB):
     """Every participant of your grants: its open periods' totals per currency, and the
     totals per currency across them (amounts of different currencies are never added)."""
     return JSONResponse(consolidated(s, p))
 
 
 @router.get("/consolidated", include_in_schema=False)
-def page(request: Request, p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+def page(request: Request, p: Principal = Depends(current_user), s: DbSession = DB):
     return render(request, "consolidated.html", data=consolidated(s, p))

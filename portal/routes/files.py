@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session as DbSession
 from casslink.db.engine import session_scope
 from casslink.outbox import safe_name
 from casslink.portal import views
-from casslink.portal.deps import Principal, current_user, db, selected_participant
+from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
 from casslink.sftp_gateway import landing
 from casslink.sftp_gateway.policy import Audit
@@ -40,7 +40,7 @@ def _list(request: Request, s: DbSession, p: Principal) -> list[dict]:
 
 @router.get("/api/v1/files", tags=["files"], response_class=JSONResponse)
 def api_files(request: Request, participant: str | None = None,
-              p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+              p: Principal = Depends(current_user), s: DbSession = DB):
     """The newest files (up to 200) of ``participant`` or of every participant you may view:
     name, channel, state, verdict, period, counts and the ack's download link."""
     return JSONResponse(_list(request, s, p))
@@ -98,7 +98,7 @@ async def api_upload(request: Request, file: UploadFile = File(...),
 
 @router.get("/api/v1/files/{file_id}", tags=["files"])
 def api_file(file_id: int, p: Principal = Depends(current_user),
-             s: DbSession = Depends(db)) -> dict:
+             s: DbSession = DB) -> dict:
     """One file: its state, verdict, period and counts."""
     got = views.file_for(s, p, file_id)
     if got is None:
@@ -108,7 +108,7 @@ def api_file(file_id: int, p: Principal = Depends(current_user),
 
 @router.get("/api/v1/files/{file_id}/ack", tags=["files"])
 def api_ack(request: Request, file_id: int, p: Principal = Depends(current_user),
-            s: DbSession = Depends(db)):
+            s: DbSession = DB):
     """The file's acknowledgement, as delivered to the participant's outbox."""
     got = views.file_for(s, p, file_id)
     if got is None or not got[0].ack_name:
@@ -123,7 +123,7 @@ def api_ack(request: Request, file_id: int, p: Principal = Depends(current_user)
 
 @router.get("/files", include_in_schema=False)
 def files_page(request: Request, p: Principal = Depends(current_user),
-               s: DbSession = Depends(db)):
+               s: DbSession = DB):
     code = selected_participant(request, p)
     files = views.files_of(s, p, code)
     template = "files_table.html" if request.headers.get("hx-request") else "files.html"
@@ -134,7 +134,7 @@ def files_page(request: Request, p: Principal = Depends(current_user),
 @router.post("/files", include_in_schema=False)
 async def files_upload_page(request: Request, file: UploadFile = File(...),
                             sandbox: bool = Form(False), p: Principal = Depends(current_user),
-                            s: DbSession = Depends(db)):
+                            s: DbSession = DB):
     code = selected_participant(request, p, "upload")
     landed = await _upload(request, p, code, file, sandbox)
     files = views.files_of(s, p, code)

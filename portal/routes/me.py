@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from casslink import access
 from casslink.db.models import Company, User
-from casslink.portal.deps import Principal, current_user, db
+from casslink.portal.deps import DB, Principal, current_user
 from casslink.portal.rendering import render
 from casslink.sftp_gateway import accounts
 
@@ -31,7 +31,7 @@ def me_data(s: DbSession, p: Principal) -> dict:
 
 
 @router.get("/api/v1/me", tags=["me"])
-def api_me(p: Principal = Depends(current_user), s: DbSession = Depends(db)) -> dict:
+def api_me(p: Principal = Depends(current_user), s: DbSession = DB) -> dict:
     """The signed-in user, their company, grants and rights (narrowed by a token's scopes)."""
     return me_data(s, p)
 
@@ -59,21 +59,21 @@ def change_password(s: DbSession, p: Principal, current: str, new: str) -> None:
 
 @router.post("/api/v1/me/password", tags=["me"], status_code=204)
 def api_password(body: PasswordChange, p: Principal = Depends(current_user),
-                 s: DbSession = Depends(db)) -> None:
+                 s: DbSession = DB) -> None:
     """Change your own password (12+ characters; the current one is required)."""
     change_password(s, p, body.current, body.new)
 
 
 @router.get("/me", include_in_schema=False)
 def me_page(request: Request, p: Principal = Depends(current_user),
-            s: DbSession = Depends(db)):
+            s: DbSession = DB):
     return render(request, "me.html", me=me_data(s, p),
                   changed=request.query_params.get("changed") == "1")
 
 
 @router.post("/me/password", include_in_schema=False)
 def me_password(current: str = Form(...), new: str = Form(...),
-                p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+                p: Principal = Depends(current_user), s: DbSession = DB):
     from fastapi.responses import RedirectResponse
 
     change_password(s, p, current, new)

@@ -34,7 +34,7 @@ from casslink.payments.statements import match_entry
 from casslink.payments.terms import PaymentTerms, load_terms
 from casslink.portal import payments_view as pv
 from casslink.portal import views
-from casslink.portal.deps import Principal, current_user, db
+from casslink.portal.deps import DB, Principal, current_user
 from casslink.portal.rendering import TEMPLATES, environment
 
 router = APIRouter()
@@ -183,7 +183,7 @@ class MatchBody(BaseModel):
 @router.get("/api/v1/payments", tags=["payments"])
 def api_payments(request: Request, participant: str | None = None,
                  operation: str | None = None, period: str | None = None,
-                 p: Principal = Depends(current_user), s: DbSession = Depends(db)) -> dict:
+                 p: Principal = Depends(current_user), s: DbSession = DB) -> dict:
     """An agent's remittances (due, paid, status, reference, option), wallet and
     irregularities, or an airline's due, paid out and held per period (``finance``).
     Operators without a participant: the whole period (``operation`` and ``period``)."""
@@ -205,7 +205,7 @@ def api_payments(request: Request, participant: str | None = None,
 
 @router.get("/api/v1/agents/{code}/status", tags=["payments"])
 def api_agent_status(request: Request, code: str, p: Principal = Depends(current_user),
-                     s: DbSession = Depends(db)) -> dict:
+                     s: DbSession = DB) -> dict:
     """The agent's status per operation (ACTIVE, DEFAULTED, REINSTATED), its transitions
     and irregularities (``finance`` on the agent, or an operator)."""
     part = _participant(s, p, code)
@@ -216,7 +216,7 @@ def api_agent_status(request: Request, code: str, p: Principal = Depends(current
 
 @router.post("/api/v1/payments/options", tags=["payments"])
 def api_option(request: Request, body: OptionBody, p: Principal = Depends(current_user),
-               s: DbSession = Depends(db)) -> dict:
+               s: DbSession = DB) -> dict:
     """The agent chooses how to pay a remittance: an option its operation offers; a chosen
     debit date between today plus the clearing days and the remittance date."""
     r = _remittance(s, p, body.participant, body.operation, body.period)
@@ -285,13 +285,13 @@ def _page(s: DbSession, request: Request, p: Principal, error: str | None = None
 
 
 @router.get("/payments", include_in_schema=False)
-def page(request: Request, p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+def page(request: Request, p: Principal = Depends(current_user), s: DbSession = DB):
     return _page(s, request, p)
 
 
 @router.get("/payments/live", include_in_schema=False)
 def page_live(request: Request, p: Principal = Depends(current_user),
-              s: DbSession = Depends(db)):
+              s: DbSession = DB):
     return _render(request, "payments/live.html", p, **_context(s, request, p))
 
 
@@ -312,7 +312,7 @@ def _form_action(s: DbSession, request: Request, p: Principal, action, done: str
 @router.post("/payments/options", include_in_schema=False)
 def page_option(request: Request, agent: str = Form(...), operation: str = Form(...),
                 period: str = Form(...), option: str = Form(...), debit_date: str = Form(""),
-                p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+                p: Principal = Depends(current_user), s: DbSession = DB):
     r = _remittance(s, p, agent, operation, period)
 
     def act():
@@ -341,7 +341,7 @@ def page_match(request: Request, entry_id: int = Form(...), reference: str = For
 @router.post("/payments/reinstate", include_in_schema=False)
 def page_reinstate(request: Request, agent: str = Form(...), operation: str = Form(...),
                    reason: str = Form(...), p: Principal = Depends(current_user),
-                   s: DbSession = Depends(db)):
+                   s: DbSession = DB):
     _operator(p)
 
     def act():

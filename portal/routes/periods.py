@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from casslink import period_totals
 from casslink.db.models import BillingPeriod, Participant
 from casslink.portal import views
-from casslink.portal.deps import Principal, current_user, db, selected_participant
+from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
 
 router = APIRouter()
@@ -92,7 +92,7 @@ def _participant_or_403(s: DbSession, p: Principal, code: str) -> Participant:
 
 @router.get("/api/v1/periods/current", tags=["periods"], response_class=JSONResponse)
 def api_current(participant: str, operation: str | None = None,
-                p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+                p: Principal = Depends(current_user), s: DbSession = DB):
     """Real-time: what the participant's open periods have accepted so far, per
     counterpart and currency (records, components, tax, net; minor units), and totals per
     currency. Updated as each file is ingested."""
@@ -106,7 +106,7 @@ def api_current(participant: str, operation: str | None = None,
 
 @router.get("/periods/current", include_in_schema=False)
 def current_page(request: Request, p: Principal = Depends(current_user),
-                 s: DbSession = Depends(db)):
+                 s: DbSession = DB):
     code = selected_participant(request, p)
     part = _participant_or_403(s, p, code) if code else None
     periods = current_periods(s, part, None, _today()) if part else []

@@ -16,7 +16,7 @@ from casslink import access, i18n
 from casslink.db.models import Participant
 from casslink.outputs.formats import FORMATS
 from casslink.portal import views
-from casslink.portal.deps import Principal, current_user, db, selected_participant
+from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
 
 router = APIRouter()
@@ -66,20 +66,20 @@ def _part(s: DbSession, p: Principal, code: str, right: str) -> Participant:
 
 @router.get("/api/v1/settings", tags=["settings"])
 def api_get(participant: str, p: Principal = Depends(current_user),
-            s: DbSession = Depends(db)) -> dict:
+            s: DbSession = DB) -> dict:
     """The participant's outputs, document language and contact email."""
     return settings_of(_part(s, p, participant, "view"))
 
 
 @router.put("/api/v1/settings", tags=["settings"])
 def api_put(participant: str, body: SettingsIn, p: Principal = Depends(current_user),
-            s: DbSession = Depends(db)) -> dict:
+            s: DbSession = DB) -> dict:
     """Change them (needs the ``admin`` right on the participant)."""
     return change(s, p, _part(s, p, participant, "admin"), body)
 
 
 @router.get("/settings", include_in_schema=False)
-def page(request: Request, p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+def page(request: Request, p: Principal = Depends(current_user), s: DbSession = DB):
     code = selected_participant(request, p)
     part = _part(s, p, code, "view") if code else None
     return render(request, "settings.html", current_code=code,
@@ -91,7 +91,7 @@ def page(request: Request, p: Principal = Depends(current_user), s: DbSession = 
 @router.post("/settings", include_in_schema=False)
 def page_save(request: Request, outputs: list[str] = Form([]), language: str = Form(""),
               contact_email: str = Form(""), p: Principal = Depends(current_user),
-              s: DbSession = Depends(db)):
+              s: DbSession = DB):
     code = selected_participant(request, p)
     if code is None:
         raise HTTPException(404, "no participant")

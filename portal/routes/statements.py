@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 from casslink import period_totals
 from casslink.db.models import BillingPeriod, Delivery, Participant, SettlementRun
 from casslink.portal import views
-from casslink.portal.deps import Principal, current_user, db, selected_participant
+from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
 from casslink.portal.routes.periods import period_rows
 
@@ -74,7 +74,7 @@ def _part(s: DbSession, p: Principal, code: str) -> Participant:
 
 @router.get("/api/v1/statements", tags=["statements"], response_class=JSONResponse)
 def api_statements(participant: str, operation: str | None = None, period: str | None = None,
-                   p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+                   p: Principal = Depends(current_user), s: DbSession = DB):
     """Settled periods of the participant: the run, the remittance (agent) or settlement
     (airline) per counterpart and currency with its components, and the delivered files."""
     part = _part(s, p, participant)
@@ -84,7 +84,7 @@ def api_statements(participant: str, operation: str | None = None, period: str |
 
 @router.get("/api/v1/deliveries/{delivery_id}", tags=["statements"])
 def api_delivery(request: Request, delivery_id: int, p: Principal = Depends(current_user),
-                 s: DbSession = Depends(db)):
+                 s: DbSession = DB):
     """Download one delivered output file (HOT, XML or Excel) of your participant."""
     d = s.get(Delivery, delivery_id)
     if d is None or not p.can("view", d.participant_code):
@@ -99,7 +99,7 @@ def api_delivery(request: Request, delivery_id: int, p: Principal = Depends(curr
 
 @router.get("/statements", include_in_schema=False)
 def statements_page(request: Request, p: Principal = Depends(current_user),
-                    s: DbSession = Depends(db)):
+                    s: DbSession = DB):
     code = selected_participant(request, p)
     part = _part(s, p, code) if code else None
     items = statements(s, part, request.query_params.get("operation"),

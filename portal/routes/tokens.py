@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from casslink import access
 from casslink.db.models import ApiToken, User
-from casslink.portal.deps import Principal, current_user, db
+from casslink.portal.deps import DB, Principal, current_user
 from casslink.portal.rendering import render
 
 router = APIRouter()
@@ -51,34 +51,34 @@ def revoke(s: DbSession, p: Principal, token_id: int) -> None:
 
 
 @router.get("/api/v1/tokens", tags=["tokens"])
-def api_list(p: Principal = Depends(current_user), s: DbSession = Depends(db)) -> list[dict]:
+def api_list(p: Principal = Depends(current_user), s: DbSession = DB) -> list[dict]:
     """Your API tokens (never the tokens themselves)."""
     return tokens_of(s, p.user_id)
 
 
 @router.post("/api/v1/tokens", tags=["tokens"], status_code=201)
 def api_create(body: TokenIn, p: Principal = Depends(current_user),
-               s: DbSession = Depends(db)) -> dict:
+               s: DbSession = DB) -> dict:
     """A new token with ``scopes`` (view, upload, dispute, finance, admin): shown once."""
     return create(s, p, body.name, body.scopes)
 
 
 @router.delete("/api/v1/tokens/{token_id}", tags=["tokens"], status_code=204)
 def api_revoke(token_id: int, p: Principal = Depends(current_user),
-               s: DbSession = Depends(db)) -> None:
+               s: DbSession = DB) -> None:
     """Revoke one of your tokens."""
     revoke(s, p, token_id)
 
 
 @router.get("/tokens", include_in_schema=False)
-def page(request: Request, p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+def page(request: Request, p: Principal = Depends(current_user), s: DbSession = DB):
     return render(request, "tokens.html", tokens=tokens_of(s, p.user_id), new=None,
                   rights=access.RIGHTS)
 
 
 @router.post("/tokens", include_in_schema=False)
 def page_create(request: Request, name: str = Form(...), scopes: list[str] = Form([]),
-                p: Principal = Depends(current_user), s: DbSession = Depends(db)):
+                p: Principal = Depends(current_user), s: DbSession = DB):
     new = create(s, p, name, scopes)
     s.flush()
     return render(request, "tokens.html", tokens=tokens_of(s, p.user_id), new=new,
@@ -87,7 +87,7 @@ def page_create(request: Request, name: str = Form(...), scopes: list[str] = For
 
 @router.post("/tokens/{token_id}/revoke", include_in_schema=False)
 def page_revoke(request: Request, token_id: int, p: Principal = Depends(current_user),
-                s: DbSession = Depends(db)):
+                s: DbSession = DB):
     revoke(s, p, token_id)
     s.flush()
     return render(request, "tokens.html", tokens=tokens_of(s, p.user_id), new=None,
