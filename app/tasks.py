@@ -192,7 +192,9 @@ def settle(item: dict, settings: Settings | None = None) -> dict:
 def deliver_outputs(settled: dict, fmt: str | None = None,
                     settings: Settings | None = None) -> dict:
     """Render the outputs of one settlement run and deliver them to every participant's
-    outbox (``fmt``: only that format - hot, xlsx or xml)."""
+    outbox (``fmt``: only that format - hot, xlsx or xml); with the Excel run, each party's
+    dispute report of the period (CSV and Excel, docs/disputes.md)."""
+    from casslink.app.disputes.report import write_reports as dispute_reports
     from casslink.memory import tune
     from casslink.outputs.deliver import FORMATS, deliver_run
 
@@ -201,6 +203,10 @@ def deliver_outputs(settled: dict, fmt: str | None = None,
     with engine_for(settings.db_url) as engine:
         out = deliver_run(settings, engine, int(settled["run_id"]), Path(settled["ledger"]),
                           formats=(fmt,) if fmt else FORMATS)
+        if fmt in (None, "xlsx"):  # the period's dispute report goes with the Excel run
+            disputes = dispute_reports(settings, engine, settled["operation"],
+                                       settled["period"], settled["currency"])
+            out += [{"participant": code} for code in disputes]
     parties = sorted({d["participant"] for d in out})
     log.info("%s %s: %s delivered to %s", settled["operation"], settled["period"],
              plural(len(out), f"{fmt or 'output'} file"),

@@ -120,3 +120,29 @@ def test_an_airlines_own_dcm_for_a_disputed_awb_links_to_it(world, tmp_path):
     assert d["status"] == "RAISED"  # the airline's own DCM does not decide it
     assert d["history"][-1]["action"] == "airline-correction"
     assert d["history"][-1]["detail"] == {"file_id": r.file_id, "correction_number": "LH0001"}
+
+
+def test_the_settlement_delivery_puts_the_dispute_report_in_both_outboxes(world):
+    """The settlement DAG's Excel delivery writes each party's dispute report of the period
+    (the on-demand `casslink disputes report` makes the same files)."""
+    from casslink.app import tasks
+
+    s, engine = world
+    did = service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                                awb=f"{LH}-{AWB1}", reason="rate", amount="120.00",
+                                today=dt.date(2026, 12, 4))
+    settled = tasks.settle({"operation": "DE", "period": "2026-11"}, settings=s)
+    for party in (A1, LH):
+        assert not (home_of(s, party) / "outbox" / f"DISPUTES_DE_2026-11_{party}.csv").exists()
+    tasks.deliver_outputs(settled, "hot", settings=s)  # not with the HOT run
+    assert not (home_of(s, A1) / "outbox" / f"DISPUTES_DE_2026-11_{A1}.csv").exists()
+    tasks.deliver_outputs(settled, "xlsx", settings=s)
+    for party in (A1, LH):
+        folder = home_of(s, party) / "outbox"
+        rows = list(csv.DictReader(io.StringIO(
+            (folder / f"DISPUTES_DE_2026-11_{party}.csv").read_text())))
+        assert [(r["Dispute"], r["Status"], r["Claimed"]) for r in rows] == [
+            (str(did), "RAISED", "120.00")]
+        assert (folder / f"DISPUTES_DE_2026-11_{party}.xlsx").stat().st_size > 0
+    other = home_of(s, A2) / "outbox" / f"DISPUTES_DE_2026-11_{A2}.csv"
+    assert not other.exists()  # A2 has no dispute: no report

@@ -195,7 +195,9 @@ def deliver(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Render the outputs of the period's latest settlement (airline hand-off HOT, agent HOT,
-    Excel and XML statements) and deliver them atomically to every participant's outbox."""
+    Excel and XML statements; with Excel, the tax report and each party's dispute report) and
+    deliver them atomically to every participant's outbox."""
+    from casslink.app.disputes.report import write_reports as dispute_reports
     from casslink.memory import tune
     from casslink.outputs.deliver import FORMATS, deliver_run
     from casslink.settlement.run import SettlementError, latest_run
@@ -210,6 +212,13 @@ def deliver(
             pid = _period_id(settings, operation, period)
             run_id, folder = latest_run(engine, operation.upper(), pid)
             out = deliver_run(settings, engine, run_id, folder, formats=formats or FORMATS)
+            if "xlsx" in (formats or FORMATS):  # the dispute reports go with the Excel run
+                currency = json.loads((folder / "manifest.json").read_text())[
+                    "settlement_currency"]
+                for code, paths in dispute_reports(settings, engine, operation.upper(), pid,
+                                                   currency).items():
+                    out += [{"participant": code, "kind": "disputes", "path": str(p),
+                             "size": p.stat().st_size} for p in paths]
         except SettlementError as exc:
             raise typer.BadParameter(str(exc)) from exc
     if as_json:
