@@ -74,7 +74,7 @@ def kr_business_number(seed: str) -> str:
     """Korean business registration number: office 101-999, type, serial and check digit."""
     base = str(101 + int(_digits(seed, 3)) % 899) + "81" + _digits(seed + "s", 4)
     weights = (1, 3, 7, 1, 3, 7, 1, 3, 5)
-    total = sum(int(d) * w for d, w in zip(base, weights)) + int(base[8]) * 5 // 10
+    total = sum(int(d) * w for d, w in zip(base, weights, strict=True)) + int(base[8]) * 5 // 10
     number = base + str((10 - total % 10) % 10)
     return kr_brn.format(kr_brn.validate(number))
 
