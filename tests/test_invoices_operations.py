@@ -102,6 +102,28 @@ def test_every_operations_period_yields_valid_documents(tmp_path, operation):
         engine.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("operation", ["KR", "CN"])
+def test_issuing_a_new_operations_period_on_postgres(tmp_path, pg_url, operation):
+    """The new operations' documents are numbered gap-free on PostgreSQL; a second run keeps
+    them all."""
+    period = _period(operation)
+    s, engine, _ = settled_root(tmp_path / "var", db_url=pg_url, operation=operation,
+                                period=period, awbs=60, seed=3)
+    try:
+        first = issue_period(s, engine, operation, period)
+        again = issue_period(s, engine, operation, period)
+    finally:
+        engine.dispose()
+    series: dict[tuple[str, bool], list[int]] = {}  # (operation-issuer-year, self-billed)
+    for n in first.issued:
+        head, _, tail = n.rpartition("-")
+        series.setdefault((head, tail.startswith("SB")), []).append(int(tail.lstrip("SB")))
+    assert series and all(sorted(v) == list(range(1, len(v) + 1)) for v in series.values())
+    assert any(sb for _, sb in series) == (operation == "CN")  # CN self-bills commission
+    assert again.issued == [] and sorted(again.kept) == sorted(first.issued)
+
+
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils")
 @pytest.mark.parametrize("operation,label", [("JP", "請求書"), ("KR", "청구서")])
 def test_japanese_and_korean_pdfs_carry_their_labels(tmp_path, operation, label):
