@@ -95,6 +95,9 @@ def test_every_operations_period_yields_valid_documents(tmp_path, operation):
         assert self_billing or operation not in AGENT_TAXED
         if operation in LANGUAGE:
             assert {d.language for d in docs if d.doc_type == "invoice"} == {LANGUAGE[operation]}
+        if operation in ("CN", "KR", "PK"):  # the country's own exemption wording
+            assert {t.exemption_key for d in docs for t in d.taxes if t.category == "E"} == {
+                f"exempt_transport_{operation.lower()}"}
         issued = issue_period(s, engine, operation, period)
         assert len(issued.issued) == len(docs) and len(set(issued.issued)) == len(docs)
         assert all(n.startswith(f"{operation}-") for n in issued.issued)
@@ -141,5 +144,7 @@ def test_japanese_and_korean_pdfs_carry_their_labels(tmp_path, operation, label)
                           check=True).stdout
     words = " ".join(text.split())
     assert label in words
+    if operation == "KR":  # the Korean exemption wording (VAT Act art. 23)
+        assert "부가가치세법 제23조" in words
     for one in labels_of(doc):
         assert " ".join(one.split()) in words, one
