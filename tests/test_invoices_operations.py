@@ -148,3 +148,27 @@ def test_japanese_and_korean_pdfs_carry_their_labels(tmp_path, operation, label)
         assert "부가가치세법 제23조" in words
     for one in labels_of(doc):
         assert " ".join(one.split()) in words, one
+
+
+def test_the_cli_issues_and_delivers_a_new_operations_period(tmp_path, monkeypatch):
+    """``casslink invoices issue`` no longer stops at "no legal party" for the new operations."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from casslink.app.cli.main import app
+
+    period = _period("FR")
+    home = tmp_path / "var"
+    s, engine, _ = settled_root(home, operation="FR", period=period, awbs=40, seed=8)
+    monkeypatch.setenv("CASSLINK_HOME", str(home))
+    monkeypatch.setenv("CASSLINK_DB_URL", s.db_url)
+    try:
+        out = CliRunner().invoke(app, ["invoices", "issue", "--operation", "FR", "--period",
+                                       period, "--json"])
+    finally:
+        engine.dispose()
+    assert out.exit_code == 0, out.output
+    issued = json.loads(out.output)
+    assert issued["issued"] and issued["delivered"] > 0
+    assert all(n.startswith("FR-") for n in issued["issued"])
