@@ -4,7 +4,10 @@
 address, country, tax scheme and tax id of an airline (per operation: where it is registered)
 or an agent, and the language its documents are written in. Tax ids are checked with
 python-stdnum: an EU VAT number (``VAT``), an Indian GSTIN (``GST``), a Japanese qualified
-invoice issuer registration number (``JCT``: ``T`` + the 13-digit corporate number), a US EIN.
+invoice issuer registration number (``JCT``: ``T`` + the 13-digit corporate number), a US EIN,
+a Korean business registration number (``BRN``), a Chinese unified social credit code
+(``USCC``) and a Pakistani NTN (``NTN``: python-stdnum has no validator for it, so only its
+format, 7 digits, a dash and a check digit, is checked).
 
 ``fixtures/reference/invoice_rules.csv``: per operation, which documents are issued, whether
 the agent's commission is self-billed, bilingual wording, the exemption wording and VAT
@@ -15,18 +18,22 @@ category of the untaxed part, the numbering format, and the JP / IN requirements
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stdnum.cn import uscc
 from stdnum.eu import vat as eu_vat
 from stdnum.in_ import gstin
 from stdnum.jp import cn as jp_cn
+from stdnum.kr import brn as kr_brn
 from stdnum.us import ein
 
 PARTIES_FILE = "parties.csv"
 RULES_FILE = "invoice_rules.csv"
 DOCUMENT_KINDS = ("invoice", "credit_note", "self_billed")
-TAX_SCHEMES = ("VAT", "GST", "JCT", "EIN", "")
+TAX_SCHEMES = ("VAT", "GST", "JCT", "EIN", "BRN", "USCC", "NTN", "")
+PK_NTN = re.compile(r"\d{7}-\d")
 
 
 class LegalDataError(ValueError):
@@ -43,7 +50,7 @@ class LegalParty:
     postcode: str
     city: str
     country: str  # ISO 3166-1 alpha-2
-    tax_scheme: str  # VAT | GST | JCT | EIN | ""
+    tax_scheme: str  # VAT | GST | JCT | EIN | BRN | USCC | NTN | ""
     tax_id: str
     language: str
 
@@ -126,6 +133,13 @@ def tax_id_problem(scheme: str, tax_id: str) -> str | None:
             jp_cn.validate(tax_id[1:])
         elif scheme == "EIN":
             ein.validate(tax_id)
+        elif scheme == "BRN":
+            kr_brn.validate(tax_id)
+        elif scheme == "USCC":
+            uscc.validate(tax_id)
+        elif scheme == "NTN":
+            if not PK_NTN.fullmatch(tax_id):
+                return f"{tax_id!r} is not a Pakistani NTN (7 digits, '-', a check digit)"
         elif scheme or tax_id:
             return f"unknown tax scheme {scheme!r}"
     except Exception as exc:  # stdnum's ValidationError family

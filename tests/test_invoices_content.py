@@ -240,7 +240,8 @@ def test_india_gst_invoice_names_gstin_and_sac(legal):
 
 
 def test_reference_tax_ids_are_valid_and_a_bad_one_is_refused(legal, tmp_path):
-    assert {p.tax_scheme for p in legal.parties.values()} == {"VAT", "GST", "EIN", "JCT"}
+    assert {p.tax_scheme for p in legal.parties.values()} == {"VAT", "GST", "EIN", "JCT", "BRN",
+                                                                 "USCC", "NTN"}
     for p in legal.parties.values():
         assert tax_id_problem(p.tax_scheme, p.tax_id) is None
     for name in ("parties.csv", "invoice_rules.csv"):

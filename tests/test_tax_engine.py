@@ -292,8 +292,9 @@ def test_airport_countries_are_the_airportsdata_set():
 
 @pytest.mark.parametrize("operation", ["DE", "IN", "US", "PK", "CN", "JP", "KR", "FR"])
 def test_every_fixture_operation_settles_with_computed_tax(ref, operation):
-    """Generated files state VAT as the rules do: computed tax equals the files' (difference
-    0 per side); every operation with rules gets a tax table; PK withholds."""
+    """Generated files state VAT per record: computed tax equals the files' (difference 0 per
+    side; within rounding where a rule rounds per bill); every operation with rules gets a
+    tax table; PK withholds."""
     from casslink.app.synthetic.generator import generate_billing
 
     period = next(p for p in ref.periods_of(operation) if p.start_date >= D(2026, 11, 1))
@@ -304,7 +305,11 @@ def test_every_fixture_operation_settles_with_computed_tax(ref, operation):
     tables = build_ledger(records, operation, period.period_id,
                           ref.operations[operation].settlement_currency, rules=rules_of,
                           period_end=period.end_date, outcome=out)
-    assert set(out["differences"].values()) <= {0}
+    if any(r.rounding == "bill" for r in rules_of):  # JP, KR: the files round each record,
+        # the ledger each bill once (docs/invoices.md): at most half a unit per record apart
+        assert all(abs(d) <= records.num_rows // 2 + 1 for d in out["differences"].values())
+    else:
+        assert set(out["differences"].values()) <= {0}
     assert (tables["tax"].num_rows > 0) == bool(rules_of)
     held = sum(tables["airlines"].column("tax_withheld").to_pylist())
     assert (held > 0) == (operation == "PK")

@@ -35,6 +35,12 @@ EXEMPTIONS = {
                            "(GST Notification 12/2017)",
     "exempt_transport_jp": "Tax exempt: international transport "
                            "(Consumption Tax Act, Art. 7)",
+    "exempt_transport_cn": "Tax exempt: international transport services "
+                           "(Caishui [2016] No. 36)",
+    "exempt_transport_kr": "Tax exempt: international transport "
+                           "(Value-Added Tax Act, Art. 23)",
+    "exempt_transport_pk": "Exempt: international carriage of goods by air "
+                           "(provincial sales tax on services)",
     "not_subject": "Not subject to VAT",
     "": "Not subject to VAT",
 }
