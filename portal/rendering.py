@@ -33,6 +33,38 @@ def environment(language: str) -> Environment:
     return env
 
 
+class _Fallback:
+    """A domain's catalog, falling back to ``portal`` (the base page's messages)."""
+
+    def __init__(self, first, second) -> None:
+        self.first, self.second = first, second
+
+    def gettext(self, message: str) -> str:
+        got = self.first.gettext(message)
+        return got if got != message else self.second.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        got = self.first.ngettext(singular, plural, n)
+        return got if got not in (singular, plural) else self.second.ngettext(singular,
+                                                                              plural, n)
+
+
+@cache
+def domain_environment(language: str, domain: str) -> Environment:
+    """The pages of a feature with its own gettext ``domain`` (``disputes``, ``payments``):
+    the portal environment's filters and globals, that domain's catalog first, then the
+    portal's."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    base = environment(language)
+    env.filters.update(base.filters)
+    env.globals.update(base.globals)  # first: they hold the portal's gettext callables
+    env.install_gettext_translations(_Fallback(i18n.translations(language, domain),  # type: ignore[attr-defined]
+                                               i18n.translations(language, "portal")),
+                                     newstyle=True)
+    return env
+
+
 def page_language(request: Request) -> str:
     p = getattr(request.state, "principal", None)
     if p is not None:

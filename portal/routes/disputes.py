@@ -10,58 +10,26 @@ shows without a reload. Messages are in the gettext domain ``disputes``.
 
 from __future__ import annotations
 
-from functools import cache
-
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 
-from casslink import access, i18n
+from casslink import access
 from casslink.app.disputes import service, states
 from casslink.app.disputes.adjust import AdjustmentFailed
 from casslink.app.disputes.attachments import attach
 from casslink.app.disputes.deadlines import NoPeriodToAdjust
 from casslink.dispute_rules import load_reasons
 from casslink.portal.deps import Principal, current_user
-from casslink.portal.rendering import TEMPLATES, environment
+from casslink.portal.rendering import domain_environment
 
 router = APIRouter()
 POLL = "every 3s"
 
 
-class _Both:
-    """The ``disputes`` catalog, falling back to ``portal`` (the base page's messages)."""
-
-    def __init__(self, first, second) -> None:
-        self.first, self.second = first, second
-
-    def gettext(self, message: str) -> str:
-        got = self.first.gettext(message)
-        return got if got != message else self.second.gettext(message)
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        got = self.first.ngettext(singular, plural, n)
-        return got if got not in (singular, plural) else self.second.ngettext(singular,
-                                                                              plural, n)
-
-
-@cache
-def _env(language: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-    base = environment(language)
-    env.filters.update(base.filters)
-    env.globals.update(base.globals)  # first: they hold the portal's gettext callables
-    env.install_gettext_translations(_Both(i18n.translations(language, "disputes"),  # type: ignore[attr-defined]
-                                           i18n.translations(language, "portal")),
-                                     newstyle=True)
-    return env
-
-
 def _render(request: Request, template: str, p: Principal, **context) -> HTMLResponse:
     session = request.state.session
-    html = _env(p.language).get_template(template).render(
+    html = domain_environment(p.language, "disputes").get_template(template).render(
         request=request, principal=p, csrf=session.csrf, session=session,
         participant=session.participant, current_code=session.participant, **context)
     return HTMLResponse(html)

@@ -14,16 +14,14 @@ reload. Messages are in the gettext domain ``payments``.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from casslink import access, faults, i18n
+from casslink import access, faults
 from casslink.db.engine import session_scope
 from casslink.db.models import PayRemittance
 from casslink.payments import defaults
@@ -35,40 +33,11 @@ from casslink.payments.terms import PaymentTerms, load_terms
 from casslink.portal import payments_view as pv
 from casslink.portal import views
 from casslink.portal.deps import DB, Principal, current_user
-from casslink.portal.rendering import TEMPLATES, environment
+from casslink.portal.rendering import domain_environment
 
 router = APIRouter()
 POLL = "every 5s"
 RIGHT = "finance"
-
-
-class _Both:
-    """The ``payments`` catalog, falling back to ``portal`` (the base page's messages)."""
-
-    def __init__(self, first, second) -> None:
-        self.first, self.second = first, second
-
-    def gettext(self, message: str) -> str:
-        got = self.first.gettext(message)
-        return got if got != message else self.second.gettext(message)
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        got = self.first.ngettext(singular, plural, n)
-        return got if got not in (singular, plural) else self.second.ngettext(singular,
-                                                                              plural, n)
-
-
-@cache
-def _env(language: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-    base = environment(language)
-    env.filters.update(base.filters)
-    env.globals.update(base.globals)
-    env.install_gettext_translations(_Both(i18n.translations(language, "payments"),  # type: ignore[attr-defined]
-                                           i18n.translations(language, "portal")),
-                                     newstyle=True)
-    return env
 
 
 def _today(request: Request) -> dt.date:
@@ -272,7 +241,7 @@ def _context(s: DbSession, request: Request, p: Principal) -> dict:
 def _render(request: Request, template: str, p: Principal, status_code: int = 200,
             **context) -> HTMLResponse:
     session = request.state.session
-    html = _env(p.language).get_template(template).render(
+    html = domain_environment(p.language, "payments").get_template(template).render(
         request=request, principal=p, csrf=session.csrf, session=session,
         participant=session.participant, current_code=context.get("code"), **context)
     return HTMLResponse(html, status_code=status_code)
