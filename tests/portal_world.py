@@ -9,11 +9,22 @@ Users (password PASSWORD for all):
 - ``other-agent``: agent OTHER_AGENT in DE: another agent;
 - ``nogrant``: a user of 020's company whose grant was revoked;
 - ``ops``: a CASS operator.
+
+And the browser tests' helpers: ``served`` (the portal under uvicorn on loopback),
+``launch`` (Debian's chromium through Playwright), ``browser_sign_in`` and ``screenshot``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -58,3 +69,63 @@ def sign_in(client, login: str, password: str = PASSWORD):
     return client.post("/login", data={"login": login, "password": password,
                                        "csrf": csrf_of(client), "next": "/me"},
                        follow_redirects=False)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(app) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free loopback port; yields the base URL."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def launch(pw):
+    """Debian's chromium, headless, from a ``sync_playwright()`` handle."""
+    return pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+
+
+def browser_sign_in(page, base: str, login: str, password: str = PASSWORD):
+    """Sign ``page`` in through the login form; returns it on the account page."""
+    page.goto(f"{base}/login")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base}/me")
+    return page
+
+
+def new_page(browser, width: int = 1280, height: int = 900):
+    """A page in a fresh browser context (its own cookies: one user a context)."""
+    return browser.new_context(viewport={"width": width, "height": height}).new_page()
+
+
+def screenshot(page, folder: Path, name: str) -> None:
+    """A full-page screenshot ``name``: into docs/img/ with ``CASSLINK_SCREENSHOTS=1`` (to
+    refresh the docs'), else into ``folder``, so a test run leaves the repository unchanged."""
+    where = IMG if os.environ.get("CASSLINK_SCREENSHOTS") == "1" else folder
+    where.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(where / name), full_page=True)
+    assert (where / name).stat().st_size > 10_000

@@ -7,30 +7,16 @@ made so), else they go to the test's temporary folder."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from casslink.portal.app import create_app
-from tests.conftest import REPO, reference_root
+from tests.conftest import reference_root
 from tests.dispute_world import AWB1, LH, build
-from tests.portal_world import PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-IMG = REPO / "docs" / "img"
+from tests.portal_world import CHROMIUM, browser_sign_in, launch, new_page, screenshot, served
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -39,42 +25,20 @@ def portal(tmp_path):
     build(s, engine, tmp_path)
     app = create_app(s, engine=engine)
     app.state.dispute_today = lambda: dt.date(2026, 12, 4)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as base:
+        yield base
     engine.dispose()
 
 
 def _sign_in(browser, base: str, login: str):
-    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-    page.goto(f"{base}/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/me")
-    return page
-
-
-def _shot(page, folder: Path, name: str) -> None:
-    where = IMG if os.environ.get("CASSLINK_SCREENSHOTS") == "1" else folder
-    where.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(where / name), full_page=True)
-    assert (where / name).stat().st_size > 10_000
+    return browser_sign_in(new_page(browser, 1200), base, login)
 
 
 def test_raise_decide_adjusted_in_a_browser(portal, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = launch(pw)
         try:
             agent = _sign_in(browser, portal, "fw-admin")
             agent.goto(f"{portal}/disputes/new?airline={LH}&awb={LH}-{AWB1}")
@@ -89,7 +53,7 @@ def test_raise_decide_adjusted_in_a_browser(portal, tmp_path):
             airline = _sign_in(browser, portal, "lh-admin")
             airline.goto(f"{portal}/disputes?status=RAISED")
             expect(airline.locator('tr[data-dispute="1"]')).to_contain_text("RAISED")
-            _shot(airline, tmp_path, "disputes-airline-inbox.png")
+            screenshot(airline, tmp_path, "disputes-airline-inbox.png")
             airline.goto(f"{portal}/disputes/1")
             airline.fill("#dec-amount", "80.00")
             airline.fill("#dec-text", "80.00 agreed, the rest is the fuel surcharge")
@@ -101,6 +65,6 @@ def test_raise_decide_adjusted_in_a_browser(portal, tmp_path):
             expect(agent.locator('[data-field="status"]')).to_have_text("ADJUSTED",
                                                                         timeout=15000)
             expect(agent.locator('[data-field="adjustment"]')).to_contain_text("DP0001")
-            _shot(agent, tmp_path, "disputes-agent.png")
+            screenshot(agent, tmp_path, "disputes-agent.png")
         finally:
             browser.close()

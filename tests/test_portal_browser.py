@@ -8,10 +8,7 @@ with ``CASSLINK_SCREENSHOTS=1``, else to a temporary folder.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,10 +19,18 @@ from casslink.parsers.hot import write_hot
 from casslink.portal.app import create_app
 from casslink.reference import ReferenceData
 from tests.conftest import REPO, reference_root
-from tests.portal_world import DE_AGENT, IN_AGENT, LH, PASSWORD, populate
+from tests.portal_world import (
+    CHROMIUM,
+    DE_AGENT,
+    IN_AGENT,
+    LH,
+    browser_sign_in,
+    launch,
+    populate,
+    screenshot,
+    served,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-IMG = REPO / "docs" / "img"
 SHOTS = Path()  # the module's temporary folder (_screenshots_folder)
 pytestmark = pytest.mark.skipif(  # CI installs it (.ci/run): there a missing one fails
     not Path(CHROMIUM).exists() and os.environ.get("CI", "").lower() != "true",
@@ -33,18 +38,10 @@ pytestmark = pytest.mark.skipif(  # CI installs it (.ci/run): there a missing on
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A uvicorn server of the portal on a data root with the test world; uploads are
     ingested in a background thread, as the ingest DAG does after the notifier's trigger."""
-    import uvicorn
-
     home = tmp_path_factory.mktemp("browser") / "var"
     settings, engine = reference_root(home)
     populate(engine)
@@ -53,15 +50,6 @@ def server(tmp_path_factory):
         threading.Thread(target=ingest_file, args=(settings, engine, file_id),
                          daemon=True).start()
 
-    app = create_app(settings, engine=engine, notify=notify)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
     ref = ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
     files = {}
     for seed in (31, 32):
@@ -71,17 +59,15 @@ def server(tmp_path_factory):
         path = tmp_path_factory.mktemp(f"f{seed}") / f"LH_DE_2026-11_{seed}.hot"
         path.write_bytes(write_hot(gen.header, gen.records, gen.charges))
         files[seed] = path
-    yield f"http://127.0.0.1:{port}", files
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, engine=engine, notify=notify)) as base:
+        yield base, files
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                               args=["--no-sandbox", "--disable-dev-shm-usage"])
+        b = launch(pw)
         yield b
         b.close()
 
@@ -102,20 +88,8 @@ def _screenshots_folder(tmp_path_factory):
 
 
 def shot(page, name: str) -> None:
-    """A screenshot: into docs/img/ with ``CASSLINK_SCREENSHOTS=1`` (to refresh the docs'),
-    else into a temporary folder, so a test run leaves the repository unchanged."""
-    where = IMG if os.environ.get("CASSLINK_SCREENSHOTS") == "1" else SHOTS
-    where.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(where / f"portal-{name}.png"), full_page=True)
-    assert (where / f"portal-{name}.png").stat().st_size > 10_000
-
-
-def sign_in(page, base: str, login: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#login", login)
-    page.fill("#password", password)
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/me")
+    """A screenshot ``portal-<name>.png`` (docs/portal.md shows them)."""
+    screenshot(page, SHOTS, f"portal-{name}.png")
 
 
 def test_sign_in(server, page) -> None:
@@ -126,7 +100,7 @@ def test_sign_in(server, page) -> None:
     page.fill("#password", "wrong-password-1")
     page.click("button.primary")
     assert "Sign-in failed" in page.inner_text("[role=alert]")
-    sign_in(page, base, "lh-admin")
+    browser_sign_in(page, base, "lh-admin")
     assert page.inner_text("[data-field=login]") == "lh-admin"
     assert page.inner_text("[data-field=company]") == "Lufthansa Cargo"
     shot(page, "account")
@@ -134,7 +108,7 @@ def test_sign_in(server, page) -> None:
 
 def test_switch_participant_in_one_click(server, page) -> None:
     base, _ = server
-    sign_in(page, base, "fw-admin")
+    browser_sign_in(page, base, "fw-admin")
     page.goto(f"{base}/periods/current")
     assert page.get_attribute(f"[data-participant='{DE_AGENT}']", "aria-pressed") == "true"
     page.click(f"[data-participant='{IN_AGENT}']")
@@ -146,7 +120,7 @@ def test_switch_participant_in_one_click(server, page) -> None:
 
 def test_upload_and_see_the_ack(server, page) -> None:
     base, files = server
-    sign_in(page, base, "lh-admin")
+    browser_sign_in(page, base, "lh-admin")
     page.goto(f"{base}/files")
     page.set_input_files("#file", str(files[31]))
     page.click("#upload-form button[type=submit]")
@@ -161,7 +135,7 @@ def test_upload_and_see_the_ack(server, page) -> None:
 
 def test_admin_creates_a_user_who_signs_in(server, browser, page) -> None:
     base, _ = server
-    sign_in(page, base, "lh-admin")
+    browser_sign_in(page, base, "lh-admin")
     page.goto(f"{base}/admin/users")
     page.fill("#nu-login", "lh-browser")
     page.fill("#nu-password", "browser-password-1234")
@@ -171,7 +145,7 @@ def test_admin_creates_a_user_who_signs_in(server, browser, page) -> None:
     shot(page, "admin-users")
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     other = ctx.new_page()
-    sign_in(other, base, "lh-browser", "browser-password-1234")
+    browser_sign_in(other, base, "lh-browser", "browser-password-1234")
     assert other.inner_text("[data-field=login]") == "lh-browser"
     ctx.close()
     page.goto(f"{base}/admin/audit")
@@ -180,7 +154,7 @@ def test_admin_creates_a_user_who_signs_in(server, browser, page) -> None:
 
 def test_language_japanese(server, page) -> None:
     base, _ = server
-    sign_in(page, base, "fw-admin")
+    browser_sign_in(page, base, "fw-admin")
     page.select_option("#language-select", "ja")
     page.click("form.lang button[type=submit]")
     page.wait_for_selector("html[lang=ja]")
@@ -196,14 +170,14 @@ def test_language_japanese(server, page) -> None:
 
 def test_live_period_view_updates_without_reload(server, browser, page) -> None:
     base, files = server
-    sign_in(page, base, "lh-clerk")
+    browser_sign_in(page, base, "lh-clerk")
     page.goto(f"{base}/periods/current")
     kpi = page.locator("[data-period='DE-2026-11'] [data-kpi='records-EUR']")
     before = int(kpi.inner_text().replace(",", "")) if kpi.count() else 0
     page.evaluate("window.__noReload = 42")
     uploader = browser.new_context()
     up = uploader.new_page()
-    sign_in(up, base, "lh-admin")
+    browser_sign_in(up, base, "lh-admin")
     up.goto(f"{base}/files")
     up.set_input_files("#file", str(files[32]))
     up.click("#upload-form button[type=submit]")

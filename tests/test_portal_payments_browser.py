@@ -7,31 +7,17 @@ there were made so), else they go to the test's temporary folder."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from casslink.portal.app import create_app
-from tests.conftest import REPO, reference_root
-from tests.portal_world import PASSWORD
+from tests.conftest import reference_root
+from tests.portal_world import CHROMIUM, browser_sign_in, launch, new_page, screenshot, served
 from tests.test_payments_period import A1, A2
 from tests.test_portal_payments import REF2, TODAY, collected, pay
 
-CHROMIUM = "/usr/bin/chromium"
-IMG = REPO / "docs" / "img"
-
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -40,35 +26,13 @@ def portal(tmp_path):
     collected(settings, engine)
     app = create_app(settings, engine=engine)
     app.state.payments_today = lambda: TODAY
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", settings, engine
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as base:
+        yield base, settings, engine
     engine.dispose()
 
 
 def _sign_in(browser, base: str, login: str):
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/login")
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/me")
-    return page
-
-
-def _shot(page, folder: Path, name: str) -> None:
-    where = IMG if os.environ.get("CASSLINK_SCREENSHOTS") == "1" else folder
-    where.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(where / name), full_page=True)
-    assert (where / name).stat().st_size > 10_000
+    return browser_sign_in(new_page(browser), base, login)
 
 
 def test_choose_an_option_and_match_an_entry_in_a_browser(portal, tmp_path):
@@ -76,7 +40,7 @@ def test_choose_an_option_and_match_an_entry_in_a_browser(portal, tmp_path):
 
     base, settings, engine = portal
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = launch(pw)
         try:
             agent = _sign_in(browser, base, "fw-admin")
             agent.click("nav.main a[href='/payments']")
@@ -89,7 +53,7 @@ def test_choose_an_option_and_match_an_entry_in_a_browser(portal, tmp_path):
             row = agent.locator('tr[data-reference] >> nth=0')
             expect(row.locator('[data-field="option"]')).to_have_text("chosen_date · 2026-12-20")
             expect(agent.locator('[data-agent-status="DE"]')).to_have_text("DE: ACTIVE")
-            _shot(agent, tmp_path, "portal-payments-agent.png")
+            screenshot(agent, tmp_path, "portal-payments-agent.png")
 
             pay(settings, engine)  # debits, the bank's statement, a payout round, the review
             other = _sign_in(browser, base, "other-agent")
@@ -104,7 +68,7 @@ def test_choose_an_option_and_match_an_entry_in_a_browser(portal, tmp_path):
             expect(entry).to_have_count(1)
             entry.locator("input[name=reference]").fill(REF2)
             entry.locator("input[name=reason]").fill("phoned: the rest of November")
-            _shot(ops, tmp_path, "portal-payments-operator.png")
+            screenshot(ops, tmp_path, "portal-payments-operator.png")
             entry.locator("button[type=submit]").click()
             ops.wait_for_url(f"{base}/payments#unmatched")
             expect(ops.locator("tr[data-entry]")).to_have_count(0)
@@ -115,7 +79,7 @@ def test_choose_an_option_and_match_an_entry_in_a_browser(portal, tmp_path):
             expect(other.locator(f'tr[data-reference="{REF2}"] [data-field="status"]')
                    ).to_have_text("PAID", timeout=20000)
             expect(other.locator('[data-field="cured-on"]')).to_have_text("2026-12-28")
-            _shot(other, tmp_path, "portal-payments-agent-paid.png")
+            screenshot(other, tmp_path, "portal-payments-agent-paid.png")
             assert A1 not in other.content()
         finally:
             browser.close()
