@@ -1,4 +1,5 @@
-"""Helpers for benchmark scripts: build big generated files once, measure a child process."""
+"""Helpers for benchmark scripts: build big generated files once, a settled period of many
+agents, measure a child process."""
 
 from __future__ import annotations
 
@@ -36,6 +37,23 @@ def single_billing_file(n_awbs: int, seed: int = 1, operation: str = "DE",
     tmp.write_bytes(data)
     tmp.rename(path)
     return path
+
+
+def settled_period(n_agents: int):
+    """A settled DE 2026-11 period in EUR: ``n_agents`` agents, each billed by ten airlines
+    (1000 to 9999 minor units a bill); returns the agents' codes and the ``SettledPeriod``."""
+    from casslink.payments.dues import SettledPeriod
+
+    airlines = ["020", "057", "074", "125", "176", "160", "081", "098", "006", "618"]
+    agents = [f"23{n:08d}0" for n in range(n_agents)]
+    bills = {(a, p): 1000 + (i * 7 + j * 13) % 9000 for i, a in enumerate(agents)
+             for j, p in enumerate(airlines)}
+    settled = SettledPeriod("DE", "2026-11", "EUR")
+    for (a, p), net in bills.items():
+        settled.agents[a] = settled.agents.get(a, 0) + net
+        settled.payable[p] = settled.payable.get(p, 0) + net
+    settled.bills = bills
+    return agents, settled
 
 
 def run_child(code: str, *args: str) -> dict:

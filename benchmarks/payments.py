@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO
+from benchmarks._common import REPO, settled_period
 
 
 def main() -> None:
@@ -24,22 +24,14 @@ def main() -> None:
     args = parser.parse_args()
     from casslink.db.engine import make_engine, session_scope, upgrade
     from casslink.payments import statements
-    from casslink.payments.dues import SettledPeriod, post_dues
+    from casslink.payments.dues import post_dues
     from casslink.payments.payouts import pay_out
     from casslink.payments.references import remittance_reference
     from casslink.payments.terms import load_terms
     from tests.camt_files import credit, statement
 
     terms = load_terms(REPO / "fixtures" / "reference")
-    airlines = ["020", "057", "074", "125", "176", "160", "081", "098", "006", "618"]
-    agents = [f"23{n:08d}0" for n in range(args.agents)]
-    bills = {(a, p): 1000 + (i * 7 + j * 13) % 9000 for i, a in enumerate(agents)
-             for j, p in enumerate(airlines)}
-    settled = SettledPeriod("DE", "2026-11", "EUR")
-    for (a, p), net in bills.items():
-        settled.agents[a] = settled.agents.get(a, 0) + net
-        settled.payable[p] = settled.payable.get(p, 0) + net
-    settled.bills = bills
+    agents, settled = settled_period(args.agents)
     day = dt.date(2026, 12, 28)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/b.db"
@@ -58,7 +50,7 @@ def main() -> None:
         paid = pay_out(None, engine, settled, terms, day, Path(tmp) / "out")
         t4 = time.perf_counter()
         engine.dispose()
-    print(json.dumps({"agents": args.agents, "bills": len(bills),
+    print(json.dumps({"agents": args.agents, "bills": len(settled.bills),
                       "post_dues_s": round(t1 - t0, 2), "statement_entries": len(agents),
                       "import_s": round(t3 - t2, 2),
                       "entries_per_s": round(len(agents) / (t3 - t2)),

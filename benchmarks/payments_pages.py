@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO
+from benchmarks._common import REPO, settled_period
 
 PASSWORD = "benchmark-password-1"
 
@@ -34,7 +34,7 @@ def main() -> None:
     from casslink.db.engine import make_engine, session_scope, upgrade
     from casslink.participants import resolve
     from casslink.payments import statements
-    from casslink.payments.dues import SettledPeriod, post_dues
+    from casslink.payments.dues import post_dues
     from casslink.payments.references import remittance_reference
     from casslink.payments.terms import load_terms
     from casslink.portal.app import create_app
@@ -45,15 +45,7 @@ def main() -> None:
     from tests.portal_world import csrf_of, sign_in
 
     terms = load_terms(REPO / "fixtures" / "reference")
-    airlines = ["020", "057", "074", "125", "176", "160", "081", "098", "006", "618"]
-    agents = [f"23{n:08d}0" for n in range(args.agents)]
-    bills = {(a, p): 1000 + (i * 7 + j * 13) % 9000 for i, a in enumerate(agents)
-             for j, p in enumerate(airlines)}
-    settled = SettledPeriod("DE", "2026-11", "EUR")
-    for (a, p), net in bills.items():
-        settled.agents[a] = settled.agents.get(a, 0) + net
-        settled.payable[p] = settled.payable.get(p, 0) + net
-    settled.bills = bills
+    agents, settled = settled_period(args.agents)
     day = dt.date(2026, 12, 28)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
