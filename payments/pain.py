@@ -83,14 +83,52 @@ def _name(text: str) -> str:
     return text[:140]
 
 
-def _header(root: etree._Element, msg_id: str, created: dt.datetime, txs: list[Transaction],
-            currency: str, initiator: str) -> None:
+def _document(message: str, body: str, msg_id: str, created: dt.datetime,
+              txs: list[Transaction], currency: str,
+              initiator: str) -> tuple[etree._Element, etree._Element]:
+    """The ``Document`` of ``message`` and its ``body`` element, which holds the group
+    header."""
+    doc = etree.Element("Document", nsmap={None: f"urn:iso:std:iso:20022:tech:xsd:{message}"})
+    root = _sub(doc, body)
     hdr = _sub(root, "GrpHdr")
     _sub(hdr, "MsgId", msg_id[:35])
     _sub(hdr, "CreDtTm", created.strftime("%Y-%m-%dT%H:%M:%S"))
     _sub(hdr, "NbOfTxs", str(len(txs)))
     _sub(hdr, "CtrlSum", format_amount(sum(t.amount for t in txs), currency))
     _path(hdr, "InitgPty/Nm", _name(initiator))
+    return doc, root
+
+
+def _payment_info(root: etree._Element, msg_id: str, method: str, txs: list[Transaction],
+                  currency: str, date_tag: str, date: dt.date, role: str,
+                  acct: BankAccount) -> etree._Element:
+    """The ``PmtInf`` block: its totals, date and the hinge's party (``role`` ``Cdtr`` of a
+    debit, ``Dbtr`` of a transfer): name, account, then bank."""
+    pmt = _sub(root, "PmtInf")
+    _sub(pmt, "PmtInfId", msg_id[:35])
+    _sub(pmt, "PmtMtd", method)
+    _sub(pmt, "NbOfTxs", str(len(txs)))
+    _sub(pmt, "CtrlSum", format_amount(sum(t.amount for t in txs), currency))
+    _sub(pmt, date_tag, date.isoformat())
+    _path(pmt, f"{role}/Nm", _name(acct.holder))
+    _account(pmt, f"{role}Acct", acct)
+    _agent(pmt, f"{role}Agt", acct)
+    return pmt
+
+
+def _counterparty(tx: etree._Element, role: str, acct: BankAccount) -> None:
+    """A transaction's party (``Dbtr`` of a debit, ``Cdtr`` of a transfer): bank, name, then
+    account (the XSDs' order inside a transaction)."""
+    _agent(tx, f"{role}Agt", acct)
+    _path(tx, f"{role}/Nm", _name(acct.holder))
+    _account(tx, f"{role}Acct", acct)
+
+
+def _finish(doc: etree._Element, message: str) -> bytes:
+    """The file's bytes, validated against ``message``'s XSD (else PainError)."""
+    data = etree.tostring(doc, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    validate(data, message)
+    return data
 
 
 def _remittance_info(parent: etree._Element, t: Transaction) -> None:
@@ -110,19 +148,10 @@ def direct_debits(msg_id: str, created: dt.datetime, creditor: BankAccount,
                   collection_date: dt.date, currency: str, txs: list[Transaction]) -> bytes:
     """A validated pain.008.001.02 collecting ``txs`` into ``creditor`` (the hinge)."""
     _check(txs)
-    ns = f"urn:iso:std:iso:20022:tech:xsd:{PAIN_008}"
-    doc = etree.Element("Document", nsmap={None: ns})
-    root = _sub(doc, "CstmrDrctDbtInitn")
-    _header(root, msg_id, created, txs, currency, creditor.holder)
-    pmt = _sub(root, "PmtInf")
-    _sub(pmt, "PmtInfId", msg_id[:35])
-    _sub(pmt, "PmtMtd", "DD")
-    _sub(pmt, "NbOfTxs", str(len(txs)))
-    _sub(pmt, "CtrlSum", format_amount(sum(t.amount for t in txs), currency))
-    _sub(pmt, "ReqdColltnDt", collection_date.isoformat())
-    _path(pmt, "Cdtr/Nm", _name(creditor.holder))
-    _account(pmt, "CdtrAcct", creditor)
-    _agent(pmt, "CdtrAgt", creditor)
+    doc, root = _document(PAIN_008, "CstmrDrctDbtInitn", msg_id, created, txs, currency,
+                          creditor.holder)
+    pmt = _payment_info(root, msg_id, "DD", txs, currency, "ReqdColltnDt", collection_date,
+                        "Cdtr", creditor)
     for t in txs:
         tx = _sub(pmt, "DrctDbtTxInf")
         _path(tx, "PmtId/EndToEndId", t.end_to_end_id)
@@ -131,13 +160,9 @@ def direct_debits(msg_id: str, created: dt.datetime, creditor: BankAccount,
         _sub(mandate, "MndtId", t.mandate_id[:35])
         if t.party.mandate_date is not None:
             _sub(mandate, "DtOfSgntr", t.party.mandate_date.isoformat())
-        _agent(tx, "DbtrAgt", t.party)
-        _path(tx, "Dbtr/Nm", _name(t.party.holder))
-        _account(tx, "DbtrAcct", t.party)
+        _counterparty(tx, "Dbtr", t.party)
         _remittance_info(tx, t)
-    data = etree.tostring(doc, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    validate(data, PAIN_008)
-    return data
+    return _finish(doc, PAIN_008)
 
 
 def credit_transfers(msg_id: str, created: dt.datetime, debtor: BankAccount,
@@ -145,28 +170,15 @@ def credit_transfers(msg_id: str, created: dt.datetime, debtor: BankAccount,
     """A validated pain.001.001.03 paying ``txs`` from ``debtor`` (the hinge); charges are
     borne by the debtor (``DEBT``: IATA's "OUR")."""
     _check(txs)
-    ns = f"urn:iso:std:iso:20022:tech:xsd:{PAIN_001}"
-    doc = etree.Element("Document", nsmap={None: ns})
-    root = _sub(doc, "CstmrCdtTrfInitn")
-    _header(root, msg_id, created, txs, currency, debtor.holder)
-    pmt = _sub(root, "PmtInf")
-    _sub(pmt, "PmtInfId", msg_id[:35])
-    _sub(pmt, "PmtMtd", "TRF")
-    _sub(pmt, "NbOfTxs", str(len(txs)))
-    _sub(pmt, "CtrlSum", format_amount(sum(t.amount for t in txs), currency))
-    _sub(pmt, "ReqdExctnDt", execution_date.isoformat())
-    _path(pmt, "Dbtr/Nm", _name(debtor.holder))
-    _account(pmt, "DbtrAcct", debtor)
-    _agent(pmt, "DbtrAgt", debtor)
+    doc, root = _document(PAIN_001, "CstmrCdtTrfInitn", msg_id, created, txs, currency,
+                          debtor.holder)
+    pmt = _payment_info(root, msg_id, "TRF", txs, currency, "ReqdExctnDt", execution_date,
+                        "Dbtr", debtor)
     _sub(pmt, "ChrgBr", "DEBT")
     for t in txs:
         tx = _sub(pmt, "CdtTrfTxInf")
         _path(tx, "PmtId/EndToEndId", t.end_to_end_id)
         _sub(_sub(tx, "Amt"), "InstdAmt", format_amount(t.amount, currency), Ccy=currency)
-        _agent(tx, "CdtrAgt", t.party)
-        _path(tx, "Cdtr/Nm", _name(t.party.holder))
-        _account(tx, "CdtrAcct", t.party)
+        _counterparty(tx, "Cdtr", t.party)
         _remittance_info(tx, t)
-    data = etree.tostring(doc, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    validate(data, PAIN_001)
-    return data
+    return _finish(doc, PAIN_001)
