@@ -6,6 +6,8 @@ exceptions below), ``is_valid()`` and, where a check digit exists, ``calc_check_
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class ValidationError(ValueError):
     """Base of every identifier error."""
@@ -35,3 +37,21 @@ class InvalidComponent(ValidationError):
 def clean(value: str, drop: str = " -/") -> str:
     """Strip the separators people type (spaces, dashes, slashes) and surrounding blanks."""
     return "".join(ch for ch in str(value).strip() if ch not in drop)
+
+
+def digits(value: str, length: int) -> str:
+    """``value`` cleaned, when it is ``length`` digits (else InvalidFormat, InvalidLength)."""
+    value = clean(value)
+    if not value.isdigit():
+        raise InvalidFormat()
+    if len(value) != length:
+        raise InvalidLength()
+    return value
+
+
+def is_valid_by(validate: Callable[[str], str], value: str) -> bool:
+    """``validate(value)`` as a yes or no: every module's ``is_valid()``."""
+    try:
+        return bool(validate(value))
+    except ValidationError:
+        return False

@@ -15,13 +15,7 @@ False
 
 from __future__ import annotations
 
-from casslink.identifiers import (
-    InvalidChecksum,
-    InvalidFormat,
-    InvalidLength,
-    ValidationError,
-    clean,
-)
+from casslink.identifiers import InvalidChecksum, clean, digits, is_valid_by
 
 
 def compact(number: str) -> str:
@@ -33,21 +27,14 @@ def calc_check_digit(first10: str) -> str:
 
 
 def validate(number: str) -> str:
-    number = compact(number)
-    if not number.isdigit():
-        raise InvalidFormat()
-    if len(number) != 11:
-        raise InvalidLength()
+    number = digits(number, 11)
     if calc_check_digit(number[:10]) != number[10]:
         raise InvalidChecksum()
     return number
 
 
 def is_valid(number: str) -> bool:
-    try:
-        return bool(validate(number))
-    except ValidationError:
-        return False
+    return is_valid_by(validate, number)
 
 
 def numeric_code(number: str) -> str:

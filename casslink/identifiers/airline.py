@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import re
 
-from casslink.identifiers import InvalidFormat, InvalidLength, ValidationError, clean
+from casslink.identifiers import InvalidFormat, InvalidLength, clean, digits, is_valid_by
 
 _DESIGNATOR = re.compile(r"^[A-Z0-9]{2}$")
 
 
 def validate_prefix(prefix: str) -> str:
-    prefix = clean(prefix)
-    if not prefix.isdigit():
-        raise InvalidFormat()
-    if len(prefix) != 3:
-        raise InvalidLength()
-    return prefix
+    return digits(prefix, 3)
 
 
 def validate_designator(code: str) -> str:
@@ -36,14 +31,8 @@ def validate_designator(code: str) -> str:
 
 
 def is_valid_prefix(prefix: str) -> bool:
-    try:
-        return bool(validate_prefix(prefix))
-    except ValidationError:
-        return False
+    return is_valid_by(validate_prefix, prefix)
 
 
 def is_valid_designator(code: str) -> bool:
-    try:
-        return bool(validate_designator(code))
-    except ValidationError:
-        return False
+    return is_valid_by(validate_designator, code)

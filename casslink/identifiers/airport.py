@@ -8,7 +8,7 @@ False
 
 from __future__ import annotations
 
-from casslink.identifiers import InvalidFormat, InvalidLength, ValidationError, clean
+from casslink.identifiers import InvalidFormat, InvalidLength, clean, is_valid_by
 
 
 def validate(code: str) -> str:
@@ -21,7 +21,4 @@ def validate(code: str) -> str:
 
 
 def is_valid(code: str) -> bool:
-    try:
-        return bool(validate(code))
-    except ValidationError:
-        return False
+    return is_valid_by(validate, code)

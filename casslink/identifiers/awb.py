@@ -17,13 +17,7 @@ casslink.identifiers.InvalidChecksum: The check digit is wrong
 
 from __future__ import annotations
 
-from casslink.identifiers import (
-    InvalidChecksum,
-    InvalidFormat,
-    InvalidLength,
-    ValidationError,
-    clean,
-)
+from casslink.identifiers import InvalidChecksum, clean, digits, is_valid_by
 
 
 def compact(number: str) -> str:
@@ -37,11 +31,7 @@ def calc_check_digit(serial7: str) -> str:
 
 def validate_serial(serial: str) -> str:
     """Validate the 8-digit serial (with check digit) alone."""
-    serial = compact(serial)
-    if not serial.isdigit():
-        raise InvalidFormat()
-    if len(serial) != 8:
-        raise InvalidLength()
+    serial = digits(serial, 8)
     if calc_check_digit(serial[:7]) != serial[7]:
         raise InvalidChecksum()
     return serial
@@ -49,20 +39,13 @@ def validate_serial(serial: str) -> str:
 
 def validate(number: str) -> str:
     """Validate an 11-digit AWB number (prefix + serial); return it compact."""
-    number = compact(number)
-    if not number.isdigit():
-        raise InvalidFormat()
-    if len(number) != 11:
-        raise InvalidLength()
+    number = digits(number, 11)
     validate_serial(number[3:])
     return number
 
 
 def is_valid(number: str) -> bool:
-    try:
-        return bool(validate(number))
-    except ValidationError:
-        return False
+    return is_valid_by(validate, number)
 
 
 def format(number: str) -> str:

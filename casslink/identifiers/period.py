@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from casslink.identifiers import InvalidComponent, InvalidFormat, ValidationError
+from casslink.identifiers import InvalidComponent, InvalidFormat, is_valid_by
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:-([1-9]))?$")
 
@@ -37,10 +37,7 @@ def validate(period_id: str) -> str:
 
 
 def is_valid(period_id: str) -> bool:
-    try:
-        return bool(validate(period_id))
-    except ValidationError:
-        return False
+    return is_valid_by(validate, period_id)
 
 
 def make(year: int, month: int, n: int | None = None) -> str:
