@@ -113,6 +113,17 @@ def _find_remittance(s: Session, terms: PaymentTerms, op: str, e: camt.Entry
     return None, "", ""
 
 
+def _imported(s: Session, statement_id: str, digest: str, what: str) -> bool:
+    """Whether the file ``statement_id`` was imported already (importing it again does
+    nothing); the same id with other content fails loudly."""
+    known = s.scalars(select(PayStatement).where(
+        PayStatement.statement_id == statement_id)).first()
+    if known is not None and known.sha256 != digest:
+        raise camt.StatementError(f"{what} {statement_id} was imported with other content: "
+                                  "refusing to import it again")
+    return known is not None
+
+
 def import_statement(settings: Settings | None, engine: Engine, data: bytes,
                      terms: PaymentTerms) -> dict:
     """Import one camt.053/camt.054 (see the module), or a pain.008's status report
@@ -127,12 +138,7 @@ def import_statement(settings: Settings | None, engine: Engine, data: bytes,
     summary = {"statement_id": stmt.statement_id, "message": stmt.message, "operation": op,
                "entries": len(stmt.entries), "imported": False, "classifications": {}}
     with session_scope(engine) as s:
-        known = s.scalars(select(PayStatement).where(
-            PayStatement.statement_id == stmt.statement_id)).first()
-        if known is not None:
-            if known.sha256 != digest:
-                raise camt.StatementError(f"statement {stmt.statement_id} was imported with "
-                                          "other content: refusing to import it again")
+        if _imported(s, stmt.statement_id, digest, "statement"):
             return summary
         currencies = set()
         for e in stmt.entries:
@@ -239,12 +245,7 @@ def import_status_report(settings: Settings | None, engine: Engine, data: bytes,
     summary = {"statement_id": report.message_id, "message": report.message, "operation": "",
                "entries": len(report.rejections), "imported": False, "classifications": {}}
     with session_scope(engine) as s:
-        known = s.scalars(select(PayStatement).where(
-            PayStatement.statement_id == report.message_id)).first()
-        if known is not None:
-            if known.sha256 != digest:
-                raise camt.StatementError(f"status report {report.message_id} was imported "
-                                          "with other content: refusing to import it again")
+        if _imported(s, report.message_id, digest, "status report"):
             return summary
         for rej in report.rejections:
             r = s.scalars(select(PayRemittance).where(

@@ -16,6 +16,7 @@ from casslink.db.engine import session_scope
 from casslink.db.models import PayAgentEvent, PayEntry, PayIrregularity, PayPosting, PayRemittance
 from casslink.payments import collect as collect_mod
 from casslink.payments import defaults, ledger, pain, statements
+from casslink.payments.camt import StatementError
 from casslink.payments.dues import choose_option
 from casslink.payments.references import remittance_reference, wallet_reference
 from casslink.payments.show import show
@@ -245,6 +246,8 @@ def test_pain002_rejected_debit_reopens(world, tmp_path):
         "RETURNED": 1, "IGNORED": 1}
     before = _snapshot(engine)
     assert imp(settings, engine, terms, data)["imported"] is False
+    with pytest.raises(StatementError, match="status report RPT-1 was imported with other"):
+        imp(settings, engine, terms, pain002("RPT-1", [(a1, "AC01")]))
     assert _snapshot(engine) == before
     with session_scope(engine) as s:
         r = s.scalars(select(PayRemittance).where(PayRemittance.agent_code == A1)).one()
