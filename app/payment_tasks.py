@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+from casslink.app.tasks import manual_period
 from casslink.db.engine import engine_for
 from casslink.reference import load_reference
 from casslink.settings import Settings, get_settings
@@ -28,13 +29,8 @@ def periods_to_collect(day: dt.date, conf: dict | None = None,
     being collected on ``day``: from its billing date to its remittance date plus grace."""
     settings = settings or get_settings()
     ref, terms = load_reference(settings), _terms(settings)
-    conf = conf or {}
-    if conf.get("operation"):
-        op = str(conf["operation"]).upper()
-        period = ref.resolve_period(op, str(conf.get("period") or day.isoformat()))
-        if period is None:
-            raise ValueError(f"no period {conf.get('period')!r} in the {op} calendar")
-        return [{"operation": op, "period": period.period_id}]
+    if manual := manual_period(ref, conf or {}, day):
+        return [{"operation": manual[0], "period": manual[1]}]
     items = []
     for (op, _), p in sorted(ref.periods.items()):
         if op not in terms.rules or p.status != "billed":

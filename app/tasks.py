@@ -147,6 +147,18 @@ def sweep(settings: Settings | None = None) -> list[int]:
 
 # --- settlement -------------------------------------------------------------------------------
 
+def manual_period(ref, conf: dict, day: dt.date) -> tuple[str, str] | None:
+    """The (operation, period id) a manual DAG run's ``conf`` names: its ``period`` (an id or
+    a date inside it), else the one holding ``day``; None when it names no operation."""
+    if not conf.get("operation"):
+        return None
+    op = str(conf["operation"]).upper()
+    period = ref.resolve_period(op, str(conf.get("period") or day.isoformat()))
+    if period is None:
+        raise ValueError(f"no period {conf.get('period')!r} in the {op} calendar")
+    return op, period.period_id
+
+
 def periods_due(day: dt.date, conf: dict | None = None,
                 settings: Settings | None = None) -> list[dict]:
     """The (operation, period) pairs to settle: the manual run's conf, or every operation
@@ -154,12 +166,8 @@ def periods_due(day: dt.date, conf: dict | None = None,
     settings = settings or get_settings()
     ref = load_reference(settings)
     conf = conf or {}
-    if conf.get("operation"):
-        op = str(conf["operation"]).upper()
-        period = ref.resolve_period(op, str(conf.get("period") or day.isoformat()))
-        if period is None:
-            raise ValueError(f"no period {conf.get('period')!r} in the {op} calendar")
-        items = [{"operation": op, "period": period.period_id,
+    if manual := manual_period(ref, conf, day):
+        items = [{"operation": manual[0], "period": manual[1],
                   "rebill": bool(conf.get("rebill"))}]
         log.info("manual settlement requested: %s", items[0])
         return items

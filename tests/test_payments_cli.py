@@ -117,3 +117,24 @@ def test_payments_dags_wire_the_task_functions(tmp_path):
     assert {t.task_id for t in payments.tasks} == {"periods", "collect", "payout", "review"}
     assert payments.get_task("payout").upstream_task_ids == {"collect"}
     assert [t.task_id for t in stmts.tasks] == ["import_statements"]
+
+
+def test_a_manual_run_names_its_period(tmp_path):
+    """The payments and settlement DAGs' manual runs: ``conf`` names the operation and the
+    period, by id or by a date inside it (else the run's day decides); an unknown one fails."""
+    import datetime as dt
+
+    from casslink.app import payment_tasks, tasks
+
+    settings, engine = reference_root(tmp_path / "var")
+    engine.dispose()
+    day = dt.date(2026, 12, 9)  # before DE 2026-11 is collected: only the conf names it
+    item = {"operation": "DE", "period": "2026-11"}
+    for conf, on in (({"operation": "de", "period": "2026-11"}, day),
+                     ({"operation": "DE", "period": "2026-11-30"}, day),
+                     ({"operation": "DE"}, dt.date(2026, 11, 1))):
+        assert payment_tasks.periods_to_collect(on, conf, settings) == [item]
+    assert tasks.periods_due(day, {"operation": "DE", "period": "2026-11", "rebill": 1},
+                             settings) == [{**item, "rebill": True}]
+    with pytest.raises(ValueError, match="no period '2026-13' in the DE calendar"):
+        tasks.periods_due(day, {"operation": "DE", "period": "2026-13"}, settings)
