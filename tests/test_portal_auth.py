@@ -50,6 +50,8 @@ def test_sign_in_shows_the_account_and_sets_a_safe_cookie(world) -> None:
     assert "SameSite=lax" in cookie and "Secure" not in cookie  # plain http on loopback
     page = c.get("/me").text
     assert 'data-field="login">lh-admin<' in page and "Lufthansa Cargo" in page
+    assert "<title>Account · casslink</title>" in page  # the title holds no form
+    assert page.count('id="password-form"') == 1
     assert PASSWORD not in cookie
     c2 = client_for(world, secure_cookies=True)
     assert "Secure" in sign_in(c2, "lh-admin").headers["set-cookie"]
