@@ -10,10 +10,8 @@ from the generated tables - no warehouse, no registry.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,6 +29,7 @@ from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
 from casslink.settlement.ledger import ledger_lines
 from casslink.settlement.run import read_ledger, settle
+from tests.crash_cli import casslink
 
 STEPS = ("land:copied", "ingest:parsed", "ingest:validated", "ingest:pinned", "ingest:stored",
          "ingest:acked", "ingest:moved", "ingest:recorded")
@@ -55,13 +54,7 @@ def billing_files(ref, tmp_path_factory):
 
 
 def _cli(settings, path: Path, who: str, fault: str | None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CASSLINK_HOME": str(settings.home), "CASSLINK_DB_URL": settings.db_url}
-    env.pop("CASSLINK_FAULT", None)
-    if fault:
-        env["CASSLINK_FAULT"] = fault
-    exe = Path(sys.executable).parent / "casslink"
-    return subprocess.run([str(exe), "ingest", str(path), "--participant", who, "--json"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return casslink(settings, "ingest", str(path), "--participant", who, "--json", fault=fault)
 
 
 def _rows_of(engine, sha: str) -> list[LandedFile]:

@@ -4,10 +4,7 @@ holds throughout (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,19 +15,10 @@ from casslink.payments import ledger
 from casslink.payments.references import remittance_reference
 from casslink.payments.terms import load_terms
 from tests.camt_files import credit, statement
+from tests.crash_cli import casslink
 from tests.test_payments_period import A1, A4, A5, R, settle_period
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _cli(settings, args: list[str], fault: str | None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CASSLINK_HOME": str(settings.home), "CASSLINK_DB_URL": settings.db_url}
-    env.pop("CASSLINK_FAULT", None)
-    if fault:
-        env["CASSLINK_FAULT"] = fault
-    exe = Path(sys.executable).parent / "casslink"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env,
-                          timeout=300)
 
 
 def _count(engine, model) -> int:
@@ -45,14 +33,14 @@ def test_kill9_then_retry_moves_money_once(system, tmp_path):
     out = tmp_path / "files"
     collect = ["payments", "collect", "--operation", "DE", "--period", "2026-11",
                "--date", "2026-12-11", "--out", str(out)]
-    died = _cli(settings, collect, "payments:collect-before-commit")
+    died = casslink(settings, *collect, fault="payments:collect-before-commit")
     assert died.returncode == -signal.SIGKILL, died.stderr
     assert _count(engine, PayPosting) > 0  # the dues were committed before the debits
     with session_scope(engine) as s:
         assert set(s.scalars(select(PayRemittance.status))) == {"OPEN", "CREDIT"}
-    ok = _cli(settings, collect, None)
+    ok = casslink(settings, *collect)
     assert ok.returncode == 0, ok.stderr
-    again = _cli(settings, [*collect, "--json"], None)
+    again = casslink(settings, *collect, "--json")
     assert '"debits": 0' in again.stdout  # debited once: the retry wrote them, not a third
     with session_scope(engine) as s:
         debited = sorted(s.scalars(select(PayRemittance.agent_code).where(
@@ -66,11 +54,12 @@ def test_kill9_then_retry_moves_money_once(system, tmp_path):
     path.write_bytes(statement("CRASH-1", [
         credit(150000, R, e2e=remittance_reference("DE", "2026-11", A1)),
         credit(40000, R, e2e=remittance_reference("DE", "2026-11", A4))], iban=iban))
-    died = _cli(settings, ["payments", "import", str(path)], "payments:import-before-commit")
+    died = casslink(settings, "payments", "import", str(path),
+                    fault="payments:import-before-commit")
     assert died.returncode == -signal.SIGKILL
     assert _count(engine, PayStatement) == 0 and _count(engine, PayMovement) == 0
     for _ in range(2):
-        ok = _cli(settings, ["payments", "import", str(path)], None)
+        ok = casslink(settings, "payments", "import", str(path))
         assert ok.returncode == 0, ok.stderr
     assert "imported before" in ok.stdout
     assert _count(engine, PayStatement) == 1 and _count(engine, PayMovement) == 2
@@ -78,15 +67,15 @@ def test_kill9_then_retry_moves_money_once(system, tmp_path):
 
     payout = ["payments", "payout", "--operation", "DE", "--period", "2026-11",
               "--date", "2026-12-29", "--out", str(out), "--json"]
-    died = _cli(settings, payout, "payments:payout-file-written")
+    died = casslink(settings, *payout, fault="payments:payout-file-written")
     assert died.returncode == -signal.SIGKILL
     assert (out / "pain.001-DE-EUR-2026-11-r1.xml").exists()  # written, not committed
     assert ledger.hinge_balance(engine, "DE", "EUR") == 190000
-    ok = _cli(settings, payout, None)
+    ok = casslink(settings, *payout)
     assert ok.returncode == 0, ok.stderr
     assert f'"file": "{out / "pain.001-DE-EUR-2026-11-r1.xml"}"' in ok.stdout
     # A1 and A4 paid: LH gets 1000 + 400 - 300 (A6's credit, funded), AF 500, A6 300
     assert ledger.hinge_balance(engine, "DE", "EUR") == 190000 - 110000 - 50000 - 30000 == 0
-    ok = _cli(settings, payout, None)  # nothing more has cleared: no second payment
+    ok = casslink(settings, *payout)  # nothing more has cleared: no second payment
     assert '"file": null' in ok.stdout
     assert sorted(p.name for p in out.glob("pain.001-*")) == ["pain.001-DE-EUR-2026-11-r1.xml"]

@@ -5,19 +5,17 @@ nothing changed; the retry changes it once, audited once (SQLite and PostgreSQL)
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
 from casslink.db.engine import session_scope
 from casslink.db.models import AuditEntry, PayRemittance
+from tests.crash_cli import EXE, fault_env
 from tests.portal_world import csrf_of, sign_in
 from tests.test_payments_period import A1
 from tests.test_portal_payments import REF1, collected
@@ -33,12 +31,8 @@ def _free_port() -> int:
 
 def _serve(settings, fault: str | None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = dict(os.environ, CASSLINK_HOME=str(settings.home), CASSLINK_DB_URL=settings.db_url)
-    env.pop("CASSLINK_FAULT", None)
-    if fault:
-        env["CASSLINK_FAULT"] = fault
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "casslink"), "portal",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([str(EXE), "portal", "--port", str(port)],
+                            env=fault_env(settings, fault), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -6,10 +6,7 @@ is delivered again with the same bytes and recorded once."""
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,17 +16,8 @@ from casslink.db.engine import session_scope
 from casslink.db.models import Delivery
 from casslink.settlement.run import settle
 from casslink.tax_rules import COLUMNS
+from tests.crash_cli import casslink
 from tests.test_settlement import hand_period, store
-
-
-def _cli(settings, *args: str, fault: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CASSLINK_HOME": str(settings.home), "CASSLINK_DB_URL": settings.db_url}
-    env.pop("CASSLINK_FAULT", None)
-    if fault:
-        env["CASSLINK_FAULT"] = fault
-    exe = Path(sys.executable).parent / "casslink"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env,
-                          timeout=300)
 
 
 def test_rules_load_killed_before_commit_changes_nothing(system, tmp_path):
@@ -38,10 +26,10 @@ def test_rules_load_killed_before_commit_changes_nothing(system, tmp_path):
     rules = tmp_path / "rules.csv"
     rules.write_text(",".join(COLUMNS) + "\nDE,V,VAT,agent,commission,2000,all,2021-01-01,,"
                      "line,compute\n")
-    died = _cli(s, "tax", "rules", "load", str(rules), fault="tax_rules:stored")
+    died = casslink(s, "tax", "rules", "load", str(rules), fault="tax_rules:stored")
     assert died.returncode == -signal.SIGKILL
     assert tax_rules.active_rules(engine) == before  # fixture rules, version 1
-    ok = _cli(s, "tax", "rules", "load", str(rules))
+    ok = casslink(s, "tax", "rules", "load", str(rules))
     assert ok.returncode == 0 and "DE: 1 rule loaded as version 2" in ok.stdout
     assert [(r.code, r.rate_bp, r.version) for r in tax_rules.active_rules(engine)["DE"]] == [
         ("V", 2000, 2)]
@@ -54,14 +42,14 @@ def test_tax_report_delivery_killed_is_delivered_again_identically(system):
     store(s, 2, af)
     run = settle(s, engine, "DE", "2026-11")
     args = ("deliver", "--operation", "DE", "--period", "2026-11", "--format", "xlsx")
-    died = _cli(s, *args, fault="tax_report:written")
+    died = casslink(s, *args, fault="tax_report:written")
     assert died.returncode == -signal.SIGKILL
     written = {p: hashlib.sha256(p.read_bytes()).hexdigest()
                for p in s.home.glob("homes/*/outbox/*_tax-report.*")}
     assert len(written) == 2 * 5  # operators, 2 airlines, 2 agents: Excel and CSV
     with session_scope(engine) as ss:
         assert not ss.scalars(select(Delivery).where(Delivery.kind.like("tax-report%"))).all()
-    assert _cli(s, *args).returncode == 0
+    assert casslink(s, *args).returncode == 0
     again = {p: hashlib.sha256(p.read_bytes()).hexdigest()
              for p in s.home.glob("homes/*/outbox/*_tax-report.*")}
     assert again == written
