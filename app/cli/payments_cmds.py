@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -34,9 +35,20 @@ def _day(text: str | None) -> dt.date:
     return dt.date.fromisoformat(text) if text else dt.datetime.now(dt.UTC).date()
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
+
+
+def _period_run(run, operation: str, period: str, day: str | None, out: Path | None) -> dict:
+    """``run`` (collect or payout) for the operation's period on ``day``, its files into
+    ``out``; a refusal is the command's error."""
+    with opened() as (settings, engine):
+        try:
+            return run(settings, engine, _terms(settings), operation.upper(), period, _day(day),
+                       out)
+        except (ValueError, RuntimeError) as exc:
+            _fail(exc)
 
 
 @payments_app.command("collect")
@@ -48,12 +60,7 @@ def collect(operation: str = OPERATION, period: str = PERIOD,
     out what has cleared (pain.001). A remittance is debited once."""
     from casslink.payments.collect import collect as run
 
-    with opened() as (settings, engine):
-        try:
-            r = run(settings, engine, _terms(settings), operation.upper(), period, _day(day),
-                    out)
-        except (ValueError, RuntimeError) as exc:
-            _fail(exc)
+    r = _period_run(run, operation, period, day, out)
     if as_json:
         typer.echo(json.dumps(r, indent=2, default=str))
         return
@@ -72,12 +79,7 @@ def payout(operation: str = OPERATION, period: str = PERIOD,
     """A payout round: pay airlines, withheld tax and agents' credits from cleared funds."""
     from casslink.payments.collect import payout as run
 
-    with opened() as (settings, engine):
-        try:
-            r = run(settings, engine, _terms(settings), operation.upper(), period, _day(day),
-                    out)
-        except (ValueError, RuntimeError) as exc:
-            _fail(exc)
+    r = _period_run(run, operation, period, day, out)
     typer.echo(json.dumps(r, indent=2) if as_json else
                f"paid {r['paid']}; held {r['held']}; file {r['file']}")
 
