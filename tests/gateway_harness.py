@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import paramiko
@@ -99,6 +101,20 @@ def setup_users(gp: GatewayProc, keydir: Path) -> None:
            stdin=PASSWORD + "\n")
     gp.cli("users", "add", "agent-1", "--participant", AGENT, "--role", "admin",
            "--password-stdin", stdin=PASSWORD + "\n")
+
+
+@contextlib.contextmanager
+def running_gateway(home: Path, keydir: Path) -> Iterator[GatewayProc]:
+    """A started gateway on ``home`` with the test users (lh-ops's key in ``keydir``),
+    stopped afterwards."""
+    gp = GatewayProc(home)
+    setup_users(gp, keydir)
+    gp.keydir = keydir
+    gp.start()
+    try:
+        yield gp
+    finally:
+        gp.stop()
 
 
 def openssh_argv(gp: GatewayProc, batch: Path, *options: str) -> list[str]:

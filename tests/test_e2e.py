@@ -36,7 +36,7 @@ def expected_net(records: list[dict], agent: str) -> int:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, ref):
-    from tests.test_gateway import PASSWORD, GatewayProc
+    from tests.gateway_harness import PASSWORD, GatewayProc
 
     home = tmp_path_factory.mktemp("e2e") / "var"
     keys = tmp_path_factory.mktemp("keys")

@@ -22,21 +22,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tests.gateway_harness import AGENT, PASSWORD, GatewayProc, landed_rows
+from tests.gateway_harness import AGENT, PASSWORD, landed_rows, running_gateway
 from tests.gateway_harness import openssh as _openssh
-from tests.gateway_harness import setup_users as _setup
 
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    home = tmp_path_factory.mktemp("gw") / "var"
-    keydir = tmp_path_factory.mktemp("keys")
-    gp = GatewayProc(home)
-    _setup(gp, keydir)
-    gp.keydir = keydir
-    gp.start()
-    yield gp
-    gp.stop()
+    with running_gateway(tmp_path_factory.mktemp("gw") / "var",
+                         tmp_path_factory.mktemp("keys")) as gp:
+        yield gp
 
 
 def test_openssh_key_login_upload_rename_download_and_refusals(gw, tmp_path):
@@ -209,10 +203,7 @@ def test_client_killed_mid_upload_lands_nothing(gw):
 
 
 def test_lockout_after_repeated_failures(tmp_path):
-    gp = GatewayProc(tmp_path / "var")
-    _setup(gp, tmp_path)
-    gp.start()
-    try:
+    with running_gateway(tmp_path / "var", tmp_path) as gp:
         for _ in range(5):
             with pytest.raises(paramiko.AuthenticationException):
                 gp.sftp("af-ops", "wrong wrong wrong")
@@ -224,8 +215,6 @@ def test_lockout_after_repeated_failures(tmp_path):
                                                       if a["event"] == "lockout"}
         assert any(a["event"] == "login_refused" and a.get("reason") == "locked out"
                    for a in audit)
-    finally:
-        gp.stop()
 
 
 def test_fifty_concurrent_clients_ten_files_each(gw):

@@ -26,7 +26,7 @@ from tests.gateway_harness import (
     landed_rows,
     landing_blobs,
     openssh_argv,
-    setup_users,
+    running_gateway,
     staged_files,
     wait_for,
 )
@@ -34,14 +34,9 @@ from tests.gateway_harness import (
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    home = tmp_path_factory.mktemp("gwfaults") / "var"
-    keydir = tmp_path_factory.mktemp("keys")
-    gp = GatewayProc(home)
-    setup_users(gp, keydir)
-    gp.keydir = keydir
-    gp.start()
-    yield gp
-    gp.stop()
+    with running_gateway(tmp_path_factory.mktemp("gwfaults") / "var",
+                         tmp_path_factory.mktemp("keys")) as gp:
+        yield gp
 
 
 def _rows(gp: GatewayProc, name: str) -> list[dict]:

@@ -32,7 +32,7 @@ from casslink.participants import resolve
 from casslink.sftp_gateway import accounts
 from casslink.sftp_gateway.policy import Limits, Lockout
 from casslink.sftp_gateway.server import Gateway, GatewaySSHServer
-from tests.test_gateway import PASSWORD, GatewayProc, _setup
+from tests.gateway_harness import PASSWORD, GatewayProc, running_gateway
 
 WRONG = "wrong-guess-Zq81!x"
 PEERS = itertools.count()
@@ -369,11 +369,7 @@ def _openssh_signs_in(gp: GatewayProc, login: str, source: str) -> bool:
 
 
 def test_gateway_case_variants_stay_locked_across_a_restart(tmp_path):
-    gp = GatewayProc(tmp_path / "var")
-    _setup(gp, tmp_path)
-    gp.keydir = tmp_path
-    gp.start()
-    try:
+    with running_gateway(tmp_path / "var", tmp_path) as gp:
         t, s = gp.sftp(" AF-OPS", PASSWORD)  # a variant is the same user, by its own name
         s.putfo(io.BytesIO(b"canonical"), "/inbox/canon.hot")
         t.close()
@@ -394,8 +390,6 @@ def test_gateway_case_variants_stay_locked_across_a_restart(tmp_path):
         assert gp.cli("users", "unlock", "AF-OPS").stdout.strip() == "unlocked: user:af-ops"
         assert _signs_in(gp, "af-ops", PASSWORD, "127.0.0.54")
         assert not _openssh_signs_in(gp, "lh-ops", "127.0.0.54")
-    finally:
-        gp.stop()
     text = (gp.home / "logs" / "gateway-audit.log").read_text() + gp.log.read_text()
     assert PASSWORD not in text and WRONG not in text
     audit = [json.loads(x) for x in (gp.home / "logs" / "gateway-audit.log").read_text()
@@ -405,10 +399,7 @@ def test_gateway_case_variants_stay_locked_across_a_restart(tmp_path):
 
 
 def test_gateway_one_valid_account_does_not_buy_endless_guesses(tmp_path):
-    gp = GatewayProc(tmp_path / "var")
-    _setup(gp, tmp_path)
-    gp.start()
-    try:
+    with running_gateway(tmp_path / "var", tmp_path) as gp:
         src = "127.0.0.60"
         for _ in range(4):
             assert not _signs_in(gp, "victim-guess", WRONG, src)
@@ -416,5 +407,3 @@ def test_gateway_one_valid_account_does_not_buy_endless_guesses(tmp_path):
         assert not _signs_in(gp, "victim-guess", WRONG, src)  # the fifth failure locks
         assert not _signs_in(gp, "agent-1", PASSWORD, src)
         assert _signs_in(gp, "agent-1", PASSWORD, "127.0.0.61")
-    finally:
-        gp.stop()
