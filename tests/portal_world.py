@@ -75,7 +75,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on loopback now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -86,7 +87,7 @@ def served(app) -> Iterator[str]:
     """``app`` served by uvicorn in a thread on a free loopback port; yields the base URL."""
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -5,7 +5,6 @@ demo's portal logins (an agent with grants in two operations)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from casslink.participants import resolve
 from casslink.portal.app import create_app
 from casslink.portal.demo import ensure_portal_users
 from casslink.sftp_gateway import accounts
-from tests.portal_world import PASSWORD, populate
+from tests.portal_world import PASSWORD, free_port, populate
 
 runner = CliRunner()
 
@@ -48,14 +47,8 @@ def test_users_token_prints_a_working_token(system) -> None:
     assert runner.invoke(app, ["users", "token", "nobody-at-all"]).exit_code == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_casslink_portal_serves_under_uvicorn(home) -> None:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, CASSLINK_HOME=str(home))
     env.pop("CASSLINK_DB_URL", None)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "casslink"), "portal",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import time
 
@@ -16,21 +15,15 @@ from sqlalchemy import select
 from casslink.db.engine import session_scope
 from casslink.db.models import AuditEntry, PayRemittance
 from tests.crash_cli import EXE, fault_env
-from tests.portal_world import csrf_of, sign_in
+from tests.portal_world import csrf_of, free_port, sign_in
 from tests.test_payments_period import A1
 from tests.test_portal_payments import REF1, collected
 
 BODY = {"participant": A1, "operation": "DE", "period": "2026-11", "option": "transfer"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(settings, fault: str | None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(EXE), "portal", "--port", str(port)],
                             env=fault_env(settings, fault), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
