@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO
+from benchmarks._common import reference_root
 
 DAY = dt.date(2026, 12, 4)  # before DE 2026-11's correction cut-off
 
@@ -32,22 +32,16 @@ def main() -> None:
     from casslink.app.disputes import service
     from casslink.app.ingest import land_and_ingest
     from casslink.app.synthetic.generator import generate_billing
-    from casslink.db.engine import make_engine, upgrade
     from casslink.parsers.hot import write_hot
     from casslink.participants import resolve
-    from casslink.reference import ReferenceData, load_into_db
-    from casslink.settings import get_settings
+    from casslink.reference import ReferenceData
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--awbs", type=int, default=100_000)
     ap.add_argument("--disputes", type=int, default=20)
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="casslink-bench-disputes-"))
-    s = get_settings().with_home(home).ensure_dirs()
-    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    load_into_db(engine, REPO / "fixtures" / "reference")
+    s, engine = reference_root(home)
     ref = ReferenceData.from_db(engine)
     files = generate_billing(ref, "DE", ref.period("DE", "2026-11"), args.awbs, seed=7)
     t0 = time.perf_counter()

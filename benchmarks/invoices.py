@@ -25,8 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import REPO, reference_root
 
-REPO = Path(__file__).resolve().parents[1]
 PERIODS = {"DE": "2026-11", "IN": "2026-11-1", "US": "2026-11-1"}
 _WORKER: dict = {}
 
@@ -56,20 +56,14 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=50)
     args = ap.parse_args()
 
-    from casslink.db.engine import make_engine, upgrade
     from casslink.outputs.invoices.deliver import chunks
     from casslink.outputs.invoices.issue import issue_period
-    from casslink.reference import ReferenceData, load_into_db
-    from casslink.settings import get_settings
+    from casslink.reference import ReferenceData
     from casslink.settlement.run import settle
     from tests.invoice_world import store_generated
 
     home = Path(tempfile.mkdtemp(prefix="casslink-bench-inv-")) / "var"
-    s = get_settings().with_home(home).ensure_dirs()
-    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    load_into_db(engine, REPO / "fixtures" / "reference")
+    s, engine = reference_root(home)
     ref = ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
     t_settle = t_issue = 0.0
     parts: list[list[str]] = []

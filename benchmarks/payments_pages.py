@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO, settled_period
+from benchmarks._common import REPO, reference_root, settled_period
 
 PASSWORD = "benchmark-password-1"
 
@@ -31,15 +31,13 @@ def main() -> None:
     args = parser.parse_args()
     from fastapi.testclient import TestClient
 
-    from casslink.db.engine import make_engine, session_scope, upgrade
+    from casslink.db.engine import session_scope
     from casslink.participants import resolve
     from casslink.payments import statements
     from casslink.payments.dues import post_dues
     from casslink.payments.references import remittance_reference
     from casslink.payments.terms import load_terms
     from casslink.portal.app import create_app
-    from casslink.reference import load_into_db
-    from casslink.settings import get_settings
     from casslink.sftp_gateway import accounts
     from tests.camt_files import credit, statement
     from tests.portal_world import csrf_of, sign_in
@@ -49,11 +47,7 @@ def main() -> None:
     day = dt.date(2026, 12, 28)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        settings = get_settings().with_home(home).ensure_dirs()
-        settings = type(settings)(home=home, db_url=f"sqlite:///{home / 'b.db'}")
-        upgrade(settings.db_url)
-        engine = make_engine(settings.db_url)
-        load_into_db(engine, REPO / "fixtures" / "reference")
+        settings, engine = reference_root(home)
         accounts.add_user(engine, "ops", resolve(engine, "cass"), "admin", PASSWORD)
         with session_scope(engine) as s:
             post_dues(s, settled, terms.rule("DE"), day)
