@@ -39,12 +39,13 @@ DAY = dt.date(2026, 11, 12)
 
 
 def rec(record_type, prefix, serial, agent, currency="EUR", rate=0, number=None, line=1,
-        source="file-a", **amounts) -> dict:
+        source="file-a", day=DAY, origin="FRA", destination="HKG", **amounts) -> dict:
+    """One canonical record; amounts not given are 0."""
     row = {name: None for name in RECORDS_SCHEMA.names}
     row.update(record_type=record_type, airline_prefix=prefix, awb_serial=serial,
                agent_code=agent, currency=currency, exchange_rate_e5=rate,
-               correction_number=number, execution_date=DAY, origin="FRA", destination="HKG",
-               source_file=source, source_line=line)
+               correction_number=number, execution_date=day, origin=origin,
+               destination=destination, source_file=source, source_line=line)
     for name in ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_pp", "weight_cc",
                  "valuation_cc", "oc_carrier_cc", "oc_agent_cc", "taxes_pp", "taxes_cc",
                  "commission", "discount", "tax_airline", "tax_agent"):

@@ -18,6 +18,7 @@ from casslink.canonical import RECORDS_SCHEMA
 from casslink.settlement.run import ConservationError, build_ledger, check_conservation
 from casslink.settlement.tax import bill_rounded
 from casslink.tax_rules import COLUMNS, parse_rules
+from tests.test_settlement import rec as settlement_rec
 
 A1, A2 = "23156130152", "23658656000"  # DE agents of the fixture world
 PK_AGENT = "27104300005"
@@ -27,16 +28,8 @@ D = dt.date
 def rec(record_type="AWB", prefix="020", serial="12345675", agent=A1, day=D(2026, 11, 12),
         origin="FRA", destination="HKG", number=None, line=1, currency="EUR", rate=0,
         **amounts) -> dict:
-    row = {name: None for name in RECORDS_SCHEMA.names}
-    row.update(record_type=record_type, airline_prefix=prefix, awb_serial=serial,
-               agent_code=agent, currency=currency, exchange_rate_e5=rate,
-               correction_number=number, execution_date=day, origin=origin,
-               destination=destination, source_file="f", source_line=line)
-    for name in ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_pp", "weight_cc",
-                 "valuation_cc", "oc_carrier_cc", "oc_agent_cc", "taxes_pp", "taxes_cc",
-                 "commission", "discount", "tax_airline", "tax_agent"):
-        row[name] = amounts.get(name, 0)
-    return row
+    return settlement_rec(record_type, prefix, serial, agent, currency, rate, number, line,
+                          "f", day, origin, destination, **amounts)
 
 
 def rules(*rows: str, operation: str = "DE"):
