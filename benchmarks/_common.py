@@ -1,5 +1,5 @@
-"""Helpers for benchmark scripts: build big generated files once, a data root with the
-reference world, a settled period of many agents, measure a child process."""
+"""Helpers for benchmark scripts: build big generated files once, a settled period of many
+agents, measure a child process."""
 
 from __future__ import annotations
 
@@ -37,21 +37,6 @@ def single_billing_file(n_awbs: int, seed: int = 1, operation: str = "DE",
     tmp.write_bytes(data)
     tmp.rename(path)
     return path
-
-
-def reference_root(home: Path):
-    """(settings, engine) of a new SQLite data root at ``home`` holding the reference world
-    (as the tests' ``reference_root``); the caller disposes of the engine."""
-    from casslink.db.engine import make_engine, upgrade
-    from casslink.reference import load_into_db
-    from casslink.settings import get_settings
-
-    s = get_settings().with_home(home).ensure_dirs()
-    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    load_into_db(engine, REPO / "fixtures" / "reference")
-    return s, engine
 
 
 def settled_period(n_agents: int):

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import reference_root
+from tests.data_root import reference_root
 
 DAY = dt.date(2026, 12, 4)  # before DE 2026-11's correction cut-off
 

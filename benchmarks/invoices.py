@@ -25,7 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO, reference_root
+from benchmarks._common import REPO
+from tests.data_root import reference_root
 
 PERIODS = {"DE": "2026-11", "IN": "2026-11-1", "US": "2026-11-1"}
 _WORKER: dict = {}

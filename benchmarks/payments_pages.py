@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO, reference_root, settled_period
+from benchmarks._common import REPO, settled_period
+from tests.data_root import reference_root
 
 PASSWORD = "benchmark-password-1"
 

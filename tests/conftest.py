@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.data_root import reference_root  # noqa: F401 (the tests import it from here)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -123,21 +125,6 @@ def system(home, db_url, monkeypatch, repo):
     load_into_db(engine, repo / "fixtures" / "reference")
     yield settings, engine
     engine.dispose()
-
-
-def reference_root(home: Path):
-    """(settings, engine) of a new SQLite data root at ``home`` holding the reference world;
-    the caller disposes of the engine."""
-    from casslink.db.engine import make_engine, upgrade
-    from casslink.reference import load_into_db
-    from casslink.settings import get_settings
-
-    s = get_settings().with_home(home).ensure_dirs()
-    s = type(s)(home=home, db_url=f"sqlite:///{home / 'casslink.db'}")
-    upgrade(s.db_url)
-    engine = make_engine(s.db_url)
-    load_into_db(engine, REPO / "fixtures" / "reference")
-    return s, engine
 
 
 @contextlib.contextmanager
