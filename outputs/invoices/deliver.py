@@ -105,6 +105,7 @@ def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) ->
         rows = s.execute(select(Invoice.number, Invoice.content, Invoice.run_id).where(
             Invoice.number.in_(list(numbers)))).all()
     wanted = _wanted(engine)
+    outboxes: dict[str, Path] = {}  # home_of creates the folders: once per party and chunk
     out, batch = [], []
     for number, content, run_id in sorted(rows):
         doc = Document.from_json(content)
@@ -114,7 +115,9 @@ def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) ->
                 ext = "pdf" if fmt == "pdf" else "xml"
                 name = f"{doc.operation}_{doc.period_id}_{code}_{number}" + (
                     "" if fmt == "pdf" else "_ubl") + f".{ext}"
-                path = home_of(settings, code) / "outbox" / safe_name(name)
+                if code not in outboxes:
+                    outboxes[code] = home_of(settings, code) / "outbox"
+                path = outboxes[code] / safe_name(name)
                 batch.append((path, files[fmt]))
                 out.append({"participant": code, "kind": KINDS[fmt], "path": str(path),
                             "sha256": sha256_of(files[fmt]), "size": len(files[fmt]),

@@ -153,7 +153,8 @@ def _series_of(key: str) -> tuple[str, str]:
     return airline, "SB" if kind == "self_billed" else ""
 
 
-def _store(s: Session, doc: Document, series_id: int, seq: int, key: str) -> None:
+def _store(s: Session, doc: Document, series_id: int, seq: int, key: str,
+           digest: str = "") -> None:
     s.add(Invoice(number=doc.number, series_id=series_id, seq=seq, doc_type=doc.doc_type,
                   type_code=doc.type_code, status="issued", operation_code=doc.operation,
                   period_id=doc.period_id, run_id=doc.run_id, bill_key=key,
@@ -161,7 +162,7 @@ def _store(s: Session, doc: Document, series_id: int, seq: int, key: str) -> Non
                   currency=doc.currency, line_total=doc.line_total, tax_total=doc.tax_total,
                   payable=doc.payable, language=doc.language,
                   issue_date=dt.date.fromisoformat(doc.issue_date),
-                  content_digest=doc.content_digest(), content=doc.to_json(),
+                  content_digest=digest or doc.content_digest(), content=doc.to_json(),
                   cancels=doc.cancels or None))
 
 
@@ -203,7 +204,7 @@ def _replace(s: Session, rules, doc: Document | None, digest: str, issue_date: s
             series_id, seq, number = _take_number(s, rules, doc)
     if doc is not None:
         doc.number = number
-        _store(s, doc, series_id, seq, key)
+        _store(s, doc, series_id, seq, key, digest)
         issued.append(number)
     return cancelled, issued
 

@@ -50,9 +50,9 @@ def _one(root: etree._Element, path: str, ns: dict, default: str = "0") -> Decim
     return found[0] if found else Decimal(default)
 
 
-def totals_of(xml: bytes) -> dict:
+def totals_of(xml: bytes | etree._Element) -> dict:
     """The EN 16931 business terms of a CII or UBL document that BR-CO-10..17 relate."""
-    root = etree.fromstring(xml)
+    root = etree.fromstring(xml) if isinstance(xml, bytes) else xml
     if root.tag.endswith("CrossIndustryInvoice"):
         ns, s = CII_NS, ("//ram:ApplicableHeaderTradeSettlement/"
                          "ram:SpecifiedTradeSettlementHeaderMonetarySummation/")
@@ -105,7 +105,7 @@ def totals_of(xml: bytes) -> dict:
     }
 
 
-def business_rule_errors(xml: bytes) -> list[str]:
+def business_rule_errors(xml: bytes | etree._Element) -> list[str]:
     """The EN 16931 arithmetic rules BR-CO-10..BR-CO-17 this XML breaks (empty = none)."""
     t = totals_of(xml)
     errors = []
@@ -141,6 +141,6 @@ def validate(xml: bytes) -> None:
     xsd = schema(kind)
     if not xsd.validate(root):
         raise InvalidInvoiceXML(f"{kind} XSD: {xsd.error_log.last_error}")
-    errors = business_rule_errors(xml)
+    errors = business_rule_errors(root)  # the tree just parsed: read once per document
     if errors:
         raise InvalidInvoiceXML("; ".join(errors))
