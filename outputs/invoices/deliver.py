@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 
 from casslink import faults
 from casslink.db.engine import session_scope
@@ -126,10 +126,10 @@ def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) ->
     faults.checkpoint("invoices", "files-written")
     with session_scope(engine) as s:
         paths = [d["path"] for d in out]
-        if paths:
+        if paths:  # one statement each, not an ORM object per file
             s.execute(delete(Delivery).where(Delivery.path.in_(paths)))
-        for d in out:
-            s.add(Delivery(run_id=d["run_id"], participant_code=d["participant"],
-                           kind=d["kind"], path=d["path"], sha256=d["sha256"],
-                           size=d["size"]))
+            s.execute(insert(Delivery), [
+                {"run_id": d["run_id"], "participant_code": d["participant"],
+                 "kind": d["kind"], "path": d["path"], "sha256": d["sha256"],
+                 "size": d["size"]} for d in out])
     return out
