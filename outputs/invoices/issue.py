@@ -1,7 +1,8 @@
 """Issue a settled period's documents: number them, store them, cancel what a re-bill changed.
 
-* Each document is numbered and stored in ONE transaction whose first statement takes the
-  number (casslink.invoice_numbers): a number exists only with its document - no gaps.
+* Documents are numbered and stored in transactions of up to ``BATCH`` documents whose first
+  statement takes a number (casslink.invoice_numbers): a number exists only with its
+  document - no gaps.
 * Re-running a settlement over the same inputs builds the same documents: they are kept,
   their numbers unchanged (compared by :meth:`Document.content_digest`).
 * A re-bill that changes a bill's document cancels the issued one with a reversing document
@@ -36,6 +37,9 @@ from casslink.settlement.run import LedgerTables, latest_run, resolve_period
 
 REVERSAL = {"380": "381", "381": "380", "389": "261", "261": "389"}
 REVERSAL_SUFFIX = "/reversal"
+BATCH = 100
+"""Documents numbered and stored per transaction: a commit syncs the database, and one per
+document cost about as much as building the document."""
 
 
 @dataclass
@@ -110,20 +114,17 @@ def issue_period(settings: Settings, engine: Engine, operation: str, period_text
                                   Invoice.period_id == period_id,
                                   Invoice.status == "issued",
                                   Invoice.cancels.is_(None)))}
+    todo = []
     for key, doc in wanted.items():
         digest = doc.content_digest()
         if key in current and current[key][1] == digest:
             result.kept.append(current[key][0])
-            continue
-        try:
-            with session_scope(engine) as s:
-                cancelled, issued = _replace(s, rules, doc, digest, doc.issue_date)
-                faults.checkpoint("invoices", "before-commit")
-        except _NothingToDo:  # another process issued it meanwhile
-            continue
-        faults.checkpoint("invoices", "committed")
-        result.cancelled.extend(cancelled)
-        result.issued.extend(issued)
+        else:
+            todo.append((doc, digest))
+    for i in range(0, len(todo), BATCH):
+        for cancelled, issued in _issue_batch(engine, rules, todo[i:i + BATCH]):
+            result.cancelled.extend(cancelled)
+            result.issued.extend(issued)
     today = (issue_date or dt.date.today()).isoformat()
     for key in sorted(set(current) - set(wanted)):
         try:
@@ -135,6 +136,28 @@ def issue_period(settings: Settings, engine: Engine, operation: str, period_text
         result.cancelled.extend(cancelled)
         result.issued.extend(issued)
     return result
+
+
+def _issue_batch(engine: Engine, rules, batch: list[tuple[Document, str]]
+                 ) -> list[tuple[list[str], list[str]]]:
+    """Issue ``batch`` (documents and their digests) in one transaction: every number and
+    its document commit together or not at all (one commit, one sync, per batch instead of
+    per document). When another process issued one of them meanwhile, the batch rolls back,
+    its numbers with it, and each document is tried in a transaction of its own."""
+    try:
+        with session_scope(engine) as s:
+            done = [_replace(s, rules, doc, digest, doc.issue_date) for doc, digest in batch]
+            faults.checkpoint("invoices", "before-commit")
+    except _NothingToDo:
+        done = []
+        for doc, digest in batch:
+            try:
+                with session_scope(engine) as s:
+                    done.append(_replace(s, rules, doc, digest, doc.issue_date))
+            except _NothingToDo:  # issued by the other process
+                continue
+    faults.checkpoint("invoices", "committed")
+    return done
 
 
 class _NothingToDo(Exception):
