@@ -24,6 +24,7 @@ from casslink import faults
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Invoice, Participant
 from casslink.outbox import home_of, safe_name
+from casslink.outputs.formats import INVOICE_FORMATS
 from casslink.outputs.invoices.documents import Document
 from casslink.outputs.invoices.pdf import render_pdf
 from casslink.outputs.invoices.validation import validate
@@ -32,7 +33,6 @@ from casslink.outputs.invoices.xml_ubl import ubl_xml
 from casslink.settings import Settings
 from casslink.storage import fsync_dir, sha256_of
 
-INVOICE_FORMATS = ("pdf", "ubl")
 KINDS = {"pdf": "invoice-pdf", "ubl": "invoice-ubl"}
 CHUNK = 500
 
