@@ -153,6 +153,7 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monke
     assert queued == {"casslink_invoices"}
     # the run the scheduler starts reads the event's extra (triggering_asset_events); dag.test
     # cannot start an asset-triggered run, so it gets the same ids as a manual run's conf
+    ask_for_pdf_only("020")  # LH's settings: its settlement files and PDF invoices, no UBL
     invoices = airflow_dags.dags["casslink_invoices"].test(run_conf=events[0])
     assert str(invoices.state) == "success"
     assert {ti.task_id for ti in invoices.get_task_instances()
@@ -174,6 +175,13 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monke
         data = io.BytesIO()
         s.getfo(f"/outbox/DE_2026-11_{agent}_{n}_ubl.xml", data)
         ubls[n] = data.getvalue()
+    t.close()
+    t, s = gp.sftp("lh-ops", PASSWORD)
+    lh_invoices = sorted(n for n in s.listdir("/outbox") if n.startswith("DE_2026-11_020_DE-"))
+    assert lh_invoices and lh_invoices == sorted(
+        f"DE_2026-11_020_{n}.pdf" for n in invoice_numbers(airline="020"))
+    t.close()
+    t, s = gp.sftp("agent-ops", PASSWORD)
     report = io.BytesIO()  # the tax report: the agent's own lines only
     s.getfo(f"/outbox/DE_2026-11_{agent}_tax-report.csv", report)
     assert {r.split(",")[2] for r in report.getvalue().decode().splitlines()[1:]
@@ -236,15 +244,30 @@ def _ubl_payable(xml: bytes) -> Decimal:
         "string(/*/*[local-name()='LegalMonetaryTotal']/*[local-name()='PayableAmount'])"))
 
 
-def invoice_numbers(agent: str) -> list[str]:
-    """The numbers of the agent's documents of DE 2026-11, from the project database (the
-    one the DAGs' tasks use)."""
+def invoice_numbers(agent: str = "", airline: str = "") -> list[str]:
+    """The numbers of an agent's or an airline's documents of DE 2026-11, from the project
+    database (the one the DAGs' tasks use)."""
     from sqlalchemy import select
 
     from casslink.db.engine import engine_for
     from casslink.db.models import Invoice
     from casslink.settings import get_settings
 
+    query = select(Invoice.number).where(Invoice.period_id == "2026-11")
+    query = query.where(Invoice.agent_code == agent) if agent else query.where(
+        Invoice.airline_prefix == airline)
     with engine_for(get_settings().db_url) as engine, engine.connect() as conn:
-        return sorted(conn.execute(select(Invoice.number).where(
-            Invoice.agent_code == agent, Invoice.period_id == "2026-11")).scalars())
+        return sorted(conn.execute(query).scalars())
+
+
+def ask_for_pdf_only(participant: str) -> None:
+    """The participant's settings, as the portal's settings page stores them."""
+    from sqlalchemy import update
+
+    from casslink.db.engine import engine_for
+    from casslink.db.models import Participant
+    from casslink.settings import get_settings
+
+    with engine_for(get_settings().db_url) as engine, engine.begin() as conn:
+        conn.execute(update(Participant).where(Participant.code == participant).values(
+            output_formats="hot,xlsx,xml,pdf"))
