@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from casslink import faults, i18n, invoice_numbers
@@ -142,13 +143,15 @@ def _issue_batch(engine: Engine, rules, batch: list[tuple[Document, str]]
                  ) -> list[tuple[list[str], list[str]]]:
     """Issue ``batch`` (documents and their digests) in one transaction: every number and
     its document commit together or not at all (one commit, one sync, per batch instead of
-    per document). When another process issued one of them meanwhile, the batch rolls back,
-    its numbers with it, and each document is tried in a transaction of its own."""
+    per document). When another process issued one of them meanwhile, or the database gave
+    up on the batch (PostgreSQL: a deadlock with another issuer holding the series locks in
+    another order), the batch rolls back, its numbers with it, and each document is tried
+    in a transaction of its own (which takes one series lock at a time)."""
     try:
         with session_scope(engine) as s:
             done = [_replace(s, rules, doc, digest, doc.issue_date) for doc, digest in batch]
             faults.checkpoint("invoices", "before-commit")
-    except _NothingToDo:
+    except (_NothingToDo, OperationalError):
         done = []
         for doc, digest in batch:
             try:
