@@ -282,8 +282,8 @@ def invoice_periods(conf: dict, events: list[dict], settings: Settings | None = 
 
 
 def issue_invoices(settled: dict, settings: Settings | None = None) -> list[list[str]]:
-    """Issue the legal documents of a settled period (numbers in one transaction each; a
-    re-bill cancels with credit notes) and return the document numbers in chunks: the
+    """Issue the legal documents of a settled period (numbers committed with their documents;
+    a re-bill cancels with credit notes) and return the document numbers in chunks: the
     invoices DAG maps one render task over each chunk."""
     from casslink.outputs.invoices.deliver import chunks
     from casslink.outputs.invoices.issue import issue_period

@@ -3,10 +3,11 @@
 Scheduled on the asset ``PERIOD_SETTLED``: every period the settlement DAG settles is an
 asset event (extra: operation, period, run id), and the events queued since the last run
 start one run here. Manual runs (a re-issue, a backfill): trigger with conf
-``{"operation": "DE", "period": "2026-11"}``. Then: issue the documents (numbers in one
-transaction each; a re-bill cancels with credit notes; issuing again keeps every number) ->
-render and deliver them in chunks, one mapped task per chunk, side by side -> each period's
-invoice register (fails on a gap). XCom carries periods and document numbers only.
+``{"operation": "DE", "period": "2026-11"}``. Then: issue the documents (numbers and
+documents committed together, 100 per transaction; a re-bill cancels with credit notes;
+issuing again keeps every number) -> render and deliver them in chunks, one mapped task per
+chunk, side by side -> each period's invoice register (fails on a gap). XCom carries periods
+and document numbers only.
 """
 
 from __future__ import annotations

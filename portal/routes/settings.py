@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from casslink import access, i18n
 from casslink.db.models import Participant
-from casslink.outputs.formats import FORMATS, OUTPUTS
+from casslink.outputs.formats import FORMATS, INVOICE_FORMATS, OUTPUTS
 from casslink.portal import views
 from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
@@ -41,8 +41,8 @@ def change(s: DbSession, p: Principal, part: Participant, new: SettingsIn) -> di
     """Validate and store new settings (422 for a bad value); audited."""
     outputs = [f for f in OUTPUTS if f in set(new.outputs)]
     if not set(outputs) & set(FORMATS) or set(new.outputs) - set(OUTPUTS):
-        raise HTTPException(422, f"outputs: one or more of {', '.join(FORMATS)}, and "
-                                 f"{' or '.join(OUTPUTS[len(FORMATS):])} for invoices")
+        raise HTTPException(422, f"outputs: one or more of {', '.join(FORMATS)}; for "
+                                 f"invoices {' and/or '.join(INVOICE_FORMATS)}")
     if new.language is not None and new.language not in i18n.LANGUAGES:
         raise HTTPException(422, f"language: one of {', '.join(i18n.LANGUAGES)}")
     email = (new.contact_email or "").strip() or None
