@@ -257,9 +257,41 @@ def load_reference_world(settings: Settings | None = None) -> dict[str, int]:
 
 # --- invoices (issue 26) -----------------------------------------------------------------------
 
+def settled_event(settled: dict) -> dict:
+    """The extra of a ``PERIOD_SETTLED`` asset event: which period, which run (ids only)."""
+    return {k: settled[k] for k in ("operation", "period", "run_id")}
+
+
+def invoice_periods(conf: dict, events: list[dict], settings: Settings | None = None
+                    ) -> list[dict]:
+    """The periods an invoices run issues: a manual run's conf (``operation``, ``period``),
+    else the settlement events that triggered it, once each (in the order settled); periods
+    of operations without invoice rules are left out (logged)."""
+    from casslink.legal_parties import LegalData
+
+    if conf.get("operation") and conf.get("period"):
+        wanted = [{"operation": str(conf["operation"]).upper(), "period": str(conf["period"])}]
+    else:
+        wanted = []
+        for e in events:
+            item = {"operation": str(e["operation"]).upper(), "period": str(e["period"])}
+            if item not in wanted:
+                wanted.append(item)
+    settings = settings or get_settings()
+    rules = LegalData.from_fixtures(settings.fixtures_dir / "reference").rules
+    for item in wanted:
+        if item["operation"] not in rules:
+            log.warning("%s %s: no invoice rules, no invoices", item["operation"],
+                        item["period"])
+    found = [item for item in wanted if item["operation"] in rules]
+    log.info("invoices to issue: %s", ", ".join(f"{i['operation']} {i['period']}"
+                                                 for i in found) or "none")
+    return found
+
+
 def issue_invoices(settled: dict, settings: Settings | None = None) -> list[list[str]]:
-    """Issue the legal documents of a settled period (numbers in one transaction each; a
-    re-bill cancels with credit notes) and return the document numbers in chunks: the
+    """Issue the legal documents of a settled period (numbers committed with their documents;
+    a re-bill cancels with credit notes) and return the document numbers in chunks: the
     invoices DAG maps one render task over each chunk."""
     from casslink.outputs.invoices.deliver import chunks
     from casslink.outputs.invoices.issue import issue_period

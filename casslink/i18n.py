@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -111,6 +112,11 @@ def format_money(minor: int, currency: str, language: str) -> str:
 
 def format_number(value: int, language: str) -> str:
     return numbers.format_decimal(value, locale=locale(language))
+
+
+def format_rate(value: str, language: str) -> str:
+    """A rate of exchange (decimal text) as the locale writes it, every digit kept."""
+    return numbers.format_decimal(Decimal(value), "#,##0.##########", locale=locale(language))
 
 
 def format_date(value: dt.date, language: str, form: str = "medium") -> str:

@@ -29,6 +29,9 @@ from stdnum.jp import cn as jp_cn
 from stdnum.kr import brn as kr_brn
 from stdnum.us import ein
 
+from casslink.exchange_rates import ExchangeRates
+from casslink.money import is_currency
+
 PARTIES_FILE = "parties.csv"
 RULES_FILE = "invoice_rules.csv"
 DOCUMENT_KINDS = ("invoice", "credit_note", "self_billed")
@@ -61,7 +64,8 @@ class InvoiceRules:
     documents: tuple[str, ...]
     self_billing: bool
     bilingual: str  # "" or the second language (``en``) printed beside the recipient's
-    tax_currency: str  # "" or the currency the tax must also be stated in
+    tax_currency: str  # "" or the national currency the tax must also be stated in, when
+    # the invoice is in another (Directive 2006/112/EC Art. 230)
     exempt_category: str  # UNCL5305 VAT category of the untaxed part: E (exempt), O, Z, G
     exemption_code: str  # VATEX code ("" = the wording alone)
     exemption_key: str  # the wording's key in outputs/invoices/layout.py
@@ -84,17 +88,19 @@ class InvoiceRules:
 
 @dataclass
 class LegalData:
-    """Parties by (kind, code, operation) and rules by operation."""
+    """Parties by (kind, code, operation), rules by operation, and the reference rates of
+    exchange for tax stated in a national currency (``tax_currency``)."""
 
     parties: dict[tuple[str, str, str], LegalParty] = field(default_factory=dict)
     rules: dict[str, InvoiceRules] = field(default_factory=dict)
+    rates: ExchangeRates = field(default_factory=ExchangeRates)
 
     def party(self, kind: str, code: str, operation: str) -> LegalParty | None:
         return self.parties.get((kind, code, operation))
 
     @classmethod
     def from_fixtures(cls, directory: Path) -> LegalData:
-        data = cls()
+        data = cls(rates=ExchangeRates.from_fixtures(directory))
         for r in _rows(directory / PARTIES_FILE):
             p = LegalParty(**{k: (r.get(k) or "").strip() for k in LegalParty.__annotations__})
             data.parties[(p.kind, p.code, p.operation)] = p
@@ -162,6 +168,8 @@ def check(data: LegalData) -> list[str]:
             problems.append(f"invoice rules {r.operation}: unknown documents {sorted(unknown)}")
         if r.self_billing != ("self_billed" in r.documents):
             problems.append(f"invoice rules {r.operation}: self_billing and documents differ")
+        if r.tax_currency and not is_currency(r.tax_currency):
+            problems.append(f"invoice rules {r.operation}: tax_currency {r.tax_currency!r}")
         if r.tax_rounding not in ("sum", "once_per_rate"):
             problems.append(f"invoice rules {r.operation}: tax_rounding {r.tax_rounding!r}")
         try:

@@ -5,7 +5,8 @@ plugin ``cass_calendar``): a run falls on each billing date and settles every op
 period is billed that day - mapped over the operations: close period -> settle ->
 conservation check (inside settle; a failure fails the task naming the agents/airlines off)
 -> render outputs and deliver them to the outboxes, one task per format (HOT, Excel, XML) so
-they run side by side.
+they run side by side. Each settled period is an event of the asset ``PERIOD_SETTLED``
+(``dags/plugins/casslink_assets.py``), on which the invoices DAG is scheduled.
 
 Manual runs (backfill or re-bill): trigger with conf
 ``{"operation": "DE", "period": "2026-11", "rebill": false}``; ``period`` may be any date
@@ -18,6 +19,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 from cass_calendar import CassCalendarTimetable
+from casslink_assets import PERIOD_SETTLED
 
 from casslink.outputs.formats import FORMATS  # plain constants: cheap at parse time
 
@@ -44,11 +46,14 @@ def casslink_settlement():
         start = context.get("data_interval_start") or context["dag_run"].run_after
         return due(start.date(), conf)
 
-    @task
-    def settle(item: dict) -> dict:
+    @task(outlets=[PERIOD_SETTLED])
+    def settle(item: dict, *, outlet_events=None) -> dict:
         from casslink.app.tasks import settle as run
+        from casslink.app.tasks import settled_event
 
-        return run(item)
+        settled = run(item)
+        outlet_events[PERIOD_SETTLED].extra = settled_event(settled)  # -> casslink_invoices
+        return settled
 
     @task(map_index_template="{{ output_label }}")
     def deliver(settled: dict, fmt: str) -> dict:

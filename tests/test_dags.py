@@ -128,3 +128,38 @@ def test_verdict_note_says_what_happened_to_the_file():
     rejected = verdict_check({**base, "verdict": "rejected", "codes": ["HOT-E104"]})
     assert rejected["rejected"] and rejected["note"].startswith("REJECTED: file 9 ")
     assert "nothing billed" in rejected["note"] and len(rejected["note"]) <= 1000
+
+
+def test_invoicing_follows_settlement_through_an_asset(airflow_env):
+    """The settlement's settle task emits PERIOD_SETTLED; the invoices DAG is scheduled on
+    it, issues before it renders (mapped over chunks) and writes the register last."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(airflow_env.dags_dir))
+    settle = bag.dags["casslink_settlement"].get_task("settle")
+    assert [a.name for a in settle.outlets] == ["casslink_period_settled"]
+    invoices = bag.dags["casslink_invoices"]
+    assert type(invoices.timetable).__name__ == "AssetTriggeredTimetable"
+    assert [a.name for a in invoices.timetable.asset_condition.objects] == [
+        "casslink_period_settled"]
+    assert invoices.get_task("issue").upstream_task_ids == {"periods"}
+    assert invoices.get_task("render").upstream_task_ids == {"issue"}
+    assert invoices.get_task("register").upstream_task_ids == {"periods", "render"}
+
+
+def test_invoice_periods_come_from_the_conf_or_the_settlement_events(home):
+    from casslink.app.tasks import invoice_periods, settled_event
+    from casslink.settings import get_settings
+
+    s = get_settings()
+    event = settled_event({"operation": "DE", "period": "2026-11", "run_id": 4,
+                           "ledger": "/x", "kind": "billing", "total": 1, "currency": "EUR"})
+    assert event == {"operation": "DE", "period": "2026-11", "run_id": 4}  # ids only
+    fr = {"operation": "FR", "period": "2026-11", "run_id": 5}
+    # a run triggered by several settlements issues each period once, in the order settled
+    assert invoice_periods({"operation": "", "period": ""}, [event, fr, event], s) == [
+        {"operation": "DE", "period": "2026-11"}, {"operation": "FR", "period": "2026-11"}]
+    # a manual run issues what its conf says; an operation without rules issues nothing
+    assert invoice_periods({"operation": "jp", "period": "2026-11"}, [event], s) == [
+        {"operation": "JP", "period": "2026-11"}]
+    assert invoice_periods({}, [{"operation": "XX", "period": "2026-11"}], s) == []

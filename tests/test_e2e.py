@@ -1,6 +1,7 @@
 """End to end: two airlines upload through the real SFTP gateway, the real Airflow DAGs
-(``dag.test()``) ingest and settle, and an agent downloads its statement by SFTP; its totals
-equal an independent computation from the generated billing data."""
+(``dag.test()``) ingest and settle, the settlement's asset event queues the invoices DAG,
+which issues the legal invoices, and an agent downloads its statement and its invoices by
+SFTP; their totals equal an independent computation from the generated billing data."""
 
 from __future__ import annotations
 
@@ -137,11 +138,50 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monke
     assert str(settle.state) == "success"
     assert pools  # the agent workbooks went through worker processes
 
+    # the settled period is an event of the asset the invoices DAG is scheduled on: the
+    # scheduler has queued an invoices run for it
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        asset = session.query(AssetModel).filter_by(name="casslink_period_settled").one()
+        events = [e.extra for e in session.query(AssetEvent).filter_by(asset_id=asset.id)]
+        queued = {q.target_dag_id for q in session.query(AssetDagRunQueue).filter_by(
+            asset_id=asset.id)}
+    assert [{k: e[k] for k in ("operation", "period")} for e in events] == [
+        {"operation": "DE", "period": "2026-11"}]
+    assert queued == {"casslink_invoices"}
+    # the run the scheduler starts reads the event's extra (triggering_asset_events); dag.test
+    # cannot start an asset-triggered run, so it gets the same ids as a manual run's conf
+    ask_for_pdf_only("020")  # LH's settings: its settlement files and PDF invoices, no UBL
+    invoices = airflow_dags.dags["casslink_invoices"].test(run_conf=events[0])
+    assert str(invoices.state) == "success"
+    assert {ti.task_id for ti in invoices.get_task_instances()
+            if str(ti.state) != "success"} == set()
+
     t, s = gp.sftp("agent-ops", PASSWORD)
     names = sorted(s.listdir("/outbox"))
-    assert names == [f"DE_2026-11_{agent}_billing.hot", f"DE_2026-11_{agent}_statement.xlsx",
-                     f"DE_2026-11_{agent}_statement.xml", f"DE_2026-11_{agent}_tax-report.csv",
-                     f"DE_2026-11_{agent}_tax-report.xlsx"]
+    numbers = invoice_numbers(agent)
+    # the agent chose no formats (= every one): each of its documents as PDF/A-3 and UBL
+    assert names == sorted([f"DE_2026-11_{agent}_billing.hot",
+                            f"DE_2026-11_{agent}_statement.xlsx",
+                            f"DE_2026-11_{agent}_statement.xml",
+                            f"DE_2026-11_{agent}_tax-report.csv",
+                            f"DE_2026-11_{agent}_tax-report.xlsx"]
+                           + [f"DE_2026-11_{agent}_{n}.pdf" for n in numbers]
+                           + [f"DE_2026-11_{agent}_{n}_ubl.xml" for n in numbers])
+    ubls = {}
+    for n in numbers:
+        data = io.BytesIO()
+        s.getfo(f"/outbox/DE_2026-11_{agent}_{n}_ubl.xml", data)
+        ubls[n] = data.getvalue()
+    t.close()
+    t, s = gp.sftp("lh-ops", PASSWORD)
+    lh_invoices = sorted(n for n in s.listdir("/outbox") if n.startswith("DE_2026-11_020_DE-"))
+    assert lh_invoices and lh_invoices == sorted(
+        f"DE_2026-11_020_{n}.pdf" for n in invoice_numbers(airline="020"))
+    t.close()
+    t, s = gp.sftp("agent-ops", PASSWORD)
     report = io.BytesIO()  # the tax report: the agent's own lines only
     s.getfo(f"/outbox/DE_2026-11_{agent}_tax-report.csv", report)
     assert {r.split(",")[2] for r in report.getvalue().decode().splitlines()[1:]
@@ -177,3 +217,57 @@ def test_sftp_to_ack_to_settlement_to_agent_statement(world, airflow_dags, monke
     assert back.problems == [] and expected_net(back.records.to_pylist(), agent) == want
     mine = [r for r in records if r["agent_code"] == agent]
     assert back.records.num_rows == len(mine)
+    # the documents move what the ledger does: an invoice (380) and a self-billed commission
+    # invoice (389, DE self-bills) per airline the agent used; payable signed as the ledger
+    airlines = {r["airline_prefix"] for r in mine}
+    kinds = sorted((n.split("-")[1], "SB" in n) for n in numbers)
+    assert kinds == sorted((a, sb) for a in airlines for sb in (False, True))
+    moved = sum(LEDGER_SIGN[_ubl_type(x)] * _ubl_payable(x) for x in ubls.values())
+    assert int(moved.scaleb(2)) == want
+
+
+LEDGER_SIGN = {"380": 1, "381": -1, "389": -1, "261": 1}  # UNTDID 1001, as the agent's net
+
+
+def _ubl_type(xml: bytes) -> str:
+    from lxml import etree
+
+    root = etree.fromstring(xml)
+    return root.xpath("string(/*/*[local-name()='InvoiceTypeCode' or "
+                      "local-name()='CreditNoteTypeCode'])")
+
+
+def _ubl_payable(xml: bytes) -> Decimal:
+    from lxml import etree
+
+    return Decimal(etree.fromstring(xml).xpath(
+        "string(/*/*[local-name()='LegalMonetaryTotal']/*[local-name()='PayableAmount'])"))
+
+
+def invoice_numbers(agent: str = "", airline: str = "") -> list[str]:
+    """The numbers of an agent's or an airline's documents of DE 2026-11, from the project
+    database (the one the DAGs' tasks use)."""
+    from sqlalchemy import select
+
+    from casslink.db.engine import engine_for
+    from casslink.db.models import Invoice
+    from casslink.settings import get_settings
+
+    query = select(Invoice.number).where(Invoice.period_id == "2026-11")
+    query = query.where(Invoice.agent_code == agent) if agent else query.where(
+        Invoice.airline_prefix == airline)
+    with engine_for(get_settings().db_url) as engine, engine.connect() as conn:
+        return sorted(conn.execute(query).scalars())
+
+
+def ask_for_pdf_only(participant: str) -> None:
+    """The participant's settings, as the portal's settings page stores them."""
+    from sqlalchemy import update
+
+    from casslink.db.engine import engine_for
+    from casslink.db.models import Participant
+    from casslink.settings import get_settings
+
+    with engine_for(get_settings().db_url) as engine, engine.begin() as conn:
+        conn.execute(update(Participant).where(Participant.code == participant).values(
+            output_formats="hot,xlsx,xml,pdf"))

@@ -147,8 +147,9 @@ def test_settings_are_validated_audited_and_respected_by_delivery(world, ref, tm
     settings, engine, app = world
     lh = _client(app, "lh-admin")
     assert lh.get("/api/v1/settings", params={"participant": LH}).json()["outputs"] == [
-        "hot", "xlsx", "xml"]
-    bad = [{"outputs": ["pdf"]}, {"outputs": []}, {"outputs": ["hot"], "language": "xx"},
+        "hot", "xlsx", "xml", "pdf", "ubl"]  # nothing chosen: everything, invoices too
+    bad = [{"outputs": ["pdf"]}, {"outputs": []}, {"outputs": ["hot", "doc"]},
+           {"outputs": ["hot"], "language": "xx"},
            {"outputs": ["hot"], "contact_email": "not-an-email"}]
     for body in bad:
         assert lh.put("/api/v1/settings", params={"participant": LH},
@@ -156,7 +157,7 @@ def test_settings_are_validated_audited_and_respected_by_delivery(world, ref, tm
     r = lh.put("/api/v1/settings", params={"participant": LH},
                json={"outputs": ["xml"], "language": "de", "contact_email": "ops@lh.example"})
     assert r.json() == {"participant": LH, "outputs": ["xml"], "available_outputs":
-                        ["hot", "xlsx", "xml"], "language": "de",
+                        ["hot", "xlsx", "xml", "pdf", "ubl"], "language": "de",
                         "contact_email": "ops@lh.example"}
     clerk = _client(app, "lh-clerk")
     assert clerk.put("/api/v1/settings", params={"participant": LH},

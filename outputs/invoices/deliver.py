@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 
 from casslink import faults
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Invoice, Participant
 from casslink.outbox import home_of, safe_name
+from casslink.outputs.formats import INVOICE_FORMATS
 from casslink.outputs.invoices.documents import Document
 from casslink.outputs.invoices.pdf import render_pdf
 from casslink.outputs.invoices.validation import validate
@@ -32,7 +33,6 @@ from casslink.outputs.invoices.xml_ubl import ubl_xml
 from casslink.settings import Settings
 from casslink.storage import fsync_dir, sha256_of
 
-INVOICE_FORMATS = ("pdf", "ubl")
 KINDS = {"pdf": "invoice-pdf", "ubl": "invoice-ubl"}
 CHUNK = 500
 
@@ -105,6 +105,7 @@ def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) ->
         rows = s.execute(select(Invoice.number, Invoice.content, Invoice.run_id).where(
             Invoice.number.in_(list(numbers)))).all()
     wanted = _wanted(engine)
+    outboxes: dict[str, Path] = {}  # home_of creates the folders: once per party and chunk
     out, batch = [], []
     for number, content, run_id in sorted(rows):
         doc = Document.from_json(content)
@@ -114,7 +115,9 @@ def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) ->
                 ext = "pdf" if fmt == "pdf" else "xml"
                 name = f"{doc.operation}_{doc.period_id}_{code}_{number}" + (
                     "" if fmt == "pdf" else "_ubl") + f".{ext}"
-                path = home_of(settings, code) / "outbox" / safe_name(name)
+                if code not in outboxes:
+                    outboxes[code] = home_of(settings, code) / "outbox"
+                path = outboxes[code] / safe_name(name)
                 batch.append((path, files[fmt]))
                 out.append({"participant": code, "kind": KINDS[fmt], "path": str(path),
                             "sha256": sha256_of(files[fmt]), "size": len(files[fmt]),
@@ -123,10 +126,10 @@ def deliver_chunk(settings: Settings, engine: Engine, numbers: Sequence[str]) ->
     faults.checkpoint("invoices", "files-written")
     with session_scope(engine) as s:
         paths = [d["path"] for d in out]
-        if paths:
+        if paths:  # one statement each, not an ORM object per file
             s.execute(delete(Delivery).where(Delivery.path.in_(paths)))
-        for d in out:
-            s.add(Delivery(run_id=d["run_id"], participant_code=d["participant"],
-                           kind=d["kind"], path=d["path"], sha256=d["sha256"],
-                           size=d["size"]))
+            s.execute(insert(Delivery), [
+                {"run_id": d["run_id"], "participant_code": d["participant"],
+                 "kind": d["kind"], "path": d["path"], "sha256": d["sha256"],
+                 "size": d["size"]} for d in out])
     return out

@@ -27,6 +27,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from casslink.exchange_rates import Rate, RateMissing
 from casslink.legal_parties import InvoiceRules, LegalData, LegalParty
 from casslink.outputs.invoices.tax_lines import tax_of
 
@@ -42,6 +43,10 @@ def component(bill: dict, name: str) -> int:
     """A bill's whole component: its billing part plus its CCA and DCM corrections (the
     bills hold them apart)."""
     return sum(int(bill.get(k) or 0) for k in (name, f"cca_{name}", f"dcm_{name}"))
+
+
+NATIONAL_FIELDS = ("tax_currency", "tax_total_national", "tax_rate", "tax_rate_date",
+                   "tax_rate_source")
 
 
 class InvoiceError(ValueError):
@@ -121,6 +126,14 @@ class Document:
     number: str = ""
     cancels: str = ""
     notes: list[str] = field(default_factory=list)
+    # the VAT total in the national currency (Directive 2006/112/EC Art. 230; EN 16931 BT-6,
+    # BT-111) where the invoice is in another: amount (minor units, signed as tax_total),
+    # the rate used (units of tax_currency per 1 currency), its publication date and source
+    tax_currency: str = ""
+    tax_total_national: int = 0
+    tax_rate: str = ""
+    tax_rate_date: str = ""
+    tax_rate_source: str = ""
 
     @property
     def bill_key(self) -> str:
@@ -154,6 +167,9 @@ class Document:
         for k in ("number", "cancels", "issue_date", "run_id", "notes", "language",
                   "bilingual"):
             d.pop(k)
+        if not self.tax_currency:  # documents issued before BT-111 existed keep their digest
+            for k in NATIONAL_FIELDS:
+                d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
@@ -204,7 +220,8 @@ def _lines_and_taxes(supply: int, groups: list[TaxLine], rules: InvoiceRules, it
 
 def _document(kind: str, ctx: PeriodContext, bill: dict, rules: InvoiceRules,
               supplier: LegalParty, customer: LegalParty, language: str, supply: int,
-              groups: list[TaxLine], components: dict[str, int], item: str) -> Document:
+              groups: list[TaxLine], components: dict[str, int], item: str,
+              fx: Rate | None = None) -> Document:
     lines, taxes = _lines_and_taxes(supply, groups, rules, item)
     tax_total = sum(t.tax for t in taxes)
     payable = supply + tax_total
@@ -227,7 +244,28 @@ def _document(kind: str, ctx: PeriodContext, bill: dict, rules: InvoiceRules,
         counts={k: int(bill[k]) for k in ("awb_count", "cca_records", "dcm_records")},
         line_total=sign * supply, tax_total=sign * tax_total, payable=sign * payable,
         sign=sign, qualified_invoice=rules.qualified_invoice,
-        service_code=rules.service_code if rules.gst_invoice else "")
+        service_code=rules.service_code if rules.gst_invoice else "",
+        **(national_tax(sign * tax_total, fx) if fx is not None else {}))
+
+
+def national_tax(tax_total: int, fx: Rate) -> dict:
+    """The document fields stating ``tax_total`` in the national currency by ``fx``."""
+    return {"tax_currency": fx.to_code, "tax_total_national": fx.convert(tax_total),
+            "tax_rate": str(fx.rate), "tax_rate_date": fx.date.isoformat(),
+            "tax_rate_source": fx.source}
+
+
+def tax_rate_of(ctx: PeriodContext, rules: InvoiceRules, legal: LegalData) -> Rate | None:
+    """The rate for stating the tax in the national currency: where the rules ask for it and
+    the invoice is in another currency, the latest reference rate at the tax point (the
+    period's last day; Art. 91(2)); None where no national figure is due."""
+    if not rules.tax_currency or rules.tax_currency == ctx.currency:
+        return None
+    try:
+        return legal.rates.rate(ctx.currency, rules.tax_currency, ctx.period_end)
+    except RateMissing as exc:
+        raise InvoiceError(f"{ctx.operation}: tax in {rules.tax_currency} needs a rate: {exc}"
+                           ) from exc
 
 
 def build_documents(ctx: PeriodContext, bills: list[dict], tax_rows: list[dict],
@@ -243,6 +281,7 @@ def build_documents(ctx: PeriodContext, bills: list[dict], tax_rows: list[dict],
     for r in tax_rows:
         if r["side"] in ("airline", "agent"):
             taxes.setdefault((r["agent_code"], r["airline_prefix"], r["side"]), []).append(r)
+    fx = tax_rate_of(ctx, rules, legal)
     docs = []
     for b in bills:
         agent, airline = b["agent_code"], b["airline_prefix"]
@@ -271,11 +310,11 @@ def build_documents(ctx: PeriodContext, bills: list[dict], tax_rows: list[dict],
         made = []
         if supply or airline_rows:
             made.append(_document("invoice", ctx, b, rules, l_party, a_party, language,
-                                  supply, _groups(airline_rows), components, "transport"))
+                                  supply, _groups(airline_rows), components, "transport", fx))
         if rules.self_billing and (commission or agent_rows):
             made.append(_document("self_billed", ctx, b, rules, a_party, l_party, language,
                                   commission, _groups(agent_rows),
-                                  {"commission": commission}, "commission"))
+                                  {"commission": commission}, "commission", fx))
         moved = sum(d.ledger_payable for d in made)
         if moved != int(b["net"]):
             raise InvoiceError(f"bill {agent}/{airline}: documents move {moved}, the bill's "

@@ -1,7 +1,8 @@
 """Issue a settled period's documents: number them, store them, cancel what a re-bill changed.
 
-* Each document is numbered and stored in ONE transaction whose first statement takes the
-  number (casslink.invoice_numbers): a number exists only with its document - no gaps.
+* Documents are numbered and stored in transactions of up to ``BATCH`` documents whose first
+  statement takes a number (casslink.invoice_numbers): a number exists only with its
+  document - no gaps.
 * Re-running a settlement over the same inputs builds the same documents: they are kept,
   their numbers unchanged (compared by :meth:`Document.content_digest`).
 * A re-bill that changes a bill's document cancels the issued one with a reversing document
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from casslink import faults, i18n, invoice_numbers
@@ -36,6 +38,9 @@ from casslink.settlement.run import LedgerTables, latest_run, resolve_period
 
 REVERSAL = {"380": "381", "381": "380", "389": "261", "261": "389"}
 REVERSAL_SUFFIX = "/reversal"
+BATCH = 100
+"""Documents numbered and stored per transaction: a commit syncs the database, and one per
+document cost about as much as building the document."""
 
 
 @dataclass
@@ -110,20 +115,17 @@ def issue_period(settings: Settings, engine: Engine, operation: str, period_text
                                   Invoice.period_id == period_id,
                                   Invoice.status == "issued",
                                   Invoice.cancels.is_(None)))}
+    todo = []
     for key, doc in wanted.items():
         digest = doc.content_digest()
         if key in current and current[key][1] == digest:
             result.kept.append(current[key][0])
-            continue
-        try:
-            with session_scope(engine) as s:
-                cancelled, issued = _replace(s, rules, doc, digest, doc.issue_date)
-                faults.checkpoint("invoices", "before-commit")
-        except _NothingToDo:  # another process issued it meanwhile
-            continue
-        faults.checkpoint("invoices", "committed")
-        result.cancelled.extend(cancelled)
-        result.issued.extend(issued)
+        else:
+            todo.append((doc, digest))
+    for i in range(0, len(todo), BATCH):
+        for cancelled, issued in _issue_batch(engine, rules, todo[i:i + BATCH]):
+            result.cancelled.extend(cancelled)
+            result.issued.extend(issued)
     today = (issue_date or dt.date.today()).isoformat()
     for key in sorted(set(current) - set(wanted)):
         try:
@@ -135,6 +137,30 @@ def issue_period(settings: Settings, engine: Engine, operation: str, period_text
         result.cancelled.extend(cancelled)
         result.issued.extend(issued)
     return result
+
+
+def _issue_batch(engine: Engine, rules, batch: list[tuple[Document, str]]
+                 ) -> list[tuple[list[str], list[str]]]:
+    """Issue ``batch`` (documents and their digests) in one transaction: every number and
+    its document commit together or not at all (one commit, one sync, per batch instead of
+    per document). When another process issued one of them meanwhile, or the database gave
+    up on the batch (PostgreSQL: a deadlock with another issuer holding the series locks in
+    another order), the batch rolls back, its numbers with it, and each document is tried
+    in a transaction of its own (which takes one series lock at a time)."""
+    try:
+        with session_scope(engine) as s:
+            done = [_replace(s, rules, doc, digest, doc.issue_date) for doc, digest in batch]
+            faults.checkpoint("invoices", "before-commit")
+    except (_NothingToDo, OperationalError):
+        done = []
+        for doc, digest in batch:
+            try:
+                with session_scope(engine) as s:
+                    done.append(_replace(s, rules, doc, digest, doc.issue_date))
+            except _NothingToDo:  # issued by the other process
+                continue
+    faults.checkpoint("invoices", "committed")
+    return done
 
 
 class _NothingToDo(Exception):
@@ -153,7 +179,8 @@ def _series_of(key: str) -> tuple[str, str]:
     return airline, "SB" if kind == "self_billed" else ""
 
 
-def _store(s: Session, doc: Document, series_id: int, seq: int, key: str) -> None:
+def _store(s: Session, doc: Document, series_id: int, seq: int, key: str,
+           digest: str = "") -> None:
     s.add(Invoice(number=doc.number, series_id=series_id, seq=seq, doc_type=doc.doc_type,
                   type_code=doc.type_code, status="issued", operation_code=doc.operation,
                   period_id=doc.period_id, run_id=doc.run_id, bill_key=key,
@@ -161,7 +188,7 @@ def _store(s: Session, doc: Document, series_id: int, seq: int, key: str) -> Non
                   currency=doc.currency, line_total=doc.line_total, tax_total=doc.tax_total,
                   payable=doc.payable, language=doc.language,
                   issue_date=dt.date.fromisoformat(doc.issue_date),
-                  content_digest=doc.content_digest(), content=doc.to_json(),
+                  content_digest=digest or doc.content_digest(), content=doc.to_json(),
                   cancels=doc.cancels or None))
 
 
@@ -203,7 +230,7 @@ def _replace(s: Session, rules, doc: Document | None, digest: str, issue_date: s
             series_id, seq, number = _take_number(s, rules, doc)
     if doc is not None:
         doc.number = number
-        _store(s, doc, series_id, seq, key)
+        _store(s, doc, series_id, seq, key, digest)
         issued.append(number)
     return cancelled, issued
 

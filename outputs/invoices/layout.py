@@ -24,6 +24,8 @@ from casslink.outputs.invoices.wording import (
     tr,
 )
 
+NATIONAL_TOTAL = "Total tax in {currency}"
+
 
 @dataclass(frozen=True)
 class Block:
@@ -71,6 +73,10 @@ def _rate(rate_bp: int, lang: str) -> str:
     return numbers.format_percent(rate_bp / 10_000, "#,##0.##%", locale=i18n.locale(lang))
 
 
+def _national_label(doc: Document, lang: str, second: str) -> str:
+    return both(NATIONAL_TOTAL, lang, second).replace("{currency}", doc.tax_currency)
+
+
 def _party(p: Party, label: str, lang: str, second: str) -> dict:
     return {"label": both(label, lang, second), "name": p.name,
             "address": [p.street, f"{p.postcode} {p.city}", p.country],
@@ -109,8 +115,11 @@ def page_model(doc: Document) -> dict:
                            "widths": [4, 2, 1, 2]})
         elif b.kind == "totals":
             values = [doc.line_total, doc.tax_total, doc.payable]
-            blocks.append({"kind": "totals", "rows": [
-                [label, _money(v, doc, lang)] for label, v in zip(lab, values, strict=True)]})
+            rows = [[label, _money(v, doc, lang)] for label, v in zip(lab, values, strict=True)]
+            if doc.tax_currency:  # Art. 230: the VAT total in the national currency too
+                rows.insert(2, [_national_label(doc, lang, second), i18n.format_money(
+                    doc.tax_total_national, doc.tax_currency, lang)])
+            blocks.append({"kind": "totals", "rows": rows})
         elif b.key == "charges":
             rows = [[tr(label, lang), _money(doc.components[k], doc, lang)]
                     for k, label in COMPONENTS.items() if doc.components.get(k)]
@@ -133,4 +142,6 @@ def labels_of(doc: Document) -> list[str]:
     out = [both(TITLES[doc.type_code], lang, second)]
     for b in BLOCKS:
         out.extend(both(x, lang, second) for x in b.labels)
+    if doc.tax_currency:
+        out.append(_national_label(doc, lang, second))
     return out

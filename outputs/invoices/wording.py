@@ -61,6 +61,8 @@ NOTES = {
     "period": "Billing period {start} to {end}, settlement run {run}",
     "registration": "Qualified invoice issuer registration number {number}",
     "sac": "SAC {code}",
+    "national_tax": "VAT in {currency}: {amount} at 1 {invoice_currency} = {rate} {currency} "
+                    "({source} reference rate of {date})",
 }
 
 LABELS = (
@@ -68,7 +70,7 @@ LABELS = (
     "Settlement run", "Supplier", "Customer", "Tax ID", "Description", "Tax category",
     "Tax rate", "Amount", "Taxable amount", "Tax", "Total excluding tax", "Total tax",
     "Amount payable", "Tax breakdown", "Charges of the period", "Currency",
-    "Page {page} of {pages}", "Number", "Total",
+    "Page {page} of {pages}", "Number", "Total", "Total tax in {currency}",
 )
 
 
@@ -103,7 +105,8 @@ def exemption_text(key: str, language: str) -> str:
 
 
 def notes(doc: Document, language: str) -> list[str]:
-    """The legal mentions of ``doc`` (Art. 226(10a) self-billing, references, JP/IN)."""
+    """The legal mentions of ``doc`` (Art. 226(10a) self-billing, references, JP/IN, the
+    VAT in the national currency of Art. 230)."""
     out = []
     if doc.doc_type == "self_billed":
         out.append(tr(NOTES["self_billing"], language))
@@ -117,4 +120,10 @@ def notes(doc: Document, language: str) -> list[str]:
         out.append(tr(NOTES["registration"], language).format(number=doc.supplier.tax_id))
     if doc.service_code:
         out.append(tr(NOTES["sac"], language).format(code=doc.service_code))
+    if doc.tax_currency:  # Art. 230: the VAT in the national currency, the rate and its date
+        out.append(tr(NOTES["national_tax"], language).format(
+            currency=doc.tax_currency, invoice_currency=doc.currency,
+            rate=i18n.format_rate(doc.tax_rate, language),
+            amount=i18n.format_money(doc.tax_total_national, doc.tax_currency, language),
+            source=doc.tax_rate_source, date=doc.tax_rate_date))
     return out

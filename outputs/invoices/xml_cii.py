@@ -1,6 +1,9 @@
 """A document as EN 16931 CII XML (UN/CEFACT Cross Industry Invoice D16B), Factur-X 1.0
 profile EN16931 (``urn:cen.eu:en16931:2017``): the XML embedded in the PDF/A-3.
 
+Tax in a national currency (``Document.tax_currency``): TaxCurrencyCode (BT-6) and a second
+TaxTotalAmount in that currency (BT-111); the rate and its date are in a note (BT-22).
+
 Element order follows the Factur-X EN16931 XSD (validated in :mod:`validation`). A line's
 price is never negative (BR-27): a negative line is quantity -1 at its positive price.
 """
@@ -102,6 +105,8 @@ def cii_xml(doc: Document) -> bytes:
     event = _e(delivery, "ram:ActualDeliverySupplyChainEvent")
     _date(event, "ram:OccurrenceDateTime", doc.tax_point)
     settlement = _e(tx, "ram:ApplicableHeaderTradeSettlement")
+    if doc.tax_currency:  # BT-6, the VAT accounting currency (the XSD puts it first)
+        _e(settlement, "ram:TaxCurrencyCode", doc.tax_currency)
     _e(settlement, "ram:InvoiceCurrencyCode", cur)
     for t in doc.taxes:
         el = _e(settlement, "ram:ApplicableTradeTax")
@@ -124,6 +129,9 @@ def cii_xml(doc: Document) -> bytes:
     _e(sums, "ram:LineTotalAmount", amount(doc.line_total, cur))
     _e(sums, "ram:TaxBasisTotalAmount", amount(doc.line_total, cur))
     _e(sums, "ram:TaxTotalAmount", amount(doc.tax_total, cur), currencyID=cur)
+    if doc.tax_currency:  # BT-111: the same VAT total in the VAT accounting currency
+        _e(sums, "ram:TaxTotalAmount", amount(doc.tax_total_national, doc.tax_currency),
+           currencyID=doc.tax_currency)
     _e(sums, "ram:GrandTotalAmount", amount(doc.payable, cur))
     _e(sums, "ram:DuePayableAmount", amount(doc.payable, cur))
     if doc.cancels:

