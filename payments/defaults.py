@@ -137,21 +137,27 @@ def default(s: Session, r: PayRemittance, reason: str, day: dt.date, notifier: N
                   [_row("default", r, "DEFAULT", outstanding(s, r), day, None, DEFAULTED)])
 
 
-def cure(s: Session, r: PayRemittance, day: dt.date, owed: int | None = None) -> int:
+def cure(s: Session, r: PayRemittance, day: dt.date, owed: int | None = None,
+         uncured: list[PayIrregularity] | None = None) -> int:
     """Mark the remittance's open irregularities cured when it is paid in full by their cure
-    date (``owed``: its outstanding amount, when known); returns how many were cured."""
+    date (``owed``: its outstanding amount, when known; ``uncured``: its open irregularities,
+    when known - the cured ones leave the list, nothing is flushed); returns how many were
+    cured."""
     if (outstanding(s, r) if owed is None else owed) > 0:
         return 0
-    n = 0
-    for irr in s.scalars(select(PayIrregularity).where(
+    known = uncured is not None
+    if uncured is None:
+        uncured = list(s.scalars(select(PayIrregularity).where(
             PayIrregularity.operation_code == r.operation_code,
             PayIrregularity.agent_code == r.agent_code,
-            PayIrregularity.period_id == r.period_id, PayIrregularity.cured_on.is_(None))):
-        if day <= irr.cure_by:
-            irr.cured_on = day
-            n += 1
-    s.flush()
-    return n
+            PayIrregularity.period_id == r.period_id, PayIrregularity.cured_on.is_(None))))
+    cured = [irr for irr in uncured if day <= irr.cure_by]
+    for irr in cured:
+        irr.cured_on = day
+        uncured.remove(irr)
+    if not known:
+        s.flush()
+    return len(cured)
 
 
 def review(s: Session, operation: str, rule: PaymentRule, today: dt.date,
