@@ -34,7 +34,7 @@ from casslink.db.engine import session_scope
 from casslink.db.models import PayAgentEvent, PayEntry, PayRemittance, PayStatement
 from casslink.payments import camt, defaults, ledger, status_report
 from casslink.payments.dues import outstanding
-from casslink.payments.import_state import ImportState
+from casslink.payments.import_state import ImportState, chunks
 from casslink.payments.references import find_references, wallet_reference
 from casslink.payments.terms import PaymentRule, PaymentTerms
 from casslink.settings import Settings
@@ -267,9 +267,11 @@ def import_status_report(settings: Settings | None, engine: Engine, data: bytes,
                 raise camt.StatementError(f"status report {report.message_id} was imported "
                                           "with other content: refusing to import it again")
             return summary
+        by_reference = {r.reference: r for part in chunks(
+            rej.end_to_end_id.upper() for rej in report.rejections)
+            for r in s.scalars(select(PayRemittance).where(PayRemittance.reference.in_(part)))}
         for rej in report.rejections:
-            r = s.scalars(select(PayRemittance).where(
-                PayRemittance.reference == rej.end_to_end_id.upper())).first()
+            r = by_reference.get(rej.end_to_end_id.upper())
             kind = "IGNORED"
             if r is not None and r.status == "DEBITED":
                 r.status, kind = "RETURNED", "RETURNED"
