@@ -190,7 +190,6 @@ class Sheet:
         return [head, *self.pieces, _sheet_end(filter_ref, self.footer)]
 
 
-@lru_cache(maxsize=64)
 def display_width(text: str) -> int:
     """Character columns ``text`` takes: two for an East-Asian wide or full-width character
     (CJK ideographs, kana, hangul), one for any other."""
@@ -204,6 +203,7 @@ def fit_width(width: float, header: str) -> float:
     return max(width, max((display_width(w) for w in header.split()), default=0))
 
 
+@lru_cache(maxsize=64)
 def _sheet_head(widths: tuple[float, ...], header_row: int, selected: bool) -> Static:
     """Everything of a sheet's XML before its rows: view (frozen below the header), columns."""
     top = f"A{header_row + 1}"
