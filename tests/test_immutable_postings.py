@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from casslink import invoice_numbers
@@ -113,7 +113,7 @@ def test_raw_sql_cannot_rewrite_history(db_url):
 
 
 def test_create_all_installs_the_same_guards(db_url):
-    engine = create_engine(db_url) if db_url.startswith("postgresql") else make_engine(db_url)
+    engine = make_engine(db_url)
     try:
         Base.metadata.create_all(engine)
         _fill(engine)
