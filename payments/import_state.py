@@ -2,10 +2,11 @@
 (a statement's names go in chunks of :data:`CHUNK`), then kept current in memory while its
 entries are matched and posted (:func:`casslink.payments.statements.import_statement`).
 
-The new rows (postings, movements, entries) wait in memory and reach the database as one
-multi-row INSERT per table (:meth:`ImportState.write`): before the hinge check, and before a
-step that reads the ledger from the database (raising an irregularity). An import costs a
-number of queries that grows with its irregularities and chunks, not with its entries.
+The state is also the :class:`casslink.payments.defaults.Book` of the irregularities the
+entries raise (the agents' irregularities and status events are read up front too). The new
+rows (postings, movements, entries, irregularities, status events) wait in memory and reach
+the database as one multi-row INSERT per table (:meth:`ImportState.finish`), before the hinge
+check. An import costs a number of queries that grows with its chunks, not its entries.
 """
 
 from __future__ import annotations
@@ -17,19 +18,22 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from casslink.db.models import (
+    PayAgentEvent,
     PayEntry,
     PayIrregularity,
     PayMovement,
     PayPosting,
     PayRemittance,
 )
-from casslink.payments import ledger
+from casslink.payments import defaults, ledger
+
+Row = PayPosting | PayMovement | PayEntry | PayIrregularity | PayAgentEvent
 
 CHUNK = 500  # names per IN (...) list: far below every database's limit of parameters
 T = TypeVar("T")
 
 
-def _values(row: PayPosting | PayMovement | PayEntry) -> dict:
+def _values(row: Row) -> dict:
     """The row's column values for an INSERT, the same columns for every row of a model: an
     unset column gets its constant default; the key and timestamps are left to the database
     and to their default functions."""
@@ -49,15 +53,17 @@ def chunks(values: Iterable[T]) -> Iterator[list[T]]:
         yield items[i:i + CHUNK]
 
 
-class ImportState:
+class ImportState(defaults.Book):
     """The statement's remittances (by reference, by agent), their outstanding amounts, their
-    open irregularities, the collections a return may reverse, the keys already posted."""
+    agents' irregularities and status, the collections a return may reverse, the keys already
+    posted."""
 
     def __init__(self, s: Session, operation: str, references: set[str], agents: set[str],
                  keys: list[str], returned: set[str]) -> None:
         """Read what entries quoting ``references``, paid by ``agents``, posted under ``keys``
         and returning the collections of remittances ``returned`` (references) need."""
-        self.s, self.op = s, operation
+        super().__init__(s)
+        self.op = operation
         self.by_reference: dict[str, PayRemittance] = {}
         for part in chunks(r.upper() for r in references | returned):
             for r in s.scalars(select(PayRemittance).where(PayRemittance.reference.in_(part))):
@@ -73,12 +79,10 @@ class ImportState:
         self._read_balances({r.agent_code for r in mine.values()})
         self.uncured: dict[tuple[str, str], list[PayIrregularity]] = {
             (r.agent_code, r.period_id): [] for r in mine.values()}
-        for part in chunks({r.agent_code for r in mine.values()}):
-            for irr in s.scalars(select(PayIrregularity).where(
-                    PayIrregularity.operation_code == operation,
-                    PayIrregularity.agent_code.in_(part), PayIrregularity.cured_on.is_(None)
-            ).order_by(PayIrregularity.id)):
-                self.uncured.setdefault((irr.agent_code, irr.period_id), []).append(irr)
+        self.irregularities: dict[str, list[PayIrregularity]] = {}
+        self.statuses: dict[str, str] = {}
+        self.reinstated_after: dict[str, int] = {}
+        self._read_agents({r.agent_code for r in mine.values()})
         self.posted: set[str] = set()
         self.moved: set[str] = set()
         for part in chunks(keys):
@@ -87,8 +91,9 @@ class ImportState:
                 PayMovement.key.in_(part))))
         self.collections: dict[tuple[str, str], list[PayPosting]] = {}
         self.reversed: set[int] = set()
-        self.pending: dict[type, list[PayPosting | PayMovement | PayEntry]] = {
-            PayMovement: [], PayPosting: [], PayEntry: []}
+        self.pending: dict[type, list[Row]] = {
+            PayMovement: [], PayPosting: [], PayEntry: [], PayIrregularity: [],
+            PayAgentEvent: []}
         self._read_collections({self.by_reference[r.upper()].agent_code for r in returned
                                 if r.upper() in self.by_reference})
 
@@ -106,6 +111,23 @@ class ImportState:
                     if key in self.owed:
                         self.owed[key] += sign * int(total)
 
+    def _read_agents(self, agents: set[str]) -> None:
+        """The agents' irregularities (the uncured ones by period) and status events."""
+        for part in chunks(agents):
+            for irr in self.s.scalars(select(PayIrregularity).where(
+                    PayIrregularity.operation_code == self.op,
+                    PayIrregularity.agent_code.in_(part)).order_by(PayIrregularity.id)):
+                self.irregularities.setdefault(irr.agent_code, []).append(irr)
+                if irr.cured_on is None:
+                    self.uncured.setdefault((irr.agent_code, irr.period_id), []).append(irr)
+            for ev in self.s.scalars(select(PayAgentEvent).where(
+                    PayAgentEvent.operation_code == self.op, PayAgentEvent.agent_code.in_(part),
+                    PayAgentEvent.action == "status").order_by(PayAgentEvent.id)):
+                self.statuses[ev.agent_code] = ev.to_status
+                if ev.to_status == defaults.REINSTATED:  # as defaults._reinstated_after
+                    self.reinstated_after[ev.agent_code] = int(
+                        ev.reason.rsplit("#", 1)[-1]) if "#" in ev.reason else 0
+
     def _read_collections(self, agents: set[str]) -> None:
         """The agents' collection postings not reversed yet, oldest first."""
         for part in chunks(ledger.agent(a) for a in agents):
@@ -122,6 +144,29 @@ class ImportState:
     def outstanding(self, r: PayRemittance) -> int:
         """:func:`casslink.payments.dues.outstanding` of ``r``, as posted so far."""
         return self.owed[(r.agent_code, r.period_id, r.currency)]
+
+    def has_uncured(self, r: PayRemittance) -> bool:
+        return bool(self.uncured.get((r.agent_code, r.period_id)))
+
+    def status(self, operation: str, agent_code: str) -> str:
+        assert operation == self.op
+        return self.statuses.get(agent_code, defaults.ACTIVE)
+
+    def counted(self, operation: str, agent_code: str, since) -> int:
+        assert operation == self.op
+        after = self.reinstated_after.get(agent_code, 0)
+        return sum(1 for irr in self.irregularities.get(agent_code, ())
+                   if irr.raised_on > since and (irr.id is None or irr.id > after))
+
+    def record(self, row: PayIrregularity | PayAgentEvent) -> None:
+        """An irregularity or status event, written by :meth:`finish`."""
+        self.pending[type(row)].append(row)
+        if isinstance(row, PayIrregularity):
+            self.irregularities.setdefault(row.agent_code, []).append(row)
+            if row.cured_on is None:
+                self.uncured.setdefault((row.agent_code, row.period_id), []).append(row)
+        elif row.action == "status":
+            self.statuses[row.agent_code] = row.to_status
 
     def candidates(self, agents: set[str], currency: str) -> list[PayRemittance]:
         """The agents' open remittances in ``currency``, oldest remittance date first."""
@@ -159,14 +204,18 @@ class ImportState:
         """A statement entry, written by :meth:`write`."""
         self.pending[PayEntry].append(row)
 
-    def write(self) -> None:
-        """Insert the rows waiting in memory: one multi-row INSERT per table and set of
-        columns (psycopg and sqlite3 ``executemany``); the session's own changes flush too."""
-        self.s.flush()
-        for model, rows in self.pending.items():
+    def write(self, models: tuple[type, ...] = (PayMovement, PayPosting)) -> None:
+        """Insert the ``models``' rows waiting in memory: one multi-row INSERT per table
+        (psycopg and sqlite3 ``executemany``)."""
+        for model in models:
+            rows = self.pending[model]
             if rows:
                 self.s.execute(insert(model), [_values(r) for r in rows])
                 rows.clear()
+
+    def finish(self) -> None:
+        """Insert every row waiting in memory (irregularities as cured by then)."""
+        self.write(tuple(self.pending))
 
     def collection_to_reverse(self, r: PayRemittance, amount: int) -> PayPosting | None:
         """The oldest collection of ``amount`` for ``r`` not reversed yet (now marked so)."""

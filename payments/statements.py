@@ -86,21 +86,10 @@ def settle_payment(s: Session, r: PayRemittance, value_date: dt.date, rule: Paym
     status = classify(r, owed, value_date, rule)
     r.status = status
     if status in ("SHORT", "LATE"):
-        _raise(s, state, r, status, value_date, rule, notifier)
+        defaults.raise_irregularity(s, r, status, value_date, rule, notifier, book=state)
     defaults.cure(s, r, value_date, owed, None if state is None else
                   state.uncured.setdefault((r.agent_code, r.period_id), []))
     return status
-
-
-def _raise(s: Session, state: ImportState | None, r: PayRemittance, kind: str,
-           day: dt.date, rule: PaymentRule, notifier: defaults.Notifier) -> None:
-    """:func:`defaults.raise_irregularity`, which reads the ledger from the database: an
-    import's rows are written first, and an uncured irregularity joins its state."""
-    if state is not None:
-        state.write()
-    irr = defaults.raise_irregularity(s, r, kind, day, rule, notifier)
-    if state is not None and irr is not None and irr.cured_on is None:
-        state.uncured.setdefault((r.agent_code, r.period_id), []).append(irr)
 
 
 def _references(e: camt.Entry) -> list[str]:
@@ -195,7 +184,7 @@ def import_statement(settings: Settings | None, engine: Engine, data: bytes,
                 summary["classifications"].get(row.classification, 0) + 1
         s.add(PayStatement(statement_id=stmt.statement_id, message=stmt.message,
                            sha256=digest, entries=len(stmt.entries)))
-        state.write()
+        state.finish()
         for ccy in currencies:
             ledger.check(s, op, ccy)
         faults.checkpoint("payments", "import-before-commit")
@@ -219,7 +208,7 @@ def _return(s: Session, state: ImportState, op: str, e: camt.Entry, key: str,
                note=f"returned {e.return_reason}".strip(), reverses=original)
     row.remittance_id, row.matched_by = r.id, "reference"
     r.status = "RETURNED"
-    _raise(s, state, r, "RETURNED", e.value_date, rule, notifier)
+    defaults.raise_irregularity(s, r, "RETURNED", e.value_date, rule, notifier, book=state)
     return "RETURNED"
 
 
