@@ -11,6 +11,7 @@ check. An import costs a number of queries that grows with its chunks, not its e
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -152,7 +153,7 @@ class ImportState(defaults.Book):
         assert operation == self.op
         return self.statuses.get(agent_code, defaults.ACTIVE)
 
-    def counted(self, operation: str, agent_code: str, since) -> int:
+    def counted(self, operation: str, agent_code: str, since: dt.date) -> int:
         assert operation == self.op
         after = self.reinstated_after.get(agent_code, 0)
         return sum(1 for irr in self.irregularities.get(agent_code, ())
@@ -175,7 +176,7 @@ class ImportState(defaults.Book):
         return sorted(rows, key=lambda r: (r.remittance_date, r.id))
 
     def post(self, key: str, currency: str, debit: str, credit: str, amount: int, kind: str,
-             value_date, period_id: str | None = None, note: str = "",
+             value_date: dt.date, period_id: str | None = None, note: str = "",
              reverses: PayPosting | None = None) -> PayPosting | None:
         """:func:`ledger.post`, written by :meth:`write`; the outstanding amounts follow."""
         row = ledger.posting(key, self.op, currency, debit, credit, amount, kind, value_date,
@@ -193,7 +194,8 @@ class ImportState(defaults.Book):
                 (row.credit_account.removeprefix("agent:"), row.period_id or ""), []).append(row)
         return row
 
-    def move(self, key: str, currency: str, direction: str, amount: int, value_date) -> None:
+    def move(self, key: str, currency: str, direction: str, amount: int,
+             value_date: dt.date) -> None:
         """:func:`ledger.move`, written by :meth:`write`."""
         row = ledger.movement(key, self.op, currency, direction, amount, key, value_date)
         if key not in self.moved:
