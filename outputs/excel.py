@@ -78,8 +78,10 @@ def money_format(currency: str) -> str:
     return f"{body};[Red]-{body}"
 
 
-def widths(columns: tuple[Column, ...]) -> tuple[float, ...]:
-    return tuple(c.width for c in columns)
+def widths(columns: tuple[Column, ...], headers: list[str]) -> tuple[float, ...]:
+    """The columns' layout widths, widened to fit each header's words (:func:`xlsx.fit_width`:
+    zh, ja and ko headers are wider than their character count)."""
+    return tuple(xlsx.fit_width(c.width, h) for c, h in zip(columns, headers, strict=True))
 
 
 def style(column: Column) -> int:
@@ -259,7 +261,8 @@ class _Page:
         self.summary_columns = (*COUNTERPARTY[side.kind], *SUMMARY)
         self.summary_head = self._header(self.summary_columns)
         self.detail_head = self._header(DETAIL)  # the same detail rows for both kinds
-        self.summary_widths, self.detail_widths = widths(self.summary_columns), widths(DETAIL)
+        self.summary_widths = widths(self.summary_columns, self.headers(self.summary_columns))
+        self.detail_widths = widths(DETAIL, self.headers(DETAIL))
         self.total_column = [c.source for c in self.summary_columns].index(TOTAL_UNDER)
         self.footer = PAGE.footer.replace(labels()["page_footer"], L["page_footer"])
 
@@ -272,11 +275,14 @@ class _Page:
             self._counterparties = codes, pa.array(names, pa.string())
         return self._counterparties
 
+    def headers(self, columns: tuple[Column, ...]) -> list[str]:
+        """Each column's label, naming the settlement currency of amounts."""
+        return [self.L[c.label_key].format(currency=self.run.currency) for c in columns]
+
     def _header(self, columns: tuple[Column, ...]) -> xlsx.Static:
-        """The header row: each column's label, naming the settlement currency of amounts."""
+        """The header row (:meth:`headers`)."""
         return xlsx.Static(xlsx.row(HEADER_ROW, (
-            xlsx.text(self.L[c.label_key].format(currency=self.run.currency), HEADER)
-            for c in columns), height=HEADER_HEIGHT))
+            xlsx.text(h, HEADER) for h in self.headers(columns)), height=HEADER_HEIGHT))
 
     def _title(self, title: str) -> bytes:
         return xlsx.row(1, [xlsx.text(title, TITLE)]) + self.block

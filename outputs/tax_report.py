@@ -134,7 +134,8 @@ def render_xlsx(data: dict, when: dt.date, language: str = "en") -> bytes:
                     cells.append(xlsx.text(str(r[c.name])))
             pieces.append(xlsx.row(i, cells))
         sheets.append(xlsx.Sheet(xlsx.sheet_name(L[SHEET_TITLES[section]]),
-                                 tuple(c.width for c in columns), pieces, 3, 3 + len(rows)))
+                                 tuple(xlsx.fit_width(c.width, L[c.label]) for c in columns),
+                                 pieces, 3, 3 + len(rows)))
     money = "#,##0" + ("." + "0" * digits if digits else "")
     return xlsx.package(sheets, xlsx.styles(money), when)
 

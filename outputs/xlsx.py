@@ -12,6 +12,7 @@ ratio).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -187,6 +188,19 @@ class Sheet:
         filter_ref = (f"A{self.header_row}:{column_letter(len(self.widths))}{self.last_row}"
                       if self.last_row > self.header_row else "")
         return [head, *self.pieces, _sheet_end(filter_ref, self.footer)]
+
+
+def display_width(text: str) -> int:
+    """Character columns ``text`` takes: two for an East-Asian wide or full-width character
+    (CJK ideographs, kana, hangul), one for any other."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def fit_width(width: float, header: str) -> float:
+    """``width`` widened so that no word of ``header`` (a run without spaces: a whole CJK
+    header often is one) is wider than the column: a wrapped header breaks only between
+    words, never inside one."""
+    return max(width, max((display_width(w) for w in header.split()), default=0))
 
 
 @lru_cache(maxsize=64)

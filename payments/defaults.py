@@ -51,15 +51,48 @@ def status_of(s: Session, operation: str, agent_code: str) -> str:
     return last.to_status if last else ACTIVE
 
 
+class Book:
+    """What the state machine reads and records, from and into the database (a bank
+    statement's import keeps them in memory instead: ``payments.import_state``)."""
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def outstanding(self, r: PayRemittance) -> int:
+        return outstanding(self.s, r)
+
+    def has_uncured(self, r: PayRemittance) -> bool:
+        """Whether an irregularity of ``r``'s agent and period is still uncured."""
+        return self.s.scalars(select(PayIrregularity.id).where(
+            PayIrregularity.operation_code == r.operation_code,
+            PayIrregularity.agent_code == r.agent_code,
+            PayIrregularity.period_id == r.period_id,
+            PayIrregularity.cured_on.is_(None))).first() is not None
+
+    def status(self, operation: str, agent_code: str) -> str:
+        return status_of(self.s, operation, agent_code)
+
+    def counted(self, operation: str, agent_code: str, since: dt.date) -> int:
+        """The agent's irregularities raised after ``since`` and since its reinstatement."""
+        return len(self.s.scalars(select(PayIrregularity.id).where(
+            PayIrregularity.operation_code == operation,
+            PayIrregularity.agent_code == agent_code, PayIrregularity.raised_on > since,
+            PayIrregularity.id > _reinstated_after(self.s, operation, agent_code))).all())
+
+    def record(self, row: PayIrregularity | PayAgentEvent) -> None:
+        self.s.add(row)
+        self.s.flush()
+
+
 def transition(s: Session, operation: str, agent_code: str, to: str, actor: str,
-               reason: str) -> PayAgentEvent:
-    now = status_of(s, operation, agent_code)
+               reason: str, book: Book | None = None) -> PayAgentEvent:
+    book = book or Book(s)
+    now = book.status(operation, agent_code)
     if (now, to) not in TRANSITIONS:
         raise TransitionError(f"agent {agent_code}: {now} -> {to} is not allowed")
     row = PayAgentEvent(operation_code=operation, agent_code=agent_code, action="status",
                         from_status=now, to_status=to, actor=actor, reason=reason)
-    s.add(row)
-    s.flush()
+    book.record(row)
     return row
 
 
@@ -90,34 +123,26 @@ def _row(notice: str, r: PayRemittance, kind: str, owed: int, raised: dt.date,
 
 
 def raise_irregularity(s: Session, r: PayRemittance, kind: str, day: dt.date,
-                       rule: PaymentRule, notifier: Notifier, actor: str = "system"
-                       ) -> PayIrregularity | None:
+                       rule: PaymentRule, notifier: Notifier, actor: str = "system",
+                       book: Book | None = None) -> PayIrregularity | None:
     """Record an irregularity of ``r`` (none while one of it is still uncured), notify, and
     default the agent when it reaches the threshold. Returns the new irregularity."""
-    if s.scalars(select(PayIrregularity).where(
-            PayIrregularity.operation_code == r.operation_code,
-            PayIrregularity.agent_code == r.agent_code,
-            PayIrregularity.period_id == r.period_id,
-            PayIrregularity.cured_on.is_(None))).first() is not None:
+    book = book or Book(s)
+    if book.has_uncured(r):
         return None
-    owed = outstanding(s, r)
+    owed = book.outstanding(r)
     irr = PayIrregularity(operation_code=r.operation_code, agent_code=r.agent_code,
                           period_id=r.period_id, kind=kind, raised_on=day,
                           cure_by=day + dt.timedelta(days=rule.grace_days),
                           cured_on=day if owed <= 0 else None)
-    s.add(irr)
-    s.flush()
-    status = status_of(s, r.operation_code, r.agent_code)
+    book.record(irr)
+    status = book.status(r.operation_code, r.agent_code)
     notifier.send(f"irregularity-{r.operation_code}-{r.period_id}-{r.agent_code}-{kind}.csv",
                   r, [_row("irregularity", r, kind, owed, day, irr.cure_by, status)])
-    since = months_before(day, rule.window_months)
-    count = len(s.scalars(select(PayIrregularity.id).where(
-        PayIrregularity.operation_code == r.operation_code,
-        PayIrregularity.agent_code == r.agent_code, PayIrregularity.raised_on > since,
-        PayIrregularity.id > _reinstated_after(s, r.operation_code, r.agent_code))).all())
+    count = book.counted(r.operation_code, r.agent_code, months_before(day, rule.window_months))
     if count >= rule.threshold and status != DEFAULTED:
         default(s, r, f"{count} irregularities within {rule.window_months} months "
-                f"(threshold {rule.threshold})", day, notifier, actor)
+                f"(threshold {rule.threshold})", day, notifier, actor, book)
     return irr
 
 
@@ -131,27 +156,34 @@ def _reinstated_after(s: Session, operation: str, agent_code: str) -> int:
 
 
 def default(s: Session, r: PayRemittance, reason: str, day: dt.date, notifier: Notifier,
-            actor: str = "system") -> None:
-    transition(s, r.operation_code, r.agent_code, DEFAULTED, actor, reason)
+            actor: str = "system", book: Book | None = None) -> None:
+    book = book or Book(s)
+    transition(s, r.operation_code, r.agent_code, DEFAULTED, actor, reason, book)
     notifier.send(f"default-{r.operation_code}-{r.agent_code}-{day.isoformat()}.csv", r,
-                  [_row("default", r, "DEFAULT", outstanding(s, r), day, None, DEFAULTED)])
+                  [_row("default", r, "DEFAULT", book.outstanding(r), day, None, DEFAULTED)])
 
 
-def cure(s: Session, r: PayRemittance, day: dt.date, owed: int | None = None) -> int:
+def cure(s: Session, r: PayRemittance, day: dt.date, owed: int | None = None,
+         uncured: list[PayIrregularity] | None = None) -> int:
     """Mark the remittance's open irregularities cured when it is paid in full by their cure
-    date (``owed``: its outstanding amount, when known); returns how many were cured."""
+    date (``owed``: its outstanding amount, when known; ``uncured``: its open irregularities,
+    when known - the cured ones leave the list, nothing is flushed); returns how many were
+    cured."""
     if (outstanding(s, r) if owed is None else owed) > 0:
         return 0
-    n = 0
-    for irr in s.scalars(select(PayIrregularity).where(
+    known = uncured is not None
+    if uncured is None:
+        uncured = list(s.scalars(select(PayIrregularity).where(
             PayIrregularity.operation_code == r.operation_code,
             PayIrregularity.agent_code == r.agent_code,
-            PayIrregularity.period_id == r.period_id, PayIrregularity.cured_on.is_(None))):
-        if day <= irr.cure_by:
-            irr.cured_on = day
-            n += 1
-    s.flush()
-    return n
+            PayIrregularity.period_id == r.period_id, PayIrregularity.cured_on.is_(None))))
+    cured = [irr for irr in uncured if day <= irr.cure_by]
+    for irr in cured:
+        irr.cured_on = day
+        uncured.remove(irr)
+    if not known:
+        s.flush()
+    return len(cured)
 
 
 def review(s: Session, operation: str, rule: PaymentRule, today: dt.date,

@@ -65,11 +65,11 @@ def guard_immutable(session: Session, _context, _instances) -> None:
             raise HingeError(f"{type(obj).__name__} {obj.key} is immutable: post a reversal")
 
 
-def post(s: Session, key: str, operation: str, currency: str, debit: str, credit: str,
-         amount: int, kind: str, value_date: dt.date, period_id: str | None = None,
-         note: str = "", reverses: PayPosting | None = None) -> PayPosting | None:
-    """Post ``amount`` from ``credit`` to ``debit``; a negative amount swaps the sides, zero
-    posts nothing. A key already posted returns None (a retry is a no-op)."""
+def posting(key: str, operation: str, currency: str, debit: str, credit: str, amount: int,
+            kind: str, value_date: dt.date, period_id: str | None = None, note: str = "",
+            reverses: PayPosting | None = None) -> PayPosting | None:
+    """The posting :func:`post` would add (not added to any session): a negative amount swaps
+    the sides, zero is None."""
     amount = int(amount)
     if amount == 0:
         return None
@@ -77,12 +77,23 @@ def post(s: Session, key: str, operation: str, currency: str, debit: str, credit
         debit, credit, amount = credit, debit, -amount
     if debit == credit:
         raise HingeError(f"posting {key}: debit and credit are both {debit}")
-    if s.scalar(select(PayPosting.id).where(PayPosting.key == key)) is not None:
+    if reverses is not None and reverses.id is None:
+        raise HingeError(f"posting {key}: the posting it reverses is not flushed yet")
+    return PayPosting(key=key, operation_code=operation, currency=currency,
+                      period_id=period_id, debit_account=debit, credit_account=credit,
+                      amount=amount, kind=kind, value_date=value_date, note=note,
+                      reverses_id=reverses.id if reverses is not None else None)
+
+
+def post(s: Session, key: str, operation: str, currency: str, debit: str, credit: str,
+         amount: int, kind: str, value_date: dt.date, period_id: str | None = None,
+         note: str = "", reverses: PayPosting | None = None) -> PayPosting | None:
+    """Post ``amount`` from ``credit`` to ``debit``; a negative amount swaps the sides, zero
+    posts nothing. A key already posted returns None (a retry is a no-op)."""
+    row = posting(key, operation, currency, debit, credit, amount, kind, value_date,
+                  period_id, note, reverses)
+    if row is None or s.scalar(select(PayPosting.id).where(PayPosting.key == key)) is not None:
         return None
-    row = PayPosting(key=key, operation_code=operation, currency=currency, period_id=period_id,
-                     debit_account=debit, credit_account=credit, amount=amount, kind=kind,
-                     value_date=value_date, note=note,
-                     reverses_id=reverses.id if reverses is not None else None)
     s.add(row)
     s.flush()
     return row
@@ -96,15 +107,22 @@ def reverse(s: Session, original: PayPosting, key: str, kind: str, value_date: d
                 original.period_id, note, reverses=original)
 
 
+def movement(key: str, operation: str, currency: str, direction: str, amount: int,
+             source: str, value_date: dt.date) -> PayMovement:
+    """The movement :func:`move` would add (not added to any session)."""
+    if direction not in ("in", "out") or amount <= 0:
+        raise HingeError(f"movement {key}: {direction} {amount}")
+    return PayMovement(key=key, operation_code=operation, currency=currency,
+                       direction=direction, amount=int(amount), source=source[:120],
+                       value_date=value_date)
+
+
 def move(s: Session, key: str, operation: str, currency: str, direction: str, amount: int,
          source: str, value_date: dt.date) -> None:
     """Record cash in or out of the hinge account (what the bank or a payment file says)."""
-    if direction not in ("in", "out") or amount <= 0:
-        raise HingeError(f"movement {key}: {direction} {amount}")
+    row = movement(key, operation, currency, direction, amount, source, value_date)
     if s.scalar(select(PayMovement.id).where(PayMovement.key == key)) is None:
-        s.add(PayMovement(key=key, operation_code=operation, currency=currency,
-                          direction=direction, amount=int(amount), source=source[:120],
-                          value_date=value_date))
+        s.add(row)
         s.flush()
 
 

@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from casslink import faults
 from casslink.db.engine import session_scope
-from casslink.db.models import PayAgentEvent, PayEntry, PayPosting, PayRemittance, PayStatement
+from casslink.db.models import PayAgentEvent, PayEntry, PayRemittance, PayStatement
 from casslink.payments import camt, defaults, ledger, status_report
 from casslink.payments.dues import outstanding
+from casslink.payments.import_state import ImportState, chunks
 from casslink.payments.references import find_references, wallet_reference
 from casslink.payments.terms import PaymentRule, PaymentTerms
 from casslink.settings import Settings
@@ -78,37 +79,45 @@ def classify(r: PayRemittance, owed: int, value_date: dt.date, rule: PaymentRule
 
 
 def settle_payment(s: Session, r: PayRemittance, value_date: dt.date, rule: PaymentRule,
-                   notifier: defaults.Notifier) -> str:
-    """Classify ``r`` after a payment was posted to it; irregularities and cures follow."""
-    owed = outstanding(s, r)
+                   notifier: defaults.Notifier, state: ImportState | None = None) -> str:
+    """Classify ``r`` after a payment was posted to it; irregularities and cures follow
+    (``state``: a statement import's, which knows what is outstanding and uncured)."""
+    owed = outstanding(s, r) if state is None else state.outstanding(r)
     status = classify(r, owed, value_date, rule)
     r.status = status
     if status in ("SHORT", "LATE"):
-        defaults.raise_irregularity(s, r, status, value_date, rule, notifier)
-    defaults.cure(s, r, value_date, owed)
+        defaults.raise_irregularity(s, r, status, value_date, rule, notifier, book=state)
+    defaults.cure(s, r, value_date, owed, None if state is None else
+                  state.uncured.setdefault((r.agent_code, r.period_id), []))
     return status
 
 
-def _find_remittance(s: Session, terms: PaymentTerms, op: str, e: camt.Entry
+def _references(e: camt.Entry) -> list[str]:
+    return [*e.references, *find_references(e.info)]
+
+
+def _agents(terms: PaymentTerms, op: str, e: camt.Entry) -> set[str]:
+    """The agents a credit names: agent codes in its text, the owner of its debtor IBAN."""
+    agents = set(AGENT_CODE.findall(e.info))
+    if e.debtor_iban:
+        agents |= {p for (p, o), a in terms.accounts.items() if o == op and a.iban == e.debtor_iban}
+    return agents
+
+
+def _find_remittance(state: ImportState, terms: PaymentTerms, op: str, e: camt.Entry
                      ) -> tuple[PayRemittance | None, str, str]:
     """(remittance, matched_by, wallet agent) of a credit."""
-    refs = [*e.references, *find_references(e.info)]
+    refs = _references(e)
     for ref in refs:
-        r = s.scalars(select(PayRemittance).where(PayRemittance.reference == ref.upper())).first()
+        r = state.by_reference.get(ref.upper())
         if r is not None and r.operation_code == op and r.currency == e.currency:
             return r, "reference", ""
     for ref in refs:
         body = ref[4:]
         if body.startswith(f"{op}W") and ref == wallet_reference(op, body[3:]):
             return None, "wallet", body[3:]
-    agents = set(AGENT_CODE.findall(e.info))
-    if e.debtor_iban:
-        agents |= {p for (p, o), a in terms.accounts.items() if o == op and a.iban == e.debtor_iban}
-    for r in s.scalars(select(PayRemittance).where(
-            PayRemittance.operation_code == op, PayRemittance.agent_code.in_(agents),
-            PayRemittance.currency == e.currency, PayRemittance.due > 0
-    ).order_by(PayRemittance.remittance_date, PayRemittance.id)):
-        if outstanding(s, r) == e.amount:
+    for r in state.candidates(_agents(terms, op, e), e.currency):
+        if state.outstanding(r) == e.amount:
             return r, "amount", ""
     return None, "", ""
 
@@ -127,7 +136,8 @@ def _imported(s: Session, statement_id: str, digest: str, what: str) -> bool:
 def import_statement(settings: Settings | None, engine: Engine, data: bytes,
                      terms: PaymentTerms) -> dict:
     """Import one camt.053/camt.054 (see the module), or a pain.008's status report
-    (pain.002, :func:`import_status_report`); returns a summary."""
+    (pain.002, :func:`import_status_report`); returns a summary. What the entries need from
+    the database is read once per statement (:class:`ImportState`), not once per entry."""
     if status_report.is_status_report(data):
         return import_status_report(settings, engine, data, terms)
     stmt = camt.parse(data)
@@ -140,39 +150,47 @@ def import_statement(settings: Settings | None, engine: Engine, data: bytes,
     with session_scope(engine) as s:
         if _imported(s, stmt.statement_id, digest, "statement"):
             return summary
+        keys = [f"entry:{stmt.statement_id}:{e.seq}" for e in stmt.entries]
+        credits = [e for e in stmt.entries if e.direction == "CRDT"]
+        returns = [e for e in stmt.entries if e.direction != "CRDT" and e.returned]
+        state = ImportState(
+            s, op, {ref for e in stmt.entries for ref in _references(e)},
+            {a for e in credits for a in _agents(terms, op, e)}, keys,
+            {ref for e in returns for ref in _references(e)})
         currencies = set()
-        for e in stmt.entries:
-            key = f"entry:{stmt.statement_id}:{e.seq}"
+        for e, key in zip(stmt.entries, keys, strict=True):
             currencies.add(e.currency)
             row = PayEntry(statement_id=stmt.statement_id, seq=e.seq, operation_code=op,
                            currency=e.currency, amount=e.amount, direction=e.direction,
                            value_date=e.value_date, reference=(e.references or ("",))[0][:140],
                            info=e.info, classification="UNMATCHED")
             if e.direction == "CRDT":
-                r, matched_by, wallet_agent = _find_remittance(s, terms, op, e)
-                ledger.move(s, key, op, e.currency, "in", e.amount, key, e.value_date)
+                r, matched_by, wallet_agent = _find_remittance(state, terms, op, e)
+                state.move(key, e.currency, "in", e.amount, e.value_date)
                 if wallet_agent:
-                    ledger.post(s, key, op, e.currency, ledger.HINGE,
-                                ledger.wallet(wallet_agent), e.amount, "topup", e.value_date)
+                    state.post(key, e.currency, ledger.HINGE, ledger.wallet(wallet_agent),
+                               e.amount, "topup", e.value_date)
                     row.classification, row.matched_by = "WALLET", "reference"
                 elif r is None:
-                    ledger.post(s, key, op, e.currency, ledger.HINGE, ledger.SUSPENSE, e.amount,
-                                "unmatched", e.value_date)
+                    state.post(key, e.currency, ledger.HINGE, ledger.SUSPENSE, e.amount,
+                               "unmatched", e.value_date)
                 else:
-                    ledger.post(s, key, op, e.currency, ledger.HINGE,
-                                ledger.agent(r.agent_code), e.amount, "collection",
-                                e.value_date, r.period_id, note=r.reference)
+                    state.post(key, e.currency, ledger.HINGE, ledger.agent(r.agent_code),
+                               e.amount, "collection", e.value_date, r.period_id,
+                               note=r.reference)
                     row.remittance_id, row.matched_by = r.id, matched_by
-                    row.classification = settle_payment(s, r, e.value_date, rule, notifier)
+                    row.classification = settle_payment(s, r, e.value_date, rule, notifier,
+                                                        state)
             elif e.returned:
-                row.classification = _return(s, op, e, key, rule, notifier, row)
+                row.classification = _return(s, state, op, e, key, rule, notifier, row)
             else:
                 row.classification = "OUTGOING"
-            s.add(row)
+            state.add_entry(row)
             summary["classifications"][row.classification] = \
                 summary["classifications"].get(row.classification, 0) + 1
         s.add(PayStatement(statement_id=stmt.statement_id, message=stmt.message,
                            sha256=digest, entries=len(stmt.entries)))
+        state.finish()
         for ccy in currencies:
             ledger.check(s, op, ccy)
         faults.checkpoint("payments", "import-before-commit")
@@ -180,31 +198,23 @@ def import_statement(settings: Settings | None, engine: Engine, data: bytes,
     return summary
 
 
-def _return(s: Session, op: str, e: camt.Entry, key: str, rule: PaymentRule,
-            notifier: defaults.Notifier, row: PayEntry) -> str:
+def _return(s: Session, state: ImportState, op: str, e: camt.Entry, key: str,
+            rule: PaymentRule, notifier: defaults.Notifier, row: PayEntry) -> str:
     """A returned direct debit: reverse its collection, reopen the remittance."""
-    ledger.move(s, key, op, e.currency, "out", e.amount, key, e.value_date)
-    refs = [*e.references, *find_references(e.info)]
-    r = next((x for ref in refs for x in s.scalars(select(PayRemittance).where(
-        PayRemittance.reference == ref.upper(), PayRemittance.operation_code == op))), None)
-    original = None
-    if r is not None:
-        reversed_ids = set(s.scalars(select(PayPosting.reverses_id).where(
-            PayPosting.reverses_id.is_not(None))))
-        original = next((p for p in s.scalars(select(PayPosting).where(
-            PayPosting.operation_code == op, PayPosting.kind == "collection",
-            PayPosting.credit_account == ledger.agent(r.agent_code),
-            PayPosting.period_id == r.period_id, PayPosting.amount == e.amount
-        ).order_by(PayPosting.id)) if p.id not in reversed_ids), None)
+    state.move(key, e.currency, "out", e.amount, e.value_date)
+    r = next((x for ref in _references(e) if (x := state.by_reference.get(ref.upper()))
+              is not None and x.operation_code == op), None)
+    original = state.collection_to_reverse(r, e.amount) if r is not None else None
     if original is None:  # money left the hinge: it waits in suspense for an operator
-        ledger.post(s, key, op, e.currency, ledger.SUSPENSE, ledger.HINGE, e.amount,
-                    "unmatched", e.value_date)
+        state.post(key, e.currency, ledger.SUSPENSE, ledger.HINGE, e.amount, "unmatched",
+                   e.value_date)
         return "UNMATCHED"
-    ledger.reverse(s, original, key, "return", e.value_date,
-                   note=f"returned {e.return_reason}".strip())
+    state.post(key, original.currency, original.credit_account, original.debit_account,
+               original.amount, "return", e.value_date, original.period_id,
+               note=f"returned {e.return_reason}".strip(), reverses=original)
     row.remittance_id, row.matched_by = r.id, "reference"
     r.status = "RETURNED"
-    defaults.raise_irregularity(s, r, "RETURNED", e.value_date, rule, notifier)
+    defaults.raise_irregularity(s, r, "RETURNED", e.value_date, rule, notifier, book=state)
     return "RETURNED"
 
 
@@ -247,9 +257,11 @@ def import_status_report(settings: Settings | None, engine: Engine, data: bytes,
     with session_scope(engine) as s:
         if _imported(s, report.message_id, digest, "status report"):
             return summary
+        by_reference = {r.reference: r for part in chunks(
+            rej.end_to_end_id.upper() for rej in report.rejections)
+            for r in s.scalars(select(PayRemittance).where(PayRemittance.reference.in_(part)))}
         for rej in report.rejections:
-            r = s.scalars(select(PayRemittance).where(
-                PayRemittance.reference == rej.end_to_end_id.upper())).first()
+            r = by_reference.get(rej.end_to_end_id.upper())
             kind = "IGNORED"
             if r is not None and r.status == "DEBITED":
                 r.status, kind = "RETURNED", "RETURNED"

@@ -3,9 +3,10 @@ write the ledger files and a manifest, record the run. ``casslink settle`` and t
 DAG call :func:`settle`.
 
 Ledger files live in ``ledger/operation=<op>/period=<id>/run-<digest16>/`` where the digest
-covers the inputs (warehouse parts), the code version and the reference data: the same inputs
-always give the same folder and byte-identical files; a run over new inputs gets a new
-folder, so the earlier run's manifest stays for audit.
+covers the inputs (warehouse parts), the code version, the reference data and the period's
+calendar dates: the same inputs always give the same folder and byte-identical files; a run
+over new inputs or corrected dates gets a new folder (a billed period's needs ``rebill``), so
+the earlier run's manifest stays for audit.
 """
 
 from __future__ import annotations
@@ -145,9 +146,15 @@ def _inputs(settings: Settings, engine: Engine, operation: str, period_id: str
     return out
 
 
-def _digest(inputs: list[dict], ref_digest: str) -> str:
+def _digest(inputs: list[dict], ref_digest: str, period: PeriodInfo) -> str:
+    """What a run's ledger follows from: code, reference data, the period's calendar dates as
+    stored now (an operator's correction, :func:`casslink.calendars.correct`, is not in the
+    reference digest) and the input parts."""
     h = hashlib.sha256()
     h.update(f"casslink {__version__}\nreference {ref_digest}\n".encode())
+    h.update(f"period {period.period_id} {period.start_date} {period.end_date} "
+             f"{period.correction_cutoff} {period.billing_date} {period.remittance_date}\n"
+             .encode())
     for i in inputs:
         h.update(f"{i['part']} {i['part_sha256']}\n".encode())
     return h.hexdigest()
@@ -191,7 +198,7 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
     if not preview:
         _close_for_billing(engine, operation, period.period_id)
     inputs = _inputs(settings, engine, operation, period.period_id)
-    digest = _digest(inputs, ref.digest)
+    digest = _digest(inputs, ref.digest, period)
     with session_scope(engine) as s:
         prev = s.scalars(_recorded_runs(operation, period.period_id)).first()
         row = s.scalars(select(BillingPeriod).where(

@@ -176,6 +176,42 @@ def test_a_japanese_agents_statement_has_japanese_labels_and_the_same_numbers(tw
     assert _compare(en, ja, "ja") > 0
 
 
+def _display_width(text: str) -> int:
+    """Character columns of ``text``: East-Asian wide and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _header_widths(book: openpyxl.Workbook, header_row: int) -> list[tuple[str, float]]:
+    """(header, column width) of every header cell of every sheet."""
+    from openpyxl.utils import get_column_letter
+
+    return [(c.value, ws.column_dimensions[get_column_letter(c.column)].width)
+            for ws in book.worksheets for c in ws[header_row] if c.value]
+
+
+def test_japanese_headers_fit_their_columns(two_deliveries):
+    """A ja statement's columns are as wide as each header's words in character columns (a
+    kana or kanji counts two): ``レコード種別`` (12 columns) no longer wraps in the layout's 7;
+    the English statement keeps the layout's widths."""
+    from casslink.outputs.layouts import DETAIL, HEADER_ROW
+
+    d = two_deliveries
+    code = d["agents"][0]
+    ja = _header_widths(_book(d["local"][code], d["tmp"], "ja.xlsx"), HEADER_ROW)
+    en = _header_widths(_book(d["english"][code], d["tmp"], "en.xlsx"), HEADER_ROW)
+    assert len(ja) == len(en) > len(DETAIL)
+    for header, width in ja:
+        for word in header.split():
+            assert width >= _display_width(word), (header, width)
+        if " " not in header:
+            assert width >= _display_width(header), (header, width)
+    assert dict(ja)["レコード種別"] == 12 and dict(ja)["ファイルID"] == 10
+    assert dict(ja)["運送人収受のその他料金 PP (EUR)"] == 22
+    assert [w for _, w in en[-len(DETAIL):]] == [c.width for c in DETAIL]  # unchanged
+
+
 def test_a_german_agents_and_airlines_statements_have_german_labels(two_deliveries):
     d = two_deliveries
     agent, airline = d["agents"][1], d["airlines"][0]
@@ -363,4 +399,6 @@ def test_the_tax_report_workbook_speaks_the_participants_language(tmp_path):
     assert [c.value for c in en["By tax code"][3]] == ["Tax code", "Tax", "Side", "Rate %",
                                                        "Base", "Tax amount", "Lines"]
     assert [c.value for c in sheet[4]] == [c.value for c in en["By tax code"][4]]
+    for header, width in _header_widths(ja, 3):  # headers fit their columns here too
+        assert width >= _display_width(header), (header, width)
     assert sheet["E4"].value == 1000 and sheet["F4"].value == 190

@@ -299,3 +299,27 @@ def test_pages_speak_the_users_language(world):
     assert ">Zahlungen</a>" in page and "Zahlungsweise" in page
     assert "Lastschrift zu einem Datum meiner Wahl" in page and "1.500,00" in page
     assert ">Zahlungen</a>" in agent.get("/me").text  # the navigation, portal catalog
+
+
+def test_payment_options_show_as_labels_in_every_language(world):
+    """The remittances table names each payment option in the user's language, never by its
+    code (``debit``, ``chosen_date``): the payments catalog's label of it."""
+    from casslink import i18n
+
+    agent = client(world[2], "fw-admin")
+    english = "Direct debit on the remittance date"  # DE's default option: ``debit``
+    labels = set()
+    for language in i18n.LANGUAGES:
+        assert agent.post("/language", data={"language": language, "next": "/payments",
+                                             "csrf": agent.headers["X-CSRF-Token"]},
+                          follow_redirects=False).status_code == 303
+        want = i18n.gettext(language, "payments", english)
+        for path in ("/payments/live", "/payments"):
+            page = agent.get(path).text
+            cell = page.split(f'data-reference="{REF1}" data-status="OPEN"')[1]
+            cell = cell.split('data-field="option"', 1)[1].split("</td>", 1)[0]
+            assert cell.startswith(' data-option="debit">')
+            shown = cell.removeprefix(' data-option="debit">')
+            assert shown == f"{want} · {R.isoformat()}", (language, shown)
+        labels.add(want)
+    assert len(labels) == len(i18n.LANGUAGES)  # a real translation in each

@@ -51,7 +51,9 @@ def test_choose_an_option_and_match_an_entry_in_a_browser(portal, tmp_path):
             form.locator("button[type=submit]").click()
             agent.wait_for_url(f"{base}/payments#remittances")
             row = agent.locator('tr[data-reference] >> nth=0')
-            expect(row.locator('[data-field="option"]')).to_have_text("chosen_date · 2026-12-20")
+            option = row.locator('[data-field="option"]')
+            expect(option).to_have_text("Direct debit on a date I choose · 2026-12-20")
+            expect(option).to_have_attribute("data-option", "chosen_date")
             expect(agent.locator('[data-agent-status="DE"]')).to_have_text("DE: ACTIVE")
             screenshot(agent, tmp_path, "portal-payments-agent.png")
 

@@ -331,3 +331,32 @@ def test_totals_identical_whether_inputs_came_as_hot_or_xml(ref):
                         for k, o in (("agent_code", "airline_prefix"),
                                      ("airline_prefix", "agent_code"))})
     assert results[0] == results[1] and len(results[0]["agent_code"]) > 10
+
+
+def test_a_calendar_correction_is_noticed_by_the_next_settlement(system):
+    """The reference digest does not cover an operator's calendar correction; the run's
+    digest does: a billed period whose remittance date moved is not a ``repeat`` of its old
+    run (that would keep the old dates in the outputs) but needs an explicit re-bill."""
+    from casslink import calendars
+    from casslink.reference import load_reference
+
+    s, engine = system
+    before = load_reference(s).digest
+    lh, af = hand_period()
+    store(s, 1, lh)
+    store(s, 2, af)
+    first = settle(s, engine, "DE", "2026-11")
+    old = json.loads((Path(first.ledger_dir) / "manifest.json").read_text())
+    assert settle(s, engine, "DE", "2026-11").kind == "repeat"
+    moved = dt.date.fromisoformat(old["remittance_date"]) + dt.timedelta(days=3)
+    calendars.correct(engine, "DE", "2026-11", "bank holiday", remittance=moved)
+    assert load_reference(s).digest == before  # the correction is not reference data
+    with pytest.raises(SettlementError, match="rebill"):
+        settle(s, engine, "DE", "2026-11")
+    rebill = settle(s, engine, "DE", "2026-11", rebill=True)
+    assert rebill.kind == "rebill" and rebill.ledger_dir != first.ledger_dir
+    assert rebill.total == first.total == 77520
+    new = json.loads((Path(rebill.ledger_dir) / "manifest.json").read_text())
+    assert new["remittance_date"] == moved.isoformat()
+    # the old run's manifest stays as it was, for audit
+    assert json.loads((Path(first.ledger_dir) / "manifest.json").read_text()) == old

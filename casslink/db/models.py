@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from casslink.db import immutable
+
 
 class Base(DeclarativeBase):
     pass
@@ -595,3 +597,6 @@ class DisputeFile(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), index=True)
     role: Mapped[str] = mapped_column(String(10))  # generated | airline
     correction_number: Mapped[str | None] = mapped_column(String(6))
+
+
+immutable.attach(Base.metadata)  # create_all guards the append-only tables as 0013 does
