@@ -5,6 +5,7 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import threading
 from collections import defaultdict
@@ -16,8 +17,10 @@ from casslink import period_totals
 from casslink.app.ingest import land_and_ingest
 from casslink.canonical import NET_TERMS, agent_net, empty_records
 from casslink.db.engine import session_scope
-from casslink.db.models import PeriodTotal
+from casslink.db.models import ParticipantTotal, PeriodTotal
 from casslink.participants import resolve
+from casslink.portal import views
+from casslink.portal.routes import periods
 from tests.test_ingest_crash import _cli, billing_files  # noqa: F401 - the fixture
 
 CRASH_STEPS = ("ingest:pinned", "ingest:stored", "ingest:acked", "ingest:moved",
@@ -106,3 +109,63 @@ def test_concurrent_additions_are_never_lost(system) -> None:
     with session_scope(engine) as s:
         t = s.scalars(select(PeriodTotal)).one()
         assert (t.files, t.records, t.weight_pp, t.net) == (60, 60, 180, 180)
+        totals = {(t.side, t.code): (t.records, t.weight_pp, t.net)
+                  for t in s.scalars(select(ParticipantTotal))}
+        assert totals == {("airline", "020"): (60, 180, 180),
+                          ("agent", "23156130152"): (60, 180, 180)}
+
+
+def _participants_by_hand(tables) -> dict[tuple, dict]:
+    """Per (side, code, currency): each airline's and each agent's records, components and
+    net, row by row from the records (independently of casslink.period_totals)."""
+    out: dict[tuple, dict] = defaultdict(lambda: {"records": 0, "net": 0,
+                                                  **dict.fromkeys(NET_TERMS, 0)})
+    for t in tables:
+        for r in t.to_pylist():
+            sign = -1 if r["record_type"] in ("CCO", "DCO") else 1
+            for key in (("airline", r["airline_prefix"], r["currency"]),
+                        ("agent", r["agent_code"], r["currency"])):
+                acc = out[key]
+                acc["records"] += 1
+                acc["net"] += sign * agent_net(r)
+                for c in NET_TERMS:
+                    acc[c] += sign * int(r[c] or 0)
+    return dict(out)
+
+
+def test_participant_totals_equal_the_records_after_each_ingest(system,
+                                                               billing_files) -> None:  # noqa: F811
+    """The per-participant totals kept at ingest (what the portal's period and consolidated
+    views read) equal the records summed by hand after each of several ingests, and the
+    period view shows them per currency for an airline and an agent."""
+    settings, engine = system
+    files, _ = billing_files
+    done = []
+    for path, gen in files[:4]:
+        land_and_ingest(settings, engine, path, resolve(engine, gen.airline_prefix))
+        done.append(gen.records)
+        with session_scope(engine) as s:
+            stored = {(t.side, t.code, t.currency): {
+                "records": t.records, "net": t.net, **{c: getattr(t, c) for c in NET_TERMS}}
+                for t in s.scalars(select(ParticipantTotal).where(
+                    ParticipantTotal.operation_code == "DE",
+                    ParticipantTotal.period_id == "2026-11"))}
+        assert stored == _participants_by_hand(done)
+    assert len({k[1] for k in stored if k[0] == "airline"}) == 4
+    want = _participants_by_hand(done)
+    agent = max((k for k in want if k[0] == "agent"), key=lambda k: want[k]["records"])
+    with session_scope(engine) as s:
+        for side, code in (("airline", files[0][1].airline_prefix), ("agent", agent[1])):
+            part = views.participant(s, code)
+            [per] = [p for p in periods.open_periods(s, part, "DE", dt.date(2026, 11, 15))
+                     if p["period"] == "2026-11"]
+            assert per["totals"] == [
+                {"currency": cur, "records": v["records"],
+                 **{c: v[c] for c in periods.MONEY}}
+                for (sd, cd, cur), v in sorted(want.items()) if (sd, cd) == (side, code)]
+            rows = period_totals.for_participant(s, part.kind, code, "DE", "2026-11")
+            assert periods.currency_totals(rows) == per["totals"]
+            assert period_totals.count_for_participant(s, part.kind, code, "DE",
+                                                       "2026-11") == len(rows)
+            top = period_totals.for_participant(s, part.kind, code, "DE", "2026-11", 3)
+            assert top == sorted(rows, key=lambda r: -abs(r["net"]))[:3]

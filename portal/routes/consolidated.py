@@ -1,5 +1,6 @@
 """The consolidated view across a user's grants: for each participant they may view, what
-its open periods accepted so far, and totals per currency (never summed across currencies)."""
+its open periods accepted so far, and totals per currency (never summed across currencies):
+a few ``participant_totals`` rows per participant, however many counterparts it has."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session as DbSession
 from casslink.portal import views
 from casslink.portal.deps import DB, Principal, current_user
 from casslink.portal.rendering import render
-from casslink.portal.routes.periods import MONEY, _today, current_periods
+from casslink.portal.routes.periods import MONEY, _today, open_periods
 
 router = APIRouter()
 
@@ -25,7 +26,7 @@ def consolidated(s: DbSession, p: Principal) -> dict:
         part = views.participant(s, g.code)
         if part is None:
             continue
-        for per in current_periods(s, part, None, _today()):
+        for per in open_periods(s, part, None, _today()):
             for t in per["totals"]:
                 parts.append({"participant": g.code, "kind": g.kind,
                               "operation": per["operation"], "period": per["period"], **t})

@@ -1,8 +1,9 @@
 """``GET /api/v1/periods/current``: real-time reporting. For the participant's open periods
 (the calendar's current one, and any earlier still open that has accepted records), what
 has been accepted so far: per counterpart (agent or airline) and currency, the records, the
-agent-net components, the tax and the net. Read from ``period_totals``, which each ingest
-updates in the transaction that records the file (never from the warehouse's Parquet)."""
+agent-net components, the tax and the net. Read from ``period_totals`` (per counterpart) and
+``participant_totals`` (per currency), which each ingest updates in the transaction that
+records the file (never from the warehouse's Parquet)."""
 
 from __future__ import annotations
 
@@ -34,51 +35,58 @@ def _airline(part: Participant) -> bool:
     return part.kind in ("airline", "gssa")
 
 
-def period_rows(totals: list, airline: bool) -> tuple[list[dict], list[dict]]:
-    """(rows per counterpart and currency, totals per currency - never across currencies)."""
-    rows, per_cur = [], defaultdict(lambda: dict.fromkeys(("records", *MONEY), 0))
-    for t in totals:
-        m = t._mapping
-        row = {"counterpart": m["agent_code"] if airline else m["airline_prefix"],
-               "currency": m["currency"], "records": m["records"], "files": m["files"],
-               **{c: m[c] for c in MONEY}}
-        rows.append(row)
-        acc = per_cur[t.currency]
+def currency_totals(rows: list[dict]) -> list[dict]:
+    """The records and amounts of ``rows`` summed per currency (never across currencies)."""
+    per_cur = defaultdict(lambda: dict.fromkeys(("records", *MONEY), 0))
+    for row in rows:
+        acc = per_cur[row["currency"]]
         for c in ("records", *MONEY):
             acc[c] += row[c]
-    return rows, [{"currency": cur, **v} for cur, v in sorted(per_cur.items())]
+    return [{"currency": cur, **v} for cur, v in sorted(per_cur.items())]
 
 
-def current_periods(s: DbSession, part: Participant, operation: str | None,
-                    today: dt.date) -> list[dict]:
-    """The participant's current open periods with what they accepted so far."""
-    airline = _airline(part)
-    all_totals = period_totals.for_participant(s, part.kind, part.code, operation)
+def open_periods(s: DbSession, part: Participant, operation: str | None,
+                 today: dt.date) -> list[dict]:
+    """The participant's current open periods (the calendar's current one, and any earlier
+    still open that has accepted records), each with its totals per currency and when they
+    last changed - read from ``participant_totals``, a few rows per period."""
+    mine: dict[tuple[str, str], list] = defaultdict(list)
+    for t in period_totals.of_participant(s, part.kind, part.code, operation):
+        mine[(t.operation_code, t.period_id)].append(t)
     ops = {operation} if operation else (
-        {part.operation_code} if part.operation_code else set()) | {
-        t.operation_code for t in all_totals}
+        {part.operation_code} if part.operation_code else set()) | {op for op, _ in mine}
     ops.discard(None)
-    wanted: set[tuple[str, str]] = {(t.operation_code, t.period_id) for t in all_totals}
     periods = {(bp.operation_code, bp.period_id): bp for bp in s.scalars(
         select(BillingPeriod).where(BillingPeriod.operation_code.in_(ops or {""}),
                                     BillingPeriod.start_date <= today,
                                     BillingPeriod.status == "open"))}
     current = {(op, pid) for (op, pid), bp in periods.items() if bp.end_date >= today}
-    keys = sorted((wanted & set(periods)) | current, key=lambda k: (k[0], periods[k].start_date))
+    keys = sorted((set(mine) & set(periods)) | current,
+                  key=lambda k: (k[0], periods[k].start_date))
     out = []
-    by_key: dict[tuple[str, str], list] = defaultdict(list)
-    for t in all_totals:
-        by_key[(t.operation_code, t.period_id)].append(t)
     for key in keys:
-        bp = periods[key]
-        mine = by_key.get(key, [])
-        rows, totals = period_rows(mine, airline)
+        bp, totals = periods[key], mine.get(key, [])
         out.append({"operation": key[0], "period": key[1], "status": bp.status,
                     "start": bp.start_date.isoformat(), "end": bp.end_date.isoformat(),
                     "billing_date": bp.billing_date.isoformat(),
-                    "rows": rows, "totals": totals,
-                    "updated_at": max((t.updated_at for t in mine if t.updated_at),
+                    "totals": [{"currency": t.currency, "records": t.records,
+                                **{c: getattr(t, c) for c in MONEY}} for t in totals],
+                    "updated_at": max((t.updated_at for t in totals if t.updated_at),
                                       default=None)})
+    return out
+
+
+def current_periods(s: DbSession, part: Participant, operation: str | None,
+                    today: dt.date, largest: int | None = None) -> list[dict]:
+    """:func:`open_periods` with their rows per counterpart and currency: all of them, or
+    (``largest``) that many with the largest absolute net, and ``all_rows``, their number."""
+    out = open_periods(s, part, operation, today)
+    for per in out:
+        per["rows"] = period_totals.for_participant(s, part.kind, part.code, per["operation"],
+                                                    per["period"], largest)
+        per["all_rows"] = len(per["rows"]) if largest is None else (
+            period_totals.count_for_participant(s, part.kind, part.code, per["operation"],
+                                                per["period"]))
     return out
 
 
@@ -99,6 +107,7 @@ def api_current(participant: str, operation: str | None = None,
     part = _participant_or_403(s, p, participant)
     periods = current_periods(s, part, operation, _today())
     for per in periods:
+        del per["all_rows"]
         per["updated_at"] = per["updated_at"].isoformat() if per["updated_at"] else None
     return JSONResponse({"participant": part.code, "kind": part.kind, "name": part.name,
                          "as_of": dt.datetime.now(dt.UTC).isoformat(), "periods": periods})
@@ -109,10 +118,7 @@ def current_page(request: Request, p: Principal = Depends(current_user),
                  s: DbSession = DB):
     code = selected_participant(request, p)
     part = _participant_or_403(s, p, code) if code else None
-    periods = current_periods(s, part, None, _today()) if part else []
-    for per in periods:
-        per["all_rows"] = len(per["rows"])
-        per["rows"] = sorted(per["rows"], key=lambda r: -abs(r["net"]))[:PAGE_ROWS]
+    periods = current_periods(s, part, None, _today(), PAGE_ROWS) if part else []
     template = "period_live.html" if request.headers.get("hx-request") else "period.html"
     return render(request, template, part=part, periods=periods, current_code=code,
                   airline=bool(part and _airline(part)))
