@@ -8,8 +8,11 @@ records the file (never from the warehouse's Parquet)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from typing import Any
 
+import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -25,6 +28,14 @@ router = APIRouter()
 MONEY = (*period_totals.COMPONENTS, "net")
 PAGE_ROWS = 100
 """A page shows the largest counterparts of a period (by net); the API returns all."""
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON encoded by msgspec: the same document as JSONResponse's (compact, UTF-8), about 20
+    times faster - an airline's period holds a row per agent."""
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
 
 
 def _today() -> dt.date:
@@ -81,13 +92,40 @@ def current_periods(s: DbSession, part: Participant, operation: str | None,
     """:func:`open_periods` with their rows per counterpart and currency: all of them, or
     (``largest``) that many with the largest absolute net, and ``all_rows``, their number."""
     out = open_periods(s, part, operation, today)
-    for per in out:
-        per["rows"] = period_totals.for_participant(s, part.kind, part.code, per["operation"],
-                                                    per["period"], largest)
-        per["all_rows"] = len(per["rows"]) if largest is None else (
+    for per in out:  # a participant has pair rows in a period iff it has totals there
+        per["rows"] = _pair_rows(s, part, per, largest) if per["totals"] else []
+        per["all_rows"] = len(per["rows"]) if largest is None or not per["rows"] else (
             period_totals.count_for_participant(s, part.kind, part.code, per["operation"],
                                                 per["period"]))
     return out
+
+
+ROWS_KEPT = 64
+"""How many (participant, period) row lists each portal process keeps (see _pair_rows)."""
+_kept: OrderedDict[tuple, tuple[tuple, list[dict]]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _pair_rows(s: DbSession, part: Participant, per: dict, largest: int | None) -> list[dict]:
+    """``period_totals.for_participant`` for the period ``per`` (of :func:`open_periods`),
+    reused while the participant's totals there are unchanged: an ingest that adds to any of
+    its pair rows adds records to its totals and sets their ``updated_at`` in the same
+    transaction, so the same totals mean the same rows. Callers must not change the list."""
+    key = (period_totals.side(part.kind), part.code, per["operation"], per["period"], largest)
+    stamp = (per["updated_at"], tuple((t["currency"], t["records"]) for t in per["totals"]))
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None and kept[0] == stamp:
+            _kept.move_to_end(key)
+            return kept[1]
+    rows = period_totals.for_participant(s, part.kind, part.code, per["operation"],
+                                         per["period"], largest)
+    with _kept_lock:
+        _kept[key] = (stamp, rows)
+        _kept.move_to_end(key)
+        while len(_kept) > ROWS_KEPT:
+            _kept.popitem(last=False)
+    return rows
 
 
 def _participant_or_403(s: DbSession, p: Principal, code: str) -> Participant:
@@ -109,8 +147,9 @@ def api_current(participant: str, operation: str | None = None,
     for per in periods:
         del per["all_rows"]
         per["updated_at"] = per["updated_at"].isoformat() if per["updated_at"] else None
-    return JSONResponse({"participant": part.code, "kind": part.kind, "name": part.name,
-                         "as_of": dt.datetime.now(dt.UTC).isoformat(), "periods": periods})
+    return FastJSONResponse({"participant": part.code, "kind": part.kind, "name": part.name,
+                             "as_of": dt.datetime.now(dt.UTC).isoformat(),
+                             "periods": periods})
 
 
 @router.get("/periods/current", include_in_schema=False)

@@ -17,7 +17,7 @@ from casslink.db.models import BillingPeriod, Delivery, Participant, SettlementR
 from casslink.portal import views
 from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
-from casslink.portal.routes.periods import currency_totals
+from casslink.portal.routes.periods import FastJSONResponse, currency_totals
 
 router = APIRouter()
 BILLED_KINDS = ("regular", "repeat", "rebill")
@@ -77,8 +77,8 @@ def api_statements(participant: str, operation: str | None = None, period: str |
     """Settled periods of the participant: the run, the remittance (agent) or settlement
     (airline) per counterpart and currency with its components, and the delivered files."""
     part = _part(s, p, participant)
-    return JSONResponse({"participant": part.code, "kind": part.kind,
-                         "statements": statements(s, part, operation, period)})
+    return FastJSONResponse({"participant": part.code, "kind": part.kind,
+                             "statements": statements(s, part, operation, period)})
 
 
 @router.get("/api/v1/deliveries/{delivery_id}", tags=["statements"])
