@@ -181,3 +181,44 @@ def test_participant_totals_equal_the_records_after_each_ingest(system,
                                                        "2026-11") == len(rows)
             top = period_totals.for_participant(s, part.kind, code, "DE", "2026-11", 3)
             assert top == sorted(rows, key=lambda r: -abs(r["net"]))[:3]
+
+
+def test_revision_0013_sums_the_existing_pairs_per_participant(db_url) -> None:
+    """A database whose period totals predate ``participant_totals`` gets them summed per
+    airline and per agent by the migration, and ingest adds to them from there on."""
+    from sqlalchemy import text
+
+    from casslink.db.engine import engine_for, upgrade
+
+    upgrade(db_url, "0012_disputes")
+    pairs = [("020", "A1", "EUR", 2, 1000, 30, "2026-11-03 10:00:00"),
+             ("020", "A2", "EUR", 1, -400, 0, "2026-11-05 10:00:00"),
+             ("020", "A2", "USD", 1, 70, 5, "2026-11-04 10:00:00"),
+             ("057", "A1", "EUR", 3, 9, 1, "2026-11-02 10:00:00")]
+    with engine_for(db_url) as engine, engine.begin() as conn:
+        for prefix, agent, cur, records, weight, commission, at in pairs:
+            conn.execute(text(
+                "INSERT INTO period_totals (operation_code, period_id, airline_prefix,"
+                " agent_code, currency, files, records, weight_pp, commission, net, updated_at)"
+                " VALUES ('DE', '2026-11', :p, :a, :c, 1, :r, :w, :k, :n, :t)"),
+                {"p": prefix, "a": agent, "c": cur, "r": records, "w": weight,
+                 "k": commission, "n": weight - commission, "t": at})
+    upgrade(db_url)
+    with engine_for(db_url) as engine, session_scope(engine) as s:
+        got = {(t.side, t.code, t.currency): (t.records, t.weight_pp, t.commission, t.net,
+                                              str(t.updated_at)[:19])
+               for t in s.scalars(select(ParticipantTotal))}
+        assert got == {
+            ("airline", "020", "EUR"): (3, 600, 30, 570, "2026-11-05 10:00:00"),
+            ("airline", "020", "USD"): (1, 70, 5, 65, "2026-11-04 10:00:00"),
+            ("airline", "057", "EUR"): (3, 9, 1, 8, "2026-11-02 10:00:00"),
+            ("agent", "A1", "EUR"): (5, 1009, 31, 978, "2026-11-03 10:00:00"),
+            ("agent", "A2", "EUR"): (1, -400, 0, -400, "2026-11-05 10:00:00"),
+            ("agent", "A2", "USD"): (1, 70, 5, 65, "2026-11-04 10:00:00")}
+        row = {"airline_prefix": "057", "agent_code": "A2", "currency": "EUR", "records": 1,
+               **dict.fromkeys(NET_TERMS, 0), "weight_pp": 11, "net": 11}
+        period_totals.add(s, "DE", "2026-11", [row])
+    with engine_for(db_url) as engine, session_scope(engine) as s:
+        a2 = s.get(ParticipantTotal, ("agent", "A2", "DE", "2026-11", "EUR"))
+        assert (a2.records, a2.weight_pp, a2.net) == (2, -389, -389)
+        assert s.get(ParticipantTotal, ("airline", "057", "DE", "2026-11", "EUR")).net == 19
