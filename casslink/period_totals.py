@@ -117,7 +117,10 @@ def add(session: Session, operation: str, period_id: str, rows: Sequence[dict]) 
 
 def _add_to(session: Session, model: type, values: list[dict], key: Sequence[str],
             summed: Sequence[str]) -> None:
-    """Insert ``values`` into ``model``'s table, adding ``summed`` to the rows that exist."""
+    """Insert ``values`` into ``model``'s table, adding ``summed`` to the rows that exist -
+    in key order, so concurrent ingests lock shared rows (an agent in both files) in the same
+    order and never deadlock."""
+    values = sorted(values, key=lambda v: tuple(v[k] for k in key))
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     if insert is None:  # another database: read, add, write (no concurrent-writer guarantee)

@@ -222,3 +222,39 @@ def test_revision_0013_sums_the_existing_pairs_per_participant(db_url) -> None:
         a2 = s.get(ParticipantTotal, ("agent", "A2", "DE", "2026-11", "EUR"))
         assert (a2.records, a2.weight_pp, a2.net) == (2, -389, -389)
         assert s.get(ParticipantTotal, ("airline", "057", "DE", "2026-11", "EUR")).net == 19
+
+
+def test_concurrent_files_sharing_participants_all_count(system) -> None:
+    """Files listing the same airlines and agents in opposite orders, added concurrently:
+    every addition counts, per pair and per participant (rows are upserted in key order, so
+    two ingests never wait on each other's rows crosswise)."""
+    _, engine = system
+
+    def pair(prefix: str, agent: str, weight: int) -> dict:
+        return {"airline_prefix": prefix, "agent_code": agent, "currency": "EUR",
+                "records": 1, **dict.fromkeys(NET_TERMS, 0), "weight_pp": weight,
+                "net": weight}
+
+    rows = [pair("020", "23156130152", 5), pair("057", "23156130163", 7),
+            pair("057", "23156130152", 11)]
+    errors = []
+
+    def worker(batch: list[dict]) -> None:
+        try:
+            for _ in range(10):
+                with session_scope(engine) as s:
+                    period_totals.add(s, "DE", "2026-11", batch)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(rows if k % 2 else rows[::-1],))
+               for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_scope(engine) as s:
+        got = {(t.side, t.code): (t.records, t.net) for t in s.scalars(select(ParticipantTotal))}
+    assert got == {("airline", "020"): (60, 300), ("airline", "057"): (120, 1080),
+                   ("agent", "23156130152"): (120, 960), ("agent", "23156130163"): (60, 420)}
