@@ -179,13 +179,19 @@ def count_for_participant(session: Session, kind: str, code: str, operation: str
                                     operation, period_id))
 
 
-def of_participant(session: Session, kind: str, code: str,
-                   operation: str | None = None) -> list:
-    """The participant's totals per period and currency (``participant_totals``: records,
-    components, net, updated_at), ordered by operation, period and currency: plain rows."""
+def of_participants(session: Session, participants: Sequence[tuple[str, str]],
+                    operation: str | None = None) -> list:
+    """The totals per period and currency (``participant_totals``: records, components, net,
+    updated_at) of each (kind, code) of ``participants``, in ``operation`` when given,
+    ordered by code, operation, period and currency: plain rows, in one query."""
     pt = ParticipantTotal
-    q = select(*pt.__table__.columns).where(pt.side == side(kind), pt.code == code)
+    wanted = {(side(kind), code) for kind, code in participants}
+    if not wanted:
+        return []
+    q = select(*pt.__table__.columns).where(pt.side.in_({sd for sd, _ in wanted}),
+                                            pt.code.in_({code for _, code in wanted}))
     if operation:
         q = q.where(pt.operation_code == operation)
-    return session.connection().execute(
-        q.order_by(pt.operation_code, pt.period_id, pt.currency)).all()
+    rows = session.connection().execute(
+        q.order_by(pt.code, pt.side, pt.operation_code, pt.period_id, pt.currency))
+    return [r for r in rows if (r.side, r.code) in wanted]
