@@ -6,10 +6,13 @@ file, added in one transaction per file), the 50 files registered as accepted. T
 ``casslink portal`` runs as its own process (uvicorn, one worker) and 20 virtual users - half
 of airline 020's company, half of agent 23156130152's - each call every API endpoint and page
 in turn (httpx, async, a bounded number of rounds), signed in with a session cookie (pages)
-or a bearer token (API). Prints p50/p95/max per endpoint (ms) and writes them to
-benchmarks/out/portal_load.json.
+or a bearer token (API). Before that, one airline user calls each endpoint ``--sequential``
+times one after the other (the single-request latency, free of queueing). Prints the
+sequential median and p50/p95/max under load per endpoint (ms), with the load average
+before and after, and writes them to benchmarks/out/portal_load.json.
 
     .venv/bin/python benchmarks/portal_load.py [--awbs 1000000] [--users 20] [--rounds 10]
+        [--sequential 50] [--workers 1]
 """
 
 from __future__ import annotations
@@ -69,13 +72,14 @@ def users(home: Path, n: int) -> list[tuple[str, str, str]]:
     from sqlalchemy import select
 
     from casslink import access
-    from casslink.db.engine import make_engine, session_scope
+    from casslink.db.engine import make_engine, session_scope, upgrade
     from casslink.db.models import User
     from casslink.participants import resolve
     from casslink.settings import get_settings
     from casslink.sftp_gateway import accounts
 
     s = get_settings().with_home(home)
+    upgrade(s.db_url)  # a world built by an earlier version
     engine = make_engine(s.db_url)
     out = []
     for k in range(n):
@@ -123,12 +127,35 @@ async def one_user(base: str, login: str, code: str, token: str, rounds: int,
                 assert r.status_code == 200, (path, r.status_code)
 
 
+async def sequential(base: str, login: str, code: str, token: str, n: int) -> dict[str, float]:
+    """The median of ``n`` requests in a row to each endpoint by one user (ms)."""
+    import httpx
+
+    out = {}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+        page = await c.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        await c.post("/login", data={"login": login, "password": PASSWORD, "csrf": csrf})
+        h = {"Authorization": f"Bearer {token}"}
+        for path, headers in [(p, h) for p in API] + [(p, {}) for p in PAGES]:
+            ts = []
+            for _ in range(n + 1):  # the first one warms up
+                t0 = time.perf_counter()
+                r = await c.get(path.format(p=code), headers=headers)
+                ts.append(time.perf_counter() - t0)
+                assert r.status_code == 200, (path, r.status_code)
+            out[path.split("?")[0]] = round(statistics.median(ts[1:]) * 1000, 1)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--awbs", type=int, default=1_000_000)
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the portal")
+    ap.add_argument("--sequential", type=int, default=50,
+                    help="requests in a row per endpoint by one user (0: skip)")
     args = ap.parse_args()
     home = OUT / f"portal_home_{args.awbs}"
     if not (home / "casslink.db").exists():
@@ -152,6 +179,9 @@ def main() -> None:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("the portal did not start") from None
                 time.sleep(0.3)
+        load_before = os.getloadavg()[0]
+        single = asyncio.run(sequential(f"http://127.0.0.1:{port}", *accounts_[0],
+                                        args.sequential)) if args.sequential else {}
         times: dict[str, list[float]] = {}
         started: list[float] = []
 
@@ -172,19 +202,20 @@ def main() -> None:
     rows = []
     for path, ts in sorted(times.items()):
         ts = sorted(ts)
-        rows.append({"endpoint": path, "n": len(ts),
+        rows.append({"endpoint": path, "n": len(ts), "single_ms": single.get(path),
                      "p50_ms": round(statistics.median(ts) * 1000, 1),
                      "p95_ms": round(ts[int(0.95 * (len(ts) - 1))] * 1000, 1),
                      "max_ms": round(ts[-1] * 1000, 1)})
     n = sum(r["n"] for r in rows)
     summary = {"awbs": args.awbs, "users": args.users, "rounds": args.rounds,
-               "workers": args.workers, "load_avg_1m": os.getloadavg()[0],
+               "workers": args.workers, "sequential": args.sequential,
+               "load_avg_1m_before": load_before, "load_avg_1m": os.getloadavg()[0],
                "requests": n, "seconds": round(wall, 1), "rps": round(n / wall, 1),
                "cores": os.cpu_count(), "endpoints": rows}
-    print(f"{'endpoint':28} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(f"{'endpoint':28} {'single':>7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for r in rows:
-        print(f"{r['endpoint']:28} {r['n']:>5} {r['p50_ms']:>8} {r['p95_ms']:>8} "
-              f"{r['max_ms']:>8}")
+        print(f"{r['endpoint']:28} {r['single_ms'] or '':>7} {r['n']:>5} {r['p50_ms']:>8} "
+              f"{r['p95_ms']:>8} {r['max_ms']:>8}")
     print(json.dumps({k: v for k, v in summary.items() if k != "endpoints"}))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "portal_load.json").write_text(json.dumps(summary, indent=1))

@@ -2,9 +2,12 @@
 
 :func:`of_records` sums an accepted file's records per pair and currency (the agent-net
 components of ``casslink.canonical.NET_TERMS``, and the net) and checks that the sums
-conserve the file's amounts; :func:`add` adds them to ``period_totals`` inside the caller's
-transaction - the one that records the file's outcome (``registry.record_outcome``), so the
-totals and the billed parts can never disagree. The portal reads only this table.
+conserve the file's amounts; :func:`add` adds them to ``period_totals``, and their sums per
+airline and per agent to ``participant_totals``, inside the caller's transaction - the one
+that records the file's outcome (``registry.record_outcome``), so the totals and the billed
+parts can never disagree. The portal reads only these tables: a participant's totals per
+currency from ``participant_totals`` (a few rows, however many counterparts it has), its
+counterparts' rows from ``period_totals``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from casslink.canonical import NET_TERMS
-from casslink.db.models import PeriodTotal
+from casslink.db.models import ParticipantTotal, PeriodTotal
 
 COMPONENTS = tuple(NET_TERMS)
 """The money columns summed per pair (their signs make the net)."""
@@ -70,47 +73,125 @@ def of_records(records: pa.Table) -> list[dict]:
     return rows
 
 
+SUMMED = ("records", *COMPONENTS, "net")
+"""The columns :func:`add` adds to (a pair's rows also count ``files``)."""
+ROW_FIELDS = ("counterpart", "currency", "records", "files", *COMPONENTS, "net")
+"""The keys of the rows :func:`for_participant` returns."""
+
+
+def side(kind: str) -> str:
+    """The side of ``participant_totals`` a participant kind is on: airline or agent."""
+    return "airline" if kind in ("airline", "gssa") else "agent"
+
+
+def per_participant(rows: Sequence[dict]) -> list[dict]:
+    """``rows`` (per pair) summed per (side, code, currency): each airline's and each agent's
+    records, components and net."""
+    out: dict[tuple[str, str, str], dict] = {}
+    for r in rows:
+        for key in (("airline", r["airline_prefix"], r["currency"]),
+                    ("agent", r["agent_code"], r["currency"])):
+            acc = out.get(key)
+            if acc is None:
+                out[key] = {"side": key[0], "code": key[1], "currency": key[2],
+                            **{c: r[c] for c in SUMMED}}
+            else:
+                for c in SUMMED:
+                    acc[c] += r[c]
+    return list(out.values())
+
+
 def add(session: Session, operation: str, period_id: str, rows: Sequence[dict]) -> None:
-    """Add one file's per-pair rows to the period's totals (an upsert that adds; concurrent
-    ingests of the same pair never lose an addition)."""
+    """Add one file's per-pair rows to the period's totals, and their sums per participant to
+    ``participant_totals`` (upserts that add; concurrent ingests of the same pair never lose
+    an addition)."""
     if not rows:
         return
     now = dt.datetime.now(dt.UTC)
-    values = [{"operation_code": operation, "period_id": period_id, "files": 1,
-               "updated_at": now, **r} for r in rows]
+    common = {"operation_code": operation, "period_id": period_id, "updated_at": now}
+    _add_to(session, PeriodTotal, [{**common, "files": 1, **r} for r in rows],
+            ("operation_code", "period_id", *KEY), ("files", *SUMMED))
+    _add_to(session, ParticipantTotal, [{**common, **r} for r in per_participant(rows)],
+            ("side", "code", "operation_code", "period_id", "currency"), SUMMED)
+
+
+def _add_to(session: Session, model: type, values: list[dict], key: Sequence[str],
+            summed: Sequence[str]) -> None:
+    """Insert ``values`` into ``model``'s table, adding ``summed`` to the rows that exist -
+    in key order, so concurrent ingests lock shared rows (an agent in both files) in the same
+    order and never deadlock."""
+    values = sorted(values, key=lambda v: tuple(v[k] for k in key))
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    summed = ("files", "records", *COMPONENTS, "net")
     if insert is None:  # another database: read, add, write (no concurrent-writer guarantee)
         for v in values:
-            row = session.get(PeriodTotal, (operation, period_id, v["airline_prefix"],
-                                            v["agent_code"], v["currency"]))
+            row = session.get(model, tuple(v[k] for k in key))
             if row is None:
-                session.add(PeriodTotal(**v))
+                session.add(model(**v))
             else:
                 for c in summed:
                     setattr(row, c, getattr(row, c) + v[c])
-                row.updated_at = now
+                row.updated_at = v["updated_at"]
         return
-    stmt = insert(PeriodTotal).values(values)
+    stmt = insert(model).values(values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["operation_code", "period_id", *KEY],
-        set_={**{c: getattr(PeriodTotal, c) + getattr(stmt.excluded, c) for c in summed},
+        index_elements=list(key),
+        set_={**{c: getattr(model, c) + getattr(stmt.excluded, c) for c in summed},
               "updated_at": stmt.excluded.updated_at})
     session.execute(stmt)
 
 
-def for_participant(session: Session, kind: str, code: str, operation: str | None,
-                    period_id: str | None = None) -> list:
-    """The rows of an airline (by prefix) or an agent, in ``operation`` and ``period_id``
-    when given, ordered by period, currency and counterpart: plain rows (attribute access
-    by column name), not ORM objects - an airline has one per agent."""
-    col = PeriodTotal.airline_prefix if kind in ("airline", "gssa") else PeriodTotal.agent_code
-    q = select(*PeriodTotal.__table__.columns).where(col == code)
+def _pairs_of(q, kind: str, code: str, operation: str | None, period_id: str | None):
+    """``q`` narrowed to the pair rows of the participant (in the operation and period)."""
+    col = PeriodTotal.airline_prefix if side(kind) == "airline" else PeriodTotal.agent_code
+    q = q.where(col == code)
     if operation:
         q = q.where(PeriodTotal.operation_code == operation)
     if period_id:
         q = q.where(PeriodTotal.period_id == period_id)
-    return list(session.connection().execute(q.order_by(PeriodTotal.period_id, PeriodTotal.currency,
-                                           PeriodTotal.airline_prefix,
-                                           PeriodTotal.agent_code)))
+    return q
+
+
+def for_participant(session: Session, kind: str, code: str, operation: str | None,
+                    period_id: str | None = None, largest: int | None = None) -> list[dict]:
+    """The pair rows of an airline (by prefix) or an agent, in ``operation`` and
+    ``period_id`` when given, ordered by period, currency and counterpart - or, with
+    ``largest``, only that many with the largest absolute net first: dicts of
+    ``ROW_FIELDS``, the counterpart being the agent of an airline's row and the airline of
+    an agent's (an airline has one row per agent)."""
+    counterpart = (PeriodTotal.agent_code if side(kind) == "airline"
+                   else PeriodTotal.airline_prefix)
+    cols = [counterpart, *(getattr(PeriodTotal, c) for c in ROW_FIELDS[1:])]
+    q = _pairs_of(select(*cols), kind, code, operation, period_id)
+    order = (PeriodTotal.period_id, PeriodTotal.currency, PeriodTotal.airline_prefix,
+             PeriodTotal.agent_code)
+    if largest is not None:
+        q = q.order_by(func.abs(PeriodTotal.net).desc(), *order).limit(largest)
+    else:
+        q = q.order_by(*order)
+    return [dict(zip(ROW_FIELDS, r, strict=True)) for r in session.connection().execute(q)]
+
+
+def count_for_participant(session: Session, kind: str, code: str, operation: str | None,
+                          period_id: str | None = None) -> int:
+    """How many pair rows :func:`for_participant` would return (without ``largest``)."""
+    return session.scalar(_pairs_of(select(func.count()).select_from(PeriodTotal), kind, code,
+                                    operation, period_id))
+
+
+def of_participants(session: Session, participants: Sequence[tuple[str, str]],
+                    operation: str | None = None) -> list:
+    """The totals per period and currency (``participant_totals``: records, components, net,
+    updated_at) of each (kind, code) of ``participants``, in ``operation`` when given,
+    ordered by code, operation, period and currency: plain rows, in one query."""
+    pt = ParticipantTotal
+    wanted = {(side(kind), code) for kind, code in participants}
+    if not wanted:
+        return []
+    q = select(*pt.__table__.columns).where(pt.side.in_({sd for sd, _ in wanted}),
+                                            pt.code.in_({code for _, code in wanted}))
+    if operation:
+        q = q.where(pt.operation_code == operation)
+    rows = session.connection().execute(
+        q.order_by(pt.code, pt.side, pt.operation_code, pt.period_id, pt.currency))
+    return [r for r in rows if (r.side, r.code) in wanted]

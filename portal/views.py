@@ -15,6 +15,15 @@ def participant(s: DbSession, code: str) -> Participant | None:
                      .order_by(Participant.id)).first()
 
 
+def participants(s: DbSession, codes: set[str]) -> dict[str, Participant]:
+    """:func:`participant` of each of ``codes`` (those that exist), in one query."""
+    out: dict[str, Participant] = {}
+    for row in s.scalars(select(Participant).where(Participant.code.in_(codes))
+                         .order_by(Participant.id)):
+        out.setdefault(row.code, row)
+    return out
+
+
 def visible_participant_ids(s: DbSession, p: Principal, right: str = "view") -> list[int] | None:
     """The ids of the participants ``p`` holds ``right`` for; None: every one (operator)."""
     if p.operator:

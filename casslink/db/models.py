@@ -298,7 +298,8 @@ class PeriodTotal(Base):
     same transaction that records an ingested file's outcome (casslink.period_totals)."""
 
     __tablename__ = "period_totals"
-    __table_args__ = (Index("ix_period_totals_agent", "agent_code", "period_id"),
+    __table_args__ = (Index("ix_period_totals_agent", "agent_code", "operation_code",
+                            "period_id"),
                       Index("ix_period_totals_airline", "airline_prefix", "operation_code",
                             "period_id"))
 
@@ -308,6 +309,32 @@ class PeriodTotal(Base):
     agent_code: Mapped[str] = mapped_column(String(11), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    weight_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    valuation_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    oc_carrier_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    oc_agent_cc: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    commission: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_airline: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_agent: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    net: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ParticipantTotal(Base):
+    """What one participant (an airline by prefix, or an agent) has accepted so far in a
+    period, per currency: the sums of its ``period_totals`` rows, added to in the same
+    statement batch as they are (casslink.period_totals.add), so the portal reads a
+    participant's per-currency totals without summing its thousands of counterpart rows."""
+
+    __tablename__ = "participant_totals"
+
+    side: Mapped[str] = mapped_column(String(7), primary_key=True)  # airline | agent
+    code: Mapped[str] = mapped_column(String(11), primary_key=True)
+    operation_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    period_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     weight_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     valuation_pp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

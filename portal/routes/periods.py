@@ -1,14 +1,18 @@
 """``GET /api/v1/periods/current``: real-time reporting. For the participant's open periods
 (the calendar's current one, and any earlier still open that has accepted records), what
 has been accepted so far: per counterpart (agent or airline) and currency, the records, the
-agent-net components, the tax and the net. Read from ``period_totals``, which each ingest
-updates in the transaction that records the file (never from the warehouse's Parquet)."""
+agent-net components, the tax and the net. Read from ``period_totals`` (per counterpart) and
+``participant_totals`` (per currency), which each ingest updates in the transaction that
+records the file (never from the warehouse's Parquet)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from typing import Any
 
+import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -26,6 +30,14 @@ PAGE_ROWS = 100
 """A page shows the largest counterparts of a period (by net); the API returns all."""
 
 
+class FastJSONResponse(JSONResponse):
+    """JSON encoded by msgspec: the same document as JSONResponse's (compact, UTF-8), about 20
+    times faster - an airline's period holds a row per agent."""
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
+
+
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
@@ -34,52 +46,102 @@ def _airline(part: Participant) -> bool:
     return part.kind in ("airline", "gssa")
 
 
-def period_rows(totals: list, airline: bool) -> tuple[list[dict], list[dict]]:
-    """(rows per counterpart and currency, totals per currency - never across currencies)."""
-    rows, per_cur = [], defaultdict(lambda: dict.fromkeys(("records", *MONEY), 0))
-    for t in totals:
-        m = t._mapping
-        row = {"counterpart": m["agent_code"] if airline else m["airline_prefix"],
-               "currency": m["currency"], "records": m["records"], "files": m["files"],
-               **{c: m[c] for c in MONEY}}
-        rows.append(row)
-        acc = per_cur[t.currency]
+def currency_totals(rows: list[dict]) -> list[dict]:
+    """The records and amounts of ``rows`` summed per currency (never across currencies)."""
+    per_cur = defaultdict(lambda: dict.fromkeys(("records", *MONEY), 0))
+    for row in rows:
+        acc = per_cur[row["currency"]]
         for c in ("records", *MONEY):
             acc[c] += row[c]
-    return rows, [{"currency": cur, **v} for cur, v in sorted(per_cur.items())]
+    return [{"currency": cur, **v} for cur, v in sorted(per_cur.items())]
+
+
+def open_periods(s: DbSession, part: Participant, operation: str | None,
+                 today: dt.date) -> list[dict]:
+    """The participant's current open periods (the calendar's current one, and any earlier
+    still open that has accepted records), each with its totals per currency and when they
+    last changed - read from ``participant_totals``, a few rows per period."""
+    return open_periods_of(s, [part], operation, today)[0]
+
+
+def open_periods_of(s: DbSession, parts: list[Participant], operation: str | None,
+                    today: dt.date) -> list[list[dict]]:
+    """:func:`open_periods` of each of ``parts``, in two queries however many they are."""
+    mine: dict[tuple[str, str], dict[tuple[str, str], list]] = defaultdict(
+        lambda: defaultdict(list))
+    for t in period_totals.of_participants(s, [(p.kind, p.code) for p in parts], operation):
+        mine[(t.side, t.code)][(t.operation_code, t.period_id)].append(t)
+    ops_of = []
+    for part in parts:
+        ops = {operation} if operation else ({part.operation_code} | {
+            op for op, _ in mine[(period_totals.side(part.kind), part.code)]})
+        ops.discard(None)
+        ops_of.append(ops)
+    periods = {(bp.operation_code, bp.period_id): bp for bp in s.scalars(
+        select(BillingPeriod).where(BillingPeriod.operation_code.in_(set().union(*ops_of)
+                                                                     or {""}),
+                                    BillingPeriod.start_date <= today,
+                                    BillingPeriod.status == "open"))}
+    out = []
+    for part, ops in zip(parts, ops_of, strict=True):
+        have = mine[(period_totals.side(part.kind), part.code)]
+        current = {(op, pid) for (op, pid), bp in periods.items()
+                   if op in ops and bp.end_date >= today}
+        keys = sorted((set(have) & set(periods)) | current,
+                      key=lambda k: (k[0], periods[k].start_date))
+        out.append([_period(periods[key], have.get(key, [])) for key in keys])
+    return out
+
+
+def _period(bp: BillingPeriod, totals: list) -> dict:
+    """An open period with the participant's ``participant_totals`` rows in it."""
+    return {"operation": bp.operation_code, "period": bp.period_id, "status": bp.status,
+            "start": bp.start_date.isoformat(), "end": bp.end_date.isoformat(),
+            "billing_date": bp.billing_date.isoformat(),
+            "totals": [{"currency": t.currency, "records": t.records,
+                        **{c: getattr(t, c) for c in MONEY}} for t in totals],
+            "updated_at": max((t.updated_at for t in totals if t.updated_at), default=None)}
 
 
 def current_periods(s: DbSession, part: Participant, operation: str | None,
-                    today: dt.date) -> list[dict]:
-    """The participant's current open periods with what they accepted so far."""
-    airline = _airline(part)
-    all_totals = period_totals.for_participant(s, part.kind, part.code, operation)
-    ops = {operation} if operation else (
-        {part.operation_code} if part.operation_code else set()) | {
-        t.operation_code for t in all_totals}
-    ops.discard(None)
-    wanted: set[tuple[str, str]] = {(t.operation_code, t.period_id) for t in all_totals}
-    periods = {(bp.operation_code, bp.period_id): bp for bp in s.scalars(
-        select(BillingPeriod).where(BillingPeriod.operation_code.in_(ops or {""}),
-                                    BillingPeriod.start_date <= today,
-                                    BillingPeriod.status == "open"))}
-    current = {(op, pid) for (op, pid), bp in periods.items() if bp.end_date >= today}
-    keys = sorted((wanted & set(periods)) | current, key=lambda k: (k[0], periods[k].start_date))
-    out = []
-    by_key: dict[tuple[str, str], list] = defaultdict(list)
-    for t in all_totals:
-        by_key[(t.operation_code, t.period_id)].append(t)
-    for key in keys:
-        bp = periods[key]
-        mine = by_key.get(key, [])
-        rows, totals = period_rows(mine, airline)
-        out.append({"operation": key[0], "period": key[1], "status": bp.status,
-                    "start": bp.start_date.isoformat(), "end": bp.end_date.isoformat(),
-                    "billing_date": bp.billing_date.isoformat(),
-                    "rows": rows, "totals": totals,
-                    "updated_at": max((t.updated_at for t in mine if t.updated_at),
-                                      default=None)})
+                    today: dt.date, largest: int | None = None) -> list[dict]:
+    """:func:`open_periods` with their rows per counterpart and currency: all of them, or
+    (``largest``) that many with the largest absolute net, and ``all_rows``, their number."""
+    out = open_periods(s, part, operation, today)
+    for per in out:  # a participant has pair rows in a period iff it has totals there
+        per["rows"] = _pair_rows(s, part, per, largest) if per["totals"] else []
+        per["all_rows"] = len(per["rows"]) if largest is None or not per["rows"] else (
+            period_totals.count_for_participant(s, part.kind, part.code, per["operation"],
+                                                per["period"]))
     return out
+
+
+ROWS_KEPT = 64
+"""How many (participant, period) row lists each portal process keeps (see _pair_rows)."""
+_kept: OrderedDict[tuple, tuple[tuple, list[dict]]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _pair_rows(s: DbSession, part: Participant, per: dict, largest: int | None) -> list[dict]:
+    """``period_totals.for_participant`` for the period ``per`` (of :func:`open_periods`),
+    reused while the participant's totals there are unchanged: an ingest that adds to any of
+    its pair rows adds records to its totals and sets their ``updated_at`` in the same
+    transaction, so the same totals mean the same rows. Callers must not change the list."""
+    key = (period_totals.side(part.kind), part.code, per["operation"], per["period"], largest)
+    stamp = (per["updated_at"], tuple((t["currency"], t["records"]) for t in per["totals"]))
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None and kept[0] == stamp:
+            _kept.move_to_end(key)
+            return kept[1]
+    rows = period_totals.for_participant(s, part.kind, part.code, per["operation"],
+                                         per["period"], largest)
+    with _kept_lock:
+        _kept[key] = (stamp, rows)
+        _kept.move_to_end(key)
+        while len(_kept) > ROWS_KEPT:
+            _kept.popitem(last=False)
+    return rows
 
 
 def _participant_or_403(s: DbSession, p: Principal, code: str) -> Participant:
@@ -99,9 +161,11 @@ def api_current(participant: str, operation: str | None = None,
     part = _participant_or_403(s, p, participant)
     periods = current_periods(s, part, operation, _today())
     for per in periods:
+        del per["all_rows"]
         per["updated_at"] = per["updated_at"].isoformat() if per["updated_at"] else None
-    return JSONResponse({"participant": part.code, "kind": part.kind, "name": part.name,
-                         "as_of": dt.datetime.now(dt.UTC).isoformat(), "periods": periods})
+    return FastJSONResponse({"participant": part.code, "kind": part.kind, "name": part.name,
+                             "as_of": dt.datetime.now(dt.UTC).isoformat(),
+                             "periods": periods})
 
 
 @router.get("/periods/current", include_in_schema=False)
@@ -109,10 +173,7 @@ def current_page(request: Request, p: Principal = Depends(current_user),
                  s: DbSession = DB):
     code = selected_participant(request, p)
     part = _participant_or_403(s, p, code) if code else None
-    periods = current_periods(s, part, None, _today()) if part else []
-    for per in periods:
-        per["all_rows"] = len(per["rows"])
-        per["rows"] = sorted(per["rows"], key=lambda r: -abs(r["net"]))[:PAGE_ROWS]
+    periods = current_periods(s, part, None, _today(), PAGE_ROWS) if part else []
     template = "period_live.html" if request.headers.get("hx-request") else "period.html"
     return render(request, template, part=part, periods=periods, current_code=code,
                   airline=bool(part and _airline(part)))

@@ -17,7 +17,7 @@ from casslink.db.models import BillingPeriod, Delivery, Participant, SettlementR
 from casslink.portal import views
 from casslink.portal.deps import DB, Principal, current_user, selected_participant
 from casslink.portal.rendering import render
-from casslink.portal.routes.periods import period_rows
+from casslink.portal.routes.periods import FastJSONResponse, currency_totals
 
 router = APIRouter()
 BILLED_KINDS = ("regular", "repeat", "rebill")
@@ -42,13 +42,12 @@ def statements(s: DbSession, part: Participant, operation: str | None,
         latest[(run.operation_code, run.period_id)] = run
     out = []
     for (op, pid), run in sorted(latest.items(), key=lambda kv: kv[0], reverse=True):
-        totals = period_totals.for_participant(s, part.kind, part.code, op, pid)
+        rows = period_totals.for_participant(s, part.kind, part.code, op, pid)
         files = s.scalars(select(Delivery).where(Delivery.run_id == run.id,
                                                  Delivery.participant_code == part.code)
                           .order_by(Delivery.kind)).all()
-        if not totals and not files:
+        if not rows and not files:
             continue
-        rows, per_currency = period_rows(totals, airline)
         bp = s.scalars(select(BillingPeriod).where(BillingPeriod.operation_code == op,
                                                    BillingPeriod.period_id == pid)).first()
         out.append({
@@ -57,7 +56,7 @@ def statements(s: DbSession, part: Participant, operation: str | None,
             "settlement_currency": run.currency,
             "role": "settlement" if airline else "remittance",
             "remittance_date": bp.remittance_date.isoformat() if bp else None,
-            "rows": rows, "totals": per_currency,
+            "rows": rows, "totals": currency_totals(rows),
             "files": [{"id": d.id, "kind": d.kind, "name": Path(d.path).name, "size": d.size,
                        "sha256": d.sha256, "url": f"/api/v1/deliveries/{d.id}"}
                       for d in files]})
@@ -78,8 +77,8 @@ def api_statements(participant: str, operation: str | None = None, period: str |
     """Settled periods of the participant: the run, the remittance (agent) or settlement
     (airline) per counterpart and currency with its components, and the delivered files."""
     part = _part(s, p, participant)
-    return JSONResponse({"participant": part.code, "kind": part.kind,
-                         "statements": statements(s, part, operation, period)})
+    return FastJSONResponse({"participant": part.code, "kind": part.kind,
+                             "statements": statements(s, part, operation, period)})
 
 
 @router.get("/api/v1/deliveries/{delivery_id}", tags=["statements"])
