@@ -44,7 +44,9 @@ def _bytes(settings: Settings, engine: Engine, d: Dispute, ref: ReferenceData) -
     billed = billed_awb(settings, engine, d.operation_code, d.airline_prefix, d.awb_serial,
                         d.agent_code)
     rows = dcm_rows(billed, json.loads(d.claims), d.remove_awb, int(d.accepted_minor or 0),
-                    d.dcm_number or "", reason_text(d))
+                    d.dcm_number or "", reason_text(d),
+                    settlement_currency=ref.operations[d.operation_code].settlement_currency,
+                    instrument=d.instrument)
     period = ref.period(d.operation_code, d.adjust_period_id or "")
     if period is None:
         raise AdjustmentFailed(f"dispute {d.id}: no period {d.adjust_period_id} to bill in")
