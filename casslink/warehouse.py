@@ -94,14 +94,23 @@ def parts(settings: Settings, operation: str, period_id: str | None = None,
 class Query:
     """What to read from parts: ``kind`` (records, charges, adjustments), only ``columns``
     (None: all), the ``dictionary`` ones dictionary-encoded as Parquet stores them (cheaper
-    to read and group), only one ``airline_prefix``, and ``with_period`` appending each
-    part's ``period_id`` (from its partition folder)."""
+    to read and group), only one ``airline_prefix`` (and ``agent_code``, ``awb_serial``:
+    filters the Parquet reader applies row group by row group), and ``with_period``
+    appending each part's ``period_id`` (from its partition folder)."""
 
     kind: str = "records"
     columns: Sequence[str] | None = None
     dictionary: tuple[str, ...] = ()
     airline_prefix: str | None = None
     with_period: bool = False
+    agent_code: str | None = None
+    awb_serial: str | None = None
+
+    def filters(self) -> list[tuple[str, str, str]] | None:
+        """The reader's row filters (None: every row)."""
+        out = [(k, "=", v) for k in ("airline_prefix", "agent_code", "awb_serial")
+               if (v := getattr(self, k))]
+        return out or None
 
     def schema(self) -> pa.Schema:
         schema = CHARGES_SCHEMA if self.kind == "charges" else RECORDS_SCHEMA
@@ -144,7 +153,7 @@ def read_parts(files: Sequence[Path], query: Query = Query()) -> pa.Table:
     if not files:
         return schema.empty_table()
     dictionary = list(query.dictionary) or None
-    filters = [("airline_prefix", "=", query.airline_prefix)] if query.airline_prefix else None
+    filters = query.filters()
     tables = []
     for f in files:
         if filters:
