@@ -145,3 +145,37 @@ def test_a_foreign_claim_no_whole_amount_reaches_is_refused_with_the_nearest(sys
     assert (out["claimed_minor"], out["instrument"], out["status"]) == (150000, "DCM",
                                                                        "ADJUSTED")
     assert _ledger(s, engine, "2026-12")["agents"] == {A1: 30000, A2: -150000}
+
+
+def test_the_accepted_amount_is_what_settles_vat_included(system, tmp_path):
+    """DE computes 19 % VAT on commission (fixtures/reference/tax_rules.csv): A1's AWB bills
+    1000.00 + 50.00 - commission 50.00 - VAT 9.50 = 990.50."""
+    s, engine = system
+    build(s, engine, tmp_path)
+    # removing the AWB claims what it bills, VAT included
+    removed = service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                                    awb=f"{LH}-{AWB1}", reason="not_our_shipment",
+                                    today=BEFORE_CUTOFF)
+    assert service.show(engine, service.OPERATOR, removed)["claimed_minor"] == 99050
+    service.withdraw(engine, service.OPERATOR, removed)
+    # 11.90 of commission: commission 50.00 -> 60.00, VAT due agent 9.50 -> 11.40
+    did = service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                                awb=f"{LH}-{AWB1}", reason="commission", amount="11.90",
+                                today=BEFORE_CUTOFF)
+    out = service.decide(s, engine, service.OPERATOR, did, accept=True, today=BEFORE_CUTOFF)
+    assert (out["status"], out["instrument"]) == ("ADJUSTED", "DCM")
+    rows = registry.accepted_records(s, engine, "DE", airline_prefix=LH)
+    rows = rows.filter(pc.equal(rows.column("correction_number"), "DP0001"))
+    assert [(r["record_type"], r["commission"]) for r in rows.to_pylist()] == [
+        ("DCO", 5000), ("DCR", 6000)]
+    assert _ledger(s, engine, "2026-12")["agents"] == {A1: 30000 - 1190}
+
+
+def test_a_claim_on_a_computed_tax_is_refused(system, tmp_path):
+    """DE computes VAT due agent itself: a credit on the file's figure would bill nothing."""
+    s, engine = system
+    build(s, engine, tmp_path)
+    with pytest.raises(service.DisputeError, match="tax rules compute it"):
+        service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                              awb=f"{LH}-{AWB1}", reason="tax", component="tax_agent",
+                              amount="1.00", today=BEFORE_CUTOFF)

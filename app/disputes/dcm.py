@@ -4,27 +4,31 @@ billing file that carries them. Which instrument: the reason's (``dispute_reason
 
 The credit lands on the component the claim names (the reason's default, e.g. the prepaid
 weight charge for ``rate``); "remove the AWB" revises every amount to zero. The accepted
-amount is in the settlement currency; an AWB billed in another currency is revised in its
-own currency by the amount whose conversion (the ledger's rule, the record's rate) is
-exactly the accepted amount - an amount no AWB-currency amount converts to is refused with
-the nearest ones. The pair is checked before it is written: revised minus original, both
-converted, must lower the agent's net by exactly the accepted amount, else
-:class:`DcmError`.
+amount is in the settlement currency and is what the pair bills: revised minus original as
+the ledger settles them (:class:`Billing`: each amount converted with the AWB's rate of
+exchange, the operation's tax rules applied), so the component changes by the smallest
+amount of the AWB's own currency whose billed effect is exactly the accepted amount - less
+where a computed VAT follows it, e.g. 100.00 of a domestic DE weight charge with its 19 %
+VAT for 119.00. An amount no whole change reaches is refused naming the nearest ones. The
+pair is checked before it is written, else :class:`DcmError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from casslink.calendars import PeriodInfo
 from casslink.canonical import NET_TERMS, RECORDS_SCHEMA, FileHeader, empty_charges
-from casslink.money import minor_unit, to_decimal
+from casslink.money import to_decimal
 from casslink.parsers.hot import write_hot
-from casslink.reference import OperationInfo
-from casslink.settlement.ledger import convert
+from casslink.reference import OperationInfo, ReferenceData
+from casslink.settlement.ledger import MissingRate, ledger_lines
+from casslink.settlement.tax import apply_tax
+from casslink.tax_rules import TaxRule
 
 from .billed import BilledAwb
 
@@ -32,61 +36,74 @@ SPLIT = ("weight", "valuation", "oc_carrier", "oc_agent", "taxes")
 SINGLE = ("commission", "discount", "tax_airline", "tax_agent")
 REASON_WIDTH = 50
 RECORD_TYPES = {"CCA": ("CCO", "CCR"), "DCM": ("DCO", "DCR")}
+MAX_CHANGE = 2**40  # minor units: a credit is searched up to this
 
 
 class DcmError(ValueError):
     """The credit cannot be expressed on that AWB (e.g. more than the component billed)."""
 
 
-def converter(billed: BilledAwb, settlement_currency: str) -> Callable[[int], int]:
-    """Minor units of the AWB's currency -> the settlement currency's, as the ledger converts
-    them (the identity when the AWB is billed in the settlement currency)."""
-    currency = billed.currency
-    if currency == settlement_currency:
-        return int
-    rate = int(billed.state.get("exchange_rate_e5") or 0)
-    if rate <= 0:
-        raise DcmError(f"the AWB is billed in {currency} with no rate of exchange")
-    digits = minor_unit(currency), minor_unit(settlement_currency)
+class Billing:
+    """What the ledger bills for records of an operation: the agent's net in the settlement
+    currency, converted and taxed as ``casslink.settlement`` does (line-rounded rules)."""
 
-    def conv(value: int) -> int:
-        return int(convert(np.array([value], np.int64), np.array([rate], np.int64), *digits)[0])
-    return conv
+    def __init__(self, operation: str, currency: str, rules: tuple[TaxRule, ...] = (),
+                 period_end: dt.date | None = None) -> None:
+        self.operation, self.currency, self.rules = operation, currency, tuple(rules)
+        self.fallback = np.datetime64(period_end or dt.date(1970, 1, 1), "D")
+
+    def net(self, rows: list[dict]) -> int:
+        """The agent's net the ledger bills for ``rows`` (a correction's original with -1)."""
+        records = pa.Table.from_pylist(
+            [{**r, "source_file": "dispute", "source_line": i} for i, r in enumerate(rows)],
+            RECORDS_SCHEMA)
+        try:
+            lines = ledger_lines(records, self.operation, "", self.currency)
+        except MissingRate as exc:
+            raise DcmError(str(exc)) from exc
+        lines = apply_tax(lines, records, self.rules, self.operation, self.currency,
+                          self.fallback).lines
+        return int(pc.sum(lines.column("net")).as_py() or 0)
 
 
-def net_in(row: dict, conv: Callable[[int], int]) -> int:
-    """The agent's net of a record in the settlement currency (components converted one by
-    one, as the ledger does)."""
-    return sum(sign * conv(int(row.get(c) or 0)) for c, sign in NET_TERMS.items())
+def billing_for(ref: ReferenceData, operation: str, period_id: str) -> Billing:
+    """The operation's billing as its settlement of ``period_id`` would do it."""
+    period = ref.period(operation, period_id)
+    return Billing(operation, ref.operations[operation].settlement_currency,
+                   ref.tax_rules.get(operation, ()), period.end_date if period else None)
 
 
-def _local(conv: Callable[[int], int], value: int, amount: int, lower: bool,
-           settlement_currency: str) -> int:
-    """The AWB-currency change of a component billed ``value`` whose converted effect is
-    exactly ``amount``: lowering it (a charge) or raising it (a credit to the agent)."""
-    if conv is int:
-        return amount
-    base = conv(value)
+def _change(billing: Billing, original: dict, revised: dict, component: str, target: int,
+            ) -> int:
+    """The change of ``revised[component]`` (its own currency) after which the pair bills
+    exactly ``target``: lowering a charge the agent pays, raising a credit to it."""
+    lower = NET_TERMS[component] > 0
+    value = revised[component]
 
-    def effect(x: int) -> int:
-        return base - conv(value - x) if lower else conv(value + x) - base
+    def billed(x: int) -> int:  # what the pair bills off the agent's net, growing with x
+        return -billing.net([original, {**revised, component: value - x if lower
+                                        else value + x}])
     hi = value if lower else 1
-    while not lower and effect(hi) < amount:
+    while not lower and billed(hi) < target and hi < MAX_CHANGE:
         hi *= 2
-    if effect(hi) < amount:
-        raise DcmError(f"that component is billed {to_decimal(base, settlement_currency)} "
-                       f"{settlement_currency} on this AWB: it cannot be lowered by "
-                       f"{to_decimal(amount, settlement_currency)}")
+    if billed(hi) < target:
+        if billed(hi) == billed(0):
+            raise DcmError(f"{component} does not change what is billed (the operation's "
+                           "tax rules compute it)")
+        raise DcmError(f"{component} is billed {to_decimal(value, revised['currency'])} "
+                       f"{revised['currency']} on this AWB: it cannot be lowered by "
+                       f"{to_decimal(target - billed(0), billing.currency)} "
+                       f"{billing.currency}")
     lo = 0
-    while lo < hi:  # the smallest change whose effect reaches the amount
+    while lo < hi:  # the smallest change that bills the target or more
         mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if effect(mid) < amount else (lo, mid)
-    if effect(lo) != amount:
-        near = ", ".join(str(to_decimal(v, settlement_currency))
-                         for v in (effect(lo - 1), effect(lo)))
-        raise DcmError(f"{to_decimal(amount, settlement_currency)} {settlement_currency} is "
-                       f"no whole amount of the AWB's currency at its rate of exchange; the "
-                       f"nearest are {near}")
+        lo, hi = (mid + 1, hi) if billed(mid) < target else (lo, mid)
+    if billed(lo) != target:
+        near = ", ".join(str(to_decimal(v, billing.currency))
+                         for v in (billed(lo - 1), billed(lo)))
+        raise DcmError(f"{to_decimal(target, billing.currency)} {billing.currency} is no "
+                       f"whole change of {component} on this AWB (its currency, rate and "
+                       f"tax); the nearest are {near}")
     return lo
 
 
@@ -109,23 +126,16 @@ def _original(billed: BilledAwb, number: str, reason: str) -> dict:
     return row
 
 
-def _credit(row: dict, component: str, amount: int, conv: Callable[[int], int],
-            settlement_currency: str) -> None:
-    """Lower the agent's net of ``row`` by ``amount`` (settlement currency) through
-    ``component``."""
-    amount = _local(conv, row[component], amount, NET_TERMS[component] > 0,
-                    settlement_currency)
+def _credit(row: dict, component: str, change: int) -> None:
+    """Apply a change of ``component`` (the AWB's currency) that lowers the agent's net."""
     if NET_TERMS[component] > 0:  # a charge the agent pays: revised lower
-        if row[component] < amount:
-            raise DcmError(f"{component} is billed {row[component]} on this AWB: it cannot "
-                           f"be lowered by {amount}")
-        row[component] -= amount
+        row[component] -= change
     else:  # a credit to the agent (commission, VAT on it, collect charges due agent): higher
         if component == "oc_agent_cc":
             if row["oc_agent_pp"]:
                 raise DcmError("other charges due agent are billed prepaid on this AWB")
             row["oc_agent_pc"] = "C"
-        row[component] += amount
+        row[component] += change
 
 
 def allocate(claims: dict[str, int], amount: int) -> dict[str, int]:
@@ -142,12 +152,16 @@ def allocate(claims: dict[str, int], amount: int) -> dict[str, int]:
     return out
 
 
+def removal(billing: Billing, billed: BilledAwb) -> int:
+    """What removing the AWB credits: its net as billed now (converted, taxed)."""
+    return billing.net([billed.state])
+
+
 def dcm_rows(billed: BilledAwb, claims: dict[str, int], remove: bool, accepted: int,
-             number: str, reason: str, *, settlement_currency: str,
+             number: str, reason: str, *, billing: Billing,
              instrument: str = "DCM") -> list[dict]:
-    """The CCO/CCR or DCO/DCR pair crediting ``accepted`` (minor units of the settlement
-    currency)."""
-    conv = converter(billed, settlement_currency)
+    """The CCO/CCR or DCO/DCR pair billing ``-accepted`` (minor units of the settlement
+    currency) off the agent's net."""
     o_type, r_type = RECORD_TYPES[instrument]
     original = {**_original(billed, number, reason), "record_type": o_type}
     revised = {**original, "record_type": r_type}
@@ -157,9 +171,11 @@ def dcm_rows(billed: BilledAwb, claims: dict[str, int], remove: bool, accepted: 
         for c in SINGLE:
             revised[c] = 0
     else:
+        done = 0
         for comp, amount in allocate(claims, accepted).items():
-            _credit(revised, comp, amount, conv, settlement_currency)
-    effect = net_in(revised, conv) - net_in(original, conv)
+            done += amount
+            _credit(revised, comp, _change(billing, original, revised, comp, done))
+    effect = billing.net([original, revised])
     if effect != -accepted:
         raise DcmError(f"the {instrument} would change the agent's net by {effect}, not by "
                        f"{-accepted}")

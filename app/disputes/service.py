@@ -32,7 +32,7 @@ from casslink.settings import Settings
 
 from . import deadlines, states
 from .billed import billed_awb
-from .dcm import DcmError, converter, dcm_rows, net_in
+from .dcm import DcmError, billing_for, dcm_rows, removal
 
 
 class DisputeError(ValueError):
@@ -167,12 +167,13 @@ def raise_dispute(settings: Settings, engine: Engine, actor: Actor, *, agent: st
     except deadlines.TooLate as exc:
         raise DisputeError(str(exc)) from exc
     instrument = reasons[reason].instrument_for(kind)
+    billing = billing_for(ref, op, billed.period_id)
     remove = remove or reasons[reason].component == "remove"
     if remove:
         if amount is not None:
             raise DisputeError("removing the AWB claims its whole net: give no --amount")
         try:
-            claims, claimed = {}, net_in(billed.state, converter(billed, currency))
+            claims, claimed = {}, removal(billing, billed)
         except DcmError as exc:
             raise DisputeError(f"the claim cannot be billed on AWB {awb}: {exc}") from exc
     else:
@@ -184,7 +185,7 @@ def raise_dispute(settings: Settings, engine: Engine, actor: Actor, *, agent: st
     if claimed <= 0:
         raise DisputeError(f"AWB {awb} nets {claimed}: there is nothing to credit")
     try:
-        dcm_rows(billed, claims, remove, claimed, "X", "check", settlement_currency=currency,
+        dcm_rows(billed, claims, remove, claimed, "X", "check", billing=billing,
                  instrument=instrument)
     except (DcmError, KeyError) as exc:
         raise DisputeError(f"the claim cannot be billed on AWB {awb}: {exc}") from exc
