@@ -83,7 +83,10 @@ def _change(billing: Billing, original: dict, revised: dict, component: str, tar
     def billed(x: int) -> int:  # what the pair bills off the agent's net, growing with x
         return -billing.net([original, {**revised, component: value - x if lower
                                         else value + x}])
-    hi = value if lower else 1
+    guess = min(target, value) if lower else target  # exact when no conversion nor tax
+    if billed(guess) == target and billed(guess - 1) < target:
+        return guess
+    hi = value if lower else guess
     while not lower and billed(hi) < target and hi < MAX_CHANGE:
         hi *= 2
     if billed(hi) < target:
