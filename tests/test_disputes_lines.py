@@ -110,3 +110,8 @@ def test_another_agent_gets_nothing(world):
     other = client(world, "other-agent")
     assert other.get(_url("2026-11")).status_code == 404
     assert AWB1 not in other.get(_url("2026-11")).text
+
+
+def test_without_a_pair_the_lines_send_to_the_live_period_view(world):
+    r = client(world, "fw-admin").get("/lines", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/periods/current")

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from casslink import dispute_marks, registry, warehouse
@@ -71,8 +72,10 @@ def raise_link(operation: str, period: str, line: dict) -> str:
 
 
 @router.get("/lines", include_in_schema=False)
-def lines_page(request: Request, operation: str, period: str, airline: str, agent: str,
-               page: int = 1, p: Principal = Depends(current_user)):
+def lines_page(request: Request, operation: str = "", period: str = "", airline: str = "",
+               agent: str = "", page: int = 1, p: Principal = Depends(current_user)):
+    if not (operation and period and airline and agent):  # the pairs are chosen there
+        return RedirectResponse("/periods/current", status_code=303)
     _allowed(p, airline, agent)
     settings, engine = request.app.state.settings, request.app.state.engine
     t = pair_lines(settings, engine, operation, period, airline, agent)
