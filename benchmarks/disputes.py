@@ -2,8 +2,9 @@
 
 Ingests a generated DE 2026-11 period of N AWBs (one file per airline) into a throwaway data
 root (SQLite), then raises K disputes (1.00 EUR on the prepaid weight charge of K AWBs) and
-accepts each (which writes, lands and ingests its DCM file). Prints one JSON line: seconds
-per raise and per accept (median and max), and the ingest time of the period.
+accepts each (which writes, lands and ingests its CCA file: a rate correction). Prints one
+JSON line: seconds per raise and per accept (median and max), and the ingest time of the
+period.
 
     .venv/bin/python benchmarks/disputes.py [--awbs 100000] [--disputes 20]
 """

@@ -1,4 +1,5 @@
-"""Dispute reference data as tables: the reason codes (``dispute_reasons.csv``) and each
+"""Dispute reference data as tables: the reason codes (``dispute_reasons.csv``: the component a
+credit lands on and the instrument an accepted correction bills, CCA or DCM) and each
 operation's dispute rules (``dispute_rules.csv``): days before the remittance date for a
 pre-remittance dispute, the airline's response days and the payment effect.
 
@@ -20,11 +21,22 @@ COMPONENTS = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "comm
 (``casslink.canonical.NET_TERMS``) but the signed discount; ``remove`` claims the whole AWB."""
 
 
+INSTRUMENTS = ("CCA", "DCM")
+"""CCA: the AWB's charges change (rate, weight, prepaid/collect); DCM: a money adjustment not
+expressed as a changed AWB (cass-business.md §3.1)."""
+
+
 @dataclass(frozen=True)
 class Reason:
     code: str
     component: str  # a COMPONENTS entry, or "remove" (the whole AWB)
     label: str
+    instrument: str = "DCM"  # what an accepted *correction* bills (INSTRUMENTS)
+
+    def instrument_for(self, kind: str) -> str:
+        """The instrument a dispute of this reason and kind bills: a pre-remittance dispute
+        is settled by a DCM whatever its reason (§3.2 item 5)."""
+        return self.instrument if kind == "correction" else "DCM"
 
 
 @dataclass(frozen=True)
@@ -45,12 +57,16 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def load_reasons(reference_dir: Path) -> dict[str, Reason]:
-    """The reason codes, by code; ValueError for a component casslink cannot bill."""
+    """The reason codes, by code; ValueError for a component casslink cannot bill or an
+    unknown instrument."""
     out = {}
     for r in _rows(reference_dir / "dispute_reasons.csv"):
         if r["component"] not in (*COMPONENTS, "remove"):
             raise ValueError(f"dispute reason {r['code']}: unknown component {r['component']}")
-        out[r["code"]] = Reason(r["code"], r["component"], r["label"])
+        if r["instrument"] not in INSTRUMENTS:
+            raise ValueError(f"dispute reason {r['code']}: instrument {r['instrument']!r} is "
+                             f"not one of {INSTRUMENTS}")
+        out[r["code"]] = Reason(r["code"], r["component"], r["label"], r["instrument"])
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from casslink.canonical import CHARGES_SCHEMA, RECORDS_SCHEMA
@@ -94,14 +95,23 @@ def parts(settings: Settings, operation: str, period_id: str | None = None,
 class Query:
     """What to read from parts: ``kind`` (records, charges, adjustments), only ``columns``
     (None: all), the ``dictionary`` ones dictionary-encoded as Parquet stores them (cheaper
-    to read and group), only one ``airline_prefix``, and ``with_period`` appending each
-    part's ``period_id`` (from its partition folder)."""
+    to read and group), only one ``airline_prefix`` (and ``agent_code``, ``awb_serial``:
+    filters the Parquet reader applies row group by row group), and ``with_period``
+    appending each part's ``period_id`` (from its partition folder)."""
 
     kind: str = "records"
     columns: Sequence[str] | None = None
     dictionary: tuple[str, ...] = ()
     airline_prefix: str | None = None
     with_period: bool = False
+    agent_code: str | None = None
+    awb_serial: str | None = None
+
+    def filters(self) -> list[tuple[str, str, str]] | None:
+        """The reader's row filters (None: every row)."""
+        out = [(k, "=", v) for k in ("airline_prefix", "agent_code", "awb_serial")
+               if (v := getattr(self, k))]
+        return out or None
 
     def schema(self) -> pa.Schema:
         schema = CHARGES_SCHEMA if self.kind == "charges" else RECORDS_SCHEMA
@@ -138,19 +148,20 @@ def read(settings: Settings, operation: str, period_id: str | None = None,
 
 
 def read_parts(files: Sequence[Path], query: Query = Query()) -> pa.Table:
-    """The rows of the part ``files`` in order, as ``query`` says."""
+    """The rows of the part ``files`` in order, as ``query`` says. With filters, a part's
+    row groups whose statistics exclude the value are not read (another airline's part costs
+    its footer only), the rest are filtered in memory."""
     want = query.schema()
     schema = want.append(pa.field("period_id", pa.string())) if query.with_period else want
     if not files:
         return schema.empty_table()
     dictionary = list(query.dictionary) or None
-    filters = [("airline_prefix", "=", query.airline_prefix)] if query.airline_prefix else None
+    filters = query.filters()
     tables = []
     for f in files:
-        if filters:
-            t = pq.read_table(f, columns=want.names, read_dictionary=dictionary, filters=filters)
-        else:  # ParquetFile: no dataset layer (whose import alone takes seconds)
-            t = pq.ParquetFile(f, read_dictionary=dictionary).read(columns=want.names)
+        # ParquetFile: no dataset layer (whose import alone takes seconds)
+        pf = pq.ParquetFile(f, read_dictionary=dictionary)
+        t = _matching(pf, want.names, filters) if filters else pf.read(columns=want.names)
         if t.schema != want:
             t = t.cast(want)
         if query.with_period:
@@ -158,3 +169,28 @@ def read_parts(files: Sequence[Path], query: Query = Query()) -> pa.Table:
             t = t.append_column("period_id", pa.array([period] * t.num_rows, pa.string()))
         tables.append(t)
     return pa.concat_tables(tables)
+
+
+def _matching(pf: pq.ParquetFile, columns: list[str], filters: list[tuple[str, str, str]]
+              ) -> pa.Table:
+    """The rows of ``pf`` equal to every filter's value, reading only the row groups whose
+    min/max statistics admit them."""
+    meta, names = pf.metadata, pf.schema_arrow.names
+    keep = []
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for name, _, value in filters:
+            stats = group.column(names.index(name)).statistics
+            if stats is not None and stats.has_min_max and not (
+                    stats.min <= value <= stats.max):
+                break
+        else:
+            keep.append(g)
+    extra = [n for n, _, _ in filters if n not in columns]
+    t = pf.read_row_groups(keep, columns=[*columns, *extra]) if keep else \
+        pf.schema_arrow.empty_table().select([*columns, *extra])
+    mask = None
+    for name, _, value in filters:
+        eq = pc.fill_null(pc.equal(t.column(name), value), False)
+        mask = eq if mask is None else pc.and_(mask, eq)
+    return t.filter(mask).select(columns)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, select
 
+from casslink import dispute_marks
 from casslink.db.engine import session_scope
 from casslink.db.models import Delivery, Participant
 from casslink.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -90,6 +91,7 @@ def deliver_run(settings: Settings, engine: Engine, run_id: int, folder: Path,
     if unknown:
         raise ValueError(f"unknown output formats: {sorted(unknown)}")
     run = load_run(settings, folder, reference or load_reference(settings))
+    run.dispute_marks = dispute_marks.marks(engine, run.operation, run.period_id)
     prefs, languages = _preferences(engine), _languages(engine)
     bills = run.ledger["bills"]
     parties = {kind: sorted(set(bills.column(KEYS[kind]).to_pylist())) for kind in KINDS}

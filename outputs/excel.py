@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casslink import i18n, kernels
+from casslink import dispute_marks, i18n, kernels
 from casslink.canonical import NET_TERMS
 from casslink.identifiers import InvalidComponent
 from casslink.money import format_amount, minor_unit
@@ -38,6 +38,7 @@ from casslink.outputs import xlsx
 from casslink.outputs.layouts import (
     COUNTERPARTY,
     DETAIL,
+    DISPUTE_DETAIL,
     HEADER_HEIGHT,
     HEADER_ROW,
     MONEY_FORMATS,
@@ -49,6 +50,7 @@ from casslink.outputs.layouts import (
     TITLE_VALUE_COLUMN,
     TOTAL_UNDER,
     Column,
+    detail_columns,
 )
 from casslink.outputs.source import RunData, chunks, in_order
 from casslink.outputs.workers import map_chunks
@@ -56,7 +58,8 @@ from casslink.outputs.xlsx import BOLD, HEADER, MONEY, MONEY_BOLD, TITLE
 from casslink.storage import Data
 
 CATALOGUE = Path(__file__).parent / "catalogue"
-DERIVED = {"awb", "original_net", "source_name", "source_id"}  # detail fields made per row
+DERIVED = {"awb", "original_net", "source_name", "source_id",
+           *(c.source for c in DISPUTE_DETAIL)}  # detail fields made per row
 LINE_COLUMNS = ({c.source for c in DETAIL} - DERIVED) | {
     "airline_prefix", "awb_serial", "sign", "input_row", "source_file",
     "settlement_currency"}  # the ledger lines' columns the detail rows are made from
@@ -260,9 +263,10 @@ class _Page:
                               for i, (key, _, field) in enumerate(TITLE_BLOCK, start=2))
         self.summary_columns = (*COUNTERPARTY[side.kind], *SUMMARY)
         self.summary_head = self._header(self.summary_columns)
-        self.detail_head = self._header(DETAIL)  # the same detail rows for both kinds
+        self.detail = detail_columns(bool(run.dispute_marks))
+        self.detail_head = self._header(self.detail)  # the same detail rows for both kinds
         self.summary_widths = widths(self.summary_columns, self.headers(self.summary_columns))
-        self.detail_widths = widths(DETAIL, self.headers(DETAIL))
+        self.detail_widths = widths(self.detail, self.headers(self.detail))
         self.total_column = [c.source for c in self.summary_columns].index(TOTAL_UNDER)
         self.footer = PAGE.footer.replace(labels()["page_footer"], L["page_footer"])
 
@@ -427,7 +431,21 @@ class _Page:
         derived = {"awb": pc.binary_join_element_wise(
             lines.column("airline_prefix"), lines.column("awb_serial"), "-"),
             "original_net": self.original_nets(lines), **self.sources(lines)}
-        return xlsx.rows(lines.num_rows, [self.cells(c, lines, derived) for c in DETAIL])
+        if self.detail is not DETAIL:
+            derived.update(self.disputes(lines))
+        return xlsx.rows(lines.num_rows, [self.cells(c, lines, derived) for c in self.detail])
+
+    def disputes(self, lines: pa.Table) -> dict[str, object]:
+        """Each line's dispute mark (``run.dispute_marks``): id, status, accepted amount."""
+        cols = dispute_marks.mark_columns(self.run.dispute_marks, lines.column(
+            "airline_prefix"), lines.column("awb_serial"), lines.column("agent_code"))
+
+        def ints(name: str) -> tuple[np.ndarray, np.ndarray]:
+            col = cols[name]
+            return (np.asarray(pc.fill_null(col, 0), np.int64),
+                    np.asarray(pc.is_valid(col), np.bool_))
+        return {"dispute_id": ints("dispute_id"), "dispute_status": cols["dispute_status"],
+                "dispute_accepted": ints("dispute_accepted")}
 
     def original_nets(self, lines: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each line's net in its record's own currency (signed as the line), that

@@ -102,6 +102,23 @@ DETAIL = (  # one row per ledger line, the same in both kinds of workbook
     Column("col_source_id", "File id", "source_id", "count", width=7),
     Column("col_source_line", "Line", "source_line", "count", width=6),
 )
+DISPUTE_DETAIL = (  # after the net, in the detail of a run with disputed AWBs only (a run
+    # without keeps its 19 columns, which print on A3 at 100 %): each disputed AWB's lines
+    # carry the dispute (casslink.dispute_marks), its status and, once decided, the amount
+    # accepted
+    Column("col_dispute", "Dispute", "dispute_id", "count", width=8),
+    Column("col_dispute_status", "Dispute status", "dispute_status", width=15),
+    Column("col_dispute_accepted", "Accepted ({currency})", "dispute_accepted", "money",
+           width=11),
+)
+
+
+def detail_columns(disputed: bool) -> tuple[Column, ...]:
+    """The detail layout: with the dispute columns after the net when ``disputed``."""
+    if not disputed:
+        return DETAIL
+    at = next(i for i, c in enumerate(DETAIL) if c.source == "net") + 1
+    return (*DETAIL[:at], *DISPUTE_DETAIL, *DETAIL[at:])
 
 TAX_BLOCK = (  # under a summary's totals: the owner's tax per code and rate (docs/tax.md)
     Column("col_tax_code", "Tax code", "code"),

@@ -43,6 +43,8 @@ class RunData:
     ledger: Mapping[str, pa.Table]  # read on first use where loaded (LedgerTables)
     reference: ReferenceData
     parts: list[tuple[Path, Path]] = field(default_factory=list)  # records, charges
+    # the disputed AWBs' marks (casslink.dispute_marks), set by whoever reads the database
+    dispute_marks: dict = field(default_factory=dict)
 
     @property
     def records(self) -> pa.Table:

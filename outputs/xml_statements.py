@@ -55,6 +55,7 @@ STATEMENT = "cb:BillingStatement"
 STATEMENT_DEPTH = 1  # the writer's depth of a top-level node (a statement)
 LINES, TOTALS, AMOUNTS = Slot("\x00lines\x00"), Slot("\x00totals\x00"), Slot("\x00amounts\x00")
 TAXES = Slot("\x00taxes\x00")
+DISPUTES = Slot("\x00disputes\x00")
 CHUNK_BILLS = 20_000  # statement lines rendered per pass
 
 
@@ -165,6 +166,8 @@ def _frames(run: RunData, kind: str, codes: list[str], totals: dict[str, np.ndar
         rating = _ops(_rating_template(ident, pc_, name, "total"), fields)
         after += rating if ALWAYS[name] else when(totals[name] != 0, rating)
     fields["taxes"] = strs(pa.array(_tax_elements(run, kind, codes), pa.string()), escape=False)
+    fields["disputes"] = strs(pa.array(_dispute_elements(run, kind, codes), pa.string()),
+                              escape=False)
     heads, head_at = format_rows(len(codes), _ops(head, fields))
     tails, tail_at = format_rows(len(codes), after + _ops(tail, fields))
     return memoryview(heads), head_at, memoryview(tails), tail_at
@@ -194,6 +197,28 @@ def _tax_elements(run: RunData, kind: str, codes: list[str]) -> list[str]:
     return list(out.values())
 
 
+def _dispute_elements(run: RunData, kind: str, codes: list[str]) -> list[str]:
+    """Each statement's ``<cb:disputedAwb>`` elements: its AWBs under dispute
+    (``run.dispute_marks``) with the dispute's id, status and, once decided, the accepted
+    amount, in counterparty and AWB order ("" where none)."""
+    out = dict.fromkeys(codes, "")
+    owner_at, other_at = (2, 0) if kind == "agent" else (0, 2)
+    base = f"{LO_BASE}statement/{run.operation}/{run.period_id}/{kind}/"
+    for key, mark in sorted(run.dispute_marks.items(), key=lambda kv: (
+            kv[0][owner_at], kv[0][other_at], kv[0][1])):
+        owner = key[owner_at]
+        if owner not in out:
+            continue
+        awb = f"{key[0]}-{key[1]}"
+        value = {"cb:awbNumber": awb, "cb:counterpartyCode": key[other_at],
+                 "cb:disputeId": str(mark.dispute_id), "cb:disputeStatus": mark.status}
+        if mark.decided:
+            value["cb:acceptedAmount"] = format_amount(mark.accepted_minor, run.currency)
+        out[owner] += _property("cb:disputedAwb", (
+            "cb:DisputedAwb", f"{base}{owner}/dispute-{mark.dispute_id}", value))
+    return list(out.values())
+
+
 @cache
 def _frame_template_of(kind: str, operation: str, period: str, dates: tuple[dt.date, ...],
                        currency: str) -> tuple[str, str, str]:
@@ -209,11 +234,12 @@ def _frame_template_of(kind: str, operation: str, period: str, dates: tuple[dt.d
                    dates, strict=True)),
         "cb:statementCurrency": currency,
         "cb:billedParty": _party(kind, party, "{about}/party"),
-        "cb:line": LINES, "cb:total": TOTALS, "cb:tax": TAXES,
+        "cb:line": LINES, "cb:total": TOTALS, "cb:tax": TAXES, "cb:disputedAwb": DISPUTES,
         "cb:remittanceDue": "{net}"})
     head, rest = write_nodes([node]).decode().split(LINES + "\n")
     between, tail = rest.split(TOTALS + "\n")
-    return head, between, tail.replace(TAXES + "\n", "{taxes}")
+    return head, between, tail.replace(TAXES + "\n", "{taxes}").replace(DISPUTES + "\n",
+                                                                        "{disputes}")
 
 
 def _frame_template(run: RunData, kind: str) -> tuple[str, str, str]:

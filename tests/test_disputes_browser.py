@@ -64,7 +64,7 @@ def test_raise_decide_adjusted_in_a_browser(portal, tmp_path):
             # the agent's page, left open, shows the decision without a reload
             expect(agent.locator('[data-field="status"]')).to_have_text("ADJUSTED",
                                                                         timeout=15000)
-            expect(agent.locator('[data-field="adjustment"]')).to_contain_text("DP0001")
+            expect(agent.locator('[data-field="adjustment"]')).to_contain_text("CCA CP0001")
             screenshot(agent, tmp_path, "disputes-agent.png")
         finally:
             browser.close()

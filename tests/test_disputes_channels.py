@@ -87,9 +87,9 @@ def test_period_report_per_party(world):
     out = write_reports(s, engine, "DE", "2026-11", "EUR", dt.date(2026, 12, 6))
     assert sorted(out) == [LH, A1]
     rows = list(csv.DictReader(io.StringIO(out[A1][0].read_text())))
-    assert [(r["Dispute"], r["Status"], r["AWB"], r["Claimed"], r["Accepted"], r["DCM"],
+    assert [(r["Dispute"], r["Status"], r["AWB"], r["Claimed"], r["Accepted"], r["CCA/DCM"],
              r["Adjustment period"]) for r in rows] == [
-        (str(did), "ADJUSTED", f"{LH}-{AWB1}", "120.00", "80.00", "DP0001", "2026-12")]
+        (str(did), "ADJUSTED", f"{LH}-{AWB1}", "120.00", "80.00", "CP0001", "2026-12")]
     assert out[LH][0].read_bytes() == out[A1][0].read_bytes()  # one dispute, both parties
     with zipfile.ZipFile(out[A1][1]) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()

@@ -41,8 +41,8 @@ def test_cli_forms(system, tmp_path):
     assert decided.exit_code == 0, decided.output
     out = json.loads(decided.output)
     assert (out["status"], out["accepted_minor"], out["dcm_number"]) == ("ADJUSTED", 8000,
-                                                                         "DP0001")
+                                                                         "CP0001")
     late = cli("withdraw", str(did), "--as", "fw-admin")
     assert late.exit_code == 1 and "cannot become WITHDRAWN" in late.output
     text = cli("show", str(did)).output
-    assert f"dispute {did} ADJUSTED correction DE 2026-11" in text and "DCM DP0001" in text
+    assert f"dispute {did} ADJUSTED correction DE 2026-11" in text and "CCA CP0001" in text

@@ -56,7 +56,7 @@ def test_killed_adjustment_is_billed_exactly_once(tmp_path, step):
             files = ses.scalars(select(LandedFile).where(LandedFile.channel == "dispute")).all()
             assert [(f.state, f.accepted_count) for f in files] == [("archived", 2)]
             d = ses.get(Dispute, dispute_id)
-            assert (d.status, d.file_id, d.dcm_number) == ("ADJUSTED", files[0].id, "DP0001")
+            assert (d.status, d.file_id, d.dcm_number) == ("ADJUSTED", files[0].id, "CP0001")
             assert len(ses.scalars(select(DisputeFile)).all()) == 1
         ledger = read_ledger(Path(settle(s, engine, "DE", "2026-12").ledger_dir))
         assert {a["agent_code"]: a["net"] for a in ledger["agents"].to_pylist()} == {

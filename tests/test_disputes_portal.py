@@ -73,7 +73,7 @@ def test_api_and_pages_raise_decide_adjust(world):
                                                 "text": "agreed"})
     assert bulk.status_code == 200 and f"#{did}: ADJUSTED" in bulk.text
     panel = agent.get(f"/disputes/{did}/panel").text
-    assert 'data-field="status">ADJUSTED<' in panel and "DCM DP0001 · 2026-12" in panel
+    assert 'data-field="status">ADJUSTED<' in panel and "CCA CP0001 · 2026-12" in panel
     shown = agent.get(f"/api/v1/disputes/{did}").json()
     assert [h["action"] for h in shown["history"]] == [
         "raised", "comment", "attached", "accepted", "adjustment-landed", "adjusted"]

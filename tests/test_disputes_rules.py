@@ -186,4 +186,5 @@ def test_claims_are_checked_against_what_is_billed(world):
     _, engine = world
     removal = raise_(world, reason="not_our_shipment", amount=None)
     d = service.show(engine, service.OPERATOR, removal)
-    assert (d["remove_awb"], d["claimed_minor"]) == (True, 100000)  # the AWB's whole net
+    # the AWB's whole net as billed: 1000.00 + 50.00 - 50.00 - VAT on commission 9.50
+    assert (d["remove_awb"], d["claimed_minor"]) == (True, 99050)

@@ -1,7 +1,7 @@
 """Issue 25's workflow on a hand-made period (tests/dispute_world.py), on SQLite and
 PostgreSQL: raise before the cut-off -> the airline partly accepts -> the next period's
-settlement bills the generated DCM -> the agent pays exactly the accepted amount less ->
-trace reaches the dispute."""
+settlement bills the generated DCM (a money adjustment) or CCA (a changed rate or weight)
+-> the agent pays exactly the accepted amount less -> trace reaches the dispute."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def test_raise_partly_accept_bill_trace(system, tmp_path):
     agent = service.actor_for(engine, "fw-admin")
     airline = service.actor_for(engine, "lh-admin")
     dispute_id = service.raise_dispute(
-        s, engine, agent, agent=A1, airline=LH, awb=f"{LH}-{AWB1}", reason="rate",
-        amount="120.00", text="contract rate 2.10/kg", today=BEFORE_CUTOFF)
+        s, engine, agent, agent=A1, airline=LH, awb=f"{LH}-{AWB1}", reason="other",
+        amount="120.00", text="handling fee not agreed", today=BEFORE_CUTOFF)
     raised = service.show(engine, agent, dispute_id)
     assert (raised["status"], raised["kind"], raised["period"]) == ("RAISED", "correction",
                                                                     "2026-11")
@@ -79,7 +79,7 @@ def test_two_accepted_disputes_of_one_airline_bill_two_dcms(system, tmp_path):
     s, engine = system
     build(s, engine, tmp_path)
     ids = [service.raise_dispute(s, engine, service.OPERATOR, agent=a, airline=LH,
-                                 awb=f"{LH}-{awb}", reason="rate", amount=amount,
+                                 awb=f"{LH}-{awb}", reason="other", amount=amount,
                                  today=BEFORE_CUTOFF)
            for a, awb, amount in ((A1, AWB1, "10.00"), (A2, AWB2, "20.00"))]
     outs = [service.decide(s, engine, service.OPERATOR, i, accept=True, today=BEFORE_CUTOFF)

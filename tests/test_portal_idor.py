@@ -122,6 +122,9 @@ MATRIX: dict[tuple[str, str], list[tuple[str, dict]]] = {
     ("POST", "/disputes/{dispute_id}/comments"): [("victim", {"data": {"text": "x"}})],
     ("POST", "/disputes/{dispute_id}/withdraw"): [("victim", {"data": {}})],
     ("POST", "/disputes/bulk"): [("own", {"data": {"ids": ["1"], "action": "accept"}})],
+    # a pair's billed lines (portal/routes/lines.py): 404 unless the user sees one side
+    ("GET", "/lines"): [("victim", {"params": {"operation": "DE", "period": "2026-11",
+                                               "airline": LH, "agent": DE_AGENT}})],
     # payments (portal/routes/payments.py; real payment data in tests/test_portal_payments.py)
     ("GET", "/api/v1/payments"): [("victim", {"params": {"participant": LH}}),
                                   ("victim", {"params": {"participant": DE_AGENT}}),

@@ -46,7 +46,7 @@ def _print(d: dict, as_json: bool) -> None:
         return
     typer.echo(f"dispute {d['id']} {d['status']} {d['kind']} {d['operation']} {d['period']} "
                f"agent {d['agent']} AWB {d['awb']} {d['reason']} claims {d['claimed']} "
-               f"{d['currency']}" + (f" DCM {d['dcm_number']} in {d['adjust_period']}"
+               f"{d['currency']}" + (f" {d['instrument']} {d['dcm_number']} in {d['adjust_period']}"
                                      if d.get("dcm_number") else ""))
     for e in d.get("history", []):
         typer.echo(f"  {e['at'][:19]} {e['actor']:12} {e['action']:18} "
@@ -127,7 +127,7 @@ def decide_cmd(dispute_id: int = typer.Argument(...),
                amount: str = typer.Option(None, "--amount", help="Accept only this much."),
                text: str = typer.Option("", "--text"),
                as_login: str = AS, today: str = TODAY, as_json: bool = JSON):
-    """Accept (fully or --amount) or reject; an acceptance bills the airline's DCM."""
+    """Accept (fully or --amount) or reject; an acceptance bills the airline's CCA or DCM."""
     from casslink.app.disputes import service
 
     if accept == reject:
@@ -185,7 +185,7 @@ def escalate_cmd(today: str = TODAY, as_json: bool = JSON):
 
 @disputes_app.command("adjust")
 def adjust_cmd(as_json: bool = JSON):
-    """Bill the DCM of every accepted dispute not billed yet (after a crash)."""
+    """Bill the CCA or DCM of every accepted dispute not billed yet (after a crash)."""
     from casslink.app.disputes.adjust import adjust, pending
 
     done, failed = [], {}

@@ -26,7 +26,7 @@ from casslink.storage import atomic_write_bytes, sha256_of
 
 from . import states
 from .billed import billed_awb
-from .dcm import dcm_file, dcm_rows
+from .dcm import billing_for, dcm_file, dcm_rows
 
 SYSTEM = "casslink"
 
@@ -44,7 +44,8 @@ def _bytes(settings: Settings, engine: Engine, d: Dispute, ref: ReferenceData) -
     billed = billed_awb(settings, engine, d.operation_code, d.airline_prefix, d.awb_serial,
                         d.agent_code)
     rows = dcm_rows(billed, json.loads(d.claims), d.remove_awb, int(d.accepted_minor or 0),
-                    d.dcm_number or "", reason_text(d))
+                    d.dcm_number or "", reason_text(d), instrument=d.instrument,
+                    billing=billing_for(ref, d.operation_code, d.adjust_period_id or ""))
     period = ref.period(d.operation_code, d.adjust_period_id or "")
     if period is None:
         raise AdjustmentFailed(f"dispute {d.id}: no period {d.adjust_period_id} to bill in")

@@ -9,7 +9,6 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine
 
 from casslink import registry
-from casslink.canonical import agent_net
 from casslink.settings import Settings
 
 
@@ -28,11 +27,6 @@ class BilledAwb:
     @property
     def currency(self) -> str:
         return self.state["currency"]
-
-    @property
-    def net(self) -> int:
-        """The agent's net of the AWB as billed now (what removing it credits)."""
-        return agent_net(self.state)
 
 
 def billed_awb(settings: Settings, engine: Engine, operation: str, airline_prefix: str,

@@ -30,7 +30,8 @@ COLUMNS = (
     ("Agent", "agent", "text", 13), ("Airline", "airline", "text", 8),
     ("AWB", "awb", "text", 14), ("Reason", "reason", "text", 16),
     ("Claimed", "claimed_minor", "money", 13), ("Accepted", "accepted_minor", "money", 13),
-    ("Currency", "currency", "text", 8), ("DCM", "dcm_number", "text", 8),
+    ("Currency", "currency", "text", 8), ("Instrument", "instrument", "text", 10),
+    ("CCA/DCM", "dcm_number", "text", 8),
     ("Adjustment period", "adjust_period", "text", 10), ("Raised on", "raised_on", "text", 11),
     ("Response due", "response_due", "text", 11), ("Text", "text", "text", 40),
 )

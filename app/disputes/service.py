@@ -32,7 +32,7 @@ from casslink.settings import Settings
 
 from . import deadlines, states
 from .billed import billed_awb
-from .dcm import DcmError, dcm_rows
+from .dcm import DcmError, billing_for, dcm_rows, removal
 
 
 class DisputeError(ValueError):
@@ -160,20 +160,22 @@ def raise_dispute(settings: Settings, engine: Engine, actor: Actor, *, agent: st
     if correction_number and correction_number not in billed.corrections:
         raise DisputeError(f"no CCA/DCM {correction_number} is billed on AWB {awb}")
     currency = ref.operations[op].settlement_currency
-    if billed.currency != currency:
-        raise DisputeError(f"AWB {awb} is billed in {billed.currency}: disputes of AWBs in "
-                           f"another currency than {currency} are not supported")
     rule = rule_for(load_rules(reference_dir), op)
     period = ref.period(op, billed.period_id)
     try:
         kind = deadlines.kind_on(period, rule, today)
     except deadlines.TooLate as exc:
         raise DisputeError(str(exc)) from exc
+    instrument = reasons[reason].instrument_for(kind)
+    billing = billing_for(ref, op, billed.period_id)
     remove = remove or reasons[reason].component == "remove"
     if remove:
         if amount is not None:
             raise DisputeError("removing the AWB claims its whole net: give no --amount")
-        claims, claimed = {}, billed.net
+        try:
+            claims, claimed = {}, removal(billing, billed)
+        except DcmError as exc:
+            raise DisputeError(f"the claim cannot be billed on AWB {awb}: {exc}") from exc
     else:
         if amount is None:
             raise DisputeError("give the amount claimed (--amount)")
@@ -183,7 +185,8 @@ def raise_dispute(settings: Settings, engine: Engine, actor: Actor, *, agent: st
     if claimed <= 0:
         raise DisputeError(f"AWB {awb} nets {claimed}: there is nothing to credit")
     try:
-        dcm_rows(billed, claims, remove, claimed, "X", "check")
+        dcm_rows(billed, claims, remove, claimed, "X", "check", billing=billing,
+                 instrument=instrument)
     except (DcmError, KeyError) as exc:
         raise DisputeError(f"the claim cannot be billed on AWB {awb}: {exc}") from exc
     with session_scope(engine) as s:
@@ -191,26 +194,34 @@ def raise_dispute(settings: Settings, engine: Engine, actor: Actor, *, agent: st
                     agent_code=agent, airline_prefix=prefix, awb_serial=serial,
                     correction_number=correction_number, reason_code=reason,
                     claims=json.dumps(claims), remove_awb=remove, claimed_minor=claimed,
-                    currency=currency, text=text, status=states.RAISED,
+                    currency=currency, instrument=instrument, text=text,
+                    status=states.RAISED,
                     raised_by=actor.login, raised_at=dt.datetime.now(dt.UTC), raised_on=today,
                     response_due=deadlines.response_due(today, rule), source=source)
         s.add(d)
         s.flush()
         _event(s, d, actor, "raised", states.RAISED, kind=kind, claimed=claimed,
-               reason=reason, remove=remove, source=source)
+               reason=reason, remove=remove, source=source, instrument=instrument)
         return d.id
 
 
-def _next_dcm_number(s: Session, prefix: str) -> str:
-    """The airline's next DCM number of casslink's series: ``DP`` + 4 digits."""
-    row = s.get(DcmSeries, prefix, with_for_update=True)
+SERIES = {"DCM": "DP", "CCA": "CP"}
+"""The letters of casslink's number series per instrument (4 digits follow)."""
+
+
+def _next_number(s: Session, prefix: str, instrument: str) -> str:
+    """The airline's next CCA or DCM number of casslink's series: ``CP``/``DP`` + 4 digits
+    (one series per airline and instrument)."""
+    row = s.get(DcmSeries, (prefix, instrument), with_for_update=True)
     if row is None:
-        row = DcmSeries(airline_prefix=prefix, last_number=0)
+        row = DcmSeries(airline_prefix=prefix, instrument=instrument, last_number=0)
         s.add(row)
     row.last_number += 1
+    letters = SERIES[instrument]
     if row.last_number > 9999:
-        raise DisputeError(f"airline {prefix}: the DCM series DP0001-DP9999 is used up")
-    return f"DP{row.last_number:04d}"
+        raise DisputeError(f"airline {prefix}: the {instrument} series {letters}0001-"
+                           f"{letters}9999 is used up")
+    return f"{letters}{row.last_number:04d}"
 
 
 def decide(settings: Settings, engine: Engine, actor: Actor, dispute_id: int, *,
@@ -247,10 +258,10 @@ def decide(settings: Settings, engine: Engine, actor: Actor, dispute_id: int, *,
             status = states.ACCEPTED if accepted == d.claimed_minor else states.PARTLY_ACCEPTED
             states.check(d.status, status, d.id)
             period = deadlines.adjustment_period(ref, d.operation_code, today)
-            d.dcm_number = _next_dcm_number(s, d.airline_prefix)
+            d.dcm_number = _next_number(s, d.airline_prefix, d.instrument)
             d.adjust_period_id, d.accepted_minor = period.period_id, accepted
             _event(s, d, actor, "accepted", status, accepted=accepted, text=text,
-                   dcm_number=d.dcm_number, period=period.period_id)
+                   instrument=d.instrument, dcm_number=d.dcm_number, period=period.period_id)
             d.status = status
         d.decision_text, d.decided_by = text, actor.login
         d.decided_at = dt.datetime.now(dt.UTC)
@@ -297,7 +308,8 @@ def as_dict(d: Dispute) -> dict:
             "status": d.status, "raised_by": d.raised_by, "raised_on": d.raised_on.isoformat(),
             "response_due": d.response_due.isoformat(),
             "accepted_minor": d.accepted_minor, "decision_text": d.decision_text,
-            "decided_by": d.decided_by, "dcm_number": d.dcm_number,
+            "decided_by": d.decided_by, "instrument": d.instrument,
+            "dcm_number": d.dcm_number,
             "adjust_period": d.adjust_period_id, "file_id": d.file_id}
 
 

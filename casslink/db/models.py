@@ -565,7 +565,9 @@ class Dispute(Base):
     decision_text: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    dcm_number: Mapped[str | None] = mapped_column(String(6))
+    # CCA | DCM: what an acceptance bills (revision 0013; dispute_reasons.csv and the kind)
+    instrument: Mapped[str] = mapped_column(String(3), default="DCM", server_default="DCM")
+    dcm_number: Mapped[str | None] = mapped_column(String(6))  # the CCA or DCM number
     adjust_period_id: Mapped[str | None] = mapped_column(String(10))
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), unique=True)
     adjusted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -604,11 +606,14 @@ class DisputeAttachment(Base):
 
 
 class DcmSeries(Base):
-    """The last DCM number casslink issued for an airline's dispute adjustments."""
+    """The last CCA or DCM number casslink issued for an airline's dispute adjustments (one
+    series per airline and instrument; ``instrument`` since revision 0013)."""
 
     __tablename__ = "dcm_series"
 
     airline_prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(3), primary_key=True, default="DCM",
+                                            server_default="DCM")
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 

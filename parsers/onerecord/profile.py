@@ -161,7 +161,11 @@ CLASSES.update({
         P("cb:remittanceDate", "date", 1), P("cb:statementCurrency", "code:CurrencyCode", 1),
         P("cb:billedParty", PARTY, 1), P("cb:line", "node:cb:StatementLine", 0, 0),
         P("cb:total", "node:cargo:Ratings", 0, 0), P("cb:tax", "node:cb:TaxAmount", 0, 0),
-        P("cb:remittanceDue", "double", 1)),
+        P("cb:disputedAwb", "node:cb:DisputedAwb", 0, 0), P("cb:remittanceDue", "double", 1)),
+    "cb:DisputedAwb": (  # an AWB of the statement under dispute (docs/disputes.md)
+        P("cb:awbNumber", "string", 1), P("cb:counterpartyCode", "string", 1),
+        P("cb:disputeId", "integer", 1), P("cb:disputeStatus", "string", 1),
+        P("cb:acceptedAmount", "double")),
     "cb:TaxAmount": (  # the statement's tax per code and rate (docs/tax.md)
         P("cb:taxCode", "string", 1), P("cb:taxName", "string", 1), P("cb:taxSide", "string", 1),
         P("cb:rateBasisPoints", "integer", 1), P("cb:taxBase", "double", 1),

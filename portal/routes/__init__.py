@@ -11,6 +11,7 @@ from casslink.portal.routes import (
     consolidated,
     disputes,
     files,
+    lines,
     me,
     payments,
     periods,
@@ -21,4 +22,4 @@ from casslink.portal.routes import (
 
 ROUTERS = [auth.router, me.router, files.router, periods.router, statements.router,
            consolidated.router, settings.router, tokens.router, admin.router, disputes.router,
-           payments.router]
+           payments.router, lines.router]

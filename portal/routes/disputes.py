@@ -119,7 +119,7 @@ def api_show(request: Request, dispute_id: int, p: Principal = Depends(current_u
 @router.post("/api/v1/disputes/{dispute_id}/decision", tags=["disputes"])
 def api_decide(request: Request, dispute_id: int, body: DecisionBody,
                p: Principal = Depends(current_user)) -> dict:
-    """Accept (fully or an amount) or reject; an acceptance bills the airline's DCM."""
+    """Accept (fully or an amount) or reject; an acceptance bills the airline's CCA or DCM."""
     settings, engine = _settings(request)
     actor = _actor(p, "dispute")
     return _run(lambda: service.decide(settings, engine, actor, dispute_id,
@@ -186,32 +186,52 @@ def page_rows(request: Request, p: Principal = Depends(current_user)):
     return _render(request, "disputes/rows.html", p, **_view(request, p))
 
 
+FORM = ("agent", "airline", "awb", "correction")
+
+
+def _billed(request: Request, p: Principal, form: dict) -> list[dict]:
+    """The billed lines of the form's AWB (a drill-down's link names the operation and
+    period): shown above the form, for a user who may dispute for the agent."""
+    from casslink.portal.routes.lines import pair_lines
+
+    q = request.query_params
+    op, period = q.get("operation"), q.get("period")
+    prefix, _, serial = form["awb"].partition("-")
+    if not (op and period and serial and form["agent"] and p.can("dispute", form["agent"])):
+        return []
+    settings, engine = _settings(request)
+    return pair_lines(settings, engine, op, period, prefix, form["agent"], serial).to_pylist()
+
+
 @router.get("/disputes/new", include_in_schema=False)
 def page_new(request: Request, p: Principal = Depends(current_user)):
     q = request.query_params
     reasons = load_reasons(request.app.state.settings.fixtures_dir / "reference")
     agents = [g.code for g in p.grants if g.kind == "agent" and "dispute" in g.rights]
+    form = {k: q.get(k, "") for k in FORM}
     return _render(request, "disputes/new.html", p, reasons=list(reasons.values()),
-                   agents=agents, form={k: q.get(k, "") for k in ("agent", "airline", "awb")},
-                   error=None)
+                   agents=agents, form=form, billed=_billed(request, p, form), error=None)
 
 
 @router.post("/disputes", include_in_schema=False)
 def page_raise(request: Request, agent: str = Form(...), airline: str = Form(...),
                awb: str = Form(...), reason: str = Form(...), amount: str = Form(""),
-               text: str = Form(""), p: Principal = Depends(current_user)):
+               text: str = Form(""), correction: str = Form(""),
+               p: Principal = Depends(current_user)):
     settings, engine = _settings(request)
     try:
         new_id = service.raise_dispute(settings, engine, _actor(p, "dispute"), agent=agent,
                                        airline=airline, awb=awb, reason=reason,
                                        amount=amount or None, text=text,
+                                       correction_number=correction or None,
                                        today=_today(request))
     except (service.DisputeError, access.Forbidden) as exc:
         reasons = load_reasons(settings.fixtures_dir / "reference")
         agents = [g.code for g in p.grants if g.kind == "agent"]
         page = _render(request, "disputes/new.html", p, reasons=list(reasons.values()),
-                       agents=agents, form={"agent": agent, "airline": airline, "awb": awb},
-                       error=str(exc))
+                       agents=agents, form={"agent": agent, "airline": airline, "awb": awb,
+                                            "correction": correction},
+                       billed=[], error=str(exc))
         page.status_code = 409
         return page
     return RedirectResponse(f"/disputes/{new_id}", status_code=303)
