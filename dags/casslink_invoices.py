@@ -14,6 +14,8 @@ carries periods and document numbers only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pendulum
 from airflow.sdk import Param, dag, task
 from casslink_assets import PERIOD_SETTLED
@@ -47,7 +49,7 @@ def casslink_invoices():
         return issue_invoices(period)
 
     @task(trigger_rule="all_done")  # the chunks of the periods issued, when one failed too
-    def chunks(issued) -> list[list[str]]:
+    def chunks(issued: Sequence[list[list[str]] | None]) -> list[list[str]]:
         return [chunk for period in issued if period for chunk in period]
 
     @task
