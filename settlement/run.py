@@ -6,7 +6,8 @@ Ledger files live in ``ledger/operation=<op>/period=<id>/run-<digest16>/`` where
 covers the inputs (warehouse parts), the code version, the reference data and the period's
 calendar dates: the same inputs always give the same folder and byte-identical files; a run
 over new inputs or corrected dates gets a new folder (a billed period's needs ``rebill``), so
-the earlier run's manifest stays for audit.
+the earlier run's manifest stays for audit. Runs recorded before the digest covered the
+dates carry the legacy digest (:func:`_same_inputs`).
 """
 
 from __future__ import annotations
@@ -146,15 +147,17 @@ def _inputs(settings: Settings, engine: Engine, operation: str, period_id: str
     return out
 
 
-def _digest(inputs: list[dict], ref_digest: str, period: PeriodInfo) -> str:
+def _digest(inputs: list[dict], ref_digest: str, period: PeriodInfo | None) -> str:
     """What a run's ledger follows from: code, reference data, the period's calendar dates as
     stored now (an operator's correction, :func:`casslink.calendars.correct`, is not in the
-    reference digest) and the input parts."""
+    reference digest) and the input parts. ``period=None``: the legacy formula, without the
+    dates, of runs recorded before the digest covered them."""
     h = hashlib.sha256()
     h.update(f"casslink {__version__}\nreference {ref_digest}\n".encode())
-    h.update(f"period {period.period_id} {period.start_date} {period.end_date} "
-             f"{period.correction_cutoff} {period.billing_date} {period.remittance_date}\n"
-             .encode())
+    if period is not None:
+        h.update(f"period {period.period_id} {period.start_date} {period.end_date} "
+                 f"{period.correction_cutoff} {period.billing_date} {period.remittance_date}\n"
+                 .encode())
     for i in inputs:
         h.update(f"{i['part']} {i['part_sha256']}\n".encode())
     return h.hexdigest()
@@ -204,7 +207,9 @@ def settle(settings: Settings, engine: Engine, operation: str, period_text: str,
         row = s.scalars(select(BillingPeriod).where(
             BillingPeriod.operation_code == operation,
             BillingPeriod.period_id == period.period_id)).first()
-        kind = _run_kind(prev, digest, row.status if row else "open", rebill,
+        same = prev is not None and _same_inputs(prev, digest,
+                                                 _digest(inputs, ref.digest, None), period)
+        kind = _run_kind(prev, same, row.status if row else "open", rebill,
                          f"{operation} {period.period_id}")
         if preview:
             s.rollback()  # a preview reads only
@@ -255,13 +260,45 @@ def _recorded_runs(operation: str, period_id: str):
     ).order_by(SettlementRun.id.desc())
 
 
-def _run_kind(prev: SettlementRun | None, digest: str, status: str, rebill: bool,
+def period_dates(period: PeriodInfo) -> dict[str, str]:
+    """The period's calendar dates as a run's manifest records them (``period_dates``)."""
+    return {"start": period.start_date.isoformat(), "end": period.end_date.isoformat(),
+            "correction_cutoff": period.correction_cutoff.isoformat(),
+            "billing": period.billing_date.isoformat(),
+            "remittance": period.remittance_date.isoformat()}
+
+
+LEGACY_DATE_KEYS = {"period_start": "start", "period_end": "end", "billing_date": "billing",
+                    "remittance_date": "remittance"}
+"""Manifest keys of the dates a run recorded before ``period_dates`` (no cut-off)."""
+
+
+def _same_inputs(prev: SettlementRun, digest: str, legacy: str, period: PeriodInfo) -> bool:
+    """Whether ``prev`` ran over this run's inputs: the same digest, or - a run recorded
+    before the digest covered the period's dates - the ``legacy`` digest (same code, reference
+    data and parts) and every date its manifest records still the period's (a legacy manifest
+    has no cut-off; one that records no date at all is taken as unchanged)."""
+    if prev.inputs_digest == digest:
+        return True
+    if prev.inputs_digest != legacy:
+        return False
+    try:
+        manifest = json.loads((Path(prev.ledger_dir) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    recorded = manifest.get("period_dates") or {
+        name: manifest[key] for key, name in LEGACY_DATE_KEYS.items() if key in manifest}
+    now = period_dates(period)
+    return all(now.get(name) == value for name, value in recorded.items())
+
+
+def _run_kind(prev: SettlementRun | None, same_inputs: bool, status: str, rebill: bool,
               what: str) -> str:
     """``regular``, ``repeat`` (same inputs as the last run) or ``rebill``; a billed period
     whose inputs changed without ``rebill`` raises."""
     if prev is None:
         return "regular"
-    if prev.inputs_digest == digest:
+    if same_inputs:
         return "repeat"
     if status == "billed" and not rebill:
         raise SettlementError(
@@ -369,6 +406,7 @@ def _compute_and_write(settings, operation, period, currency, inputs, digest, re
         "period_start": period.start_date.isoformat(), "period_end": period.end_date.isoformat(),
         "billing_date": period.billing_date.isoformat(),
         "remittance_date": period.remittance_date.isoformat(),
+        "period_dates": period_dates(period),
         "settlement_currency": currency, "inputs_digest": digest,
         "code_version": __version__, "reference_digest": ref.digest, "inputs": inputs,
         "outputs": {f"{k}.parquet": v for k, v in outputs.items()},

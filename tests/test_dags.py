@@ -142,9 +142,44 @@ def test_invoicing_follows_settlement_through_an_asset(airflow_env):
     assert type(invoices.timetable).__name__ == "AssetTriggeredTimetable"
     assert [a.name for a in invoices.timetable.asset_condition.objects] == [
         "casslink_period_settled"]
+    assert invoices.max_active_runs == 1
+    # one issue and one register per period (a failing period stops no other); the chunks
+    # of every period issued are rendered side by side
     assert invoices.get_task("issue").upstream_task_ids == {"periods"}
-    assert invoices.get_task("render").upstream_task_ids == {"issue"}
+    assert invoices.get_task("chunks").upstream_task_ids == {"issue"}
+    assert invoices.get_task("chunks").trigger_rule == "all_done"
+    assert invoices.get_task("render").upstream_task_ids == {"chunks"}
     assert invoices.get_task("register").upstream_task_ids == {"periods", "render"}
+    mapped = {t.task_id for t in invoices.tasks if type(t).__name__.endswith("MappedOperator")}
+    assert mapped == {"issue", "render", "register"}
+    # the chunks task flattens the periods' chunks, leaving out a period that failed (no XCom)
+    assert invoices.get_task("chunks").python_callable([[["A1", "A2"], ["A3"]], None,
+                                                        [["B1"]]]) == [["A1", "A2"], ["A3"],
+                                                                       ["B1"]]
+
+
+def test_the_periods_task_reads_the_triggering_settlement_events(airflow_env):
+    """The asset-triggered path: the ``periods`` task's callable gets the settlement's asset
+    events (objects with ``.extra``) and issues each period once, in the order settled; a
+    manual run's conf wins."""
+    from types import SimpleNamespace
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(airflow_env.dags_dir))
+    periods = bag.dags["casslink_invoices"].get_task("periods").python_callable
+    event = lambda op, period, run: SimpleNamespace(
+        extra={"operation": op, "period": period, "run_id": run})
+    events = {"casslink_period_settled": [event("DE", "2026-11", 4), event("fr", "2026-11", 5),
+                                          event("DE", "2026-11", 6), event("XX", "2026-11", 7)]}
+    blank = {"operation": "", "period": ""}
+    assert periods(params=blank, dag_run=SimpleNamespace(conf={}),
+                   triggering_asset_events=events) == [
+        {"operation": "DE", "period": "2026-11"}, {"operation": "FR", "period": "2026-11"}]
+    manual = SimpleNamespace(conf={"operation": "de", "period": "2026-10"})
+    assert periods(params=blank, dag_run=manual, triggering_asset_events={}) == [
+        {"operation": "DE", "period": "2026-10"}]
+    assert periods(params=blank, dag_run=None, triggering_asset_events=None) == []
 
 
 def test_invoice_periods_come_from_the_conf_or_the_settlement_events(home):

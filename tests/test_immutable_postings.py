@@ -164,3 +164,28 @@ def test_the_invoice_guard_names_every_other_column():
     columns = {c.name for c in Invoice.__table__.columns}
     assert set(immutable.INVOICE_COLUMNS) == columns - {"status", "cancelled_by"}
     assert len(immutable.INVOICE_COLUMNS) == len(set(immutable.INVOICE_COLUMNS))
+
+
+def test_install_replaces_an_older_version_of_a_trigger(db_url):
+    """A changed guard reaches a database that has the old one: ``install`` re-creates every
+    trigger (SQLite's ``CREATE TRIGGER IF NOT EXISTS`` would keep the stale one)."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        _fill(engine)
+        with engine.begin() as conn:  # an "older version" of the guard that lets updates by
+            if engine.dialect.name == "sqlite":
+                conn.execute(text("DROP TRIGGER pay_postings_no_update"))
+                conn.execute(text("CREATE TRIGGER pay_postings_no_update BEFORE UPDATE ON "
+                                  "pay_postings WHEN 0 BEGIN SELECT RAISE(ABORT, 'old'); END"))
+            else:
+                conn.execute(text("CREATE OR REPLACE FUNCTION casslink_guard_pay_postings() "
+                                  "RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; "
+                                  "END $$"))
+        assert _run(engine, "UPDATE pay_postings SET note = 'stale guard'") == 1
+        with engine.begin() as conn:
+            immutable.install(conn)
+        _refused(engine, "UPDATE pay_postings SET note = 'again'", "append-only")
+        assert len(_triggers(engine)) == 2 * len(immutable.TABLES)  # none doubled
+    finally:
+        engine.dispose()

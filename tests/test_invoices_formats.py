@@ -98,7 +98,7 @@ def delivered(tmp_path_factory):
     s, engine, result = settled_root(home, awbs=150, seed=4)
     agents = sorted({b["agent_code"] for b in read_ledger(
         Path(result.ledger_dir))["bills"].to_pylist()})
-    with session_scope(engine) as ses:  # one agent wants PDFs only, another no invoice
+    with session_scope(engine) as ses:  # one agent wants PDFs only, another names none
         ses.execute(update(Participant).where(Participant.code == agents[0])
                     .values(output_formats="xlsx,pdf"))
         ses.execute(update(Participant).where(Participant.code == agents[1])
@@ -154,7 +154,9 @@ def test_formats_follow_each_participants_settings(delivered):
     for f in delivered["files"]:
         kinds.setdefault(f["participant"], set()).add(f["kind"])
     assert kinds[first] == {"invoice-pdf"}
-    assert second not in kinds
+    # settings naming no invoice format (saved before the choice existed): invoices are
+    # legal documents - both formats, never none
+    assert kinds[second] == {"invoice-pdf", "invoice-ubl"}
     others = [a for a in delivered["agents"][2:] if a in kinds]
     assert others and all(kinds[a] == {"invoice-pdf", "invoice-ubl"} for a in others)
     assert all(kinds[p] == {"invoice-pdf", "invoice-ubl"} for p in kinds if len(p) == 3)

@@ -6,6 +6,7 @@ notes; a preview issues nothing."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from casslink import invoice_numbers
 from casslink.db.engine import make_engine, session_scope, upgrade
@@ -215,5 +217,69 @@ def test_two_processes_issuing_one_period_at_once_issue_each_document_once(db_ur
         assert sorted(results[0].issued + results[1].issued) == sorted(r["number"]
                                                                        for r in rows)
         assert register.gaps(engine) == []
+    finally:
+        engine.dispose()
+
+
+def _conflict_on_third_number(monkeypatch, error: Exception) -> list[str]:
+    """Record the issuer's checkpoints; the third number taken (mid-batch) fails with
+    ``error``, as a deadlock or a lock wait would. The steps list is returned."""
+    from casslink import faults
+
+    steps: list[str] = []
+
+    def checkpoint(area: str, step: str) -> None:
+        steps.append(step)
+        if step == "numbered" and steps.count("numbered") == 3:
+            raise OperationalError("UPDATE invoice_series ...", {}, error)
+
+    monkeypatch.setattr(faults, "checkpoint", checkpoint)
+    return steps
+
+
+def _series_are_whole(engine) -> list[str]:
+    """Every series runs 1..n; each bill's document is there once: the numbers."""
+    rows = register.rows(engine, "DE", "2026-11")
+    by_series: dict[tuple, list[int]] = {}
+    for r in rows:
+        by_series.setdefault((r["issuer"], r["series"], r["year"]), []).append(r["seq"])
+    assert all(sorted(v) == list(range(1, len(v) + 1)) for v in by_series.values())
+    keys = [(r["agent_code"], r["airline_prefix"], r["doc_type"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    numbers = [r["number"] for r in rows]
+    assert len(numbers) == len(set(numbers)) and register.gaps(engine) == []
+    return numbers
+
+
+def test_a_conflict_mid_batch_falls_back_to_one_document_at_a_time(db_url, tmp_path,
+                                                                   monkeypatch):
+    """The batch rolls back (its numbers with it) and each document is issued in its own
+    transaction, through the same ``before-commit`` checkpoint: no gap, no number twice."""
+    s, engine, _ = settled_root(tmp_path / "var", db_url=db_url, awbs=60, seed=12)
+    try:
+        wanted = len(issue_period(s, engine, "DE", "2026-11", preview=True).documents)
+        assert 3 < wanted <= BATCH  # one batch, the conflict in its middle
+        steps = _conflict_on_third_number(monkeypatch, Exception("deadlock detected"))
+        result = issue_period(s, engine, "DE", "2026-11")
+        assert steps[:3] == ["numbered"] * 3  # the batch: two documents, then the conflict
+        assert steps[3:] == ["numbered", "before-commit"] * wanted + ["committed"]
+        assert sorted(_series_are_whole(engine)) == sorted(result.issued)
+        assert len(result.issued) == wanted
+    finally:
+        engine.dispose()
+
+
+def test_a_lock_timeout_is_raised_not_retried_per_document(tmp_path, monkeypatch):
+    s, engine, _ = settled_root(tmp_path / "var", awbs=60, seed=12)
+    try:
+        steps = _conflict_on_third_number(
+            monkeypatch, sqlite3.OperationalError("database is locked"))
+        with pytest.raises(OperationalError, match="database is locked"):
+            issue_period(s, engine, "DE", "2026-11")
+        assert steps == ["numbered"] * 3  # no document tried on its own
+        assert _counts(engine)[0] == 0  # the batch rolled back
+        monkeypatch.undo()
+        again = issue_period(s, engine, "DE", "2026-11")
+        assert sorted(_series_are_whole(engine)) == sorted(again.issued)
     finally:
         engine.dispose()

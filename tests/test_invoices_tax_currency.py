@@ -135,3 +135,16 @@ def test_br_53_a_vat_accounting_currency_needs_its_total(legal):
     assert [e[:5] for e in business_rule_errors(cii)] == ["BR-53"]
     ubl = ubl_xml(invoice).replace(b"<cbc:TaxCurrencyCode>EUR</cbc:TaxCurrencyCode>", b"")
     assert [e[:5] for e in business_rule_errors(ubl)] == ["BR-53"]
+
+
+def test_a_period_without_vat_needs_no_rate(legal):
+    """No document states VAT, so none needs a national figure: no rate is looked up (a USD
+    period whose tax point has no ECB rate still gets its documents)."""
+    untaxed = dict(BILL, tax_airline=0, tax_agent=0, net=BILL["net"] - 1900 + 950)
+    for end in (dt.date(2026, 11, 30), dt.date(2026, 10, 31)):  # no rate / a rate at hand
+        invoice, commission = _documents(legal, "USD", end=end, bill=untaxed)
+        assert (invoice.tax_total, commission.tax_total) == (0, 0)
+        assert (invoice.tax_currency, invoice.tax_total_national) == ("", 0)
+        for xml in (cii_xml(invoice), ubl_xml(invoice)):
+            validate(xml)
+            assert b"TaxCurrencyCode" not in xml

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from casslink.app.ingest import land_and_ingest
 from casslink.app.synthetic.generator import generate_billing
 from casslink.db.engine import session_scope
-from casslink.db.models import AuditEntry, Delivery, User
+from casslink.db.models import AuditEntry, Delivery, Participant, User
 from casslink.outputs.deliver import deliver_run
 from casslink.parsers.hot import write_hot
 from casslink.participants import resolve
@@ -149,19 +149,21 @@ def test_settings_are_validated_audited_and_respected_by_delivery(world, ref, tm
     assert lh.get("/api/v1/settings", params={"participant": LH}).json()["outputs"] == [
         "hot", "xlsx", "xml", "pdf", "ubl"]  # nothing chosen: everything, invoices too
     bad = [{"outputs": ["pdf"]}, {"outputs": []}, {"outputs": ["hot", "doc"]},
+           {"outputs": ["hot", "xml"]},  # no invoice format: invoices are legal documents
            {"outputs": ["hot"], "language": "xx"},
            {"outputs": ["hot"], "contact_email": "not-an-email"}]
     for body in bad:
         assert lh.put("/api/v1/settings", params={"participant": LH},
                       json=body).status_code == 422
     r = lh.put("/api/v1/settings", params={"participant": LH},
-               json={"outputs": ["xml"], "language": "de", "contact_email": "ops@lh.example"})
-    assert r.json() == {"participant": LH, "outputs": ["xml"], "available_outputs":
+               json={"outputs": ["xml", "ubl"], "language": "de",
+                     "contact_email": "ops@lh.example"})
+    assert r.json() == {"participant": LH, "outputs": ["xml", "ubl"], "available_outputs":
                         ["hot", "xlsx", "xml", "pdf", "ubl"], "language": "de",
                         "contact_email": "ops@lh.example"}
     clerk = _client(app, "lh-clerk")
     assert clerk.put("/api/v1/settings", params={"participant": LH},
-                     json={"outputs": ["hot"]}).status_code == 403
+                     json={"outputs": ["hot", "pdf"]}).status_code == 403
     # settle DE 2026-11 with one LH file: 020 receives only XML, the agents everything
     gen = next(f for f in generate_billing(ref, "DE", ref.period("DE", "2026-11"), 200,
                                            seed=5) if f.airline_prefix == LH)
@@ -191,6 +193,42 @@ def test_settings_are_validated_audited_and_respected_by_delivery(world, ref, tm
     assert other.get(st[0]["files"][0]["url"]).status_code == 404
     assert other.get("/api/v1/statements", params={"participant": LH}).status_code == 403
     assert "settlement-xml" in lh.get("/statements").text
+
+
+def test_the_settings_form_requires_an_invoice_format(world) -> None:
+    """Saved without PDF and UBL, the form comes back as sent with the reason in the user's
+    language; nothing is stored. Settings saved before the choice existed show both invoice
+    formats, as delivered (casslink.outputs.invoices.deliver)."""
+    _, engine, app = world
+    lh = _client(app, "lh-admin")
+    with session_scope(engine) as s:  # saved before invoice formats were a choice
+        s.scalars(select(Participant).where(Participant.code == LH)).one().output_formats = (
+            "hot,xml")
+    assert lh.get("/api/v1/settings", params={"participant": LH}).json()["outputs"] == [
+        "hot", "xml", "pdf", "ubl"]
+    page = lh.get("/settings", params={"participant": LH}).text
+    assert 'value="ubl" checked' in page and 'value="xlsx" checked' not in page
+    for language, reason in (
+            ("en", "Choose at least one invoice format (PDF or UBL): invoices are legal "
+                   "documents."),
+            ("ja", "請求書の形式を少なくとも1つ選択してください（PDF または UBL）。"
+                   "請求書は法的文書です。")):
+        r = lh.post("/settings", params={"participant": LH},
+                    headers={"Accept-Language": language},
+                    data={"outputs": ["hot", "xlsx"], "contact_email": "ops@lh.example",
+                          "csrf": csrf_of(lh)}, follow_redirects=False)
+        assert r.status_code == 422 and reason in r.text
+        assert 'value="xlsx" checked' in r.text and 'value="pdf" checked' not in r.text
+    with session_scope(engine) as s:
+        part = s.scalars(select(Participant).where(Participant.code == LH)).one()
+        assert (part.output_formats, part.contact_email) == ("hot,xml", None)
+    r = lh.post("/settings", params={"participant": LH},
+                data={"outputs": ["hot", "xlsx", "pdf"], "csrf": csrf_of(lh)},
+                follow_redirects=False)
+    assert r.status_code == 303
+    with session_scope(engine) as s:
+        assert s.scalars(select(Participant.output_formats).where(
+            Participant.code == LH)).one() == "hot,xlsx,pdf"
 
 
 def test_tokens_from_the_api_and_the_settings_page(world) -> None:
@@ -263,10 +301,10 @@ def test_every_page_answers_for_its_user_and_the_forms_work(world) -> None:
     token = csrf_of(lh)
     post = lambda url, **data: lh.post(url, data={**data, "csrf": token},
                                        follow_redirects=False)
-    assert post("/settings", outputs=["hot", "xlsx"], language="fr",
+    assert post("/settings", outputs=["hot", "xlsx", "ubl"], language="fr",
                 contact_email="a@b.example").status_code == 303
     assert lh.get("/api/v1/settings", params={"participant": LH}).json()["outputs"] == [
-        "hot", "xlsx"]
+        "hot", "xlsx", "ubl"]
     assert post("/admin/users/lh-clerk/password", password=NEW_PW).status_code == 303
     assert post("/admin/users/lh-clerk/keys", key=KEY).status_code == 303
     assert post("/admin/users/lh-clerk/grants", participant=LH,

@@ -180,7 +180,7 @@ def victim(tmp_path_factory):
     file_id = r.json()["id"]
     assert c.get(f"/api/v1/files/{file_id}").json()["verdict"] == "accepted"
     c.put("/api/v1/settings", params={"participant": LH},
-          json={"outputs": ["hot", "xml"], "contact_email": SECRET_EMAIL})
+          json={"outputs": ["hot", "xml", "pdf"], "contact_email": SECRET_EMAIL})
     token = c.post("/api/v1/tokens", json={"name": "victim-erp", "scopes": ["view"]}).json()
     result = settle(settings, engine, "DE", "2026-11")
     deliver_run(settings, engine, result.run_id, Path(result.ledger_dir))
@@ -239,7 +239,7 @@ def test_the_victims_data_is_unchanged(victim) -> None:
         assert not clerk.disabled and clerk.public_keys == ""
         assert [sorted(g.rights) for g in access.grants_of(s, clerk)] == [["upload", "view"]]
         lh = s.scalars(select(Participant).where(Participant.code == LH)).one()
-        assert (lh.output_formats, lh.contact_email) == ("hot,xml", SECRET_EMAIL)
+        assert (lh.output_formats, lh.contact_email) == ("hot,xml,pdf", SECRET_EMAIL)
         assert s.scalars(select(User).where(User.login == "evil-user")).first() is None
         lh_files = s.scalars(select(LandedFile).join(
             Participant, Participant.id == LandedFile.participant_id)

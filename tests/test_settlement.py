@@ -4,6 +4,7 @@ generated periods, idempotence (byte-identical ledgers), re-bill rules and linea
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +21,8 @@ from hypothesis import strategies as st
 from casslink import registry, warehouse
 from casslink.app.synthetic.generator import generate_billing
 from casslink.canonical import RECORDS_SCHEMA, empty_charges
-from casslink.db.engine import make_engine
+from casslink.db.engine import make_engine, session_scope
+from casslink.db.models import SettlementRun
 from casslink.settlement import run as settlement_run
 from casslink.settlement.ledger import bills, convert, ledger_lines, totals
 from casslink.settlement.run import (
@@ -360,3 +362,60 @@ def test_a_calendar_correction_is_noticed_by_the_next_settlement(system):
     assert new["remittance_date"] == moved.isoformat()
     # the old run's manifest stays as it was, for audit
     assert json.loads((Path(first.ledger_dir) / "manifest.json").read_text()) == old
+
+
+def _as_legacy_run(engine, result, dates: dict | None) -> None:
+    """Make ``result``'s run look recorded before the digest covered the period's dates: the
+    digest of that formula (code, reference, parts - computed here from the manifest) and a
+    manifest with ``dates`` (old keys; no cut-off) or none at all."""
+    folder = Path(result.ledger_dir)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    h = hashlib.sha256(f"casslink {manifest['code_version']}\n"
+                       f"reference {manifest['reference_digest']}\n".encode())
+    for i in manifest["inputs"]:
+        h.update(f"{i['part']} {i['part_sha256']}\n".encode())
+    for key in ("period_dates", "period_start", "period_end", "billing_date",
+                "remittance_date"):
+        manifest.pop(key, None)
+    manifest.update(dates or {}, inputs_digest=h.hexdigest())
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with session_scope(engine) as s:
+        s.get(SettlementRun, result.run_id).inputs_digest = h.hexdigest()
+
+
+def test_a_run_recorded_with_the_legacy_digest_is_repeated_not_rebilled(system):
+    """After the upgrade that put the period's dates into the digest, settling an already
+    billed period again over the same inputs is a ``repeat`` - unless a date its legacy
+    manifest recorded has been corrected since."""
+    from casslink import calendars
+    from casslink.reference import load_reference
+
+    s, engine = system
+    lh, af = hand_period()
+    store(s, 1, lh)
+    store(s, 2, af)
+    first = settle(s, engine, "DE", "2026-11")
+    manifest = json.loads((Path(first.ledger_dir) / "manifest.json").read_text())
+    old = {k: manifest[k] for k in ("period_start", "period_end", "billing_date",
+                                    "remittance_date")}
+    _as_legacy_run(engine, first, old)
+    again = settle(s, engine, "DE", "2026-11")
+    assert again.kind == "repeat" and again.total == first.total == 77520
+    # the repeat records today's digest and every date, the cut-off too
+    period = load_reference(s).period("DE", "2026-11")
+    dates = json.loads((Path(again.ledger_dir) / "manifest.json").read_text())["period_dates"]
+    assert dates == {"start": old["period_start"], "end": old["period_end"],
+                     "correction_cutoff": period.correction_cutoff.isoformat(),
+                     "billing": old["billing_date"], "remittance": old["remittance_date"]}
+    assert settle(s, engine, "DE", "2026-11").ledger_dir == again.ledger_dir
+    # a legacy manifest without dates: the legacy digest alone makes it a repeat
+    _as_legacy_run(engine, again, None)
+    assert settle(s, engine, "DE", "2026-11").kind == "repeat"
+    # a legacy run whose remittance date was corrected since: an explicit re-bill
+    latest = settle(s, engine, "DE", "2026-11")
+    _as_legacy_run(engine, latest, old)
+    moved = dt.date.fromisoformat(dates["remittance"]) + dt.timedelta(days=3)
+    calendars.correct(engine, "DE", "2026-11", "bank holiday", remittance=moved)
+    with pytest.raises(SettlementError, match="rebill"):
+        settle(s, engine, "DE", "2026-11")
+    assert settle(s, engine, "DE", "2026-11", rebill=True).kind == "rebill"

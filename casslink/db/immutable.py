@@ -42,20 +42,23 @@ def _same(columns: tuple[str, ...], dialect: str) -> str:
 
 
 def _sqlite(table: str) -> list[str]:
-    def trigger(name: str, when: str, message: str, unless: str = "") -> str:
+    def trigger(name: str, when: str, message: str, unless: str = "") -> list[str]:
+        # dropped first: SQLite has no CREATE OR REPLACE TRIGGER, and IF NOT EXISTS would
+        # keep an older version of a changed trigger
         condition = f" WHEN NOT ({unless})" if unless else ""
-        return (f"CREATE TRIGGER IF NOT EXISTS {table}_{name} {when} ON {table}{condition} "
-                f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+        return [f"DROP TRIGGER IF EXISTS {table}_{name}",
+                f"CREATE TRIGGER {table}_{name} {when} ON {table}{condition} "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"]
 
     if table in APPEND_ONLY:
-        return [trigger("no_update", "BEFORE UPDATE", f"{table} is append-only: no UPDATE"),
-                trigger("no_delete", "BEFORE DELETE", f"{table} is append-only: no DELETE")]
+        return [*trigger("no_update", "BEFORE UPDATE", f"{table} is append-only: no UPDATE"),
+                *trigger("no_delete", "BEFORE DELETE", f"{table} is append-only: no DELETE")]
     allowed = (f"{_CANCEL} AND {_same(INVOICE_COLUMNS, 'sqlite')}" if table == "invoices"
                else f"{_ALLOCATE} AND {_same(SERIES_COLUMNS, 'sqlite')}")
     what = ("only a cancellation by credit note may change an issued invoice"
             if table == "invoices" else "a number series only counts up by one")
-    return [trigger("guarded_update", "BEFORE UPDATE", what, unless=allowed),
-            trigger("no_delete", "BEFORE DELETE", f"{table} rows are never deleted")]
+    return [*trigger("guarded_update", "BEFORE UPDATE", what, unless=allowed),
+            *trigger("no_delete", "BEFORE DELETE", f"{table} rows are never deleted")]
 
 
 def _postgresql(table: str) -> list[str]:

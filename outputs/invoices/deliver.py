@@ -2,7 +2,8 @@
 
 Each document goes to both parties (the agent and the airline), in the formats each asked
 for in ``participants.output_formats``: ``pdf`` (PDF/A-3 with the CII XML embedded) and
-``ubl`` (UBL 2.1 / Peppol BIS 3.0 XML); empty = every format. Before anything is delivered
+``ubl`` (UBL 2.1 / Peppol BIS 3.0 XML); naming neither (or nothing) = both: invoices are
+legal documents, every party receives them. Before anything is delivered
 both XMLs pass their XSD and BR-CO-10..17 (a failure stops the chunk loudly). A chunk is a
 list of invoice numbers: Airflow maps one task over each (``casslink.app.tasks``), so
 rendering runs in parallel; delivering a chunk again rewrites the same files and rows.
@@ -56,12 +57,14 @@ def chunks(engine: Engine, operation: str, period_id: str, size: int = CHUNK
 
 
 def _wanted(engine: Engine) -> dict[str, tuple[str, ...]]:
+    """Participant code -> its invoice formats; both where its settings name none (saved
+    without them, or before those choices existed)."""
     with session_scope(engine) as s:
         rows = s.execute(select(Participant.code, Participant.output_formats)).all()
     out = {}
     for code, fmts in rows:
-        chosen = tuple(f.strip() for f in (fmts or "").split(",") if f.strip())
-        out[code] = tuple(f for f in INVOICE_FORMATS if not chosen or f in chosen)
+        chosen = {f.strip() for f in (fmts or "").split(",")}
+        out[code] = tuple(f for f in INVOICE_FORMATS if f in chosen) or INVOICE_FORMATS
     return out
 
 

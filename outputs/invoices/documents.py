@@ -258,7 +258,9 @@ def national_tax(tax_total: int, fx: Rate) -> dict:
 def tax_rate_of(ctx: PeriodContext, rules: InvoiceRules, legal: LegalData) -> Rate | None:
     """The rate for stating the tax in the national currency: where the rules ask for it and
     the invoice is in another currency, the latest reference rate at the tax point (the
-    period's last day; Art. 91(2)); None where no national figure is due."""
+    period's last day; Art. 91(2)); None where no national figure is due. Looked up only when
+    some document of the period has VAT (:func:`build_documents`): a period without VAT
+    states none, so needs no rate."""
     if not rules.tax_currency or rules.tax_currency == ctx.currency:
         return None
     try:
@@ -281,7 +283,8 @@ def build_documents(ctx: PeriodContext, bills: list[dict], tax_rows: list[dict],
     for r in tax_rows:
         if r["side"] in ("airline", "agent"):
             taxes.setdefault((r["agent_code"], r["airline_prefix"], r["side"]), []).append(r)
-    fx = tax_rate_of(ctx, rules, legal)
+    taxed = any(int(r["tax"]) for rows in taxes.values() for r in rows)
+    fx = tax_rate_of(ctx, rules, legal) if taxed else None
     docs = []
     for b in bills:
         agent, airline = b["agent_code"], b["airline_prefix"]

@@ -146,21 +146,33 @@ def _issue_batch(engine: Engine, rules, batch: list[tuple[Document, str]]
     per document). When another process issued one of them meanwhile, or the database gave
     up on the batch (PostgreSQL: a deadlock with another issuer holding the series locks in
     another order), the batch rolls back, its numbers with it, and each document is tried
-    in a transaction of its own (which takes one series lock at a time)."""
+    in a transaction of its own (which takes one series lock at a time). A lock wait that
+    timed out (SQLite: "database is locked") is raised, not retried document by document:
+    another writer holds the database, and each retry would wait as long again."""
     try:
         with session_scope(engine) as s:
             done = [_replace(s, rules, doc, digest, doc.issue_date) for doc, digest in batch]
             faults.checkpoint("invoices", "before-commit")
-    except (_NothingToDo, OperationalError):
+    except (_NothingToDo, OperationalError) as exc:
+        if isinstance(exc, OperationalError) and _lock_timeout(exc):
+            raise
         done = []
         for doc, digest in batch:
             try:
                 with session_scope(engine) as s:
                     done.append(_replace(s, rules, doc, digest, doc.issue_date))
+                    faults.checkpoint("invoices", "before-commit")
             except _NothingToDo:  # issued by the other process
                 continue
     faults.checkpoint("invoices", "committed")
     return done
+
+
+def _lock_timeout(exc: OperationalError) -> bool:
+    """A lock wait that gave up: SQLite's busy timeout, PostgreSQL's ``lock_timeout``
+    (SQLSTATE 55P03) - not a deadlock or serialization failure, which a retry resolves."""
+    return ("database is locked" in str(exc.orig)
+            or getattr(exc.orig, "sqlstate", None) == "55P03")
 
 
 class _NothingToDo(Exception):

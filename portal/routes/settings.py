@@ -1,8 +1,8 @@
 """Self-service settings of a participant: which outputs it receives (settlement delivery,
 ``casslink.outputs.deliver``, and the legal invoices' formats, ``casslink.outputs.invoices``,
-read ``participants.output_formats``; at least one settlement format), the language of its
-documents and a contact email. Reading needs ``view``, changing needs ``admin``; every change
-goes to the audit log."""
+read ``participants.output_formats``; at least one settlement format and - invoices are legal
+documents - at least one invoice format), the language of its documents and a contact
+email. Reading needs ``view``, changing needs ``admin``; every change goes to the audit log."""
 
 from __future__ import annotations
 
@@ -30,8 +30,23 @@ class SettingsIn(BaseModel):
     contact_email: str | None = None
 
 
+class NoInvoiceFormat(HTTPException):
+    """Settings naming no invoice format (422): the settings page says so in the user's
+    language."""
+
+    def __init__(self) -> None:
+        formats = " and/or ".join(INVOICE_FORMATS)
+        super().__init__(422, f"outputs: at least one invoice format ({formats}): invoices "
+                              "are legal documents")
+
+
 def settings_of(part: Participant) -> dict:
+    """The participant's settings; ``outputs`` as delivered: settings saved naming no invoice
+    format (before those choices existed) receive both
+    (``casslink.outputs.invoices.deliver``)."""
     chosen = [f.strip() for f in (part.output_formats or "").split(",") if f.strip()]
+    if chosen and not set(chosen) & set(INVOICE_FORMATS):
+        chosen += INVOICE_FORMATS
     return {"participant": part.code, "outputs": chosen or list(OUTPUTS),
             "available_outputs": list(OUTPUTS), "language": part.language,
             "contact_email": part.contact_email}
@@ -40,6 +55,8 @@ def settings_of(part: Participant) -> dict:
 def change(s: DbSession, p: Principal, part: Participant, new: SettingsIn) -> dict:
     """Validate and store new settings (422 for a bad value); audited."""
     outputs = [f for f in OUTPUTS if f in set(new.outputs)]
+    if outputs and not set(outputs) & set(INVOICE_FORMATS):
+        raise NoInvoiceFormat
     if not set(outputs) & set(FORMATS) or set(new.outputs) - set(OUTPUTS):
         raise HTTPException(422, f"outputs: one or more of {', '.join(FORMATS)}; for "
                                  f"invoices {' and/or '.join(INVOICE_FORMATS)}")
@@ -97,6 +114,12 @@ def page_save(request: Request, outputs: list[str] = Form([]), language: str = F
     code = selected_participant(request, p)
     if code is None:
         raise HTTPException(404, "no participant")
-    change(s, p, _part(s, p, code, "admin"),
-           SettingsIn(outputs=outputs, language=language or None, contact_email=contact_email))
+    part = _part(s, p, code, "admin")
+    wanted = SettingsIn(outputs=outputs, language=language or None, contact_email=contact_email)
+    try:
+        change(s, p, part, wanted)
+    except NoInvoiceFormat:  # the form again, as sent, with the reason in the user's language
+        return render(request, "settings.html", status_code=422, current_code=code,
+                      settings={**settings_of(part), **wanted.model_dump()}, can_edit=True,
+                      error="no_invoice_format")
     return RedirectResponse("/settings?saved=1", status_code=303)
