@@ -16,10 +16,12 @@ from casslink import invoice_numbers
 from casslink.db import immutable
 from casslink.db.engine import alembic_config, make_engine, session_scope, upgrade
 from casslink.db.models import (
+    AuditEntry,
     Base,
     Dispute,
     DisputeEvent,
     Invoice,
+    PayAgentEvent,
     PayMovement,
     PayPosting,
     SettlementRun,
@@ -30,6 +32,8 @@ APPEND_ONLY = {  # table -> a raw UPDATE that would rewrite a row
     "pay_postings": "UPDATE pay_postings SET amount = amount + 1",
     "pay_movements": "UPDATE pay_movements SET amount = 1",
     "dispute_events": "UPDATE dispute_events SET detail = '{}', actor = 'mallory'",
+    "pay_agent_events": "UPDATE pay_agent_events SET to_status = 'ACTIVE'",
+    "audit_log": "UPDATE audit_log SET actor_login = 'mallory'",
 }
 
 
@@ -51,6 +55,11 @@ def _fill(engine) -> None:
         s.add_all([run, d])
         s.flush()
         s.add(DisputeEvent(dispute_id=d.id, actor="agent", action="raised", to_status="raised"))
+        s.add(PayAgentEvent(operation_code="DE", agent_code="23156130152", action="status",
+                            from_status="ACTIVE", to_status="DEFAULTED", actor="casslink",
+                            reason="unpaid"))
+        s.add(AuditEntry(actor_login="admin", company_id=None, action="user.create",
+                         target="alice", detail="{}"))
         s.add(Invoice(number="020-2026-000001", series_id=series_id, seq=seq,
                       doc_type="invoice", type_code="380", status="issued",
                       operation_code="DE", period_id="2026-11", run_id=run.id,
@@ -77,6 +86,9 @@ def _assert_guarded(engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT amount FROM pay_postings")).scalar_one() == 100
         assert conn.execute(text("SELECT actor FROM dispute_events")).scalar_one() == "agent"
+        assert conn.execute(text("SELECT actor_login FROM audit_log")).scalar_one() == "admin"
+        assert conn.execute(text("SELECT to_status FROM pay_agent_events")
+                            ).scalar_one() == "DEFAULTED"
     # an issued invoice: no renumbering, no other change, no deletion
     for sql in ("UPDATE invoices SET number = '020-2026-000002'",
                 "UPDATE invoices SET seq = 2",

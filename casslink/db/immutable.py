@@ -3,9 +3,10 @@
 The ORM already refuses to change a posting (``payments.ledger.guard_immutable``); these
 triggers refuse it to anyone holding a connection - raw SQL, a console, another program:
 
-* ``pay_postings``, ``pay_movements`` (the payment ledger) and ``dispute_events`` (a
-  dispute's history): no UPDATE, no DELETE (and no TRUNCATE on PostgreSQL). A correction
-  is a new row (a reversal, a new event).
+* ``pay_postings``, ``pay_movements`` (the payment ledger), ``dispute_events`` (a
+  dispute's history), ``pay_agent_events`` (agent status changes and operator payment
+  actions) and ``audit_log`` (admin actions): no UPDATE, no DELETE (and no TRUNCATE on
+  PostgreSQL). A correction is a new row (a reversal, a new event).
 * ``invoices``: never deleted; an issued row changes once, through the one allowed path - a
   cancellation by its credit note: ``status`` ``issued`` -> ``cancelled`` and
   ``cancelled_by`` NULL -> the credit note's number, every other column unchanged (no
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, MetaData, Table, event, text
 
-APPEND_ONLY = ("pay_postings", "pay_movements", "dispute_events")
+APPEND_ONLY = ("pay_postings", "pay_movements", "dispute_events", "pay_agent_events",
+               "audit_log")
 INVOICE_COLUMNS = (  # every column of ``invoices`` but status and cancelled_by
     "id", "number", "series_id", "seq", "doc_type", "type_code", "operation_code", "period_id",
     "run_id", "bill_key", "agent_code", "airline_prefix", "currency", "line_total",
