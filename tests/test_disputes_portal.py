@@ -71,9 +71,9 @@ def test_api_and_pages_raise_decide_adjust(world):
     assert f'data-dispute="{did}" data-status="RAISED"' in rows
     bulk = airline.post("/disputes/bulk", data={"ids": [str(did)], "action": "accept",
                                                 "text": "agreed"})
-    assert bulk.status_code == 200 and f"#{did}: ADJUSTED" in bulk.text
+    assert bulk.status_code == 200 and f"#{did}: Adjusted" in bulk.text
     panel = agent.get(f"/disputes/{did}/panel").text
-    assert 'data-field="status">ADJUSTED<' in panel and "CCA CP0001 · 2026-12" in panel
+    assert 'data-status="ADJUSTED">Adjusted<' in panel and "CCA CP0001 · 2026-12" in panel
     shown = agent.get(f"/api/v1/disputes/{did}").json()
     assert [h["action"] for h in shown["history"]] == [
         "raised", "comment", "attached", "accepted", "adjustment-landed", "adjusted"]

@@ -57,10 +57,7 @@ COLUMNS = (
 )
 """The report's columns, in order (the same in the CSV and the Excel sheet)."""
 TITLE = "Disputes {operation} {period}"
-STATUS_LABELS = {states.RAISED: "Raised", states.ACCEPTED: "Accepted in full",
-                 states.PARTLY_ACCEPTED: "Partly accepted", states.REJECTED: "Rejected",
-                 states.ESCALATED: "Escalated", states.WITHDRAWN: "Withdrawn",
-                 states.ADJUSTED: "Adjusted"}
+STATUS_LABELS = states.LABELS
 KIND_LABELS = {"correction": "Correction", "pre_remittance": "Pre-remittance dispute"}
 
 

@@ -2,7 +2,8 @@
 (AWB records and the CCA/DCM records on them, as accepted), paged, each marked with its
 dispute (``casslink.dispute_marks``) and, for a user with the ``dispute`` right on the
 agent, a "Dispute" action opening the raise form pre-filled. Linked from the rows of the
-live period view and of the statements.
+live period view and of the statements. The table is polled (:data:`POLL`), so both
+parties see a new dispute or decision marked without a reload.
 
 Reads only that pair's lines: the parts billed in the period, filtered to the airline and
 the agent by the Parquet reader (row-group statistics skip other airlines' parts), never
@@ -21,7 +22,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
-from casslink import dispute_marks, registry, warehouse
+from casslink import dispute_marks, i18n, registry, warehouse
+from casslink.app.disputes import states
 from casslink.canonical import NET_TERMS
 from casslink.portal.deps import Principal, current_user
 from casslink.portal.rendering import render
@@ -29,6 +31,9 @@ from casslink.settings import Settings
 
 router = APIRouter()
 PAGE_LINES = 50
+POLL = "every 3s"
+"""The table re-reads its page this often (htmx, ``hx-select``): a dispute raised or decided
+meanwhile shows its mark without a reload."""
 SHOWN = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "commission",
          "discount", "tax_airline", "tax_agent")
 COLUMNS = ("airline_prefix", "awb_serial", "agent_code", "record_type", "correction_number",
@@ -86,10 +91,12 @@ def lines_page(request: Request, operation: str = "", period: str = "", airline:
     disputes = p.can("dispute", agent)
     for line in shown:
         line["mark"] = marks.get((line["airline_prefix"], line["awb_serial"], agent))
+        line["mark_status"] = line["mark"] and i18n.gettext(
+            p.language, "disputes", states.LABELS.get(line["mark"].status, line["mark"].status))
         line["raise"] = raise_link(operation, period, line) if disputes and \
             line["record_type"] in ("AWB", "CCR", "DCR") else None
         line["tax"] = (line["tax_airline"] or 0) - (line["tax_agent"] or 0)
     base = {"operation": operation, "period": period, "agent": agent, "airline": airline}
     return render(request, "lines.html", operation=operation, period=period, airline=airline,
                   agent=agent, lines=shown, page=page, pages=pages, total=t.num_rows,
-                  page_url=lambda n: "/lines?" + urlencode({**base, "page": n}))
+                  page_url=lambda n: "/lines?" + urlencode({**base, "page": n}), poll=POLL)
