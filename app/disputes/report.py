@@ -4,7 +4,7 @@ A period's report lists the disputes of AWBs billed in it and those whose adjust
 bills; each agent and airline gets the rows that are theirs, in the language of its
 documents (``participants.language``). The layout is the table :data:`COLUMNS`; headers,
 title, statuses, kinds and reasons are messages of the ``disputes`` gettext catalog (8
-languages), :data:`VALUES` says which fields are translated; amounts are written from minor
+languages), :func:`values` says which fields are translated; amounts are written from minor
 units, codes (AWB, CCA/DCM number, currency, periods) stay as they are.
 """
 
@@ -39,7 +39,7 @@ DOMAIN = "disputes"
 class Column:
     label: str  # the header: an English message id of the disputes catalog
     field: str  # a key of service.as_dict
-    kind: str = "text"  # text | int | money | label (a VALUES message, translated)
+    kind: str = "text"  # text | int | money | label (its value's message, see values())
     width: float = 10
 
 
