@@ -13,6 +13,8 @@ every line of the period.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
@@ -44,10 +46,22 @@ TYPE_ORDER = {"AWB": 0, "CCO": 1, "CCR": 2, "DCO": 3, "DCR": 4}
 def pair_lines(settings: Settings, engine: Engine, operation: str, period: str, airline: str,
                agent: str, awb_serial: str | None = None) -> pa.Table:
     """The accepted lines of ``agent`` with ``airline`` billed in the period (one AWB's if
-    ``awb_serial``), by AWB, CCA/DCM number and record type, with each line's agent net."""
+    ``awb_serial``), by AWB, CCA/DCM number and record type, with each line's agent net.
+    Memoized on the parts read (path, size, mtime): an accepted part is never rewritten, a
+    newly accepted file adds one, so the page's polls read the Parquet parts only when the
+    period's lines changed."""
     files = [warehouse.part_path(settings, operation, a.period_id, a.part_name)
              for a in registry.accepted_parts(engine, operation, period)]
-    t = warehouse.read_parts(files, warehouse.Query(
+    stats = tuple((str(f), st.st_size, st.st_mtime_ns) for f, st in
+                  ((f, f.stat()) for f in files))
+    return read_pair(stats, airline, agent, awb_serial)
+
+
+@lru_cache(maxsize=64)
+def read_pair(parts: tuple[tuple[str, int, int], ...], airline: str, agent: str,
+              awb_serial: str | None) -> pa.Table:
+    """:func:`pair_lines` read from ``parts`` (path, size, mtime of each)."""
+    t = warehouse.read_parts([Path(p) for p, *_ in parts], warehouse.Query(
         columns=COLUMNS, airline_prefix=airline, agent_code=agent, awb_serial=awb_serial))
     net = np.zeros(t.num_rows, np.int64)
     for c, sign in NET_TERMS.items():
