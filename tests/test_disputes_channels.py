@@ -9,13 +9,13 @@ import io
 import zipfile
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casslink.app.disputes import bulk, service
 from casslink.app.disputes.report import write_reports
 from casslink.app.ingest import ingest_file, land_and_ingest
 from casslink.db.engine import session_scope
-from casslink.db.models import Dispute
+from casslink.db.models import Dispute, Participant
 from casslink.outbox import home_of
 from casslink.participants import resolve
 from tests.dispute_world import A1, A2, AWB1, AWB2, LH, build
@@ -87,15 +87,59 @@ def test_period_report_per_party(world):
     out = write_reports(s, engine, "DE", "2026-11", "EUR", dt.date(2026, 12, 6))
     assert sorted(out) == [LH, A1]
     rows = list(csv.DictReader(io.StringIO(out[A1][0].read_text())))
-    assert [(r["Dispute"], r["Status"], r["AWB"], r["Claimed"], r["Accepted"], r["CCA/DCM"],
-             r["Adjustment period"]) for r in rows] == [
-        (str(did), "ADJUSTED", f"{LH}-{AWB1}", "120.00", "80.00", "CP0001", "2026-12")]
+    assert [(r["Dispute"], r["Status"], r["Kind"], r["AWB"], r["Reason"], r["Claimed"],
+             r["Accepted"], r["CCA/DCM no."], r["Adjustment period"]) for r in rows] == [
+        (str(did), "Adjusted", "Correction", f"{LH}-{AWB1}", "Rate applied is wrong", "120.00",
+         "80.00", "CP0001", "2026-12")]
     assert out[LH][0].read_bytes() == out[A1][0].read_bytes()  # one dispute, both parties
     with zipfile.ZipFile(out[A1][1]) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
     assert f"{LH}-{AWB1}" in sheet and "<v>120.00</v>" in sheet and "<v>80.00</v>" in sheet
     # the December report lists it too: its adjustment is billed there
     assert write_reports(s, engine, "DE", "2026-12", "EUR")[A1]
+
+
+def test_the_report_comes_in_each_partys_document_language(world):
+    """A1 reads Japanese, LH German: headers, title, status, kind and reason are translated
+    (codes, amounts and dates are not); A2, with no language set, keeps English."""
+    s, engine = world
+    with session_scope(engine) as session:
+        session.execute(update(Participant).where(Participant.code == A1).values(language="ja"))
+        session.execute(update(Participant).where(Participant.code == LH).values(language="de"))
+    did = service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                                awb=f"{LH}-{AWB1}", reason="rate", amount="120.00",
+                                today=dt.date(2026, 12, 4))
+    service.decide(s, engine, service.OPERATOR, did, accept=True, amount="80.00",
+                   today=dt.date(2026, 12, 4))
+    dup = service.raise_dispute(s, engine, service.OPERATOR, agent=A2, airline=LH,
+                                awb=f"{LH}-{AWB2}", reason="duplicate",
+                                today=dt.date(2026, 12, 10))
+    out = write_reports(s, engine, "DE", "2026-11", "EUR", dt.date(2026, 12, 11))
+    ja = list(csv.reader(io.StringIO(out[A1][0].read_text(encoding="utf-8"))))
+    assert ja[0] == ["異議", "状況", "種類", "CASSオペレーション", "期間", "代理店", "航空会社",
+                     "航空運送状", "理由", "請求額", "承認額", "通貨", "伝票種別", "CCA/DCM番号",
+                     "調整期間", "申立日", "回答期限", "本文"]
+    assert ja[1][:12] == [str(did), "調整済み", "訂正", "DE", "2026-11", A1, LH, f"{LH}-{AWB1}",
+                          "適用運賃の誤り", "120.00", "80.00", "EUR"]
+    de = list(csv.reader(io.StringIO(out[LH][0].read_text(encoding="utf-8"))))
+    assert de[0] == ["Reklamation", "Status", "Art", "CASS-Operation", "Periode", "Agent",
+                     "Fluggesellschaft", "Luftfrachtbrief", "Grund", "Gefordert", "Angenommen",
+                     "Währung", "Belegart", "CCA/DCM-Nr.", "Periode des Korrekturbelegs",
+                     "Eingereicht am", "Antwort fällig", "Text"]
+    assert [[*r[:3], r[8]] for r in de[1:]] == [
+        [str(did), "Verrechnet", "Korrektur", "Falscher Tarif angewandt"],
+        [str(dup), "Eingereicht", "Reklamation vor der Zahlung", "Doppelte Abrechnung"]]
+    en = list(csv.reader(io.StringIO(out[A2][0].read_text(encoding="utf-8"))))
+    assert en[0][:3] == ["Dispute", "Status", "Kind"]
+    assert [*en[1][1:3], en[1][8]] == ["Raised", "Pre-remittance dispute", "Duplicate billing"]
+    for code, title, words in ((A1, "異議 DE 2026-11", ("回答期限", "調整済み", "適用運賃の誤り")),
+                               (LH, "Reklamationen DE 2026-11",
+                                ("Antwort fällig", "Verrechnet", "Doppelte Abrechnung"))):
+        with zipfile.ZipFile(out[code][1]) as z:
+            sheet = z.read("xl/worksheets/sheet1.xml").decode()
+            names = z.read("xl/workbook.xml").decode()
+        assert title in sheet and title in names
+        assert all(w in sheet for w in words) and "<v>80.00</v>" in sheet
 
 
 def test_an_airlines_own_dcm_for_a_disputed_awb_links_to_it(world, tmp_path):
@@ -142,7 +186,7 @@ def test_the_settlement_delivery_puts_the_dispute_report_in_both_outboxes(world)
         rows = list(csv.DictReader(io.StringIO(
             (folder / f"DISPUTES_DE_2026-11_{party}.csv").read_text())))
         assert [(r["Dispute"], r["Status"], r["Claimed"]) for r in rows] == [
-            (str(did), "RAISED", "120.00")]
+            (str(did), "Raised", "120.00")]
         assert (folder / f"DISPUTES_DE_2026-11_{party}.xlsx").stat().st_size > 0
     other = home_of(s, A2) / "outbox" / f"DISPUTES_DE_2026-11_{A2}.csv"
     assert not other.exists()  # A2 has no dispute: no report

@@ -179,3 +179,42 @@ def test_a_claim_on_a_computed_tax_is_refused(system, tmp_path):
         service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
                               awb=f"{LH}-{AWB1}", reason="tax", component="tax_agent",
                               amount="1.00", today=BEFORE_CUTOFF)
+
+
+def test_a_removal_partly_accepted_credits_exactly_the_accepted_part(system, tmp_path):
+    s, engine = system
+    build(s, engine, tmp_path)
+    did = service.raise_dispute(s, engine, service.OPERATOR, agent=A1, airline=LH,
+                                awb=f"{LH}-{AWB1}", reason="not_our_shipment",
+                                today=BEFORE_CUTOFF)
+    with pytest.raises(service.DisputeError, match="exceeds the claim"):
+        service.decide(s, engine, service.OPERATOR, did, accept=True, amount="990.51",
+                       today=BEFORE_CUTOFF)
+    out = service.decide(s, engine, service.OPERATOR, did, accept=True, amount="400.00",
+                         today=BEFORE_CUTOFF)
+    # claimed 990.50 (the whole net), accepted 400.00: PARTLY_ACCEPTED, then billed
+    assert (out["claimed_minor"], out["accepted_minor"]) == (99050, 40000)
+    assert [h["to"] for h in out["history"] if h["to"]] == [
+        "RAISED", "PARTLY_ACCEPTED", "ADJUSTED"]
+    # the DCR lowers the weight charge 1000.00 -> 600.00; other charges 50.00 and the
+    # commission 50.00 stay, so the VAT on commission (9.50) is unchanged: net 990.50 ->
+    # 600.00 + 50.00 - 50.00 - 9.50 = 590.50, i.e. exactly 400.00 less
+    assert [(r["record_type"], r["weight_pp"]) for r in _records(s, engine, "DP0001")] == [
+        ("DCO", 100000), ("DCR", 60000)]
+    led = _ledger(s, engine, "2026-12")
+    assert led["agents"] == {A1: 30000 - 40000}
+    assert led["airlines"] == {LH: 30000 - 40000}
+    assert led["bills"][A1]["dcm_net"] == -40000
+
+
+def test_an_acceptance_no_whole_amount_reaches_is_refused_before_deciding(system, tmp_path):
+    s, engine = system
+    _foreign(s, engine, tmp_path)
+    did = service.raise_dispute(s, engine, service.OPERATOR, agent=A2, airline=LH,
+                                awb=f"{LH}-{GBP_AWB}", reason="weight", amount="0.03",
+                                today=BEFORE_CUTOFF)  # GBP 0.02 x 1.5 = EUR 0.03
+    with pytest.raises(service.DisputeError, match=r"nearest are 0\.01, 0\.03"):
+        service.decide(s, engine, service.OPERATOR, did, accept=True, amount="0.02",
+                       today=BEFORE_CUTOFF)
+    d = service.show(engine, service.OPERATOR, did)
+    assert (d["status"], d["accepted_minor"], d["dcm_number"]) == ("RAISED", None, None)

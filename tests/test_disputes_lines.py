@@ -70,12 +70,12 @@ def test_raise_from_a_billed_line_then_see_it_marked(world, monkeypatch):
     assert raised.status_code == 303
     did = int(raised.headers["location"].rsplit("/", 1)[1])
     marked = agent.get(_url("2026-11")).text
-    assert re.search(rf'data-field="dispute"><a href="/disputes/{did}">#{did}</a> RAISED',
-                     marked)
+    assert re.search(rf'data-field="dispute" class="nowrap" data-status="RAISED">'
+                     rf'<a href="/disputes/{did}">#{did}</a> Raised', marked)
 
     # the airline sees the pair's lines and the mark, but has no Dispute action
     seen = airline.get(_url("2026-11")).text
-    assert f"#{did}</a> RAISED" in seen and 'data-action="dispute"' not in seen
+    assert f"#{did}</a> Raised" in seen and 'data-action="dispute"' not in seen
 
     # accepted: December bills the CCA (CCO/CCR) beside A1's December AWB; paged by 2
     airline.post(f"/api/v1/disputes/{did}/decision", json={"accept": True, "amount": "80.00"})
@@ -87,7 +87,7 @@ def test_raise_from_a_billed_line_then_see_it_marked(world, monkeypatch):
     second = agent.get(_url("2026-12", page=2)).text
     assert re.findall(r'data-awb="([^"]+)" data-record="(\w+)"', second) == [
         (f"{LH}-{AWB1}", "CCR")]
-    assert f"#{did}</a> ADJUSTED" in second
+    assert f"#{did}</a> Adjusted" in second
     [corr_url] = _hrefs(second, 'data-action="dispute"')
     assert "correction=CP0001" in corr_url
 

@@ -71,9 +71,9 @@ def test_api_and_pages_raise_decide_adjust(world):
     assert f'data-dispute="{did}" data-status="RAISED"' in rows
     bulk = airline.post("/disputes/bulk", data={"ids": [str(did)], "action": "accept",
                                                 "text": "agreed"})
-    assert bulk.status_code == 200 and f"#{did}: ADJUSTED" in bulk.text
+    assert bulk.status_code == 200 and f"#{did}: Adjusted" in bulk.text
     panel = agent.get(f"/disputes/{did}/panel").text
-    assert 'data-field="status">ADJUSTED<' in panel and "CCA CP0001 · 2026-12" in panel
+    assert 'data-status="ADJUSTED">Adjusted<' in panel and "CCA CP0001 · 2026-12" in panel
     shown = agent.get(f"/api/v1/disputes/{did}").json()
     assert [h["action"] for h in shown["history"]] == [
         "raised", "comment", "attached", "accepted", "adjustment-landed", "adjusted"]
@@ -105,3 +105,17 @@ def test_pages_speak_the_users_language(world):
     assert "Reklamation einreichen" in page and "Konto" in page  # disputes + portal catalogs
     c.headers["Accept-Language"] = "ja"
     assert "異議を申し立てる" in c.get("/disputes/new").text
+    # statuses, reasons and history events are translated too; the code stays in data-status
+    r = c.post("/api/v1/disputes", json={"agent": A1, "airline": LH, "awb": f"{LH}-{AWB1}",
+                                         "reason": "rate", "amount": "120.00"})
+    did = r.json()["id"]
+    panel = c.get(f"/disputes/{did}/panel").text
+    assert 'data-status="RAISED">申立て済み<' in panel
+    assert "rate · 適用運賃の誤り" in panel and "<td>申立て済み</td>" in panel
+    rows = c.get("/disputes/rows").text
+    assert ">申立て済み</span>" in rows and 'title="適用運賃の誤り"' in rows
+    assert '<option value="PARTLY_ACCEPTED">一部承認</option>' in c.get("/disputes").text
+    c.headers["Accept-Language"] = "de"
+    lines = c.get("/lines", params={"operation": "DE", "period": "2026-11", "agent": A1,
+                                    "airline": LH}).text
+    assert f'data-status="RAISED"><a href="/disputes/{did}">#{did}</a> Eingereicht<' in lines

@@ -3,7 +3,8 @@ billed state and a revised one (CCR/DCR) with the accepted credit applied, and t
 billing file that carries them. Which instrument: the reason's (``dispute_reasons.csv``).
 
 The credit lands on the component the claim names (the reason's default, e.g. the prepaid
-weight charge for ``rate``); "remove the AWB" revises every amount to zero. The accepted
+weight charge for ``rate``); "remove the AWB" revises every amount to zero, or, accepted for
+a part, lowers the charges the agent pays (:data:`REMOVAL_ORDER`) by that part. The accepted
 amount is in the settlement currency and is what the pair bills: revised minus original as
 the ledger settles them (:class:`Billing`: each amount converted with the AWB's rate of
 exchange, the operation's tax rules applied), so the component changes by the smallest
@@ -155,6 +156,31 @@ def allocate(claims: dict[str, int], amount: int) -> dict[str, int]:
     return out
 
 
+REMOVAL_ORDER = ("weight_pp", "valuation_pp", "oc_carrier_pp", "tax_airline")
+"""The charges a partly accepted removal lowers, in this order, each down to zero at most."""
+
+
+def _part_of_removal(billing: Billing, original: dict, revised: dict, accepted: int) -> None:
+    """A removal accepted for ``accepted`` only (less than the AWB's net): the charges the
+    agent pays are lowered in :data:`REMOVAL_ORDER`, each as far as needed; commission and
+    the other credits stay as billed."""
+    done = 0
+    for comp in REMOVAL_ORDER:
+        if done == accepted:
+            break
+        if not revised[comp]:
+            continue
+        whole = -billing.net([original, {**revised, comp: 0}])  # the charge removed
+        target = min(accepted, whole)
+        if target > done:
+            _credit(revised, comp, _change(billing, original, revised, comp, target))
+            done = target
+    if done != accepted:
+        raise DcmError(f"the AWB's charges bill {to_decimal(done, billing.currency)} "
+                       f"{billing.currency} at most: {to_decimal(accepted, billing.currency)} "
+                       "cannot be credited")
+
+
 def removal(billing: Billing, billed: BilledAwb) -> int:
     """What removing the AWB credits: its net as billed now (converted, taxed)."""
     return billing.net([billed.state])
@@ -168,11 +194,13 @@ def dcm_rows(billed: BilledAwb, claims: dict[str, int], remove: bool, accepted: 
     o_type, r_type = RECORD_TYPES[instrument]
     original = {**_original(billed, number, reason), "record_type": o_type}
     revised = {**original, "record_type": r_type}
-    if remove:
+    if remove and accepted == billing.net([billed.state]):
         for c in SPLIT:
             revised[f"{c}_pp"] = revised[f"{c}_cc"] = 0
         for c in SINGLE:
             revised[c] = 0
+    elif remove:
+        _part_of_removal(billing, original, revised, accepted)
     else:
         done = 0
         for comp, amount in allocate(claims, accepted).items():

@@ -224,6 +224,21 @@ def _next_number(s: Session, prefix: str, instrument: str) -> str:
     return f"{letters}{row.last_number:04d}"
 
 
+def _check_billable(settings: Settings, engine: Engine, ref: ReferenceData, d: Dispute,
+                    accepted: int, period_id: str) -> None:
+    """Refuse an acceptance whose CCA/DCM could not bill exactly ``accepted`` (e.g. an
+    amount no whole change of a foreign-currency AWB reaches) before anything is decided."""
+    try:
+        billed = billed_awb(settings, engine, d.operation_code, d.airline_prefix,
+                            d.awb_serial, d.agent_code)
+        dcm_rows(billed, json.loads(d.claims), d.remove_awb, accepted, "X", "check",
+                 billing=billing_for(ref, d.operation_code, period_id),
+                 instrument=d.instrument)
+    except (LookupError, DcmError, KeyError) as exc:
+        raise DisputeError(f"accepting {to_decimal(accepted, d.currency)} cannot be billed "
+                           f"on AWB {d.airline_prefix}-{d.awb_serial}: {exc}") from exc
+
+
 def decide(settings: Settings, engine: Engine, actor: Actor, dispute_id: int, *,
            accept: bool, amount: str | None = None, text: str = "",
            today: dt.date | None = None, ref: ReferenceData | None = None,
@@ -253,11 +268,10 @@ def decide(settings: Settings, engine: Engine, actor: Actor, dispute_id: int, *,
             if accepted > d.claimed_minor:
                 raise DisputeError(f"accepted {to_decimal(accepted, d.currency)} exceeds the "
                                    f"claim {to_decimal(d.claimed_minor, d.currency)}")
-            if d.remove_awb and accepted != d.claimed_minor:
-                raise DisputeError("removing the AWB is accepted whole or rejected")
             status = states.ACCEPTED if accepted == d.claimed_minor else states.PARTLY_ACCEPTED
             states.check(d.status, status, d.id)
             period = deadlines.adjustment_period(ref, d.operation_code, today)
+            _check_billable(settings, engine, ref, d, accepted, period.period_id)
             d.dcm_number = _next_number(s, d.airline_prefix, d.instrument)
             d.adjust_period_id, d.accepted_minor = period.period_id, accepted
             _event(s, d, actor, "accepted", status, accepted=accepted, text=text,

@@ -5,6 +5,17 @@ from __future__ import annotations
 RAISED, ACCEPTED, PARTLY_ACCEPTED = "RAISED", "ACCEPTED", "PARTLY_ACCEPTED"
 REJECTED, ESCALATED, WITHDRAWN, ADJUSTED = "REJECTED", "ESCALATED", "WITHDRAWN", "ADJUSTED"
 STATUSES = (RAISED, ACCEPTED, PARTLY_ACCEPTED, REJECTED, ESCALATED, WITHDRAWN, ADJUSTED)
+LABELS = {RAISED: "Raised", ACCEPTED: "Accepted in full", PARTLY_ACCEPTED: "Partly accepted",
+          REJECTED: "Rejected", ESCALATED: "Escalated", WITHDRAWN: "Withdrawn",
+          ADJUSTED: "Adjusted"}
+"""What people read for each status: English message ids of the ``disputes`` catalog (the
+portal's pages and the dispute report show them in the reader's language)."""
+ACTIONS = {"raised": "Raised", "accepted": "Acceptance", "rejected": "Rejected",
+           "withdrawn": "Withdrawn", "escalated": "Escalated", "comment": "Comment",
+           "attached": "Attachment added", "adjustment-landed": "CCA/DCM generated",
+           "adjusted": "CCA/DCM billed", "adjustment-rejected": "CCA/DCM rejected by the rules",
+           "airline-correction": "The airline's own CCA/DCM"}
+"""The history's events (``dispute_events.action``) as people read them (message ids)."""
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     RAISED: frozenset({ACCEPTED, PARTLY_ACCEPTED, REJECTED, ESCALATED, WITHDRAWN}),

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 
-from casslink import access
+from casslink import access, i18n
 from casslink.app.disputes import service, states
 from casslink.app.disputes.adjust import AdjustmentFailed
 from casslink.app.disputes.attachments import attach
@@ -29,9 +29,18 @@ POLL = "every 3s"
 
 def _render(request: Request, template: str, p: Principal, **context) -> HTMLResponse:
     session = request.state.session
+    reasons = load_reasons(request.app.state.settings.fixtures_dir / "reference")
+
+    def tr(message: str) -> str:
+        return i18n.gettext(p.language, "disputes", message)
+
     html = domain_environment(p.language, "disputes").get_template(template).render(
         request=request, principal=p, csrf=session.csrf, session=session,
-        participant=session.participant, current_code=session.participant, **context)
+        participant=session.participant, current_code=session.participant,
+        status_label=lambda code: tr(states.LABELS.get(code, code)),
+        action_label=lambda code: tr(states.ACTIONS.get(code, code)),
+        reason_label=lambda code: tr(reasons[code].label) if code in reasons else code,
+        **context)
     return HTMLResponse(html)
 
 

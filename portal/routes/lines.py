@@ -2,7 +2,8 @@
 (AWB records and the CCA/DCM records on them, as accepted), paged, each marked with its
 dispute (``casslink.dispute_marks``) and, for a user with the ``dispute`` right on the
 agent, a "Dispute" action opening the raise form pre-filled. Linked from the rows of the
-live period view and of the statements.
+live period view and of the statements. The table is polled (:data:`POLL`), so both
+parties see a new dispute or decision marked without a reload.
 
 Reads only that pair's lines: the parts billed in the period, filtered to the airline and
 the agent by the Parquet reader (row-group statistics skip other airlines' parts), never
@@ -12,6 +13,8 @@ every line of the period.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
@@ -21,7 +24,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
-from casslink import dispute_marks, registry, warehouse
+from casslink import dispute_marks, i18n, registry, warehouse
+from casslink.app.disputes import states
 from casslink.canonical import NET_TERMS
 from casslink.portal.deps import Principal, current_user
 from casslink.portal.rendering import render
@@ -29,6 +33,9 @@ from casslink.settings import Settings
 
 router = APIRouter()
 PAGE_LINES = 50
+POLL = "every 3s"
+"""The table re-reads its page this often (htmx, ``hx-select``): a dispute raised or decided
+meanwhile shows its mark without a reload."""
 SHOWN = ("weight_pp", "valuation_pp", "oc_carrier_pp", "oc_agent_cc", "commission",
          "discount", "tax_airline", "tax_agent")
 COLUMNS = ("airline_prefix", "awb_serial", "agent_code", "record_type", "correction_number",
@@ -39,10 +46,22 @@ TYPE_ORDER = {"AWB": 0, "CCO": 1, "CCR": 2, "DCO": 3, "DCR": 4}
 def pair_lines(settings: Settings, engine: Engine, operation: str, period: str, airline: str,
                agent: str, awb_serial: str | None = None) -> pa.Table:
     """The accepted lines of ``agent`` with ``airline`` billed in the period (one AWB's if
-    ``awb_serial``), by AWB, CCA/DCM number and record type, with each line's agent net."""
+    ``awb_serial``), by AWB, CCA/DCM number and record type, with each line's agent net.
+    Memoized on the parts read (path, size, mtime): an accepted part is never rewritten, a
+    newly accepted file adds one, so the page's polls read the Parquet parts only when the
+    period's lines changed."""
     files = [warehouse.part_path(settings, operation, a.period_id, a.part_name)
              for a in registry.accepted_parts(engine, operation, period)]
-    t = warehouse.read_parts(files, warehouse.Query(
+    stats = tuple((str(f), st.st_size, st.st_mtime_ns) for f, st in
+                  ((f, f.stat()) for f in files))
+    return read_pair(stats, airline, agent, awb_serial)
+
+
+@lru_cache(maxsize=64)
+def read_pair(parts: tuple[tuple[str, int, int], ...], airline: str, agent: str,
+              awb_serial: str | None) -> pa.Table:
+    """:func:`pair_lines` read from ``parts`` (path, size, mtime of each)."""
+    t = warehouse.read_parts([Path(p) for p, *_ in parts], warehouse.Query(
         columns=COLUMNS, airline_prefix=airline, agent_code=agent, awb_serial=awb_serial))
     net = np.zeros(t.num_rows, np.int64)
     for c, sign in NET_TERMS.items():
@@ -86,10 +105,12 @@ def lines_page(request: Request, operation: str = "", period: str = "", airline:
     disputes = p.can("dispute", agent)
     for line in shown:
         line["mark"] = marks.get((line["airline_prefix"], line["awb_serial"], agent))
+        line["mark_status"] = line["mark"] and i18n.gettext(
+            p.language, "disputes", states.LABELS.get(line["mark"].status, line["mark"].status))
         line["raise"] = raise_link(operation, period, line) if disputes and \
             line["record_type"] in ("AWB", "CCR", "DCR") else None
         line["tax"] = (line["tax_airline"] or 0) - (line["tax_agent"] or 0)
     base = {"operation": operation, "period": period, "agent": agent, "airline": airline}
     return render(request, "lines.html", operation=operation, period=period, airline=airline,
                   agent=agent, lines=shown, page=page, pages=pages, total=t.num_rows,
-                  page_url=lambda n: "/lines?" + urlencode({**base, "page": n}))
+                  page_url=lambda n: "/lines?" + urlencode({**base, "page": n}), poll=POLL)
