@@ -151,3 +151,35 @@ def test_upload_page_shows_the_file_and_its_ack(portal, lh_file) -> None:
     assert "accepted" in r.text
     live = c.get("/periods/current").text
     assert "DE 2026-11" in live and "data-kpi=\"net-EUR\"" in live
+
+
+def test_live_view_shows_the_next_period_once_the_current_one_is_closed(
+        portal, lh_file, monkeypatch) -> None:
+    """Settled early (as ``casslink run``'s demo does), the calendar's current period is
+    closed; the files that follow are billed to the next one, which has not started yet. The
+    live and consolidated views show it, with what it accepted, not 'No open period'."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from casslink.db.models import BillingPeriod
+    from casslink.portal.routes import periods
+
+    _settings, engine, app, _ = portal
+    path, gen = lh_file
+    monkeypatch.setattr(periods, "_today", lambda: dt.date(2026, 11, 10))  # in DE 2026-11
+    with session_scope(engine) as s:
+        s.execute(update(BillingPeriod).where(BillingPeriod.operation_code == "DE",
+                                              BillingPeriod.period_id == "2026-11")
+                  .values(status="closed"))
+    c = TestClient(app)
+    sign_in(c, "lh-admin")
+    fid = c.post("/api/v1/files", files={"file": (path.name, path.read_bytes())},
+                 data={"participant": LH}, headers={"X-CSRF-Token": csrf_of(c)}).json()["id"]
+    assert c.get(f"/api/v1/files/{fid}").json()["billed_period"] == "2026-12"
+    live = c.get("/api/v1/periods/current", params={"participant": LH}).json()
+    assert [(p["operation"], p["period"]) for p in live["periods"]] == [("DE", "2026-12")]
+    assert sum(t["records"] for t in live["periods"][0]["totals"]) == gen.records.num_rows
+    assert "DE 2026-12" in c.get("/periods/current").text
+    assert "No open period" not in c.get("/periods/current").text
+    assert "2026-12" in c.get("/consolidated").text
