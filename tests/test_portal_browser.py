@@ -137,7 +137,10 @@ def test_admin_creates_a_user_who_signs_in(server, browser, page) -> None:
     base, _ = server
     browser_sign_in(page, base, "lh-admin")
     page.goto(f"{base}/admin/users")
+    page.fill("#nu-login", "Not a login!")  # the browser checks the pattern before posting
+    assert page.eval_on_selector("#nu-login", "e => e.validity.patternMismatch")
     page.fill("#nu-login", "lh-browser")
+    assert not page.eval_on_selector("#nu-login", "e => e.validity.patternMismatch")
     page.fill("#nu-password", "browser-password-1234")
     page.check("#new-user input[value=upload]")
     page.click("#new-user button[type=submit]")
