@@ -322,3 +322,20 @@ def test_every_page_answers_for_its_user_and_the_forms_work(world) -> None:
                                  "csrf": csrf_of(fw)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/files"
     assert f"Files · {IN_AGENT}" in fw.get("/files").text
+
+
+def test_rights_and_kinds_are_words_of_the_users_language(world) -> None:
+    """The account, users and tokens pages name rights and kinds in the page's language,
+    while the forms still post the codes."""
+    _settings, _engine, app = world
+    lh = _client(app, "lh-admin")
+    ja = {"Accept-Language": "ja"}
+    me = lh.get("/me", headers=ja).text
+    assert "<td>航空会社</td><td>管理, 異議を申し立てる, 財務, アップロード, 閲覧</td>" in me
+    users = lh.get("/admin/users", headers=ja).text
+    assert "020: 閲覧, アップロード</div>" in users  # lh-clerk
+    assert '<input type="checkbox" name="rights" value="finance"> 財務</label>' in users
+    tokens = lh.get("/tokens", headers=ja).text
+    assert 'name="scopes" value="view" checked> 閲覧</label>' in tokens
+    assert "upload, view" not in me + users + tokens
+    assert "Administration, Dispute, Finance, Upload, View" in lh.get("/me").text
