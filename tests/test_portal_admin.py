@@ -193,6 +193,13 @@ def test_settings_are_validated_audited_and_respected_by_delivery(world, ref, tm
     assert other.get(st[0]["files"][0]["url"]).status_code == 404
     assert other.get("/api/v1/statements", params={"participant": LH}).status_code == 403
     assert "settlement-xml" in lh.get("/statements").text
+    # each file downloads with its own media type (an operator sees the agent's)
+    ops = _client(app, "ops")
+    agent_st = ops.get("/api/v1/statements", params={"participant": agent}).json()
+    urls = {f["kind"]: f["url"] for f in agent_st["statements"][0]["files"]}
+    csv = ops.get(urls["tax-report-csv"])
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert ops.get(urls["billing-hot"]).headers["content-type"].startswith("text/plain")
 
 
 def test_the_settings_form_requires_an_invoice_format(world) -> None:

@@ -21,7 +21,8 @@ from casslink.portal.routes.periods import FastJSONResponse, currency_totals
 
 router = APIRouter()
 BILLED_KINDS = ("regular", "repeat", "rebill")
-MEDIA = {".hot": "text/plain", ".xml": "application/xml",
+MEDIA = {".hot": "text/plain", ".xml": "application/xml", ".pdf": "application/pdf",
+         ".csv": "text/csv", ".zip": "application/zip",
          ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -84,7 +85,8 @@ def api_statements(participant: str, operation: str | None = None, period: str |
 @router.get("/api/v1/deliveries/{delivery_id}", tags=["statements"])
 def api_delivery(request: Request, delivery_id: int, p: Principal = Depends(current_user),
                  s: DbSession = DB):
-    """Download one delivered output file (HOT, XML or Excel) of your participant."""
+    """Download one delivered output file (HOT, XML, Excel, CSV, invoice PDF or UBL) of your
+    participant."""
     d = s.get(Delivery, delivery_id)
     if d is None or not p.can("view", d.participant_code):
         raise HTTPException(404, "no such file")
