@@ -304,7 +304,12 @@ def test_every_page_answers_for_its_user_and_the_forms_work(world) -> None:
         r = lh.get(path)
         assert r.status_code == 200, (path, r.status_code)
         assert (path in partials) != ('<html lang="en">' in r.text), path
-    assert "/api/v1/files" in lh.get("/api/docs").text
+    docs = lh.get("/api/docs").text
+    assert "/api/v1/files" in docs and "``" not in docs
+    # the header's placeholder shows (escaped), in every language, not swallowed as a tag
+    assert "Authorization: Bearer &lt;token&gt;." in docs
+    ja = lh.get("/api/docs", headers={"Accept-Language": "ja"}).text
+    assert "Bearer &lt;token&gt; として" in ja
     token = csrf_of(lh)
     post = lambda url, **data: lh.post(url, data={**data, "csrf": token},
                                        follow_redirects=False)

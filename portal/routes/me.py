@@ -86,6 +86,6 @@ def api_docs(request: Request, p: Principal = Depends(current_user)):
     itself (no CDN; the machine-readable document is /api/openapi.json)."""
     spec = request.app.openapi()
     ops = [{"method": m.upper(), "path": path, "summary": (op.get("summary") or ""),
-            "doc": (op.get("description") or "")}
+            "doc": (op.get("description") or "").replace("``", "")}  # docstrings' RST
            for path, item in sorted(spec["paths"].items()) for m, op in item.items()]
     return render(request, "api_docs.html", ops=ops)
