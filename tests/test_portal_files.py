@@ -18,7 +18,7 @@ from casslink.db.models import LandedFile, PeriodTotal
 from casslink.parsers.hot import write_hot
 from casslink.portal.app import create_app
 from casslink.validators.ack import parse_fixed
-from tests.portal_world import AF, LH, csrf_of, populate, sign_in
+from tests.portal_world import AF, DE_AGENT, LH, csrf_of, populate, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +174,11 @@ def test_live_view_shows_the_next_period_once_the_current_one_is_closed(
                   .values(status="closed"))
     c = TestClient(app)
     sign_in(c, "lh-admin")
+    fw = TestClient(app)
+    sign_in(fw, "fw-admin")  # DE and IN: the next DE period, empty; IN's current one
+    before = fw.get("/api/v1/periods/current", params={"participant": DE_AGENT}).json()
+    assert [(p["operation"], p["period"], p["totals"]) for p in before["periods"]] == [
+        ("DE", "2026-12", [])]
     fid = c.post("/api/v1/files", files={"file": (path.name, path.read_bytes())},
                  data={"participant": LH}, headers={"X-CSRF-Token": csrf_of(c)}).json()["id"]
     assert c.get(f"/api/v1/files/{fid}").json()["billed_period"] == "2026-12"

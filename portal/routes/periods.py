@@ -1,9 +1,10 @@
 """``GET /api/v1/periods/current``: real-time reporting. For the participant's open periods
-(the calendar's current one, and any other still open that has accepted records), what
-has been accepted so far: per counterpart (agent or airline) and currency, the records, the
-agent-net components, the tax and the net. Read from ``period_totals`` (per counterpart) and
-``participant_totals`` (per currency), which each ingest updates in the transaction that
-records the file (never from the warehouse's Parquet)."""
+(the calendar's current one or, once closed, the next, and any other still open that has
+accepted records), what has been accepted so far: per counterpart (agent or airline) and
+currency, the records, the agent-net components, the tax and the net. Read from
+``period_totals`` (per counterpart) and ``participant_totals`` (per currency), which each
+ingest updates in the transaction that records the file (never from the warehouse's
+Parquet)."""
 
 from __future__ import annotations
 
@@ -58,10 +59,10 @@ def currency_totals(rows: list[dict]) -> list[dict]:
 
 def open_periods(s: DbSession, part: Participant, operation: str | None,
                  today: dt.date) -> list[dict]:
-    """The participant's current open periods (the calendar's current one, and any other
-    still open that has accepted records: an earlier one not yet closed, or the next one that
-    files take once the current one is closed), each with its totals per currency and when
-    they last changed - read from ``participant_totals``, a few rows per period."""
+    """The participant's current open periods (the calendar's current one - the next open
+    one once today's is closed, where files go then - and any other still open that has
+    accepted records), each with its totals per currency and when they last changed - read
+    from ``participant_totals``, a few rows per period."""
     return open_periods_of(s, [part], operation, today)[0]
 
 
@@ -82,11 +83,14 @@ def open_periods_of(s: DbSession, parts: list[Participant], operation: str | Non
         select(BillingPeriod).where(BillingPeriod.operation_code.in_(set().union(*ops_of)
                                                                      or {""}),
                                     BillingPeriod.status == "open"))}
+    current_of: dict[str, tuple[str, str]] = {}  # per operation: the period files go to now
+    for key, bp in sorted(periods.items(), key=lambda kv: kv[1].start_date):
+        if bp.end_date >= today and key[0] not in current_of:
+            current_of[key[0]] = key  # today's, or the next one if today's is closed
     out = []
     for part, ops in zip(parts, ops_of, strict=True):
         have = mine[(period_totals.side(part.kind), part.code)]
-        current = {(op, pid) for (op, pid), bp in periods.items()
-                   if op in ops and bp.start_date <= today <= bp.end_date}
+        current = {current_of[op] for op in ops if op in current_of}
         keys = sorted((set(have) & set(periods)) | current,
                       key=lambda k: (k[0], periods[k].start_date))
         out.append([_period(periods[key], have.get(key, [])) for key in keys])
