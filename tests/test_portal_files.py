@@ -175,7 +175,7 @@ def test_live_view_shows_the_next_period_once_the_current_one_is_closed(
     c = TestClient(app)
     sign_in(c, "lh-admin")
     fw = TestClient(app)
-    sign_in(fw, "fw-admin")  # DE and IN: the next DE period, empty; IN's current one
+    sign_in(fw, "fw-admin")  # its DE agent: the next DE period, empty so far
     before = fw.get("/api/v1/periods/current", params={"participant": DE_AGENT}).json()
     assert [(p["operation"], p["period"], p["totals"]) for p in before["periods"]] == [
         ("DE", "2026-12", [])]
