@@ -5,6 +5,7 @@ content, token scopes."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -113,7 +114,9 @@ def test_pages_speak_the_users_language(world):
     assert 'data-status="RAISED">申立て済み<' in panel
     assert "rate · 適用運賃の誤り" in panel and "<td>申立て済み</td>" in panel
     rows = c.get("/disputes/rows").text
-    assert ">申立て済み</span>" in rows and 'title="適用運賃の誤り"' in rows
+    assert ">申立て済み</span>" in rows and '<td data-reason="rate">適用運賃の誤り</td>' in rows
+    when = re.search(r"<tr><td>([^<]*)</td><td>fw-admin</td>", panel).group(1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when)  # date and minute, no ISO "T"
     assert '<option value="PARTLY_ACCEPTED">一部承認</option>' in c.get("/disputes").text
     c.headers["Accept-Language"] = "de"
     lines = c.get("/lines", params={"operation": "DE", "period": "2026-11", "agent": A1,
