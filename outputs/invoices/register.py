@@ -95,25 +95,30 @@ def to_csv(register: list[dict]) -> bytes:
 
 
 def to_xlsx(register: list[dict], title: str) -> bytes:
-    """The register as one Excel sheet (amounts as numbers in the currency's decimals)."""
+    """The register as one Excel sheet (amounts as numbers in the currency's decimals).
+    Written row by row (openpyxl's write-only mode): the 1M-AWB period's 212,837 rows took
+    125 s and 1.8 GB in an in-memory workbook."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     from casslink.money import minor_unit, to_decimal
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Register"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Register")
     ws.append([title])
     ws.append([h for _, h in COLUMNS])
-    money = [col for col, (k, _) in enumerate(COLUMNS, start=1) if k in MONEY]
-    # rows counted here: openpyxl's ``max_row`` scans every cell, so asking it once per row
-    # made the register quadratic (8,000 rows: 59 s instead of 1.8 s)
-    for row, r in enumerate(register, start=3):
-        ws.append([to_decimal(r[k], r["currency"]) if k in MONEY else r[k]
-                   for k, _ in COLUMNS])
+    for r in register:
         digits = minor_unit(r["currency"])
-        for col in money:
-            ws.cell(row, col).number_format = "#,##0" + ("." + "0" * digits if digits else "")
+        fmt = "#,##0" + ("." + "0" * digits if digits else "")
+        row = []
+        for k, _ in COLUMNS:
+            if k in MONEY:
+                cell = WriteOnlyCell(ws, to_decimal(r[k], r["currency"]))
+                cell.number_format = fmt
+                row.append(cell)
+            else:
+                row.append(r[k])
+        ws.append(row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
