@@ -97,7 +97,7 @@ def to_csv(register: list[dict]) -> bytes:
 def to_xlsx(register: list[dict], title: str) -> bytes:
     """The register as one Excel sheet (amounts as numbers in the currency's decimals).
     Written row by row (openpyxl's write-only mode): the 1M-AWB period's 212,837 rows took
-    125 s and 1.8 GB in an in-memory workbook."""
+    1.8 GB in an in-memory workbook, 0.5 GB so (peak RSS of the whole register)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
