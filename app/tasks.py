@@ -289,16 +289,19 @@ def invoice_periods(conf: dict, events: list[dict], settings: Settings | None = 
     return found
 
 
-def issue_invoices(settled: dict, settings: Settings | None = None) -> list[list[str]]:
+def issue_invoices(settled: dict, settings: Settings | None = None, reference=None,
+                   legal=None) -> list[list[str]]:
     """Issue the legal documents of a settled period (numbers committed with their documents;
     a re-bill cancels with credit notes) and return the document numbers in chunks: the
-    invoices DAG maps one render task over each chunk."""
+    invoices DAG maps one render task over each chunk. ``reference`` and ``legal`` default
+    to this install's (a benchmark passes its generated world's)."""
     from casslink.outputs.invoices.deliver import chunks
     from casslink.outputs.invoices.issue import issue_period
 
     settings = settings or get_settings()
     with engine_for(settings.db_url) as engine:
-        r = issue_period(settings, engine, settled["operation"], settled["period"])
+        r = issue_period(settings, engine, settled["operation"], settled["period"],
+                         reference=reference, legal=legal)
         parts = chunks(engine, r.operation, r.period_id)
     log.info("%s %s invoices: %s issued, %s kept, %s cancelled", r.operation, r.period_id,
              len(r.issued), len(r.kept), len(r.cancelled))

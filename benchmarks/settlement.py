@@ -136,8 +136,9 @@ print(json.dumps({"engine": "duckdb, ledger order and files", "total_s": round(t
 """
 
 
-def big_world():
-    """The fixture world grown to 5,000 DE agents and 50 airlines (valid check digits)."""
+def big_world(n_agents: int = 5000, n_airlines: int = 50):
+    """The fixture world grown to 5,000 DE agents and 50 airlines (valid check digits); a
+    smaller ``n_agents`` / ``n_airlines`` takes the first of the same generated ones."""
     import numpy as np
 
     from casslink.reference import AgentInfo, AirlineInfo, ReferenceData
@@ -145,12 +146,12 @@ def big_world():
     ref = ReferenceData.from_fixtures(REPO / "fixtures" / "reference")
     rng = np.random.default_rng(7)
     agents = dict(ref.agents)
-    while sum(a.operation == "DE" for a in agents.values()) < 5000:
+    while sum(a.operation == "DE" for a in agents.values()) < n_agents:
         head = f"23{rng.integers(0, 10**8):08d}"
         code = head + str(int(head) % 7)
         agents[code] = AgentInfo(code, f"Agent {code}", "DE")
     airlines = dict(ref.airlines)
-    for k in range(50 - len(airlines)):
+    for k in range(n_airlines - len(airlines)):
         prefix = f"{300 + k:03d}"
         airlines[prefix] = AirlineInfo(prefix, f"Z{k % 10}", f"Airline {prefix}", ("DE",))
     return dataclasses.replace(ref, agents=agents, airlines=airlines)

