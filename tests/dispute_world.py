@@ -65,3 +65,25 @@ def build(settings, engine, folder: Path) -> None:
     for period_id, rows in (("2026-11", nov), ("2026-12", dec)):
         r = land_and_ingest(settings, engine, billing_file(ref, folder, period_id, rows), lh)
         assert (r.verdict, r.counts["accepted"]) == ("accepted", len(rows)), r.codes
+
+
+def portal_world(settings, engine, folder: Path):
+    """The world built, with a portal app whose dispute clock reads 2026-12-04."""
+    from casslink.portal.app import create_app
+
+    build(settings, engine, folder)
+    app = create_app(settings, engine=engine)
+    app.state.dispute_today = lambda: dt.date(2026, 12, 4)
+    return settings, engine, app
+
+
+def client(world, login: str):
+    """A TestClient signed in as ``login`` of ``world`` (portal_world), CSRF header set."""
+    from fastapi.testclient import TestClient
+
+    from tests.portal_world import csrf_of, sign_in
+
+    c = TestClient(world[2])
+    assert sign_in(c, login).status_code == 303
+    c.headers["X-CSRF-Token"] = csrf_of(c)
+    return c

@@ -11,29 +11,15 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from fastapi.testclient import TestClient
 
-from casslink.portal.app import create_app
 from casslink.portal.routes import lines, periods
 from casslink.settlement.run import settle
-from tests.dispute_world import A1, AWB1, AWB_DEC, LH, build
-from tests.portal_world import csrf_of, sign_in
+from tests.dispute_world import A1, AWB1, AWB_DEC, LH, client, portal_world
 
 
 @pytest.fixture
 def world(system, tmp_path):
-    s, engine = system
-    build(s, engine, tmp_path)
-    app = create_app(s, engine=engine)
-    app.state.dispute_today = lambda: dt.date(2026, 12, 4)
-    return s, engine, app
-
-
-def client(world, login: str) -> TestClient:
-    c = TestClient(world[2])
-    assert sign_in(c, login).status_code == 303
-    c.headers["X-CSRF-Token"] = csrf_of(c)
-    return c
+    return portal_world(*system, tmp_path)
 
 
 def _url(period: str, **extra) -> str:

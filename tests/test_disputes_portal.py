@@ -14,27 +14,14 @@ from sqlalchemy import select
 from casslink import access
 from casslink.db.engine import session_scope
 from casslink.db.models import User
-from casslink.portal.app import create_app
-from tests.dispute_world import A1, AWB1, LH, build
-from tests.portal_world import csrf_of, sign_in
+from tests.dispute_world import A1, AWB1, LH, client, portal_world
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture
 def world(system, tmp_path):
-    s, engine = system
-    build(s, engine, tmp_path)
-    app = create_app(s, engine=engine)
-    app.state.dispute_today = lambda: dt.date(2026, 12, 4)
-    return s, engine, app
-
-
-def client(world, login: str) -> TestClient:
-    c = TestClient(world[2])
-    assert sign_in(c, login).status_code == 303
-    c.headers["X-CSRF-Token"] = csrf_of(c)
-    return c
+    return portal_world(*system, tmp_path)
 
 
 def test_api_and_pages_raise_decide_adjust(world):
