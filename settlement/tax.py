@@ -10,7 +10,8 @@ For every rule of the operation and every ledger line:
 * ``line`` rounding: tax = base x rate, half-up to the minor unit of the record's currency,
   then converted to the settlement currency like any amount of the record (so it is the figure
   the airline's file should hold); ``bill`` rounding: the converted bases of a bill are summed
-  and rounded once, and the bill's tax is shared over its lines by largest remainder;
+  and rounded once, and the bill's tax is shared over its lines by largest remainder, a
+  foreign-currency line keeping its own line-rounded figure (so its files read back);
 * ``compute`` and ``verify``: the side's field of the line (``tax_airline``, ``tax_agent``)
   becomes the sum of its computed taxes and the line's net follows; ``accept``: the file's
   figure stands (attributed to the side's first rule in force); ``withheld``: the line's
@@ -105,22 +106,40 @@ def _to_settlement(values: np.ndarray, lines: pa.Table, settlement_currency: str
     return out
 
 
-def bill_rounded(base: np.ndarray, rate_bp: int, bill: np.ndarray) -> np.ndarray:
+def bill_rounded(base: np.ndarray, rate_bp: int, bill: np.ndarray,
+                 taxed: np.ndarray | None = None, fixed: np.ndarray | None = None,
+                 fixed_tax: np.ndarray | None = None) -> np.ndarray:
     """Tax per line of a ``bill``-rounded rule: each bill's tax is its summed base x rate
-    rounded half-up once, shared over its lines by largest remainder (ties: line order)."""
-    num = base * rate_bp
-    if not len(num):
-        return num
-    floor = num // 10000
-    frac = num - floor * 10000
+    rounded half-up once, shared by largest remainder (ties: line order) over its ``taxed``
+    lines (default all; the others get 0).
+
+    ``fixed`` taxed lines (foreign-currency records) keep ``fixed_tax``, the figure their own
+    currency states, so that their files read back to the ledger; the rest of the bill's tax
+    is shared over its other taxed lines. A bill whose taxed lines are all fixed shares it
+    over all of them."""
+    n = len(base)
+    if not n:
+        return base * rate_bp
+    taxed = np.ones(n, bool) if taxed is None else taxed
+    num = np.where(taxed, base * rate_bp, 0)
     m = int(bill.max()) + 1
     total = half_up_div(_sum_by(num, bill, m), 10000)
-    extra = total - _sum_by(floor, bill, m)
-    order = np.lexsort((np.arange(len(num)), -frac, bill))
+    fixed = np.zeros(n, bool) if fixed is None else fixed & taxed
+    free = taxed & ~fixed
+    count = _sum_by(free.astype(np.int64), bill, m)
+    fixed &= count[bill] > 0  # a bill without free lines shares over all its taxed lines
+    free = taxed & ~fixed
+    count = _sum_by(free.astype(np.int64), bill, m)
+    fixed_tax = np.where(fixed, fixed_tax, 0) if fixed.any() else np.zeros(n, np.int64)
+    floor = num // 10000
+    frac = num - floor * 10000
+    extra = total - _sum_by(np.where(free, floor, fixed_tax), bill, m)
+    per_line, extra = np.divmod(extra, np.maximum(count, 1))  # past one each: all alike
+    order = np.lexsort((np.arange(n), -frac, ~free, bill))
     starts = np.searchsorted(bill[order], np.arange(m))
-    rank = np.empty(len(num), np.int64)
-    rank[order] = np.arange(len(num)) - starts[bill[order]]
-    return floor + (rank < extra[bill])
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n) - starts[bill[order]]
+    return np.where(free, floor + per_line[bill] + (rank < extra[bill]), fixed_tax)
 
 
 def _sum_by(values: np.ndarray, group: np.ndarray, m: int) -> np.ndarray:
@@ -191,10 +210,9 @@ def apply_tax(lines: pa.Table, records: pa.Table, rules: tuple[TaxRule, ...], op
             tax = np.where(side_mask, settled_of(FILE_FIELD[rule.side]), 0)
         else:
             own = np.where(mask, half_up_div(_base(rule, raw_of) * rule.rate_bp, 10000), 0)
-            if rule.rounding == "line":
-                tax = _to_settlement(own, lines, settlement_currency, ~home) * sign
-            else:
-                tax = np.where(mask, bill_rounded(base, rule.rate_bp, bill), 0)
+            tax = _to_settlement(own, lines, settlement_currency, ~home) * sign
+            if rule.rounding == "bill":
+                tax = bill_rounded(base, rule.rate_bp, bill, mask, ~home, tax)
                 own = np.where(home, tax * sign, own)  # foreign: its line-rounded figure
             stated[rule] = own
         per_rule.append((rule, mask, base, tax))

@@ -251,3 +251,26 @@ def test_reference_tax_ids_are_valid_and_a_bad_one_is_refused(legal, tmp_path):
                                           encoding="utf-8")
     with pytest.raises(LegalDataError, match="DE142314291"):
         LegalData.from_fixtures(tmp_path)
+
+
+def test_tax_more_than_one_unit_from_base_times_rate_is_refused_before_numbering(legal):
+    """The 1M-AWB DE period's bill: VAT summed per record (line rounding) to 158,922.51 EUR
+    on 836,426.55 at 19 %, where base x rate is 158,921.0445 -> 158,921.04: 1.47 EUR off,
+    past BR-CO-17's one unit. Building the documents refuses it (nothing is numbered); one
+    cent off (within the unit) is stated as the ledger has it."""
+    def rows(tax):
+        return [{"agent_code": AGENT, "airline_prefix": AIRLINE, "code": "VAT_DOM",
+                 "name": "VAT", "side": "airline", "rate_bp": 1900, "applies_to": "domestic",
+                 "rule_version": "1", "base": 83642655, "tax": tax, "lines": 9000}]
+
+    def bill(tax):
+        b = _bill(weight_pp=83642655, tax_airline=tax)
+        b["net"] = 83642655 + tax
+        return b
+
+    with pytest.raises(InvoiceError, match="more than one EUR from base x rate"):
+        build_documents(_ctx(), [bill(15892251)], rows(15892251), legal)
+    (invoice,) = build_documents(_ctx(), [bill(15892105)], rows(15892105), legal)
+    assert invoice.tax_total == 15892105  # 158,921.04 + 0.01: within the unit
+    validate(cii_xml(invoice))
+    validate(ubl_xml(invoice))

@@ -272,12 +272,14 @@ def test_excel_layout_and_every_detail_line(settled):
             assert cells["D"].value == (line["correction_number"] or None)
             assert cells["E"].value == line["currency"]
             currencies.add(line["currency"])
-            original, digits = originals[(line["source_file"], line["source_line"])]
-            assert _minor(cells["F"].value, digits) == original
+            original, digits, taxes = originals[(line["source_file"], line["source_line"])]
+            billed = original + line["sign"] * (  # the file's net with CASS's tax in the
+                (line["cass_tax_airline"] - taxes[0]) - (line["cass_tax_agent"] - taxes[1]))
+            assert _minor(cells["F"].value, digits) == billed  # record's currency (per bill)
             body = "#,##0" + ("." + "0" * digits if digits else "")
             assert cells["F"].number_format == f"{body};[Red]-{body}"
             if line["currency"] == "EUR":
-                assert original == line["net"]
+                assert billed == line["net"]
             assert _minor(cells["P"].value) == line["net"] and cells["P"].font.b
             assert _minor(cells["H"].value) == line["weight_pp"]
             assert cells["H"].number_format == "#,##0.00;[Red]-#,##0.00"
@@ -303,9 +305,10 @@ def _input_files(settled) -> dict[str, tuple[str, int]]:
         return {f.sha256: (f.original_name, f.id) for f in ss.query(LandedFile).all()}
 
 
-def _original_nets(settled) -> dict[tuple[str, int], tuple[int, int]]:
+def _original_nets(settled) -> dict[tuple[str, int], tuple[int, int, tuple[int, int]]]:
     """(source file, line) -> the record's agent net in its own currency, signed as its
-    ledger line (originals of corrections negative), and that currency's decimals."""
+    ledger line (originals of corrections negative), that currency's decimals, and the
+    file's own tax_airline and tax_agent (unsigned)."""
     terms = {"weight_pp": 1, "valuation_pp": 1, "oc_carrier_pp": 1, "oc_agent_cc": -1,
              "commission": -1, "discount": -1, "tax_airline": 1, "tax_agent": -1}
     decimals = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "JPY": 0, "KWD": 3, "BHD": 3}
@@ -313,7 +316,9 @@ def _original_nets(settled) -> dict[tuple[str, int], tuple[int, int]]:
     for r in warehouse.read(settled["settings"], "DE", "2026-11").to_pylist():
         sign = -1 if r["record_type"] in ("CCO", "DCO") else 1
         net = sum(t * (r[c] or 0) for c, t in terms.items())
-        out[(r["source_file"], r["source_line"])] = (sign * net, decimals[r["currency"]])
+        out[(r["source_file"], r["source_line"])] = (
+            sign * net, decimals[r["currency"]],
+            (r["tax_airline"] or 0, r["tax_agent"] or 0))
     return out
 
 

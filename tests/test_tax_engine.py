@@ -286,45 +286,60 @@ def test_airport_countries_are_the_airportsdata_set():
 RECORD_SIGN = {"AWB": 1, "CCO": -1, "CCR": 1, "DCO": -1, "DCR": 1}
 
 
+SIDE_FIELD = {"airline": "tax_airline", "agent": "tax_agent"}
+
+
 def bill_rounded_by_hand(records: pa.Table, operation: str, currency: str, rule_set
-                         ) -> tuple[dict, int]:
-    """For an operation with one ``bill``-rounded domestic rule on the airline side: per
-    (agent, airline) the taxable base (each charge converted to the settlement currency,
-    signed by record type, domestic records only, by airportsdata) and its tax rounded half
-    up once; and the computed total minus the files' own per-record figures. Written from
-    the records and the rule's text, not from the engine."""
+                         ) -> tuple[dict, dict]:
+    """For an operation whose rules all round per bill (airline or agent side): per (agent,
+    airline, code) the taxable base (each charge converted to the settlement currency,
+    signed by record type, domestic records only where the rule says so, by airportsdata)
+    and its tax rounded half up once; and per side the computed total minus the files' own
+    per-record figures. Every record's tax point lies in one version per code (checked), the
+    one in force at the records' latest date. Written from the records and the rules' text,
+    not from the engine."""
     import airportsdata
 
     from casslink.money import convert
 
-    (rule,) = rule_set
-    assert (rule.side, rule.rounding, rule.applies_to) == ("airline", "bill", "domestic")
+    days = [r["execution_date"] for r in records.to_pylist()]
+    rules = [r for r in rule_set if r.in_force(max(days))]
+    assert all(r.in_force(min(days)) for r in rules), "records span two versions of a rule"
+    assert all((r.side, r.rounding) in {("airline", "bill"), ("agent", "bill")} for r in rules)
     country = {k: v["country"] for k, v in airportsdata.load("IATA").items()}
-    bases: dict[tuple[str, str], int] = {}
-    stated = 0
+    bases: dict[tuple[str, str, str], int] = {}
+    stated = {r.side: 0 for r in rules}
     for r in records.to_pylist():
         sign = RECORD_SIGN[r["record_type"]]
         rate = r["exchange_rate_e5"] or 0
-        stated += sign * convert(r["tax_airline"] or 0, r["currency"], currency, rate)
-        key = (r["agent_code"], r["airline_prefix"])
-        bases.setdefault(key, 0)
-        if country.get(r["origin"]) == operation == country.get(r["destination"]):
-            bases[key] += sign * sum(convert(r[c] or 0, r["currency"], currency, rate)
-                                     for c in rule.base)
+        for side in stated:
+            stated[side] += sign * convert(r[SIDE_FIELD[side]] or 0, r["currency"], currency,
+                                           rate)
+        domestic = country.get(r["origin"]) == operation == country.get(r["destination"])
+        for rule in rules:
+            key = (r["agent_code"], r["airline_prefix"], rule.code)
+            bases.setdefault(key, 0)
+            if domestic or rule.applies_to == "all":
+                bases[key] += sign * sum(convert(r[c] or 0, r["currency"], currency, rate)
+                                         for c in rule.base)
     taxes = {}
+    rate_of = {r.code: r.rate_bp for r in rules}
+    side_of = {r.code: r.side for r in rules}
+    computed = dict.fromkeys(stated, 0)
     for key, base in bases.items():
-        exact = Decimal(base) * rule.rate_bp / 10000
+        exact = Decimal(base) * rate_of[key[2]] / 10000
         tax = int(exact.copy_abs().quantize(Decimal(1), ROUND_HALF_UP)) * (1 if base >= 0
                                                                            else -1)
         if base or tax:
             taxes[key] = (base, tax)
-    return taxes, sum(t for _, t in taxes.values()) - stated
+            computed[side_of[key[2]]] += tax
+    return taxes, {side: computed[side] - stated[side] for side in stated}
 
 
 @pytest.mark.parametrize("operation", ["DE", "IN", "US", "PK", "CN", "JP", "KR", "FR"])
 def test_every_fixture_operation_settles_with_computed_tax(ref, operation):
     """Generated files state VAT per record: computed tax equals the files' (difference 0 per
-    side); where a rule rounds per bill (JP, KR), every bill's base and tax and the total
+    side); where the rules round per bill (all but PK), every bill's base and tax and the total
     difference to the files are the ones recomputed by hand from the records; every
     operation with rules gets a tax table; PK withholds."""
     from casslink.app.synthetic.generator import generate_billing
@@ -337,16 +352,17 @@ def test_every_fixture_operation_settles_with_computed_tax(ref, operation):
     tables = build_ledger(records, operation, period.period_id,
                           ref.operations[operation].settlement_currency, rules=rules_of,
                           period_end=period.end_date, outcome=out)
-    if any(r.rounding == "bill" for r in rules_of):  # JP, KR: the files round each record,
-        # the ledger each bill once (docs/invoices.md): recomputed here from the records
+    if any(r.rounding == "bill" for r in rules_of):  # the files round each record, the
+        # ledger each bill once (docs/invoices.md): recomputed here from the records
         want_tax, want_difference = bill_rounded_by_hand(
             records, operation, ref.operations[operation].settlement_currency, rules_of)
-        got = {(t["agent_code"], t["airline_prefix"]): (t["base"], t["tax"])
+        got = {(t["agent_code"], t["airline_prefix"], t["code"]): (t["base"], t["tax"])
                for t in tables["tax"].to_pylist() if t["base"] or t["tax"]}
         assert got == want_tax and len(want_tax) > 5
-        assert out["differences"] == {"airline": want_difference}
-        for (base, tax) in got.values():  # one rounding per bill: within half a unit
-            assert abs(tax * 10000 - base * rules_of[0].rate_bp) <= 5000
+        assert out["differences"] == want_difference
+        rate = {t["code"]: t["rate_bp"] for t in tables["tax"].to_pylist()}
+        for (_, _, code), (base, tax) in got.items():  # one rounding per bill: within half
+            assert abs(tax * 10000 - base * rate[code]) <= 5000  # a unit
     else:
         assert set(out["differences"].values()) <= {0}
     assert (tables["tax"].num_rows > 0) == bool(rules_of)
@@ -355,3 +371,22 @@ def test_every_fixture_operation_settles_with_computed_tax(ref, operation):
     if operation in ("CN", "FR"):  # origins and destinations both in the country: domestic
         sides = {t["side"] for t in tables["tax"].to_pylist() if t["tax"]}
         assert "airline" in sides
+
+
+def test_bill_rounding_keeps_foreign_lines_figures_and_shares_the_rest():
+    """Bill 0: bases 5, 7, -3, 6 at 25 % = 1.25 + 1.75 - 0.75 + 1.5 = 3.75 -> 4; line 3 is a
+    foreign record stating 2 (its own rounding): the other three share 4 - 2 = 2, floors
+    1, 1, -1 = 1, one more to the largest remainder (0.75 of 7): [1, 2, -1, 2]. Bill 1: its
+    one taxed line is foreign (0.5 -> stated 1, but 2 x 0.5 = 1.0 -> 1 over both lines:
+    a bill of fixed lines only shares over them as before); line 6 is not taxed."""
+    base = np.array([5, 7, -3, 6, 2, 2, 40])
+    bill = np.array([0, 0, 0, 0, 1, 1, 1])
+    taxed = np.array([True] * 6 + [False])
+    fixed = np.array([False, False, False, True, True, True, False])
+    stated = np.array([0, 0, 0, 2, 1, 1, 0])
+    got = bill_rounded(base, 2500, bill, taxed, fixed, stated)
+    assert got.tolist() == [1, 2, -1, 2, 1, 0, 0]
+    # past one each: 4 less a stated 9 leaves -5 for floors 1, 1, -1: -6 more, -2 each
+    stated[3] = 9
+    got = bill_rounded(base, 2500, bill, taxed, fixed, stated)
+    assert got[:4].tolist() == [-1, -1, -3, 9] and got[:4].sum() == 4

@@ -190,7 +190,7 @@ class Delivery(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("settlement_runs.id"), index=True)
     participant_code: Mapped[str] = mapped_column(String(11), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # handoff-hot | agent-hot | xlsx | xml
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text, index=True)  # an invoice chunk replaces by path
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     delivered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
