@@ -65,8 +65,20 @@ def main() -> None:
         "--airlines", type=int, help="in the world, default: awbs / 20,000 (14 to 50)"
     )
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--home", type=Path, help="data root (default: a new temporary folder)")
+    ap.add_argument("--home", type=Path,
+                    help="data root, kept (default: a new temporary folder, removed at the "
+                         "end: the 1M-AWB period's is about 21 GB)")
     args = ap.parse_args()
+    load_before = os.getloadavg()
+    if args.home:
+        run(args, args.home, load_before)
+        return
+    with tempfile.TemporaryDirectory(prefix="casslink-bench-inv-big-") as tmp:
+        run(args, Path(tmp) / "var", load_before)
+
+
+def run(args: argparse.Namespace, home: Path, load_before: tuple[float, ...]) -> None:
+    """Build, settle and invoice the period in ``home``; print the JSON line."""
     n_agents = args.agents or min(5000, max(20, args.awbs // 200))
     n_airlines = args.airlines or min(50, max(14, args.awbs // 20_000))
 
@@ -76,8 +88,6 @@ def main() -> None:
     def say(**what) -> None:
         print(json.dumps(what), file=sys.stderr, flush=True)
 
-    load_before = os.getloadavg()
-    home = args.home or Path(tempfile.mkdtemp(prefix="casslink-bench-inv-big-")) / "var"
     t0 = time.perf_counter()
     ref = big_world(n_agents, n_airlines)
     legal = legal_data(ref, OPERATION)
