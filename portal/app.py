@@ -30,6 +30,9 @@ from casslink.secrets import portal_secret
 from casslink.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+POOL_SIZE = 20
+"""Database connections a portal process keeps open (and as many more at a peak, closed
+after): each request holds one while it runs; beyond the pool, each opens and closes its own."""
 
 
 def _loopback(host: str) -> bool:
@@ -69,7 +72,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     app = FastAPI(title="casslink portal", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.db_url)
+    app.state.engine = engine or make_engine(settings.db_url, pool_size=POOL_SIZE)
     app.state.policy = LoginPolicy(app.state.engine, lockout)
     app.state.login_rate = RateLimit(
         login_rate or int(os.environ.get("CASSLINK_PORTAL_LOGIN_RATE", "20")), 60.0)
