@@ -80,11 +80,10 @@ def _bearer(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
-def load_principal(s: DbSession, user: User, scopes: frozenset[str] | None,
+def load_principal(s: DbSession, user: User, operator: bool, scopes: frozenset[str] | None,
                    language: str) -> Principal:
-    return Principal(user.id, user.login, user.company_id, user.role,
-                     access.is_operator(s, user), tuple(access.grants_of(s, user)), scopes,
-                     language)
+    return Principal(user.id, user.login, user.company_id, user.role, operator,
+                     tuple(access.grants_of(s, user)), scopes, language)
 
 
 def current_user(request: Request, s: DbSession = DB) -> Principal:
@@ -94,19 +93,20 @@ def current_user(request: Request, s: DbSession = DB) -> Principal:
     accept = request.headers.get("accept-language")
     if token is not None:
         row = access.token_row(s, token)
-        user = s.get(User, row.user_id) if row else None
+        user, operator = access.user_and_operator(s, row.user_id) if row else (None, False)
         if row is None or user is None or user.disabled:
             raise LoginRequired()
-        p = load_principal(s, user, access.parse_rights(row.scopes),
+        p = load_principal(s, user, operator, access.parse_rights(row.scopes),
                            negotiate(user.language, accept))
     else:
         session = request.state.session
-        user = s.get(User, session.user_id) if session.user_id is not None else None
+        user, operator = (access.user_and_operator(s, session.user_id)
+                          if session.user_id is not None else (None, False))
         if user is None or user.disabled or user.login != session.login:
             if session.user_id is not None:
                 session.sign_out()
             raise LoginRequired()
-        p = load_principal(s, user, None,
+        p = load_principal(s, user, operator, None,
                            negotiate(user.language or session.language, accept))
     request.state.principal = p
     return p
