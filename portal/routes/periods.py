@@ -68,6 +68,12 @@ def open_periods(s: DbSession, part: Participant, operation: str | None,
     return open_periods_of(s, [part], operation, today)[0]
 
 
+PERIOD_COLUMNS = (BillingPeriod.operation_code, BillingPeriod.period_id, BillingPeriod.status,
+                  BillingPeriod.start_date, BillingPeriod.end_date, BillingPeriod.billing_date)
+"""What :func:`_period` reads of a period: rows of these, not ORM objects (an operation has
+some 30 open periods, read on every request of the live and consolidated views)."""
+
+
 def open_periods_of(s: DbSession, parts: list[Participant], operation: str | None,
                     today: dt.date) -> list[list[dict]]:
     """:func:`open_periods` of each of ``parts``, in two queries however many they are."""
@@ -81,10 +87,10 @@ def open_periods_of(s: DbSession, parts: list[Participant], operation: str | Non
             op for op, _ in mine[(period_totals.side(part.kind), part.code)]})
         ops.discard(None)
         ops_of.append(ops)
-    periods = {(bp.operation_code, bp.period_id): bp for bp in s.scalars(
-        select(BillingPeriod).where(BillingPeriod.operation_code.in_(set().union(*ops_of)
-                                                                     or {""}),
-                                    BillingPeriod.status == "open"))}
+    periods = {(bp.operation_code, bp.period_id): bp for bp in s.execute(
+        select(*PERIOD_COLUMNS).where(BillingPeriod.operation_code.in_(set().union(*ops_of)
+                                                                       or {""}),
+                                      BillingPeriod.status == "open"))}
     current_of: dict[str, tuple[str, str]] = {}  # per operation: the period files go to now
     for key, bp in sorted(periods.items(), key=lambda kv: kv[1].start_date):
         if bp.end_date >= today and key[0] not in current_of:
@@ -99,7 +105,7 @@ def open_periods_of(s: DbSession, parts: list[Participant], operation: str | Non
     return out
 
 
-def _period(bp: BillingPeriod, totals: list) -> dict:
+def _period(bp, totals: list) -> dict:
     """An open period with the participant's ``participant_totals`` rows in it."""
     return {"operation": bp.operation_code, "period": bp.period_id, "status": bp.status,
             "start": bp.start_date.isoformat(), "end": bp.end_date.isoformat(),
