@@ -4,14 +4,15 @@ Principal and asks it (``can`` / ``require``) for the participant it touches."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session as DbSession
+from starlette.concurrency import run_in_threadpool
 
 from casslink import access
-from casslink.db.engine import session_scope
+from casslink.db.engine import end_session, new_session
 from casslink.db.models import User
 from casslink.i18n import negotiate
 
@@ -62,13 +63,22 @@ class Principal:
         return self.operator or bool(self.codes_with("admin"))
 
 
-def db(request: Request) -> Iterator[DbSession]:
+async def db(request: Request) -> AsyncIterator[DbSession]:
     """One transaction per request, committed when the route returns without error. Routes
     depend on it with ``scope="function"``: the commit happens before the response is sent,
     so a client never gets a success for a change that then fails to commit, and reads its
-    own writes (tests/test_portal_auth.py checks every route)."""
-    with session_scope(request.app.state.engine) as s:
+    own writes (tests/test_portal_auth.py checks every route).
+
+    Async: the session is made on the event loop (no I/O - it connects on its first query,
+    in the route's thread), and only its commit or rollback runs in the threadpool - a sync
+    dependency would take a thread hop to open it too."""
+    s = new_session(request.app.state.engine)
+    try:
         yield s
+    except BaseException:
+        await run_in_threadpool(end_session, s, False)
+        raise
+    await run_in_threadpool(end_session, s, True)
 
 
 DB = Depends(db, scope="function")

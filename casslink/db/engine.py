@@ -53,6 +53,26 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def new_session(engine: Engine) -> Session:
+    """:func:`session_scope`'s session, its transaction begun, for a caller that cannot use a
+    ``with`` block (the portal's async dependency): end it with :func:`end_session`. No I/O:
+    the connection is taken at the first query."""
+    session = _SESSION(bind=engine)
+    session.begin()
+    return session
+
+
+def end_session(session: Session, commit: bool) -> None:
+    """Commit (``commit``) or roll back a :func:`new_session`'s transaction, then close it."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 def alembic_config(url: str):
     from alembic.config import Config
 
