@@ -25,7 +25,7 @@ from casslink.db.engine import make_engine
 from casslink.login_policy import LockoutRules, LoginPolicy
 from casslink.portal import routes
 from casslink.portal.deps import LoginRequired
-from casslink.portal.rendering import render
+from casslink.portal.rendering import compile_templates, render
 from casslink.portal.security import HEADERS, RateLimit, csrf_guard
 from casslink.portal.sessions import COOKIE, SessionCodec
 from casslink.secrets import portal_secret
@@ -146,4 +146,5 @@ def app_from_environment() -> FastAPI:
     starts each uvicorn worker with it)."""
     from casslink.settings import get_settings
 
+    compile_templates()
     return create_app(get_settings())
