@@ -33,7 +33,7 @@ from casslink.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 POOL_SIZE = 20
-"""Database connections a portal process keeps open (and as many more at a peak, closed
+"""Database connections a portal process keeps open (and up to 10 more at a peak, closed
 after): each request holds one while it runs; beyond the pool, each opens and closes its own."""
 
 

@@ -16,8 +16,8 @@ def make_engine(url: str, pool_size: int | None = None) -> Engine:
     """An engine; SQLite gets WAL, foreign keys and a busy timeout (several processes share it).
     ``pool_size``: connections kept open for reuse (SQLAlchemy's default, 5, unless given; a
     server with more requests at once than that would otherwise open and close a connection,
-    with its PRAGMAs, for each request beyond it)."""
-    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
+    with its PRAGMAs, for each request beyond it); up to 10 more are opened at a peak."""
+    pool = {} if pool_size is None else {"pool_size": pool_size}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
