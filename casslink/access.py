@@ -85,6 +85,17 @@ def is_operator(session: Session, user: User) -> bool:
     return "operator" in kinds
 
 
+def user_and_operator(session: Session, user_id: int) -> tuple[User | None, bool]:
+    """The user of ``user_id`` (None if there is none) and :func:`is_operator` of it, in one
+    query (the portal asks both on every request)."""
+    got = session.execute(
+        select(User, Company.kind, Participant.kind)
+        .outerjoin(Company, Company.id == User.company_id)
+        .outerjoin(Participant, Participant.id == User.participant_id)
+        .where(User.id == user_id)).first()
+    return (None, False) if got is None else (got[0], "operator" in (got[1], got[2]))
+
+
 def can(session: Session, user: User, right: str, *, participant_code: str,
         operation: str | None = None) -> bool:
     """Whether ``user`` holds ``right`` for the participant ``participant_code`` (in

@@ -4,14 +4,15 @@ Principal and asks it (``can`` / ``require``) for the participant it touches."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session as DbSession
+from starlette.concurrency import run_in_threadpool
 
 from casslink import access
-from casslink.db.engine import session_scope
+from casslink.db.engine import end_session, new_session
 from casslink.db.models import User
 from casslink.i18n import negotiate
 
@@ -62,13 +63,22 @@ class Principal:
         return self.operator or bool(self.codes_with("admin"))
 
 
-def db(request: Request) -> Iterator[DbSession]:
+async def db(request: Request) -> AsyncIterator[DbSession]:
     """One transaction per request, committed when the route returns without error. Routes
     depend on it with ``scope="function"``: the commit happens before the response is sent,
     so a client never gets a success for a change that then fails to commit, and reads its
-    own writes (tests/test_portal_auth.py checks every route)."""
-    with session_scope(request.app.state.engine) as s:
+    own writes (tests/test_portal_auth.py checks every route).
+
+    Async: the session is made on the event loop (no I/O - it connects on its first query,
+    in the route's thread), and only its commit or rollback runs in the threadpool - a sync
+    dependency would take a thread hop to open it too."""
+    s = new_session(request.app.state.engine)
+    try:
         yield s
+    except BaseException:
+        await run_in_threadpool(end_session, s, False)
+        raise
+    await run_in_threadpool(end_session, s, True)
 
 
 DB = Depends(db, scope="function")
@@ -80,11 +90,10 @@ def _bearer(request: Request) -> str | None:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
-def load_principal(s: DbSession, user: User, scopes: frozenset[str] | None,
+def load_principal(s: DbSession, user: User, operator: bool, scopes: frozenset[str] | None,
                    language: str) -> Principal:
-    return Principal(user.id, user.login, user.company_id, user.role,
-                     access.is_operator(s, user), tuple(access.grants_of(s, user)), scopes,
-                     language)
+    return Principal(user.id, user.login, user.company_id, user.role, operator,
+                     tuple(access.grants_of(s, user)), scopes, language)
 
 
 def current_user(request: Request, s: DbSession = DB) -> Principal:
@@ -94,19 +103,20 @@ def current_user(request: Request, s: DbSession = DB) -> Principal:
     accept = request.headers.get("accept-language")
     if token is not None:
         row = access.token_row(s, token)
-        user = s.get(User, row.user_id) if row else None
+        user, operator = access.user_and_operator(s, row.user_id) if row else (None, False)
         if row is None or user is None or user.disabled:
             raise LoginRequired()
-        p = load_principal(s, user, access.parse_rights(row.scopes),
+        p = load_principal(s, user, operator, access.parse_rights(row.scopes),
                            negotiate(user.language, accept))
     else:
         session = request.state.session
-        user = s.get(User, session.user_id) if session.user_id is not None else None
+        user, operator = (access.user_and_operator(s, session.user_id)
+                          if session.user_id is not None else (None, False))
         if user is None or user.disabled or user.login != session.login:
             if session.user_id is not None:
                 session.sign_out()
             raise LoginRequired()
-        p = load_principal(s, user, None,
+        p = load_principal(s, user, operator, None,
                            negotiate(user.language or session.language, accept))
     request.state.principal = p
     return p

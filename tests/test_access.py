@@ -74,6 +74,9 @@ def test_rights_grants_and_operators(system) -> None:
         assert not access.can(s, clerk, "finance", participant_code=LH)
         assert not access.can(s, ng, "view", participant_code=LH)
         assert access.is_operator(s, ops) and not access.is_operator(s, fw)
+        for u in (fw, other, clerk, ng, ops):  # the portal's one query for both
+            assert access.user_and_operator(s, u.id) == (u, access.is_operator(s, u))
+        assert access.user_and_operator(s, -1) == (None, False)
         assert access.can(s, ops, "finance", participant_code=AF)
         with pytest.raises(access.Forbidden):
             access.require(s, clerk, "admin", participant_code=LH)

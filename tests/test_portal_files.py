@@ -4,6 +4,7 @@ commit) match sums computed by hand from the generated records; sandbox files ad
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -188,3 +189,51 @@ def test_live_view_shows_the_next_period_once_the_current_one_is_closed(
     assert "DE 2026-12" in c.get("/periods/current").text
     assert "No open period" not in c.get("/periods/current").text
     assert "2026-12" in c.get("/consolidated").text
+
+
+def _page_rows(html: str) -> list[tuple[str, int]]:
+    """The live page's table rows: (counterpart, records), sorted."""
+    return sorted((code, int(re.sub(r"\D", "", records))) for code, records in re.findall(
+        r'data-lines="(\w+)">\w+</a></td><td class="num">([^<]+)</td>', html))
+
+
+def test_live_page_rows_follow_each_ingested_file(portal, lh_file, ref, tmp_path) -> None:
+    """The page's rows are rendered once per language while the participant's totals are
+    unchanged (routes/periods.py): each ingested file changes them, and the page shows the
+    new rows at once, in the user's language."""
+    from casslink.portal.routes import periods
+
+    _settings, _engine, app, _ = portal
+    path, _gen = lh_file
+    more = next(f for f in generate_billing(ref, "DE", ref.period("DE", "2026-11"), 400,
+                                            seed=25, file_number=2) if f.airline_prefix == LH)
+    path2 = tmp_path / f"{LH}_DE_2026-11_02.hot"
+    path2.write_bytes(write_hot(more.header, more.records, more.charges))
+    c = TestClient(app)
+    sign_in(c, "lh-admin")
+    assert _page_rows(c.get("/periods/current").text) == []
+    seen = []
+    for upload in (path, path2):
+        r = c.post("/api/v1/files", files={"file": (upload.name, upload.read_bytes())},
+                   data={"participant": LH}, headers={"X-CSRF-Token": csrf_of(c)})
+        assert r.status_code == 201, r.text
+        f = c.get(f"/api/v1/files/{r.json()['id']}").json()
+        assert f["verdict"] == "accepted", f
+        api = c.get("/api/v1/periods/current", params={"participant": LH}).json()
+        [per] = [p for p in api["periods"] if (p["operation"], p["period"]) == ("DE", "2026-11")]
+        assert 0 < len(per["rows"]) <= periods.PAGE_ROWS  # the page shows them all
+        want = sorted((row["counterpart"], row["records"]) for row in per["rows"])
+        for _ in range(2):  # rendered, then kept
+            shown = _page_rows(c.get("/periods/current", headers={"HX-Request": "true"}).text)
+            assert shown == want
+        seen.append(shown)
+    assert seen[0] != seen[1]
+    # another language: its own rendering of the same rows
+    assert c.post("/language", data={"language": "de", "next": "/periods/current",
+                                     "csrf": csrf_of(c)}).status_code in (200, 303)
+    de = c.get("/periods/current").text
+    assert _page_rows(de) == seen[1] and '<html lang="de">' in de
+    amounts = re.findall(r'<td class="num">([^<]+)</td></tr>', de)
+    assert amounts and [a for a in amounts  # German: 1.234,56 €
+                        if not re.fullmatch(r"-?[\d.]*\d,\d\d\xa0\S+", a)] == []
+    assert any(k[1] == LH for k in periods._kept)

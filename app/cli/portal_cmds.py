@@ -27,6 +27,7 @@ def portal(
 
     from casslink.db.engine import upgrade
     from casslink.portal.app import create_app
+    from casslink.portal.rendering import compile_templates
 
     s = get_settings().ensure_dirs()
     upgrade(s.db_url)
@@ -37,6 +38,7 @@ def portal(
         uvicorn.run("casslink.portal.app:app_from_environment", factory=True,
                     workers=workers, **options)
     else:
+        compile_templates()
         uvicorn.run(create_app(s), **options)
 
 

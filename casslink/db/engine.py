@@ -12,10 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL, foreign keys and a busy timeout (several processes share it)."""
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """An engine; SQLite gets WAL, foreign keys and a busy timeout (several processes share it).
+    ``pool_size``: connections kept open for reuse (SQLAlchemy's default, 5, unless given; a
+    server with more requests at once than that would otherwise open and close a connection,
+    with its PRAGMAs, for each request beyond it); up to 10 more are opened at a peak."""
+    pool = {} if pool_size is None else {"pool_size": pool_size}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
@@ -25,7 +29,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 @contextmanager
@@ -38,12 +42,35 @@ def engine_for(url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
+_SESSION = sessionmaker(expire_on_commit=False)
+"""One factory, bound per call: a sessionmaker builds a Session subclass (~0.1 ms a time)."""
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A transaction: commit on success, roll back on error."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session, session.begin():
+    with _SESSION(bind=engine) as session, session.begin():
         yield session
+
+
+def new_session(engine: Engine) -> Session:
+    """:func:`session_scope`'s session, its transaction begun, for a caller that cannot use a
+    ``with`` block (the portal's async dependency): end it with :func:`end_session`. No I/O:
+    the connection is taken at the first query."""
+    session = _SESSION(bind=engine)
+    session.begin()
+    return session
+
+
+def end_session(session: Session, commit: bool) -> None:
+    """Commit (``commit``) or roll back a :func:`new_session`'s transaction, then close it."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 def alembic_config(url: str):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
@@ -23,7 +25,7 @@ from casslink import period_totals
 from casslink.db.models import BillingPeriod, Participant
 from casslink.portal import views
 from casslink.portal.deps import DB, Principal, current_user, selected_participant
-from casslink.portal.rendering import render
+from casslink.portal.rendering import environment, page_language, render
 
 router = APIRouter()
 MONEY = (*period_totals.COMPONENTS, "net")
@@ -66,6 +68,12 @@ def open_periods(s: DbSession, part: Participant, operation: str | None,
     return open_periods_of(s, [part], operation, today)[0]
 
 
+PERIOD_COLUMNS = (BillingPeriod.operation_code, BillingPeriod.period_id, BillingPeriod.status,
+                  BillingPeriod.start_date, BillingPeriod.end_date, BillingPeriod.billing_date)
+"""What :func:`_period` reads of a period: rows of these, not ORM objects (an operation has
+some 30 open periods, read on every request of the live and consolidated views)."""
+
+
 def open_periods_of(s: DbSession, parts: list[Participant], operation: str | None,
                     today: dt.date) -> list[list[dict]]:
     """:func:`open_periods` of each of ``parts``, in two queries however many they are."""
@@ -79,10 +87,10 @@ def open_periods_of(s: DbSession, parts: list[Participant], operation: str | Non
             op for op, _ in mine[(period_totals.side(part.kind), part.code)]})
         ops.discard(None)
         ops_of.append(ops)
-    periods = {(bp.operation_code, bp.period_id): bp for bp in s.scalars(
-        select(BillingPeriod).where(BillingPeriod.operation_code.in_(set().union(*ops_of)
-                                                                     or {""}),
-                                    BillingPeriod.status == "open"))}
+    periods = {(bp.operation_code, bp.period_id): bp for bp in s.execute(
+        select(*PERIOD_COLUMNS).where(BillingPeriod.operation_code.in_(set().union(*ops_of)
+                                                                       or {""}),
+                                      BillingPeriod.status == "open"))}
     current_of: dict[str, tuple[str, str]] = {}  # per operation: the period files go to now
     for key, bp in sorted(periods.items(), key=lambda kv: kv[1].start_date):
         if bp.end_date >= today and key[0] not in current_of:
@@ -97,7 +105,7 @@ def open_periods_of(s: DbSession, parts: list[Participant], operation: str | Non
     return out
 
 
-def _period(bp: BillingPeriod, totals: list) -> dict:
+def _period(bp, totals: list) -> dict:
     """An open period with the participant's ``participant_totals`` rows in it."""
     return {"operation": bp.operation_code, "period": bp.period_id, "status": bp.status,
             "start": bp.start_date.isoformat(), "end": bp.end_date.isoformat(),
@@ -108,25 +116,42 @@ def _period(bp: BillingPeriod, totals: list) -> dict:
 
 
 def current_periods(s: DbSession, part: Participant, operation: str | None,
-                    today: dt.date, largest: int | None = None) -> list[dict]:
+                    today: dt.date, largest: int | None = None,
+                    language: str | None = None) -> list[dict]:
     """:func:`open_periods` with their rows per counterpart and currency: all of them, or
-    (``largest``) that many with the largest absolute net, and ``all_rows``, their number."""
+    (``largest``) that many with the largest absolute net, and ``all_rows``, their number.
+    With a ``language``, also ``rows_html``: the page's table rows of them, in it."""
     out = open_periods(s, part, operation, today)
     for per in out:  # a participant has pair rows in a period iff it has totals there
-        per["rows"] = _pair_rows(s, part, per, largest) if per["totals"] else []
+        kept = _pair_rows(s, part, per, largest) if per["totals"] else None
+        per["rows"] = kept.rows if kept else []
         per["all_rows"] = len(per["rows"]) if largest is None or not per["rows"] else (
             period_totals.count_for_participant(s, part.kind, part.code, per["operation"],
                                                 per["period"]))
+        if language is not None:
+            per["rows_html"] = _rows_html(kept, part, per, language) if kept else Markup()
     return out
 
 
 ROWS_KEPT = 64
 """How many (participant, period) row lists each portal process keeps (see _pair_rows)."""
-_kept: OrderedDict[tuple, tuple[tuple, list[dict]]] = OrderedDict()
+
+
+@dataclass
+class _Kept:
+    """A (participant, period)'s rows, while its totals are ``stamp``, and the page's table
+    rows of them rendered per language (the same rows give the same HTML)."""
+
+    stamp: tuple
+    rows: list[dict]
+    html: dict[str, Markup] = field(default_factory=dict)
+
+
+_kept: OrderedDict[tuple, _Kept] = OrderedDict()
 _kept_lock = threading.Lock()
 
 
-def _pair_rows(s: DbSession, part: Participant, per: dict, largest: int | None) -> list[dict]:
+def _pair_rows(s: DbSession, part: Participant, per: dict, largest: int | None) -> _Kept:
     """``period_totals.for_participant`` for the period ``per`` (of :func:`open_periods`),
     reused while the participant's totals there are unchanged: an ingest that adds to any of
     its pair rows adds records to its totals and sets their ``updated_at`` in the same
@@ -135,17 +160,30 @@ def _pair_rows(s: DbSession, part: Participant, per: dict, largest: int | None) 
     stamp = (per["updated_at"], tuple((t["currency"], t["records"]) for t in per["totals"]))
     with _kept_lock:
         kept = _kept.get(key)
-        if kept is not None and kept[0] == stamp:
+        if kept is not None and kept.stamp == stamp:
             _kept.move_to_end(key)
-            return kept[1]
-    rows = period_totals.for_participant(s, part.kind, part.code, per["operation"],
-                                         per["period"], largest)
+            return kept
+    kept = _Kept(stamp, period_totals.for_participant(s, part.kind, part.code,
+                                                      per["operation"], per["period"], largest))
     with _kept_lock:
-        _kept[key] = (stamp, rows)
+        _kept[key] = kept
         _kept.move_to_end(key)
         while len(_kept) > ROWS_KEPT:
             _kept.popitem(last=False)
-    return rows
+    return kept
+
+
+def _rows_html(kept: _Kept, part: Participant, per: dict, language: str) -> Markup:
+    """The page's table rows of ``kept.rows`` in ``language`` (period_rows.html), rendered
+    once per language while the rows are kept: ~100 rows of ten formatted amounts and a link
+    were most of the page's time. Reads only the rows, the period and the participant (the
+    key of ``kept``) - nothing of the user."""
+    html = kept.html.get(language)
+    if html is None:
+        html = Markup(environment(language).get_template("period_rows.html").render(
+            per=per, part=part, airline=_airline(part)))
+        kept.html[language] = html
+    return html
 
 
 def _participant_or_403(s: DbSession, p: Principal, code: str) -> Participant:
@@ -177,7 +215,8 @@ def current_page(request: Request, p: Principal = Depends(current_user),
                  s: DbSession = DB):
     code = selected_participant(request, p)
     part = _participant_or_403(s, p, code) if code else None
-    periods = current_periods(s, part, None, _today(), PAGE_ROWS) if part else []
+    periods = current_periods(s, part, None, _today(), PAGE_ROWS,
+                              page_language(request)) if part else []
     template = "period_live.html" if request.headers.get("hx-request") else "period.html"
     return render(request, template, part=part, periods=periods, current_code=code,
                   airline=bool(part and _airline(part)))
