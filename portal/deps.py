@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session as DbSession
-from starlette.concurrency import run_in_threadpool
 
 from casslink import access
 from casslink.db.engine import end_session, new_session
@@ -71,14 +71,20 @@ async def db(request: Request) -> AsyncIterator[DbSession]:
 
     Async: the session is made on the event loop (no I/O - it connects on its first query,
     in the route's thread), and only its commit or rollback runs in the threadpool - a sync
-    dependency would take a thread hop to open it too."""
+    dependency would take a thread hop to open it too. The end runs on a thread of its own
+    (a limiter of one, as FastAPI ends a sync dependency), not one of the request pool's: a
+    finished request holding a connection must not wait behind routes that hold every pool
+    thread waiting for a connection; and shielded, so a cancelled request still ends its
+    transaction and returns its connection."""
     s = new_session(request.app.state.engine)
+    commit = False
     try:
         yield s
-    except BaseException:
-        await run_in_threadpool(end_session, s, False)
-        raise
-    await run_in_threadpool(end_session, s, True)
+        commit = True
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(end_session, s, commit,
+                                           limiter=anyio.CapacityLimiter(1))
 
 
 DB = Depends(db, scope="function")

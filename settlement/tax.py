@@ -110,36 +110,37 @@ def bill_rounded(base: np.ndarray, rate_bp: int, bill: np.ndarray,
                  taxed: np.ndarray | None = None, fixed: np.ndarray | None = None,
                  fixed_tax: np.ndarray | None = None) -> np.ndarray:
     """Tax per line of a ``bill``-rounded rule: each bill's tax is its summed base x rate
-    rounded half-up once, shared by largest remainder (ties: line order) over its ``taxed``
-    lines (default all; the others get 0).
+    rounded half-up once, shared over its ``taxed`` lines (default all; the others get 0).
 
-    ``fixed`` taxed lines (foreign-currency records) keep ``fixed_tax``, the figure their own
-    currency states, so that their files read back to the ledger; the rest of the bill's tax
-    is shared over its other taxed lines. A bill whose taxed lines are all fixed shares it
-    over all of them."""
+    A line's share is its own base x rate rounded down or up, the ups going to the largest
+    remainders (ties: line order). ``fixed`` taxed lines (foreign-currency records) keep
+    ``fixed_tax``, the figure their own currency states (so their files read back to the
+    ledger), as far as the bill's other lines can take up the difference within those
+    bounds; what they cannot is shared over the fixed lines (a bill of fixed lines only)."""
     n = len(base)
     if not n:
         return base * rate_bp
     taxed = np.ones(n, bool) if taxed is None else taxed
+    fixed = np.zeros(n, bool) if fixed is None else fixed & taxed
+    fixed_tax = np.where(fixed, 0 if fixed_tax is None else fixed_tax, 0).astype(np.int64)
+    free = taxed & ~fixed
     num = np.where(taxed, base * rate_bp, 0)
     m = int(bill.max()) + 1
     total = half_up_div(_sum_by(num, bill, m), 10000)
-    fixed = np.zeros(n, bool) if fixed is None else fixed & taxed
-    free = taxed & ~fixed
-    count = _sum_by(free.astype(np.int64), bill, m)
-    fixed &= count[bill] > 0  # a bill without free lines shares over all its taxed lines
-    free = taxed & ~fixed
-    count = _sum_by(free.astype(np.int64), bill, m)
-    fixed_tax = np.where(fixed, fixed_tax, 0) if fixed.any() else np.zeros(n, np.int64)
     floor = num // 10000
     frac = num - floor * 10000
+    ups = _sum_by((free & (frac > 0)).astype(np.int64), bill, m)  # lines that may round up
     extra = total - _sum_by(np.where(free, floor, fixed_tax), bill, m)
-    per_line, extra = np.divmod(extra, np.maximum(count, 1))  # past one each: all alike
-    order = np.lexsort((np.arange(n), -frac, ~free, bill))
+    up = np.clip(extra, 0, ups)
+    left, extra = np.divmod(extra - up, np.maximum(_sum_by(fixed.astype(np.int64), bill, m), 1))
+    kind = np.where(free, 0, np.where(fixed, 1, 2))  # in each bill: free, fixed, the rest
+    order = np.lexsort((np.arange(n), -frac, kind, bill))
     starts = np.searchsorted(bill[order], np.arange(m))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n) - starts[bill[order]]
-    return np.where(free, floor + per_line[bill] + (rank < extra[bill]), fixed_tax)
+    rank_fixed = rank - _sum_by(free.astype(np.int64), bill, m)[bill]
+    return np.where(free, floor + (rank < up[bill]),
+                    fixed_tax + np.where(fixed, left[bill] + (rank_fixed < extra[bill]), 0))
 
 
 def _sum_by(values: np.ndarray, group: np.ndarray, m: int) -> np.ndarray:

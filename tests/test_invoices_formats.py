@@ -87,9 +87,11 @@ def test_broken_arithmetic_is_caught_by_br_co_rules(tmp_path):
     assert codes == {"BR-CO-14:"}  # within BR-CO-17's tolerance of one unit
     with pytest.raises(InvalidInvoiceXML, match="BR-CO-14"):
         validate(etree.tostring(root))
-    tax.text = str(Decimal(tax.text) + Decimal("1.00"))  # 1.01 off base x rate: beyond it
-    codes = {e[:9] for e in business_rule_errors(etree.tostring(root))}
+    tax.text = str(Decimal(tax.text) + Decimal("0.99"))  # exactly 1.00 off: CEN's test is
+    codes = {e[:9] for e in business_rule_errors(etree.tostring(root))}  # strict (< 1)
     assert codes == {"BR-CO-14:", "BR-CO-17:"}
+    tax.text = str(Decimal(tax.text) - Decimal("0.01"))  # 0.99 off: within it
+    assert {e[:9] for e in business_rule_errors(etree.tostring(root))} == {"BR-CO-14:"}
 
 
 @pytest.fixture(scope="module")

@@ -376,9 +376,9 @@ def test_every_fixture_operation_settles_with_computed_tax(ref, operation):
 def test_bill_rounding_keeps_foreign_lines_figures_and_shares_the_rest():
     """Bill 0: bases 5, 7, -3, 6 at 25 % = 1.25 + 1.75 - 0.75 + 1.5 = 3.75 -> 4; line 3 is a
     foreign record stating 2 (its own rounding): the other three share 4 - 2 = 2, floors
-    1, 1, -1 = 1, one more to the largest remainder (0.75 of 7): [1, 2, -1, 2]. Bill 1: its
-    one taxed line is foreign (0.5 -> stated 1, but 2 x 0.5 = 1.0 -> 1 over both lines:
-    a bill of fixed lines only shares over them as before); line 6 is not taxed."""
+    1, 1, -1 = 1, one up to the largest remainder (0.75 of 7): [1, 2, -1, 2]. Bill 1: its
+    taxed lines are both foreign, stating 1 each, 2 x 0.5 = 1.0 -> 1: the one too many comes
+    off the last (equal remainders: line order); line 6 is not taxed."""
     base = np.array([5, 7, -3, 6, 2, 2, 40])
     bill = np.array([0, 0, 0, 0, 1, 1, 1])
     taxed = np.array([True] * 6 + [False])
@@ -386,7 +386,44 @@ def test_bill_rounding_keeps_foreign_lines_figures_and_shares_the_rest():
     stated = np.array([0, 0, 0, 2, 1, 1, 0])
     got = bill_rounded(base, 2500, bill, taxed, fixed, stated)
     assert got.tolist() == [1, 2, -1, 2, 1, 0, 0]
-    # past one each: 4 less a stated 9 leaves -5 for floors 1, 1, -1: -6 more, -2 each
+    # the home lines only round down or up (floors 1, 1, -1; at most 3 ups): 4 less a
+    # stated 9 is more than they can take, so they stay at their floors and the foreign
+    # line takes the rest, 4 - 1 = 3 (its file no longer reads back: the bill's tax holds)
     stated[3] = 9
     got = bill_rounded(base, 2500, bill, taxed, fixed, stated)
-    assert got[:4].tolist() == [-1, -1, -3, 9] and got[:4].sum() == 4
+    assert got[:4].tolist() == [1, 1, -1, 3]
+    # a zero base never takes a share: one home line of base 0 and a foreign line whose
+    # stated 3 is 2 over 4 x 25 % = 1 -> the foreign line gives back 2
+    got = bill_rounded(np.array([0, 4]), 2500, np.array([0, 0]), None,
+                       np.array([False, True]), np.array([0, 3]))
+    assert got.tolist() == [0, 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.integers(0, 2), st.booleans(),
+                          st.booleans(), st.integers(-3, 3)), min_size=1, max_size=30),
+       st.integers(1, 2500))
+def test_bill_rounding_conserves_and_bounds_every_share(rows, rate):
+    """Any lines: each bill's shares add up to its base x rate rounded once; untaxed lines
+    get 0; a free line gets its own base x rate rounded down or up; a fixed line keeps its
+    figure wherever the bill's free lines could take up the difference."""
+    rows.sort(key=lambda r: r[1])
+    base = np.array([r[0] for r in rows], np.int64)
+    bill = np.array([r[1] for r in rows], np.int64)
+    taxed = np.array([r[2] for r in rows])
+    fixed = np.array([r[3] for r in rows]) & taxed
+    stated = np.array([r[0] * rate // 10000 + r[4] for r in rows], np.int64)
+    got = bill_rounded(base, rate, bill, taxed, fixed, stated)
+    for b in set(bill.tolist()):
+        at = bill == b
+        exact = sum((Decimal(int(x) * rate) / 10000 for x in base[at & taxed]), Decimal(0))
+        want = int(exact.copy_abs().quantize(Decimal(1), ROUND_HALF_UP)) * (
+            1 if exact >= 0 else -1)
+        assert int(got[at].sum()) == want
+        assert not got[at & ~taxed].any()
+        free = at & taxed & ~fixed
+        lo = base[free] * rate // 10000
+        assert ((got[free] == lo) | (got[free] == -(-base[free] * rate // 10000))).all()
+        room = (want - int(lo.sum()) - int(stated[at & fixed].sum()))
+        if 0 <= room <= int(((base[free] * rate) % 10000 > 0).sum()):
+            assert (got[at & fixed] == stated[at & fixed]).all()

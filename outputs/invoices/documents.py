@@ -203,18 +203,18 @@ def _groups(rows: list[dict]) -> list[TaxLine]:
 
 def _check_rounding(g: TaxLine, rules: InvoiceRules, currency: str) -> None:
     """An invoice states tax = base x rate (EN 16931 BR-CO-17): a qualified invoice exactly
-    (rounded once per rate), any other within one unit of the currency, as CEN's schematron
-    allows. Checked before a number is issued: a tax rule with ``line`` rounding sums per
+    (rounded once per rate), any other less than one unit of the currency off, as CEN's
+    schematron allows. Checked before a number is issued: a tax rule with ``line`` rounding sums per
     record, and on a large bill that sum drifts past the tolerance (docs/invoices.md)."""
     expected = tax_of(g.base, g.rate_bp)
     if rules.tax_rounding == "once_per_rate" and expected != g.tax:
         raise InvoiceError(
             f"qualified invoice: tax {g.tax} at {g.rate_bp} bp on {g.base} is not rounded "
             f"once per rate ({expected})")
-    if abs(abs(g.tax) - abs(expected)) > 10 ** minor_unit(currency):
+    if abs(abs(g.tax) - abs(expected)) >= 10 ** minor_unit(currency):
         raise InvoiceError(
-            f"{rules.operation}: tax {g.tax} at {g.rate_bp} bp on {g.base} is more than one "
-            f"{currency} from base x rate ({expected}, BR-CO-17): the operation's tax rules "
+            f"{rules.operation}: tax {g.tax} at {g.rate_bp} bp on {g.base} is one {currency} "
+            f"or more from base x rate ({expected}, BR-CO-17): the operation's tax rules "
             "must round per bill to be invoiced (docs/invoices.md)")
 
 

