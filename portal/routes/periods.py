@@ -145,6 +145,7 @@ class _Kept:
     stamp: tuple
     rows: list[dict]
     html: dict[str, Markup] = field(default_factory=dict)
+    rendering: threading.Lock = field(default_factory=threading.Lock)
 
 
 _kept: OrderedDict[tuple, _Kept] = OrderedDict()
@@ -180,9 +181,12 @@ def _rows_html(kept: _Kept, part: Participant, per: dict, language: str) -> Mark
     key of ``kept``) - nothing of the user."""
     html = kept.html.get(language)
     if html is None:
-        html = Markup(environment(language).get_template("period_rows.html").render(
-            per=per, part=part, airline=_airline(part)))
-        kept.html[language] = html
+        with kept.rendering:  # the requests arriving together wait for one rendering
+            html = kept.html.get(language)
+            if html is None:
+                html = Markup(environment(language).get_template("period_rows.html").render(
+                    per=per, part=part, airline=_airline(part)))
+                kept.html[language] = html
     return html
 
 
