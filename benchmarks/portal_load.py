@@ -101,6 +101,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _cpu_seconds(portal_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by this process (the load's clients) and by the portal's
+    processes: the two share the machine's cores."""
+    import psutil
+
+    portal = psutil.Process(portal_pid)
+    procs = [portal, *portal.children(recursive=True)]
+    out = {"client": sum(psutil.Process().cpu_times()[:2])}
+    for p in procs:
+        out[f"portal-{p.pid}"] = sum(p.cpu_times()[:2])
+    return out
+
+
 async def one_user(base: str, login: str, code: str, token: str, rounds: int,
                    times: dict[str, list[float]], ready: asyncio.Barrier) -> None:
     import httpx
@@ -184,6 +197,7 @@ def main() -> None:
                                         args.sequential)) if args.sequential else {}
         times: dict[str, list[float]] = {}
         started: list[float] = []
+        cpu_before: dict[str, float] = {}
 
         async def everyone() -> None:
             ready = asyncio.Barrier(len(accounts_) + 1)
@@ -192,10 +206,12 @@ def main() -> None:
                       for login, code, token in accounts_]
             await ready.wait()
             started.append(time.perf_counter())
+            cpu_before.update(_cpu_seconds(proc.pid))
             await asyncio.gather(*users_)
 
         asyncio.run(everyone())
         wall = time.perf_counter() - started[0]
+        cpu = {k: round(v - cpu_before.get(k, 0), 1) for k, v in _cpu_seconds(proc.pid).items()}
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -211,7 +227,7 @@ def main() -> None:
                "workers": args.workers, "sequential": args.sequential,
                "load_avg_1m_before": load_before, "load_avg_1m": os.getloadavg()[0],
                "requests": n, "seconds": round(wall, 1), "rps": round(n / wall, 1),
-               "cores": os.cpu_count(), "endpoints": rows}
+               "cores": os.cpu_count(), "cpu_seconds": cpu, "endpoints": rows}
     print(f"{'endpoint':28} {'single':>7} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for r in rows:
         print(f"{r['endpoint']:28} {r['single_ms'] or '':>7} {r['n']:>5} {r['p50_ms']:>8} "

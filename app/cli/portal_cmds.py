@@ -19,7 +19,8 @@ def portal(
     host: str = typer.Option("127.0.0.1", "--host", help="Bind address."),
     port: int = typer.Option(8000, "--port", help="Port."),
     workers: int = typer.Option(1, "--workers", min=1,
-                                help="uvicorn worker processes (each a full portal)."),
+                                help="uvicorn worker processes (each a full portal on its own "
+                                     "SO_REUSEPORT socket)."),
 ):
     """Serve the participant portal and REST API (/api/v1, docs at /api/docs) under uvicorn.
     Sign in with a gateway login and password. Stops on Ctrl-C or SIGTERM."""
@@ -35,8 +36,10 @@ def portal(
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False,
                "server_header": False}
     if workers > 1:
-        uvicorn.run("casslink.portal.app:app_from_environment", factory=True,
-                    workers=workers, **options)
+        from casslink.portal import serve
+
+        del options["host"], options["port"]
+        raise typer.Exit(serve.serve(host, port, workers, options))
     else:
         compile_templates()
         uvicorn.run(create_app(s), **options)
