@@ -102,16 +102,24 @@ def _free_port() -> int:
 
 
 def _cpu_seconds(portal_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by this process (the load's clients) and by the portal's
-    processes: the two share the machine's cores."""
+    """CPU seconds used so far by this process (the load's clients), the portal's parent
+    and each of its workers (``worker-<pid>``): they share the machine's cores. A worker
+    that started or ended between two readings is counted from 0 or not at all."""
     import psutil
 
+    def used(p: psutil.Process) -> float | None:
+        try:
+            return sum(p.cpu_times()[:2])
+        except psutil.Error:  # it ended
+            return None
+
     portal = psutil.Process(portal_pid)
-    procs = [portal, *portal.children(recursive=True)]
-    out = {"client": sum(psutil.Process().cpu_times()[:2])}
-    for p in procs:
-        out[f"portal-{p.pid}"] = sum(p.cpu_times()[:2])
-    return out
+    out = {"client": used(psutil.Process()), "portal": used(portal)}
+    for p in portal.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "resource_tracker" not in " ".join(p.cmdline()):
+                out[f"worker-{p.pid}"] = used(p)
+    return {k: v for k, v in out.items() if v is not None}
 
 
 async def one_user(base: str, login: str, code: str, token: str, rounds: int,

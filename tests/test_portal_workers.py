@@ -5,6 +5,7 @@ a taken port is refused before any worker starts."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -61,40 +62,56 @@ def _established(worker: psutil.Process, port: int) -> int:
                if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
 
 
+def _answer_all(conns: list[http.client.HTTPConnection]) -> None:
+    """A request on each connection, all sent before any answer is read."""
+    for conn in conns:
+        conn.request("GET", "/login")
+    for conn in conns:
+        response = conn.getresponse()
+        assert response.status == 200
+        response.read()
+
+
+def _connections(n: int, port: int) -> list[http.client.HTTPConnection]:
+    return [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(n)]
+
+
 def test_connections_spread_over_the_workers_and_a_killed_worker_is_replaced(home) -> None:
     port = free_port()
     proc = _start(home, port)
     try:
-        _until(lambda: _answers(port) and len(_workers(proc)) == WORKERS, "the portal")
-        _until(lambda: all(_answers(port) for _ in range(10)), "every worker to listen")
-        conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(40)]
-        first, *others = _workers(proc)
-        for w in (first, *others):  # connections arriving together, as users signing in at
-            w.suspend()             # once: they wait in the kernel's queues, none accepted
+        workers = _until(lambda: (lambda ws: ws if len(ws) == WORKERS else None)(
+            _workers(proc)), "the workers")
+        _until(lambda: _answers(port), "the portal")
+        conns = _connections(40, port)
+        first, *others = workers
+        for w in workers:  # connections arriving together, as users signing in at once:
+            w.suspend()    # they wait in the kernel's queues, none accepted yet
         for conn in conns:
             conn.connect()
         first.resume()  # the first worker back takes what is queued for it - on a shared
         time.sleep(1)   # socket, every connection
         for w in others:
             w.resume()
-        for conn in conns:
-            conn.request("GET", "/login")
-            response = conn.getresponse()
-            assert response.status == 200
-            response.read()
-        held = {w.pid: _established(w, port) for w in _workers(proc)}
+        _answer_all(conns)
+        held = {w.pid: _established(w, port) for w in workers}
         assert sum(held.values()) == 40, held
         assert min(held.values()) >= 5, held  # by address hash; all 40 on one: 2**-39
         for conn in conns:
             conn.close()
 
-        victim = _workers(proc)[0]
+        victim = workers[0]
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         replaced = _until(lambda: (lambda ws: ws if len(ws) == WORKERS
                                    and victim.pid not in {w.pid for w in ws} else None)(
             _workers(proc)), "a replacement worker")
-        _until(lambda: all(_answers(port) for _ in range(10)), "the replacement to listen")
+        conns = _connections(20, port)
+        _answer_all(conns)  # those hashed to the dead worker's socket wait for its successor
+        successor = next(w for w in replaced if w.pid != workers[1].pid)
+        assert _established(successor, port) >= 1  # all 20 on the other: 2**-20
+        for conn in conns:
+            conn.close()
         assert proc.poll() is None
 
         proc.send_signal(signal.SIGTERM)
@@ -103,9 +120,26 @@ def test_connections_spread_over_the_workers_and_a_killed_worker_is_replaced(hom
             assert not w.is_running() or w.status() == psutil.STATUS_ZOMBIE
         assert not _answers(port)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Whatever the test left: resume and end the workers, then the parent."""
+    if proc.poll() is not None:
+        return
+    kids = psutil.Process(proc.pid).children(recursive=True)
+    for k in kids:
+        with contextlib.suppress(psutil.Error):
+            k.resume()
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for k in kids:
+        with contextlib.suppress(psutil.Error):
+            k.kill()
 
 
 def test_a_taken_port_is_refused_before_any_worker_starts(home) -> None:
